@@ -1,0 +1,1 @@
+"""steth-agent: the HTTP service that runs probes on one node."""

@@ -1,0 +1,77 @@
+"""Agent settings: oslo.config options, from /etc/steth/steth-agent.conf and the command line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oslo_config import cfg
+
+from ..errors import ConfigError
+from ..host.ovsdb import DEFAULT_CONNECTION
+
+DEFAULT_PORT = 9698
+DEFAULT_CONFIG = "/etc/steth/steth-agent.conf"
+
+_OPTS = [
+    cfg.StrOpt("bind", default="0.0.0.0", help="Address to listen on."),
+    cfg.PortOpt("port", default=DEFAULT_PORT, help="TCP port to listen on."),
+    cfg.StrOpt("token-file", default="/etc/steth/token",
+               help="File holding the shared token every /v1 request must carry."),
+    cfg.StrOpt("tls-cert-file", help="Serve HTTPS with this certificate (PEM)."),
+    cfg.StrOpt("tls-key-file", help="Private key of tls_cert_file (PEM)."),
+    cfg.StrOpt("tls-ca-file", help="Require client certificates signed by this CA (PEM)."),
+    cfg.StrOpt("ovsdb-connection", default=DEFAULT_CONNECTION,
+               help="Open vSwitch database: unix:PATH or tcp:HOST:PORT."),
+    cfg.StrOpt("log-level", default="warning", choices=["debug", "info", "warning", "error"]),
+]
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    bind: str
+    port: int
+    token: str
+    tls_cert_file: str | None
+    tls_key_file: str | None
+    tls_ca_file: str | None
+    ovsdb_connection: str
+    log_level: str
+
+
+def read_token(path: str) -> str:
+    """The token in ``path`` (surrounding whitespace stripped); ConfigError when unusable."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            token = fh.read().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read token file {path}: {exc.strerror}",
+                          "create it with a random secret, e.g. `openssl rand -hex 32 > FILE`, "
+                          "or pass --token-file") from exc
+    if len(token) < 16:
+        raise ConfigError(f"token in {path} is shorter than 16 characters", "use a longer random secret")
+    return token
+
+
+def load(argv: list[str] | None = None) -> AgentSettings:
+    conf = cfg.ConfigOpts()
+    conf.register_cli_opts(_OPTS)
+    default_files = [DEFAULT_CONFIG] if _exists(DEFAULT_CONFIG) else []
+    try:
+        conf(argv, project="steth", prog="steth-agent", default_config_files=default_files)
+    except (cfg.Error, ValueError) as exc:
+        raise ConfigError(f"agent configuration: {exc}") from exc
+    if bool(conf.tls_cert_file) != bool(conf.tls_key_file):
+        raise ConfigError("tls_cert_file and tls_key_file must be given together")
+    if conf.tls_ca_file and not conf.tls_cert_file:
+        raise ConfigError("tls_ca_file (client certificates) needs tls_cert_file and tls_key_file")
+    return AgentSettings(
+        bind=conf.bind, port=conf.port, token=read_token(conf.token_file),
+        tls_cert_file=conf.tls_cert_file, tls_key_file=conf.tls_key_file, tls_ca_file=conf.tls_ca_file,
+        ovsdb_connection=conf.ovsdb_connection, log_level=conf.log_level,
+    )
+
+
+def _exists(path: str) -> bool:
+    import os
+
+    return os.path.exists(path)

@@ -1,0 +1,48 @@
+"""Entry point of steth-agent: read settings, serve the app with uvicorn."""
+
+from __future__ import annotations
+
+import resource
+import ssl
+import sys
+
+from ..errors import StethError
+
+
+def _raise_fd_limit() -> None:
+    """One raw socket per ping target: allow as many files as the hard limit permits."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from . import config
+
+    try:
+        settings = config.load(sys.argv[1:] if argv is None else argv)
+    except StethError as exc:
+        print(f"steth-agent: {exc}", file=sys.stderr)
+        return exc.exit_code
+    import uvicorn
+
+    from .app import create_app
+
+    _raise_fd_limit()
+    app = create_app(settings.token, settings.ovsdb_connection)
+    kwargs: dict = {}
+    if settings.tls_cert_file:
+        kwargs.update(ssl_certfile=settings.tls_cert_file, ssl_keyfile=settings.tls_key_file)
+    if settings.tls_ca_file:
+        kwargs.update(ssl_ca_certs=settings.tls_ca_file, ssl_cert_reqs=ssl.CERT_REQUIRED)
+    try:
+        uvicorn.run(app, host=settings.bind, port=settings.port, log_level=settings.log_level,
+                    access_log=settings.log_level == "debug", **kwargs)
+    except OSError as exc:
+        print(f"steth-agent: cannot listen on {settings.bind}:{settings.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The only code that touches the host: netlink, OVSDB, sockets, processes."""

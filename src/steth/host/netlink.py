@@ -1,0 +1,117 @@
+"""Links, addresses and namespaces through pyroute2 (netlink), never `ip` output."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Iterator
+from contextlib import contextmanager
+
+from ..errors import HostError
+from ..wire.models import Address, Interface, LinkStats, Namespace
+
+IFF_UP = 0x1
+_SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
+_STAT_FIELDS = tuple(LinkStats.model_fields)
+
+
+@contextmanager
+def iproute(netns: str | None = None) -> Iterator[Any]:
+    """An IPRoute socket, in ``netns`` if given; pyroute2 errors become HostError."""
+    from pyroute2 import IPRoute  # imported lazily: ~0.3 s
+
+    try:
+        ipr = IPRoute(netns=netns) if netns else IPRoute()
+    except Exception as exc:  # pyroute2 raises OSError, NetlinkError, FileNotFoundError
+        where = f"namespace {netns!r}" if netns else "this host"
+        raise HostError(f"cannot open netlink in {where}: {exc}") from exc
+    try:
+        yield ipr
+    finally:
+        ipr.close()
+
+
+def _link_kind(msg: Any) -> str:
+    kind = msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_KIND")
+    if kind:
+        return str(kind)
+    if msg.get("ifname") == "lo" or msg.get("flags", 0) & 0x8:  # IFF_LOOPBACK
+        return "loopback"
+    return "device"
+
+
+def _address(msg: Any) -> Address:
+    family = 4 if msg["family"] == socket.AF_INET else 6
+    return Address(
+        family=family,
+        address=msg.get("address") or msg.get("local"),
+        prefixlen=msg["prefixlen"],
+        broadcast=msg.get("broadcast"),
+        scope=_SCOPES.get(msg["scope"], str(msg["scope"])),
+    )
+
+
+def _stats(msg: Any) -> LinkStats:
+    raw = msg.get("stats64") or msg.get("stats")
+    if raw is None:
+        return LinkStats()
+    return LinkStats(**{f: int(raw.get(f) or 0) for f in _STAT_FIELDS})
+
+
+def _interfaces(ipr: Any, only: str | None = None) -> list[Interface]:
+    links = ipr.get_links(ifname=only) if only else ipr.get_links()
+    by_index = {m["index"]: m.get("ifname") for m in (links if only is None else ipr.get_links())}
+    addrs: dict[int, list[Address]] = {}
+    for msg in ipr.get_addr():
+        addrs.setdefault(msg["index"], []).append(_address(msg))
+    result = []
+    for msg in links:
+        index = msg["index"]
+        master = msg.get("master")
+        result.append(
+            Interface(
+                name=msg.get("ifname"),
+                index=index,
+                kind=_link_kind(msg),
+                state=str(msg.get("operstate") or "unknown").lower(),
+                admin_up=bool(msg["flags"] & IFF_UP),
+                mtu=msg.get("mtu") or 0,
+                mac=msg.get("address"),
+                master=by_index.get(master) if master else None,
+                addresses=addrs.get(index, []),
+                stats=_stats(msg),
+            )
+        )
+    return result
+
+
+def list_interfaces(netns: str | None = None) -> list[Interface]:
+    """Every interface of this host (or of ``netns``) with addresses and counters."""
+    with iproute(netns) as ipr:
+        return _interfaces(ipr)
+
+
+def get_interface(name: str, netns: str | None = None) -> Interface | None:
+    """One interface by name, or None when there is no such interface."""
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    with iproute(netns) as ipr:
+        try:
+            found = _interfaces(ipr, only=name)
+        except NetlinkError as exc:
+            if exc.code == 19:  # ENODEV
+                return None
+            raise HostError(f"netlink error reading {name!r}: {exc}") from exc
+        return found[0] if found else None
+
+
+def list_namespaces() -> list[Namespace]:
+    """Named network namespaces (as in /run/netns) with their interfaces."""
+    from pyroute2 import netns as pr_netns
+
+    result = []
+    for name in sorted(pr_netns.listnetns()):
+        try:
+            result.append(Namespace(name=name, interfaces=list_interfaces(name)))
+        except HostError as exc:
+            result.append(Namespace(name=name, error=str(exc)))
+    return result
