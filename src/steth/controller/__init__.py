@@ -1,0 +1,1 @@
+"""The steth controller: configuration, inventory, agent client and CLI commands."""

@@ -1,0 +1,1 @@
+"""CLI commands; each module holds the commands of one noun."""

@@ -1,0 +1,178 @@
+"""`steth lab up|down|status|config|demo` and `steth lab agent stop|start`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ...errors import UsageError
+from ...lab import build as lab_build
+from ...lab.status import require, status
+from ...lab.topology import AGENT_PORT
+from .base import StethCommand, StethLister
+
+
+def progress(message: str) -> None:
+    if sys.stderr.isatty():
+        print(f"lab: {message}", file=sys.stderr)
+
+
+def add_name(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", default="lab", help="lab name (1-8 of [a-z0-9]; default: lab)")
+
+
+class LabUp(StethCommand):
+    """Build the lab: a network node and N compute nodes as namespaces, switches, and an agent on each."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        add_name(parser)
+        parser.add_argument("--computes", type=int, default=2, help="number of compute nodes (default 2)")
+        return parser
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        state = lab_build.up(args.name, args.computes, progress=progress)
+        conf = lab_build.config_path(state)
+        print(f"lab {state.lab} is up: network node and {state.computes} compute nodes, "
+              f"agents on port {AGENT_PORT}")
+        print(f"controller config: {conf}")
+        print(f"use it with:  export STETH_CONFIG={conf}   (or --config-file {conf})")
+        print("then e.g.:    steth agent list")
+        return 0
+
+
+class LabDown(StethCommand):
+    """Remove the lab: exactly what `lab up` recorded, nothing else."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        add_name(parser)
+        return parser
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        state = lab_build.down(args.name, progress=progress)
+        if state is None:
+            print(f"there is no lab called {args.name}; nothing to do")
+        else:
+            print(f"lab {args.name} removed ({len(state.namespaces)} namespaces, {len(state.agents)} agents)")
+        return 0
+
+
+class LabStatus(StethLister):
+    """Show the lab's nodes: namespace, interfaces and addresses, agent PID and state."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        add_name(parser)
+        return parser
+
+    def take_action(self, args: argparse.Namespace):
+        _, rows = status(args.name)
+        columns = ["node", "role", "namespace", "interfaces", "agent", "agent_pid", "agent_state"]
+        fmt_json = getattr(args, "formatter", "table") in ("json", "yaml")
+        data = []
+        for r in rows:
+            ifaces = r.interfaces if fmt_json else "\n".join(
+                f"{name} {' '.join(addrs)}".strip() for name, addrs in sorted(r.interfaces.items()))
+            data.append([r.node, r.role, r.namespace, ifaces, r.agent_address, r.agent_pid, r.agent_state])
+        return columns, data
+
+
+class LabConfig(StethCommand):
+    """Print the controller config for the lab, or write it to a file with -o."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        add_name(parser)
+        parser.add_argument("-o", "--output", help="write the config to this file instead of stdout")
+        return parser
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        state = require(args.name)
+        text = lab_build.controller_config_text(state)
+        if args.output:
+            if os.path.exists(args.output) and os.path.samefile(args.output, lab_build.config_path(state)):
+                return 0
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            print(f"wrote {args.output}", file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return 0
+
+
+class LabAgent(StethCommand):
+    """Stop or start one lab node's agent (to see how steth reports a dead agent)."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        add_name(parser)
+        parser.add_argument("action", choices=["stop", "start"])
+        parser.add_argument("node", help="lab node, e.g. compute-1")
+        return parser
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        state = require(args.name)
+        builder = lab_build.LabBuilder(state)
+        node = builder.topo.node(args.node)
+        if args.action == "stop":
+            stopped = builder.stop_agent(node)
+            print(f"agent on {node.name} {'stopped' if stopped else 'was not running'}")
+            return 0
+        rec = state.agent(node.name)
+        from ...host.proc import is_running
+
+        if rec and is_running(rec):
+            raise UsageError(f"the agent on {node.name} is already running (pid {rec.pid})")
+        builder.start_agent(node)
+        problems = lab_build.wait_for_agents(state, timeout=20)
+        if node.name in problems:
+            raise UsageError(f"agent on {node.name} did not start: {problems[node.name]}")
+        print(f"agent on {node.name} started")
+        return 0
+
+
+class LabDemo(StethCommand):
+    """Build the lab, run every check against it, show the results, and remove it (unless --keep)."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        add_name(parser)
+        parser.add_argument("--computes", type=int, default=2, help="number of compute nodes (default 2)")
+        parser.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
+        return parser
+
+    def _step(self, title: str, argv: list[str]) -> int:
+        print(f"\n$ steth {' '.join(argv)}    # {title}", flush=True)
+        rc = self.app.run_subcommand(argv)
+        sys.stdout.flush()
+        print(f"(exit status {rc})")
+        return rc
+
+    def take_action(self, args: argparse.Namespace) -> int:
+        from ...lab.build import topology_of
+
+        print(f"$ steth lab up --name {args.name} --computes {args.computes}", flush=True)
+        state = lab_build.up(args.name, args.computes, progress=progress)
+        topo = topology_of(state)
+        computes = ",".join(n.name for n in topo.nodes if n.role == "compute")
+        self.app.options.config_file = lab_build.config_path(state)
+        failures = 0
+        try:
+            failures += self._step("every agent alive, with its address on each network", ["agent", "list"]) != 0
+            failures += self._step("an interface as the agent sees it",
+                                   ["interface", "show", "network", topo.management.node_ifname]) != 0
+            for net in topo.networks:
+                failures += self._step(f"network node to every compute on the {net.name} network",
+                                       ["ping", "network", computes, "--network", net.name, "--count", "3"]) != 0
+            self._step("the original command names still work", ["print-agents-info", "-c", "name", "-c", "alive"])
+        finally:
+            if args.keep:
+                print(f"\nlab {args.name} kept: export STETH_CONFIG={lab_build.config_path(state)}; "
+                      f"remove it with `steth lab down --name {args.name}`")
+            else:
+                print(f"\n$ steth lab down --name {args.name}")
+                lab_build.down(args.name, progress=progress)
+        print(f"\ndemo: {'all checks passed' if not failures else f'{failures} check(s) found problems'}")
+        return 1 if failures else 0

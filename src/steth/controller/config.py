@@ -1,0 +1,168 @@
+"""Controller settings from /etc/steth/steth.conf (oslo.config).
+
+Example::
+
+    [DEFAULT]
+    agent_port = 9698
+    token_file = /etc/steth/token
+    request_timeout = 5
+    max_connections = 100
+    management_network = management
+
+    [networks]
+    management = 10.0.0.0/24
+    tenant = 10.1.0.0/24
+    storage = 10.2.0.0/24
+
+    [nodes]
+    network-1 = 10.0.0.11
+    compute-1 = 10.0.0.21
+    compute-2 = 10.0.0.22:9700
+
+    [tls]
+    enabled = false
+    ca_file = /etc/steth/ca.pem
+    cert_file = /etc/steth/client.pem
+    key_file = /etc/steth/client.key
+
+A node's address on each network is learnt from its agent (/v1/info) and
+matched against the network CIDRs; only the agent address is configured.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+
+from oslo_config import cfg
+
+from ..agent.config import DEFAULT_PORT, read_token
+from ..errors import ConfigError
+
+DEFAULT_CONFIG = "/etc/steth/steth.conf"
+CONFIG_ENV = "STETH_CONFIG"
+
+_DEFAULT_OPTS = [
+    cfg.PortOpt("agent_port", default=DEFAULT_PORT, help="Port the agents listen on."),
+    cfg.StrOpt("token_file", default="/etc/steth/token", help="File holding the agents' shared token."),
+    cfg.FloatOpt("request_timeout", default=5.0, min=0.1, max=600,
+                 help="Seconds to wait for one agent's answer (on top of the probe's own duration)."),
+    cfg.IntOpt("max_connections", default=100, min=1, max=4096,
+               help="Most agent requests in flight at once."),
+    cfg.StrOpt("management_network", default="management",
+               help="Name (in [networks]) of the network the agents are reached on."),
+]
+_TLS_OPTS = [
+    cfg.BoolOpt("enabled", default=False, help="Talk HTTPS to the agents."),
+    cfg.StrOpt("ca_file", help="CA that signed the agents' certificates."),
+    cfg.StrOpt("cert_file", help="Client certificate, for agents that require one."),
+    cfg.StrOpt("key_file", help="Key of cert_file."),
+    cfg.BoolOpt("verify", default=True, help="Verify the agents' certificates."),
+]
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    name: str
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    enabled: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    verify: bool = True
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    nodes: dict[str, NodeConfig]
+    networks: dict[str, ipaddress.IPv4Network | ipaddress.IPv6Network]
+    token_file: str
+    request_timeout: float = 5.0
+    max_connections: int = 100
+    management_network: str = "management"
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    source: str = ""
+
+    def token(self) -> str:
+        return read_token(self.token_file)
+
+
+def _parse_node(name: str, value: str, default_port: int) -> NodeConfig:
+    value = value.strip()
+    host, port = value, default_port
+    if value.startswith("["):  # [v6]:port
+        host, _, rest = value[1:].partition("]")
+        if rest.startswith(":"):
+            port = _port(name, rest[1:])
+    elif value.count(":") == 1:
+        host, p = value.split(":")
+        port = _port(name, p)
+    if not host:
+        raise ConfigError(f"node {name!r} has an empty address", "write [nodes] NAME = ADDRESS[:PORT]")
+    return NodeConfig(name=name, host=host, port=port)
+
+
+def _port(name: str, text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise ConfigError(f"node {name!r}: port {text!r} is not a number") from None
+    if not 0 < port < 65536:
+        raise ConfigError(f"node {name!r}: port {port} is out of range 1-65535")
+    return port
+
+
+def _section(path: str, section: str) -> dict[str, str]:
+    """Free-form NAME = VALUE pairs of one section (node and network names are not fixed options)."""
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None, default_section="\0none")
+    parser.optionxform = str  # keep node names' case
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    return dict(parser[section]) if parser.has_section(section) else {}
+
+
+def load(path: str | None = None) -> ControllerConfig:
+    """Read the controller config; ConfigError names the file and what to fix."""
+    path = path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
+    if not os.path.exists(path):
+        raise ConfigError(f"config file {path} not found",
+                          "pass --config-file, set STETH_CONFIG, or run `steth lab config` for the lab")
+    conf = cfg.ConfigOpts()
+    conf.register_opts(_DEFAULT_OPTS)
+    conf.register_opts(_TLS_OPTS, group="tls")
+    try:
+        conf(args=[], project="steth", default_config_files=[path], use_env=False)
+        defaults = {o.dest: conf[o.dest] for o in _DEFAULT_OPTS}
+        tls = TlsConfig(**{o.dest: conf.tls[o.dest] for o in _TLS_OPTS})
+    except (cfg.Error, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    networks = {}
+    for name, text in _section(path, "networks").items():
+        try:
+            networks[name] = ipaddress.ip_network(text.strip(), strict=False)
+        except ValueError:
+            raise ConfigError(f"{path}: network {name!r} has a bad CIDR {text!r}",
+                              "write [networks] NAME = ADDRESS/PREFIX") from None
+    port = defaults.pop("agent_port")
+    nodes = {name: _parse_node(name, text, port) for name, text in _section(path, "nodes").items()}
+    if not nodes:
+        raise ConfigError(f"{path} lists no nodes", "add a [nodes] section: NAME = AGENT_ADDRESS[:PORT]")
+    if defaults["management_network"] not in networks and networks:
+        raise ConfigError(f"{path}: management_network {defaults['management_network']!r} is not in [networks]",
+                          f"networks: {', '.join(networks)}")
+    return ControllerConfig(nodes=nodes, networks=networks, tls=tls, source=path, **defaults)

@@ -1,0 +1,95 @@
+"""Processes by argv only (never a shell), tracked by PID *and* start time.
+
+A recorded process is identified by (pid, start time in clock ticks), so a
+PID reused by the kernel for something else is never signalled.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class ProcRecord:
+    pid: int
+    start_ticks: int
+    argv: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ProcRecord":
+        return cls(pid=int(data["pid"]), start_ticks=int(data["start_ticks"]), argv=tuple(data["argv"]))
+
+
+def _stat(pid: int) -> tuple[str, int] | None:
+    """(state letter, start time in ticks) of ``pid`` from /proc, or None when gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            data = fh.read()
+    except OSError:
+        return None
+    # comm may hold spaces and parentheses: split after the last ')'
+    fields = data[data.rindex(")") + 2:].split()
+    return fields[0], int(fields[19])
+
+
+def is_running(rec: ProcRecord) -> bool:
+    st = _stat(rec.pid)
+    return st is not None and st[1] == rec.start_ticks and st[0] not in ("Z", "X")
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def spawn(argv: list[str], *, netns: str | None = None, log_path: str | None = None,
+          env: dict[str, str] | None = None) -> ProcRecord:
+    """Start ``argv`` (inside ``netns`` via `ip netns exec`, which execs in place so the PID is the program's)."""
+    full = ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+    try:
+        child = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                 start_new_session=True, close_fds=True, env=env)
+    finally:
+        if log_path:
+            out.close()  # type: ignore[union-attr]
+    st = _stat(child.pid)
+    child.returncode = 0  # we reap by PID ourselves; stop Popen.__del__ from warning
+    return ProcRecord(pid=child.pid, start_ticks=st[1] if st else 0, argv=tuple(full))
+
+
+def terminate(rec: ProcRecord, timeout: float = 3.0) -> bool:
+    """SIGTERM, then SIGKILL after ``timeout``; True if this call stopped it (False if already gone)."""
+    if not is_running(rec):
+        _reap(rec.pid)
+        return False
+    os.kill(rec.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(rec.pid)
+        if not is_running(rec):
+            return True
+        time.sleep(0.05)
+    if is_running(rec):
+        os.kill(rec.pid, signal.SIGKILL)
+        for _ in range(40):
+            _reap(rec.pid)
+            if not is_running(rec):
+                break
+            time.sleep(0.05)
+    return True
+
+
+def run(argv: list[str], *, timeout: float = 30.0, netns: str | None = None) -> subprocess.CompletedProcess:
+    """Run a short command to completion; output captured as text. Raises on timeout."""
+    full = ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
+    return subprocess.run(full, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False)

@@ -1,0 +1,1 @@
+"""A simulated cloud on one machine: nodes are network namespaces, switches are Linux bridges."""

@@ -1,0 +1,264 @@
+"""Build and remove the underlay lab with pyroute2; every step is recorded in the state first."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import shutil
+import sys
+import time
+from typing import Callable
+
+from ..errors import HostError, LabError
+from ..host import netlink
+from ..host import proc
+from .state import LabState
+from .topology import AGENT_PORT, Node, Topology, build as build_topology
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def agent_argv() -> list[str]:
+    """The steth-agent of this installation (same virtualenv as the running steth)."""
+    exe = os.path.join(os.path.dirname(sys.executable), "steth-agent")
+    if os.path.exists(exe):
+        return [exe]
+    found = shutil.which("steth-agent")
+    if found:
+        return [found]
+    return [sys.executable, "-m", "steth.agent.main"]
+
+
+def topology_of(state: LabState) -> Topology:
+    return build_topology(state.lab, state.computes, state.cidrs)
+
+
+def check_free(topo: Topology) -> None:
+    """Refuse to build over addresses the host already uses (its routes and addresses)."""
+    with netlink.iproute() as ipr:
+        used = []
+        for r in ipr.get_routes(family=2):
+            dst = r.get("dst")
+            if dst:
+                used.append(ipaddress.ip_network(f"{dst}/{r['dst_len']}", strict=False))
+        for a in ipr.get_addr(family=2):
+            used.append(ipaddress.ip_network(f"{a.get('address')}/{a['prefixlen']}", strict=False))
+        links = {l.get("ifname") for l in ipr.get_links()}
+    for net in topo.networks:
+        for u in used:
+            if u.prefixlen > 0 and net.cidr.overlaps(u):
+                raise LabError(f"the {net.name} network {net.cidr} of lab {topo.lab} overlaps {u} on this host",
+                               "use another lab name (--name) or remove the other lab")
+    if topo.uplink in links:
+        raise LabError(f"interface {topo.uplink} already exists on this host",
+                       f"another lab called {topo.lab} may be up without its state file; remove it by hand")
+
+
+class LabBuilder:
+    """Creates the lab's namespaces, links and agents, recording each in the state file."""
+
+    def __init__(self, state: LabState, progress: Progress = _quiet) -> None:
+        self.state = state
+        self.topo = topology_of(state)
+        self.progress = progress
+
+    # --- recording helpers ---
+    def _netns(self, name: str) -> None:
+        from pyroute2 import netns
+
+        self.state.namespaces.append(name)
+        self.state.save()
+        netns.create(name)
+        with netlink.iproute(name) as ipr:
+            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+
+    # --- steps ---
+    def switches(self) -> None:
+        topo = self.topo
+        self._netns(topo.switch_ns)
+        with netlink.iproute(topo.switch_ns) as ipr:
+            for net in topo.networks:
+                ipr.link("add", ifname=topo.bridge(net), kind="bridge", br_stp_state=0, br_forward_delay=0)
+                ipr.link("set", index=ipr.link_lookup(ifname=topo.bridge(net))[0], state="up")
+        # the controller (root namespace) reaches the agents over the management switch
+        self.state.root_links.append(topo.uplink)
+        self.state.save()
+        with netlink.iproute() as ipr:
+            ipr.link("add", ifname=topo.uplink, kind="veth", peer={"ifname": "uplink", "net_ns_fd": topo.switch_ns})
+            idx = ipr.link_lookup(ifname=topo.uplink)[0]
+            ipr.addr("add", index=idx, address=str(topo.uplink_address()),
+                     prefixlen=topo.management.cidr.prefixlen)
+            ipr.link("set", index=idx, state="up")
+        with netlink.iproute(topo.switch_ns) as ipr:
+            bridge = ipr.link_lookup(ifname=topo.bridge(topo.management))[0]
+            ipr.link("set", index=ipr.link_lookup(ifname="uplink")[0], master=bridge, state="up")
+
+    def node(self, node: Node) -> None:
+        topo = self.topo
+        ns = topo.node_ns(node)
+        self._netns(ns)
+        with netlink.iproute(ns) as ipr:
+            for net in topo.networks:
+                ipr.link("add", ifname=net.node_ifname, kind="veth",
+                         peer={"ifname": topo.switch_port(node, net), "net_ns_fd": topo.switch_ns})
+                idx = ipr.link_lookup(ifname=net.node_ifname)[0]
+                ipr.addr("add", index=idx, address=str(topo.address(node, net)), prefixlen=net.cidr.prefixlen)
+                ipr.link("set", index=idx, state="up")
+        with netlink.iproute(topo.switch_ns) as ipr:
+            for net in topo.networks:
+                bridge = ipr.link_lookup(ifname=topo.bridge(net))[0]
+                port = ipr.link_lookup(ifname=topo.switch_port(node, net))[0]
+                ipr.link("set", index=port, master=bridge, state="up")
+
+    def token(self) -> str:
+        path = os.path.join(self.state.directory, "token")
+        if not os.path.exists(path):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+        return path
+
+    def start_agent(self, node: Node) -> None:
+        topo = self.topo
+        logs = os.path.join(self.state.directory, "logs")
+        os.makedirs(logs, exist_ok=True)
+        argv = [*agent_argv(), "--bind", str(topo.address(node, topo.management)), "--port", str(AGENT_PORT),
+                "--token-file", self.token(),
+                "--ovsdb-connection", f"unix:{os.path.join(self.state.directory, node.name, 'db.sock')}"]
+        rec = proc.spawn(argv, netns=topo.node_ns(node), log_path=os.path.join(logs, f"agent-{node.name}.log"))
+        self.state.agents[node.name] = rec.to_json()
+        self.state.save()
+
+    def stop_agent(self, node: Node) -> bool:
+        rec = self.state.agent(node.name)
+        stopped = proc.terminate(rec) if rec else False
+        self.state.agents.pop(node.name, None)
+        self.state.save()
+        return stopped
+
+
+def wait_for_agents(state: LabState, timeout: float) -> dict[str, str]:
+    """Poll /v1/health of every agent until all answer or ``timeout``; returns node -> problem."""
+    import asyncio
+
+    import aiohttp
+
+    topo = topology_of(state)
+
+    async def one(session: aiohttp.ClientSession, node: Node, deadline: float) -> tuple[str, str]:
+        url = f"http://{topo.address(node, topo.management)}:{AGENT_PORT}/v1/health"
+        last = "no answer"
+        while time.monotonic() < deadline:
+            rec = state.agent(node.name)
+            if rec is None or not proc.is_running(rec):
+                return node.name, "agent process exited (see its log in the lab directory)"
+            try:
+                async with session.get(url, timeout=aiohttp.ClientTimeout(total=1)) as resp:
+                    if resp.status == 200:
+                        return node.name, ""
+                    last = f"HTTP {resp.status}"
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+                last = str(exc) or type(exc).__name__
+            await asyncio.sleep(0.2)
+        return node.name, f"not ready after {timeout:g} s: {last}"
+
+    async def all_() -> dict[str, str]:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as session:
+            results = await asyncio.gather(*(one(session, n, deadline) for n in topo.nodes
+                                             if n.name in state.agents))
+        return {name: problem for name, problem in results if problem}
+
+    return asyncio.run(all_())
+
+
+def up(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | None = None,
+       progress: Progress = _quiet) -> LabState:
+    """Build the lab; on any failure remove what was built and raise LabError."""
+    if LabState.load(lab) is not None:
+        raise LabError(f"lab {lab} is already up (state in {LabState(lab, 0, ('', '', '')).directory})",
+                       f"use it, or remove it first with `steth lab down --name {lab}`")
+    topo = build_topology(lab, computes, cidrs)
+    check_free(topo)
+    state = LabState(lab=lab, computes=computes, cidrs=tuple(str(n.cidr) for n in topo.networks))  # type: ignore[arg-type]
+    state.save()
+    builder = LabBuilder(state, progress)
+    try:
+        progress(f"switches for {', '.join(n.name for n in topo.networks)}")
+        builder.switches()
+        for node in topo.nodes:
+            progress(f"node {node.name}")
+            builder.node(node)
+        progress(f"starting {len(topo.nodes)} agents")
+        for node in topo.nodes:
+            builder.start_agent(node)
+        problems = wait_for_agents(state, timeout=20 + 0.5 * len(topo.nodes))
+        if problems:
+            detail = "; ".join(f"{n}: {p}" for n, p in sorted(problems.items()))
+            raise LabError(f"agents did not start: {detail}", f"logs are in {state.directory}/logs")
+        write_controller_config(state)
+        state.status = "up"
+        state.save()
+        return state
+    except BaseException as exc:
+        state.status = "failed"
+        state.save()
+        down(lab)
+        if isinstance(exc, LabError):
+            raise
+        if isinstance(exc, (HostError, OSError)):
+            raise LabError(f"building lab {lab} failed: {exc}", "nothing was left behind") from exc
+        raise
+
+
+def config_path(state: LabState) -> str:
+    return os.path.join(state.directory, "steth.conf")
+
+
+def controller_config_text(state: LabState) -> str:
+    topo = topology_of(state)
+    lines = ["# steth controller config for lab " + state.lab, "[DEFAULT]",
+             f"agent_port = {AGENT_PORT}", f"token_file = {os.path.join(state.directory, 'token')}",
+             "request_timeout = 5", "management_network = management", "", "[networks]"]
+    lines += [f"{net.name} = {net.cidr}" for net in topo.networks]
+    lines += ["", "[nodes]"]
+    lines += [f"{n.name} = {topo.address(n, topo.management)}" for n in topo.nodes]
+    return "\n".join(lines) + "\n"
+
+
+def write_controller_config(state: LabState) -> str:
+    path = config_path(state)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(controller_config_text(state))
+    return path
+
+
+def down(lab: str = "lab", progress: Progress = _quiet) -> LabState | None:
+    """Remove exactly what the state file records; None if there is no such lab."""
+    from pyroute2 import netns
+
+    state = LabState.load(lab)
+    if state is None:
+        return None
+    for node, data in list(state.agents.items()):
+        progress(f"stopping agent {node}")
+        from ..host.proc import ProcRecord
+
+        proc.terminate(ProcRecord.from_json(data))
+    existing = set(netns.listnetns())
+    for ns in reversed(state.namespaces):
+        if ns in existing:
+            progress(f"removing namespace {ns}")
+            netns.remove(ns)
+    with netlink.iproute() as ipr:
+        for link in state.root_links:
+            found = ipr.link_lookup(ifname=link)
+            if found:
+                ipr.link("del", index=found[0])
+    shutil.rmtree(state.directory, ignore_errors=True)
+    return state
