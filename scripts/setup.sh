@@ -6,11 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(openvswitch-switch iperf3 tcpdump dnsmasq-base iputils-ping iputils-arping
-          iptables ebtables iproute2 python3-venv make procps)
+          iptables ebtables iproute2 procps openssl ca-certificates)
 
 if [ "$(id -u)" != 0 ]; then
   echo "setup: run as root (steth's lab and tests need network namespaces)" >&2
   exit 2
+fi
+
+PY=${PYTHON:-python3}
+if ! command -v "$PY" >/dev/null 2>&1 || ! "$PY" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  PACKAGES+=(python3 python3-venv python3-pip)
+  PY=/usr/bin/python3
 fi
 
 missing=()
@@ -23,13 +29,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The Debian package starts Open vSwitch on the host; steth's lab runs its own
-# per-node instances and never uses or changes the host's.
+# Debian's openvswitch-switch may start Open vSwitch on the host; steth's lab
+# runs its own per-node instances and never uses or changes the host's.
 
-PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
-.venv/bin/pip install -q -e '.[test]'
-echo "setup: done (.venv/bin/steth, .venv/bin/steth-agent)"
+stamp=.venv/.steth-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+  touch "$stamp"
+fi
+echo "setup: ready (.venv/bin/steth, .venv/bin/steth-agent)" >&2

@@ -71,6 +71,9 @@ class LabBuilder:
     def _netns(self, name: str) -> None:
         from pyroute2 import netns
 
+        if name in netns.listnetns():  # never adopt (and later delete) a namespace we did not make
+            raise LabError(f"network namespace {name} already exists on this host",
+                           "it is not part of this lab's records: remove it yourself or pick another --name")
         self.state.namespaces.append(name)
         self.state.save()
         netns.create(name)

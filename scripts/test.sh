@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set everything up and run the whole test suite (unit, integration, end-to-end).
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh tests/unit -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec .venv/bin/python -m pytest -ra "$@"

@@ -1,0 +1,34 @@
+"""Shared test helpers: root detection and running the real `steth` CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import pytest
+
+BIN = os.path.dirname(sys.executable)
+STETH = os.path.join(BIN, "steth")
+IS_ROOT = os.geteuid() == 0
+
+requires_root = pytest.mark.skipif(not IS_ROOT, reason="needs root (network namespaces)")
+
+
+@dataclass
+class Result:
+    rc: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+def steth(*args: str, env: dict | None = None, timeout: float = 120) -> Result:
+    """Run the installed `steth` CLI; the timeout only guards against a hang."""
+    proc = subprocess.run([STETH, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+    return Result(proc.returncode, proc.stdout, proc.stderr)

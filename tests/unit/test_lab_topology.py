@@ -1,0 +1,44 @@
+import ipaddress
+
+import pytest
+
+from steth.errors import UsageError
+from steth.lab.topology import build, default_cidrs
+
+
+def test_names_fit_the_kernel_limit_and_addresses_are_unique():
+    topo = build("abcdefgh", computes=250)
+    assert len(topo.uplink.encode()) <= 15
+    seen = set()
+    for node in topo.nodes:
+        for net in topo.networks:
+            assert len(topo.switch_port(node, net)) <= 15
+            addr = topo.address(node, net)
+            assert addr in net.cidr and addr not in seen
+            seen.add(addr)
+    assert topo.uplink_address() not in seen
+
+
+def test_default_lab_layout():
+    topo = build()
+    assert [n.name for n in topo.nodes] == ["network", "compute-1", "compute-2"]
+    assert [n.name for n in topo.networks] == ["management", "tenant", "storage"]
+    assert topo.node_ns(topo.node("compute-2")) == "steth-lab-compute-2"
+    assert topo.switch_ns == "steth-lab-sw"
+
+
+def test_default_cidrs_are_private_and_disjoint():
+    cidrs = [ipaddress.ip_network(c) for c in default_cidrs("lab")]
+    assert all(c.is_private for c in cidrs)
+    assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1:])
+
+
+@pytest.mark.parametrize("name,computes", [("Lab", 2), ("la b", 2), ("toolongname", 2), ("lab", 0), ("lab", 251)])
+def test_bad_lab_parameters(name, computes):
+    with pytest.raises(UsageError):
+        build(name, computes)
+
+
+def test_unknown_node():
+    with pytest.raises(UsageError, match="compute-7"):
+        build().node("compute-7")
