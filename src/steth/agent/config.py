@@ -64,11 +64,28 @@ def load(argv: list[str] | None = None) -> AgentSettings:
         raise ConfigError("tls_cert_file and tls_key_file must be given together")
     if conf.tls_ca_file and not conf.tls_cert_file:
         raise ConfigError("tls_ca_file (client certificates) needs tls_cert_file and tls_key_file")
+    for option in ("tls_cert_file", "tls_key_file", "tls_ca_file"):
+        if conf[option]:
+            _check_readable(option, conf[option])
     return AgentSettings(
         bind=conf.bind, port=conf.port, token=read_token(conf.token_file),
         tls_cert_file=conf.tls_cert_file, tls_key_file=conf.tls_key_file, tls_ca_file=conf.tls_ca_file,
         ovsdb_connection=conf.ovsdb_connection, log_level=conf.log_level,
     )
+
+
+def _check_readable(option: str, path: str) -> None:
+    """ConfigError naming ``option`` and ``path`` when the file cannot be read.
+
+    Without this, uvicorn's ssl loading fails later with a bare "[Errno 2] No such
+    file or directory" that names neither the file nor the option.
+    """
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"cannot read {option} {path}: {exc.strerror}",
+                          f"check the path, or pass --{option.replace('_', '-')}") from exc
 
 
 def _exists(path: str) -> bool:

@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         uvicorn.run(app, host=settings.bind, port=settings.port, log_level=settings.log_level,
                     access_log=settings.log_level == "debug", **kwargs)
+    except ssl.SSLError as exc:  # an OSError too, but about the files, not the address
+        print(f"steth-agent: cannot use TLS certificate {settings.tls_cert_file}, key {settings.tls_key_file}"
+              f"{f', CA {settings.tls_ca_file}' if settings.tls_ca_file else ''}: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"steth-agent: cannot listen on {settings.bind}:{settings.port}: {exc}", file=sys.stderr)
         return 1
