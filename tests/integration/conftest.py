@@ -32,7 +32,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -168,6 +168,17 @@ def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:
             proc.wait(timeout=timeout)
 
 
+_STATE_DIR_SUPPORT: list[bool] = []
+
+
+def agent_has_state_dir() -> bool:
+    """Whether this steth-agent takes --state-dir (where it records, and at start-up undoes, its leases)."""
+    if not _STATE_DIR_SUPPORT:
+        out = run([str(AGENT_BIN), "--help"], check=False).stdout
+        _STATE_DIR_SUPPORT.append("--state-dir" in out)
+    return _STATE_DIR_SUPPORT[0]
+
+
 @contextlib.contextmanager
 def running_agent(ns: str, bind: str, port: int, token: str, token_file: Path, log_path: Path,
                   extra: list[str] | None = None, context: ssl.SSLContext | None = None) -> Iterator[Agent]:
@@ -175,6 +186,11 @@ def running_agent(ns: str, bind: str, port: int, token: str, token_file: Path, l
     /v1/health (bounded), yield it, and stop it by PID afterwards whatever happened."""
     argv = ["ip", "netns", "exec", ns, str(AGENT_BIN), "--bind", bind, "--port", str(port),
             "--token-file", str(token_file), *(extra or [])]
+    if agent_has_state_dir():
+        # never the shared default: an agent undoes at start-up what others recorded there
+        state_dir = log_path.parent / f"state-{port}"
+        state_dir.mkdir(mode=0o700, exist_ok=True)
+        argv += ["--state-dir", str(state_dir)]
     scheme = "https" if context is not None else "http"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
@@ -193,6 +209,9 @@ def running_agent(ns: str, bind: str, port: int, token: str, token_file: Path, l
                 raise AssertionError(f"steth-agent did not answer /v1/health within {START_TIMEOUT:g} s: "
                                      f"{agent.log()}")
             time.sleep(0.1)
+        # `ip netns exec` execs in place: the PID we will stop is the agent itself, not a wrapper
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
+        assert any(arg.endswith(b"steth-agent") for arg in cmdline), cmdline
         yield agent
     finally:
         stop_process(proc)
@@ -207,7 +226,6 @@ class Net:
     ns: str  # the agent's namespace
     peer_ns: str
     root_link: str
-    created_ns: list[str] = field(default_factory=list)
 
     agent_if: str = "eth0"  # agent side of the management link
     peer_if: str = "eth1"  # agent side of the peer link
@@ -242,17 +260,32 @@ class Net:
         return ip(*args, ns=ns, check=check)
 
 
-def _choose_octet() -> int:
-    """An X for which this host has no address or route in 10.251.X.0/24 yet (another run may)."""
-    used = set()
+def _root_addresses_in(prefix: str) -> dict[str, str]:
+    """{address: link} of root-namespace IPv4 addresses starting with ``prefix``."""
+    found = {}
     for entry in ip_json("-4", "addr", "show"):
         for a in entry.get("addr_info", []):
-            used.add(a.get("local", ""))
-    for r in ip_json("-4", "route", "show", "table", "all"):
-        used.add(str(r.get("dst", "")).split("/")[0])
-    candidates = [x for x in range(1, 255)
-                  if not any(u.startswith(f"10.251.{x}.") for u in used)]
-    return random.choice(candidates)
+            if a.get("local", "").startswith(prefix):
+                found[a["local"]] = entry["ifname"]
+    return found
+
+
+def _claim_octet(link: str) -> int:
+    """Put 10.251.X.1/30 on ``link`` for an X no other link of this host uses (another run may)."""
+    for _ in range(10):
+        used = {int(a.split(".")[2]) for a in _root_addresses_in("10.251.")}
+        for r in ip_json("-4", "route", "show"):
+            dst = str(r.get("dst", ""))
+            if dst.startswith("10.251."):
+                used.add(int(dst.split(".")[2].split("/")[0]))
+        x = random.choice([x for x in range(1, 255) if x not in used])
+        ip("addr", "add", f"10.251.{x}.1/30", "dev", link)
+        # a parallel run may have picked the same X in the same instant: then both step back and retry
+        if set(_root_addresses_in(f"10.251.{x}.").values()) == {link}:
+            return x
+        ip("addr", "del", f"10.251.{x}.1/30", "dev", link, check=False)
+        time.sleep(random.random() / 10)
+    raise AssertionError("could not claim a free 10.251.X.0/30")
 
 
 def _free_link_name() -> str:
@@ -281,8 +314,21 @@ def _wait_links_up(ns: str, names: list[str], timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
+def eventually(fetch, check, timeout: float = 5.0, what: str = "condition"):
+    """Poll ``fetch()`` until ``check(value)`` holds (asynchronous kernel/OVSDB state); a bounded wait,
+    never a timing assertion. Returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if check(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout:g} s; last value: {value!r}")
+        time.sleep(0.05)
+
+
 def cleanup(namespaces: list[str], links: list[str]) -> None:
-    """Delete exactly what this session created (reverse order); never fails the teardown."""
+    """Delete exactly what this session created (reverse order); never fails the teardown itself."""
     for ns in reversed(namespaces):
         ip("netns", "del", ns, check=False)
     for link in links:
@@ -296,22 +342,23 @@ def net() -> Iterator[Net]:
     if not IS_ROOT:
         pytest.skip("needs root (network namespaces)")
     suffix = secrets.token_hex(3)
-    net = Net(suffix=suffix, octet=_choose_octet(), ns=f"{NS_PREFIX}{suffix}",
-              peer_ns=f"{NS_PREFIX}{suffix}-p", root_link=_free_link_name())
+    agent_ns, peer_ns, root_link = f"{NS_PREFIX}{suffix}", f"{NS_PREFIX}{suffix}-p", _free_link_name()
+    namespaces: list[str] = []
     links: list[str] = []
     try:
-        for ns in (net.ns, net.peer_ns):
+        for ns in (agent_ns, peer_ns):
             ip("netns", "add", ns)
-            net.created_ns.append(ns)
+            namespaces.append(ns)
             # link-local IPv6 addresses usable at once, so the address list does not change under a test
             _sysctl_ns(ns, "net.ipv6.conf.default.accept_dad", "0")
             _sysctl_ns(ns, "net.ipv6.conf.all.accept_dad", "0")
             ip("link", "set", "lo", "up", ns=ns)
         # the agent's eth0 is created directly inside its namespace (root has an eth0 of its own)
-        ip("link", "add", net.root_link, "type", "veth", "peer", "name", net.agent_if, "netns", net.ns)
-        links.append(net.root_link)
+        ip("link", "add", root_link, "type", "veth", "peer", "name", "eth0", "netns", agent_ns)
+        links.append(root_link)
+        net = Net(suffix=suffix, octet=_claim_octet(root_link), ns=agent_ns, peer_ns=peer_ns,
+                  root_link=root_link)
         ip("-n", net.ns, "link", "add", net.peer_if, "type", "veth", "peer", "name", "eth0", "netns", net.peer_ns)
-        ip("addr", "add", f"{net.root_ip}/30", "dev", net.root_link)
         ip("link", "set", net.root_link, "up")
         ip("addr", "add", f"{net.agent_ip}/30", "dev", net.agent_if, ns=net.ns)
         ip("addr", "add", f"{net.agent_peer_ip}/29", "dev", net.peer_if, ns=net.ns)
@@ -325,7 +372,10 @@ def net() -> Iterator[Net]:
         _wait_links_up(net.peer_ns, ["eth0"])
         yield net
     finally:
-        cleanup(net.created_ns, links)
+        cleanup(namespaces, links)
+    # reached only when nothing failed above: prove nothing is left behind
+    assert not set(namespaces) & netns_names(), "namespaces left behind"
+    assert not set(links) & root_link_names(), "links left behind"
 
 
 @pytest.fixture(scope="session")

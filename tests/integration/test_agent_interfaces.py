@@ -10,7 +10,7 @@ import pytest
 
 import steth
 
-from .conftest import ip_json, run, skip_unless_root
+from .conftest import eventually, ip_json, run, skip_unless_root
 
 skip_unless_root()
 pytestmark = pytest.mark.root
@@ -139,22 +139,25 @@ def test_mtu_change_is_seen(agent, net):
 
 
 def test_admin_and_oper_state_are_the_kernels(agent, net):
-    """A fresh veth pair: down; one end up while its peer is down: admin up, lower layer down."""
+    """A fresh veth pair: down; one end up while its peer is down: admin up, lower layer down; both up: up."""
     a, b = f"xt{net.suffix[:4]}a", f"xt{net.suffix[:4]}b"
-    try:
-        net.ip("link", "add", a, "type", "veth", "peer", "name", b, ns=net.ns)
+
+    def seen():
         r = agent.get(f"/v1/interfaces/{a}")
         assert r.status == 200, r.body
-        assert (r.body["kind"], r.body["admin_up"], r.body["state"]) == ("veth", False, "down")
+        return r.body["kind"], r.body["admin_up"], r.body["state"]
+
+    try:
+        net.ip("link", "add", a, "type", "veth", "peer", "name", b, ns=net.ns)
+        eventually(seen, lambda v: v == ("veth", False, "down"), what=f"{a} down")
         net.ip("link", "set", a, "up", ns=net.ns)
-        r = agent.get(f"/v1/interfaces/{a}")
-        assert (r.body["admin_up"], r.body["state"]) == (True, "lowerlayerdown")
+        eventually(seen, lambda v: v == ("veth", True, "lowerlayerdown"), what=f"{a} up, peer down")
         net.ip("link", "set", b, "up", ns=net.ns)
-        r = agent.get(f"/v1/interfaces/{a}")
-        assert r.body["admin_up"] is True and r.body["state"] in ("up", "lowerlayerdown")  # carrier may lag
+        eventually(seen, lambda v: v == ("veth", True, "up"), what=f"{a} and {b} up")
     finally:
         net.ip("link", "del", a, ns=net.ns, check=False)
-    assert agent.get(f"/v1/interfaces/{a}").status == 404
+    r = agent.get(f"/v1/interfaces/{a}")
+    assert r.status == 404, r.body
 
 
 def test_unknown_interface_is_404_naming_it(agent):

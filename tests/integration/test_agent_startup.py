@@ -6,22 +6,32 @@ import subprocess
 
 import pytest
 
-from .conftest import AGENT_BIN, skip_unless_root
+from .conftest import AGENT_BIN, agent_has_state_dir, skip_unless_root
 
 skip_unless_root()
 pytestmark = pytest.mark.root
 
 
-def agent(*args: str, ns: str | None = None) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory):
     """Run steth-agent to completion. It binds 127.0.0.1 on port 9 unless told otherwise, so even if it
     wrongly started it would listen nowhere reachable; the timeout only guards against that."""
-    argv = [str(AGENT_BIN), "--bind", "127.0.0.1", "--port", "9", *args]
-    if ns:
-        argv = ["ip", "netns", "exec", ns, *argv]
-    return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+    state_dir = tmp_path_factory.mktemp("startup-state")
+
+    def _run(*args: str, ns: str | None = None) -> subprocess.CompletedProcess:
+        argv = [str(AGENT_BIN), "--bind", "127.0.0.1", "--port", "9", *args]
+        if agent_has_state_dir():
+            # an agent that gets as far as start-up undoes the leases recorded in its state dir:
+            # never let it use the host's default one
+            argv += ["--state-dir", str(state_dir)]
+        if ns:
+            argv = ["ip", "netns", "exec", ns, *argv]
+        return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+
+    return _run
 
 
-def test_missing_token_file(tmp_path):
+def test_missing_token_file(agent, tmp_path):
     missing = tmp_path / "no-such-dir" / "token"
     r = agent("--token-file", str(missing))
     assert r.returncode == 2
@@ -29,13 +39,13 @@ def test_missing_token_file(tmp_path):
     assert "cannot read token file" in r.stderr
 
 
-def test_token_file_is_a_directory(tmp_path):
+def test_token_file_is_a_directory(agent, tmp_path):
     r = agent("--token-file", str(tmp_path))
     assert r.returncode == 2 and str(tmp_path) in r.stderr
 
 
 @pytest.mark.parametrize("content", ["", "short\n", " " * 40 + "\n", "a" * 15 + "\n"])
-def test_too_short_token(tmp_path, content):
+def test_too_short_token(agent, tmp_path, content):
     path = tmp_path / "token"
     path.write_text(content)
     r = agent("--token-file", str(path))
@@ -44,18 +54,18 @@ def test_too_short_token(tmp_path, content):
     assert "shorter than 16" in r.stderr
 
 
-def test_cert_without_key(tmp_path, token):
+def test_cert_without_key(agent, tmp_path, token):
     r = agent("--token-file", str(token[1]), "--tls-cert-file", str(tmp_path / "cert.pem"))
     assert r.returncode == 2 and "tls_cert_file and tls_key_file" in r.stderr
 
 
-def test_ca_without_cert(tmp_path, token):
+def test_ca_without_cert(agent, tmp_path, token):
     r = agent("--token-file", str(token[1]), "--tls-ca-file", str(tmp_path / "ca.pem"))
     assert r.returncode == 2 and "tls_ca_file" in r.stderr
 
 
 @pytest.mark.parametrize("missing", ["cert", "key", "ca"])
-def test_missing_tls_file_is_named(tmp_path, token, missing):
+def test_missing_tls_file_is_named(agent, tmp_path, token, missing):
     files = {}
     for which in ("cert", "key", "ca"):
         files[which] = tmp_path / f"{which}.pem"
@@ -67,7 +77,7 @@ def test_missing_tls_file_is_named(tmp_path, token, missing):
     assert f"cannot read tls_{missing}_file {files[missing]}" in r.stderr
 
 
-def test_tls_files_that_are_not_pem_are_named(tmp_path, token):
+def test_tls_files_that_are_not_pem_are_named(agent, tmp_path, token):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert.write_text("not a certificate\n")
     key.write_text("not a key\n")
@@ -76,13 +86,13 @@ def test_tls_files_that_are_not_pem_are_named(tmp_path, token):
     assert str(cert) in r.stderr and str(key) in r.stderr
 
 
-def test_bad_option_value(token):
+def test_bad_option_value(agent, token):
     r = agent("--token-file", str(token[1]), "--port", "70000")
     assert r.returncode != 0
     assert "--port" in r.stderr and "70000" in r.stderr
 
 
-def test_address_not_on_this_node(net, token):
+def test_address_not_on_this_node(agent, net, token):
     """Inside the agent namespace, the root side's address is not local: binding it fails."""
     r = agent("--token-file", str(token[1]), "--bind", net.root_ip, "--port", "9698", ns=net.ns)
     assert r.returncode != 0

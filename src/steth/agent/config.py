@@ -22,6 +22,8 @@ _OPTS = [
     cfg.StrOpt("tls-ca-file", help="Require client certificates signed by this CA (PEM)."),
     cfg.StrOpt("ovsdb-connection", default=DEFAULT_CONNECTION,
                help="Open vSwitch database: unix:PATH or tcp:HOST:PORT."),
+    cfg.StrOpt("state-dir", default="/var/lib/steth-agent",
+               help="Where the agent records its leases (host changes it must undo)."),
     cfg.StrOpt("log-level", default="warning", choices=["debug", "info", "warning", "error"]),
 ]
 
@@ -35,6 +37,7 @@ class AgentSettings:
     tls_key_file: str | None
     tls_ca_file: str | None
     ovsdb_connection: str
+    state_dir: str
     log_level: str
 
 
@@ -70,7 +73,7 @@ def load(argv: list[str] | None = None) -> AgentSettings:
     return AgentSettings(
         bind=conf.bind, port=conf.port, token=read_token(conf.token_file),
         tls_cert_file=conf.tls_cert_file, tls_key_file=conf.tls_key_file, tls_ca_file=conf.tls_ca_file,
-        ovsdb_connection=conf.ovsdb_connection, log_level=conf.log_level,
+        ovsdb_connection=conf.ovsdb_connection, state_dir=conf.state_dir, log_level=conf.log_level,
     )
 
 

@@ -27,9 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     from .app import create_app
+    from .context import AgentContext
 
     _raise_fd_limit()
-    app = create_app(settings.token, settings.ovsdb_connection)
+    app = create_app(AgentContext(token=settings.token, ovsdb_connection=settings.ovsdb_connection,
+                                  state_dir=settings.state_dir))
     kwargs: dict = {}
     if settings.tls_cert_file:
         kwargs.update(ssl_certfile=settings.tls_cert_file, ssl_keyfile=settings.tls_key_file)

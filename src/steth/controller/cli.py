@@ -27,6 +27,10 @@ COMMANDS = {
     "lab config": lab.LabConfig,
     "lab agent": lab.LabAgent,
     "lab demo": lab.LabDemo,
+    "lab fault add": lab.LabFaultAdd,
+    "lab fault list": lab.LabFaultList,
+    "lab fault kinds": lab.LabFaultKinds,
+    "lab fault remove": lab.LabFaultRemove,
 }
 
 DESCRIPTION = """Network inspection and diagnosis for OpenStack.

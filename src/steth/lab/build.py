@@ -132,7 +132,8 @@ class LabBuilder:
         os.makedirs(logs, exist_ok=True)
         argv = [*agent_argv(), "--bind", str(topo.address(node, topo.management)), "--port", str(AGENT_PORT),
                 "--token-file", self.token(),
-                "--ovsdb-connection", f"unix:{os.path.join(self.state.directory, node.name, 'db.sock')}"]
+                "--ovsdb-connection", f"unix:{os.path.join(self.state.directory, node.name, 'db.sock')}",
+                "--state-dir", os.path.join(self.state.directory, node.name, "agent")]
         rec = proc.spawn(argv, netns=topo.node_ns(node), log_path=os.path.join(logs, f"agent-{node.name}.log"))
         self.state.agents[node.name] = rec.to_json()
         self.state.save()
@@ -248,6 +249,10 @@ def down(lab: str = "lab", progress: Progress = _quiet) -> LabState | None:
     state = LabState.load(lab)
     if state is None:
         return None
+    from . import faults
+
+    for problem in faults.remove_all(state):
+        progress(f"undoing a fault: {problem}")
     for node, data in list(state.agents.items()):
         progress(f"stopping agent {node}")
         from ..host.proc import ProcRecord

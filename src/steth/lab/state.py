@@ -31,6 +31,7 @@ class LabState:
     namespaces: list[str] = field(default_factory=list)
     root_links: list[str] = field(default_factory=list)
     agents: dict[str, dict[str, Any]] = field(default_factory=dict)  # node -> ProcRecord json
+    faults: list[dict[str, Any]] = field(default_factory=list)  # see lab/faults.py
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

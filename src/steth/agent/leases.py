@@ -1,0 +1,122 @@
+"""Leases: every change a probe makes to the host, with its undo steps and an expiry.
+
+The store is a JSON file in the agent's state directory, written before the
+change is made. Expired leases are undone by a background task; at start-up
+every lease found (left by a crashed agent) is undone; at shutdown all are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..host import undo
+
+MAX_LEASE_SECONDS = 3600
+DEFAULT_LEASE_SECONDS = 300
+
+
+@dataclass
+class Lease:
+    id: str
+    purpose: str
+    expires_at: float  # wall clock (time.time()): must mean the same after a restart
+    undo: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> float:
+        return max(0.0, self.expires_at - time.time())
+
+
+class LeaseStore:
+    def __init__(self, state_dir: str) -> None:
+        self.path = os.path.join(state_dir, "leases.json")
+        self._leases: dict[str, Lease] = {}
+        self._lock = threading.Lock()
+        self._task: asyncio.Task | None = None
+
+    # --- persistence ---
+    def _save(self) -> None:
+        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+        tmp = self.path + ".tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump([asdict(l) for l in self._leases.values()], fh)
+        os.replace(tmp, self.path)
+
+    def _load(self) -> list[Lease]:
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                return [Lease(**d) for d in json.load(fh)]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, TypeError):
+            return []
+
+    # --- lifecycle ---
+    def recover(self) -> list[str]:
+        """Undo every lease a previous agent process left in the file."""
+        problems = []
+        for lease in self._load():
+            problems += undo.run_all(lease.undo)
+        with self._lock:
+            self._leases.clear()
+            self._save()
+        return problems
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._expire_loop())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        for lease_id in list(self._leases):
+            await asyncio.to_thread(self.release, lease_id)
+
+    async def _expire_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            for lease in self.due():
+                await asyncio.to_thread(self.release, lease.id)
+
+    # --- use ---
+    def open(self, purpose: str, duration: float) -> Lease:
+        """Record a lease before making the change; add undo steps with ``add_undo`` as changes are made."""
+        duration = min(max(duration, 1.0), MAX_LEASE_SECONDS)
+        lease = Lease(id=uuid.uuid4().hex[:12], purpose=purpose, expires_at=time.time() + duration)
+        with self._lock:
+            self._leases[lease.id] = lease
+            self._save()
+        return lease
+
+    def add_undo(self, lease: Lease, step: dict[str, Any]) -> None:
+        """Record how to reverse a change; call it *before* making the change where possible."""
+        with self._lock:
+            lease.undo.append(step)
+            self._save()
+
+    def get(self, lease_id: str) -> Lease | None:
+        return self._leases.get(lease_id)
+
+    def all(self) -> list[Lease]:
+        return list(self._leases.values())
+
+    def due(self) -> list[Lease]:
+        now = time.time()
+        return [l for l in self._leases.values() if l.expires_at <= now]
+
+    def release(self, lease_id: str) -> list[str]:
+        """Undo a lease now; returns problems met (empty when clean). Unknown ids are a no-op."""
+        with self._lock:
+            lease = self._leases.pop(lease_id, None)
+            if lease is None:
+                return []
+        problems = undo.run_all(lease.undo)
+        with self._lock:
+            self._save()
+        return problems

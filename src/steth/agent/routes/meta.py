@@ -1,0 +1,27 @@
+"""/v1/info: who this agent is and what the host can do."""
+
+from __future__ import annotations
+
+import socket
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from ... import __version__
+from ...host import netlink
+from ...probes import capabilities
+from ...wire.models import AgentInfo
+from ..context import AgentContext
+from ..responses import json_response
+
+
+def router(ctx: AgentContext) -> APIRouter:
+    r = APIRouter(tags=["meta"])
+
+    @r.get("/info", response_model=AgentInfo)
+    def info() -> Response:
+        return json_response(AgentInfo(hostname=socket.gethostname(), version=__version__,
+                                       interfaces=netlink.list_interfaces(),
+                                       capabilities=capabilities.capabilities(ctx.ovsdb_connection)))
+
+    return r

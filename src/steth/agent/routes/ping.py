@@ -1,0 +1,24 @@
+"""/v1/ping: many targets at once."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from starlette.concurrency import run_in_threadpool
+
+from ...host import netlink
+from ...probes import ping
+from ...wire.models import PingRequest, PingResponse
+from ..context import AgentContext
+
+
+def router(ctx: AgentContext) -> APIRouter:
+    r = APIRouter(tags=["probes"])
+
+    @r.post("/ping", response_model=PingResponse)
+    async def do_ping(req: PingRequest) -> PingResponse:
+        # pyroute2's synchronous API runs its own event loop: keep it off ours.
+        if req.interface and await run_in_threadpool(netlink.get_interface, req.interface) is None:
+            raise HTTPException(422, f"interface: no interface named {req.interface!r} on this node")
+        return await ping.ping_many(req)
+
+    return r

@@ -1,0 +1,182 @@
+"""Reversible faults injected into the lab, recorded in its state with their undo steps.
+
+A fault kind is a small function that, for each change it makes, first records
+the step that reverses it (``ctx.record``) and then makes the change. Removing
+a fault, or `steth lab down`, runs the recorded steps in reverse.
+
+To add a kind: write a function ``def apply(ctx: FaultContext) -> str`` (returns
+a one-line description) and register it with ``@kind(NAME, "help", params=(...))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..errors import LabError, UsageError
+from ..host import netlink, proc, undo
+from .state import LabState
+from .topology import Node, PhysNet, Topology
+
+PARAMS = ("node", "network", "to", "mtu", "rate", "vlans")
+
+
+@dataclass
+class FaultContext:
+    topo: Topology
+    state: LabState
+    fault: dict[str, Any]
+    params: dict[str, Any]
+
+    def record(self, step: undo.Step) -> None:
+        """Record the undo of the next change (saved before the change is made)."""
+        self.fault["undo"].append(step)
+        self.state.save()
+
+    # convenient lookups
+    @property
+    def node(self) -> Node:
+        return self.topo.node(self.params["node"])
+
+    @property
+    def peer(self) -> Node:
+        return self.topo.node(self.params["to"])
+
+    @property
+    def network(self) -> PhysNet:
+        name = self.params["network"]
+        for net in self.topo.networks:
+            if net.name == name:
+                return net
+        raise UsageError(f"lab has no network {name!r}", f"networks: {', '.join(n.name for n in self.topo.networks)}")
+
+    def run(self, argv: list[str], netns: str | None) -> None:
+        done = proc.run(argv, netns=netns, timeout=30)
+        if done.returncode != 0:
+            raise LabError(f"{' '.join(argv)} failed in {netns or 'the host'}: {done.stderr.strip()}")
+
+    def set_link(self, netns: str, ifname: str, **attrs: Any) -> None:
+        with netlink.iproute(netns) as ipr:
+            found = ipr.link_lookup(ifname=ifname)
+            if not found:
+                raise LabError(f"no interface {ifname} in {netns}")
+            ipr.link("set", index=found[0], **attrs)
+
+    def link_mtu(self, netns: str, ifname: str) -> int:
+        iface = netlink.get_interface(ifname, netns)
+        if iface is None:
+            raise LabError(f"no interface {ifname} in {netns}")
+        return iface.mtu
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    name: str
+    help: str
+    params: tuple[str, ...]
+    apply: Callable[[FaultContext], str]
+
+
+KINDS: dict[str, FaultKind] = {}
+
+
+def kind(name: str, help: str, params: tuple[str, ...]) -> Callable[[Callable[[FaultContext], str]], Callable]:
+    def register(fn: Callable[[FaultContext], str]) -> Callable[[FaultContext], str]:
+        KINDS[name] = FaultKind(name, help, params, fn)
+        return fn
+    return register
+
+
+def _next_id(state: LabState) -> str:
+    used = {f["id"] for f in state.faults}
+    n = 1
+    while f"f{n}" in used:
+        n += 1
+    return f"f{n}"
+
+
+def add(state: LabState, topo: Topology, kind_name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Inject one fault; on failure undo whatever part of it was made."""
+    if kind_name not in KINDS:
+        raise UsageError(f"unknown fault kind {kind_name!r}", f"kinds: {', '.join(sorted(KINDS))}")
+    fk = KINDS[kind_name]
+    missing = [p for p in fk.params if params.get(p) in (None, "")]
+    if missing:
+        raise UsageError(f"fault {kind_name} needs --{' --'.join(missing)}",
+                         f"{kind_name}: {fk.help}")
+    used = {k: v for k, v in params.items() if k in fk.params}
+    fault: dict[str, Any] = {"id": _next_id(state), "kind": kind_name, "params": used, "undo": [],
+                             "description": ""}
+    state.faults.append(fault)
+    state.save()
+    ctx = FaultContext(topo, state, fault, used)
+    try:
+        fault["description"] = fk.apply(ctx)
+    except BaseException:
+        undo.run_all(fault["undo"])
+        state.faults.remove(fault)
+        state.save()
+        raise
+    state.save()
+    return fault
+
+
+def remove(state: LabState, fault_id: str) -> list[str]:
+    for fault in state.faults:
+        if fault["id"] == fault_id:
+            problems = undo.run_all(fault["undo"])
+            state.faults.remove(fault)
+            state.save()
+            return problems
+    raise UsageError(f"lab {state.lab} has no fault {fault_id!r}",
+                     f"faults: {', '.join(f['id'] for f in state.faults) or 'none'} (see `steth lab fault list`)")
+
+
+def remove_all(state: LabState) -> list[str]:
+    problems: list[str] = []
+    for fault in list(reversed(state.faults)):
+        problems += remove(state, fault["id"])
+    return problems
+
+
+# ---- kinds ---------------------------------------------------------------
+
+@kind("link-down", "take a node's link to a network down at the switch port (cable pulled)",
+      params=("node", "network"))
+def _link_down(ctx: FaultContext) -> str:
+    port = ctx.topo.switch_port(ctx.node, ctx.network)
+    ctx.record(undo.link_set(port, ctx.topo.switch_ns, state="up"))
+    ctx.set_link(ctx.topo.switch_ns, port, state="down")
+    return f"{ctx.node.name} {ctx.network.node_ifname} ({ctx.network.name}): switch port {port} down"
+
+
+@kind("mtu", "lower the MTU of a node's interface on a network", params=("node", "network", "mtu"))
+def _node_mtu(ctx: FaultContext) -> str:
+    ns, ifname = ctx.topo.node_ns(ctx.node), ctx.network.node_ifname
+    old = ctx.link_mtu(ns, ifname)
+    ctx.record(undo.link_set(ifname, ns, mtu=old))
+    ctx.set_link(ns, ifname, mtu=int(ctx.params["mtu"]))
+    return f"{ctx.node.name} {ifname} ({ctx.network.name}): MTU {old} -> {ctx.params['mtu']}"
+
+
+@kind("switch-mtu", "lower the MTU on the switch side of a node's link", params=("node", "network", "mtu"))
+def _switch_mtu(ctx: FaultContext) -> str:
+    ns, port = ctx.topo.switch_ns, ctx.topo.switch_port(ctx.node, ctx.network)
+    old = ctx.link_mtu(ns, port)
+    ctx.record(undo.link_set(port, ns, mtu=old))
+    ctx.set_link(ns, port, mtu=int(ctx.params["mtu"]))
+    return f"switch port {port} ({ctx.node.name}, {ctx.network.name}): MTU {old} -> {ctx.params['mtu']}"
+
+
+@kind("drop", "drop traffic from --node to --to on a network, that direction only",
+      params=("node", "to", "network"))
+def _drop(ctx: FaultContext) -> str:
+    # Dropped at the receiver, new flows only: the sender sees plain loss (no local
+    # EPERM), and the receiver's own pings to the sender still get their replies.
+    src = str(ctx.topo.address(ctx.node, ctx.network))
+    ns = ctx.topo.node_ns(ctx.peer)
+    rule = ["INPUT", "-s", src, "-i", ctx.network.node_ifname, "-m", "conntrack", "--ctstate", "NEW",
+            "-m", "comment", "--comment", f"steth-lab-fault-{ctx.fault['id']}", "-j", "DROP"]
+    ctx.record(undo.argv(["iptables", "-D", *rule], ns))
+    ctx.run(["iptables", "-A", *rule], ns)
+    return f"{ctx.node.name} -> {ctx.peer.name} on {ctx.network.name}: dropped (iptables in {ns})"
