@@ -10,7 +10,7 @@ from cliff.commandmanager import CommandManager
 
 from .. import __version__
 from ..errors import EXIT_USAGE
-from .commands import agents, interfaces, lab, ovs, ping
+from .commands import agents, check, interfaces, lab, ovs, ping
 
 # name -> command class; the original tool's names are aliases of the new ones.
 COMMANDS = {
@@ -19,6 +19,8 @@ COMMANDS = {
     "interface show": interfaces.InterfaceShow,
     "get-interface": interfaces.InterfaceShow,
     "ping": ping.Ping,
+    "check mesh": check.CheckMesh,
+    "check mtu": check.CheckMtu,
     "ovs check-ports": ovs.OvsCheckPorts,
     "check-ports-on-br": ovs.OvsCheckPorts,
     "lab up": lab.LabUp,

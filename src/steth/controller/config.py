@@ -19,6 +19,15 @@ Example::
     compute-1 = 10.0.0.21
     compute-2 = 10.0.0.22:9700
 
+    [mtu]                  # expected MTU per network (default: the interfaces' MTU)
+    tenant = 9000
+
+    [tunnels]              # networks that carry overlay tunnels: vxlan or geneve
+    tenant = vxlan
+
+    [neutron]              # Neutron's MTU settings, to warn when instances would get too much
+    global_physnet_mtu = 9000
+
     [tls]
     enabled = false
     ca_file = /etc/steth/ca.pem
@@ -93,6 +102,9 @@ class ControllerConfig:
     management_network: str = "management"
     tls: TlsConfig = field(default_factory=TlsConfig)
     source: str = ""
+    mtu: dict[str, int] = field(default_factory=dict)  # network -> expected MTU
+    tunnels: dict[str, str] = field(default_factory=dict)  # network -> vxlan | geneve
+    neutron_mtu: dict[str, int] = field(default_factory=dict)  # global_physnet_mtu, path_mtu
 
     def token(self) -> str:
         return read_token(self.token_file)
@@ -158,6 +170,18 @@ def load(path: str | None = None) -> ControllerConfig:
         except ValueError:
             raise ConfigError(f"{path}: network {name!r} has a bad CIDR {text!r}",
                               "write [networks] NAME = ADDRESS/PREFIX") from None
+    mtu = {name: _int_in(path, "mtu", name, text, 68, 65535) for name, text in _section(path, "mtu").items()}
+    tunnels = {}
+    for name, text in _section(path, "tunnels").items():
+        if text.strip().lower() not in ("vxlan", "geneve"):
+            raise ConfigError(f"{path}: [tunnels] {name} = {text!r}: use vxlan or geneve")
+        tunnels[name] = text.strip().lower()
+    neutron_mtu = {k: _int_in(path, "neutron", k, v, 0, 65535) for k, v in _section(path, "neutron").items()
+                   if k in ("global_physnet_mtu", "path_mtu")}
+    for section, values in (("mtu", mtu), ("tunnels", tunnels)):
+        for name in values:
+            if name not in networks:
+                raise ConfigError(f"{path}: [{section}] names network {name!r}, which is not in [networks]")
     port = defaults.pop("agent_port")
     nodes = {name: _parse_node(name, text, port) for name, text in _section(path, "nodes").items()}
     if not nodes:
@@ -165,4 +189,15 @@ def load(path: str | None = None) -> ControllerConfig:
     if defaults["management_network"] not in networks and networks:
         raise ConfigError(f"{path}: management_network {defaults['management_network']!r} is not in [networks]",
                           f"networks: {', '.join(networks)}")
-    return ControllerConfig(nodes=nodes, networks=networks, tls=tls, source=path, **defaults)
+    return ControllerConfig(nodes=nodes, networks=networks, tls=tls, source=path, mtu=mtu, tunnels=tunnels,
+                            neutron_mtu=neutron_mtu, **defaults)
+
+
+def _int_in(path: str, section: str, name: str, text: str, lo: int, hi: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{path}: [{section}] {name} = {text!r} is not a number") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{path}: [{section}] {name} = {value} is out of range {lo}-{hi}")
+    return value

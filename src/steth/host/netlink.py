@@ -20,7 +20,9 @@ def iproute(netns: str | None = None) -> Iterator[Any]:
     from pyroute2 import IPRoute  # imported lazily: ~0.3 s
 
     try:
-        ipr = IPRoute(netns=netns) if netns else IPRoute()
+        # flags=0: pyroute2's default (O_CREAT) would create a namespace that does not exist, e.g.
+        # one deleted while /v1/netns lists them; reading must never create anything.
+        ipr = IPRoute(netns=netns, flags=0) if netns else IPRoute()
     except Exception as exc:  # pyroute2 raises OSError, NetlinkError, FileNotFoundError
         where = f"namespace {netns!r}" if netns else "this host"
         raise HostError(f"cannot open netlink in {where}: {exc}") from exc

@@ -42,13 +42,29 @@ class _StethMixin:
     def config(self) -> ControllerConfig:
         return load_config(self.app.options.config_file)
 
+    summary: list[str] = []
+
     def run(self, parsed_args: Any) -> int:
         self.exit_status = EXIT_OK
+        self.summary = []
         try:
             rc = super().run(parsed_args)  # type: ignore[misc]
         except StethError as exc:
             return report_error(exc)
+        self._print_summary(parsed_args)
         return max(rc or 0, self.exit_status)
+
+    def _print_summary(self, parsed_args: Any) -> None:
+        """Findings go under a table on stdout, or to stderr so -f json/yaml/csv stay parseable."""
+        if not self.summary:
+            return
+        fmt = getattr(parsed_args, "formatter", "table")
+        stream = sys.stdout if fmt == "table" else sys.stderr
+        print("\n".join(self.summary), file=stream)
+
+    @staticmethod
+    def is_table(parsed_args: Any) -> bool:
+        return getattr(parsed_args, "formatter", "table") == "table"
 
 
 class StethCommand(_StethMixin, Command):

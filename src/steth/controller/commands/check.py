@@ -1,0 +1,139 @@
+"""`steth check ...`: checks that span many nodes."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+
+from ...errors import UsageError
+from ...report import html
+from ...wire.models import Verdict
+from ..client import AgentClient, run
+from ..inventory import select_nodes
+from ..checks import mesh, mtu
+from ..checks.nodes import discover, select_networks
+from .base import StethLister, exit_status_for
+
+
+def node_list(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def add_scope_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--network", action="append", metavar="NAME",
+                        help="network from [networks] (repeatable; default: all)")
+    parser.add_argument("--nodes", type=node_list, metavar="N1,N2", help="only these nodes (default: all)")
+
+
+class CheckMesh(StethLister):
+    """Every node pings every peer on every network at once: loss, rtt, jitter per direction."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        add_scope_options(parser)
+        parser.add_argument("--count", type=int, default=3, help="probes per pair (default 3)")
+        parser.add_argument("--interval", type=float, default=0.2, help="seconds between probes (default 0.2)")
+        parser.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for a reply (default 1)")
+        parser.add_argument("--max-loss", type=float, default=0.0, metavar="PCT",
+                            help="loss above this percentage fails a pair (default 0)")
+        parser.add_argument("--max-rtt", type=float, metavar="MS", help="average rtt above this fails a pair")
+        parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML heatmap report")
+        return parser
+
+    def take_action(self, args: argparse.Namespace):
+        config = self.config
+        nodes = select_nodes(config, args.nodes)
+        networks = select_networks(config, args.network)
+        if len(nodes) < 2:
+            raise UsageError("a mesh needs at least two nodes")
+        if not 0 <= args.max_loss <= 100:
+            raise UsageError(f"--max-loss {args.max_loss} is out of range 0-100")
+        try:
+            probe = mesh.ProbeSettings(args.count, args.interval, args.timeout)
+            from ...wire.models import PingRequest
+            PingRequest(targets=["127.0.0.1"], count=probe.count, interval=probe.interval, timeout=probe.timeout)
+        except ValueError as exc:
+            from .ping import request_error
+            raise request_error(exc) from None  # type: ignore[arg-type]
+        thresholds = mesh.Thresholds(args.max_loss, args.max_rtt)
+
+        async def go():
+            async with AgentClient(config) as client:
+                views = await discover(client, config, nodes, networks)
+                return views, await mesh.run(client, views, networks, probe, thresholds)
+
+        views, rows = run(go())
+        unreachable = [v.name for v in views if not v.alive]
+        self.summary = mesh.findings(rows, unreachable)
+        self.exit_status = exit_status_for((r.verdict for r in rows), unreachable=bool(unreachable))
+        if args.html:
+            html.write(args.html, mesh_page(rows, [v.name for v in views], networks, self.summary,
+                                            ok=self.exit_status == 0))
+        if self.is_table(args):
+            return mesh.matrix(rows, [v.name for v in views])
+        columns = list(mesh.MeshRow.__dataclass_fields__)
+        return columns, [[v.value if isinstance(v, Verdict) else v for v in asdict(r).values()] for r in rows]
+
+
+def mesh_page(rows: list[mesh.MeshRow], nodes: list[str], networks: list[str], findings: list[str],
+              ok: bool) -> str:
+    by = {(r.network, r.source, r.destination): r for r in rows}
+    rtts = [r.rtt_avg_ms for r in rows if r.rtt_avg_ms is not None]
+    rtt_color = html.scale_color(min(rtts, default=0.0), max(rtts, default=1.0))
+    sections = []
+    for net in networks:
+        def loss(s, d, net=net):
+            r = by.get((net, s, d))
+            return None if r is None or r.verdict is Verdict.ERROR else r.loss_pct
+
+        def rtt(s, d, net=net):
+            r = by.get((net, s, d))
+            return None if r is None else r.rtt_avg_ms
+
+        sections.append((f"network {net}", [
+            html.Heatmap("loss %", nodes, nodes, loss, html.loss_color, lambda v: f"{v:g}%"),
+            html.Heatmap("average rtt (ms)", nodes, nodes, rtt, rtt_color, lambda v: f"{v:.2f}"),
+        ]))
+    return html.page("steth check mesh", sections, findings, ok)
+
+
+class CheckMtu(StethLister):
+    """Path MTU between every pair with don't-fragment, interface MTUs, safe instance MTU over tunnels."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        add_scope_options(parser)
+        parser.add_argument("--mtu", type=int, help="expected MTU for every selected network "
+                                                    "(default: [mtu] in the config, else the interfaces' MTU)")
+        parser.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for a reply (default 1)")
+        return parser
+
+    def take_action(self, args: argparse.Namespace):
+        config = self.config
+        nodes = select_nodes(config, args.nodes)
+        networks = select_networks(config, args.network)
+        if args.mtu is not None and not mtu.MIN_MTU <= args.mtu <= 65535:
+            raise UsageError(f"--mtu {args.mtu} is out of range {mtu.MIN_MTU}-65535")
+        if not 0.05 <= args.timeout <= 10:
+            raise UsageError(f"--timeout {args.timeout} is out of range 0.05-10")
+
+        async def go():
+            async with AgentClient(config) as client:
+                views = await discover(client, config, nodes, networks)
+                expected = mtu.expected_mtus(views, networks, config.mtu, args.mtu)
+                rows = mtu.interface_rows(views, networks, expected)
+                rows += await mtu.run(client, views, networks, expected, args.timeout)
+                return views, expected, rows
+
+        views, expected, rows = run(go())
+        unreachable = [v.name for v in views if not v.alive]
+        family = {n: config.networks[n].version for n in networks}
+        self.summary = [f"agent {n} is unreachable: its paths were not measured" for n in unreachable]
+        self.summary += mtu.findings(rows, config.tunnels, config.neutron_mtu, expected, family)
+        if not any(r.verdict is not Verdict.OK for r in rows) and not unreachable:
+            self.summary.insert(0, "all paths carry the expected MTU: " +
+                                ", ".join(f"{n} {m}" for n, m in expected.items()))
+        self.exit_status = exit_status_for((r.verdict for r in rows), unreachable=bool(unreachable))
+        columns = list(mtu.MtuRow.__dataclass_fields__)
+        shown = rows if not self.is_table(args) else [r for r in rows if r.verdict is not Verdict.OK] or rows
+        return columns, [[v.value if isinstance(v, Verdict) else v for v in asdict(r).values()] for r in shown]

@@ -1,0 +1,1 @@
+"""Reports: self-contained HTML pages (no network access needed to read them)."""
