@@ -42,6 +42,19 @@ def path(p: str) -> Step:
     return {"kind": "path", "path": p}
 
 
+def _wait_operstate_up(ipr: Any, index: int, timeout: float = 3.0) -> None:
+    """The kernel applies carrier-on through linkwatch up to a second later, and drops
+    traffic until then: wait for it, so an undone link-down really is undone."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        link = ipr.get_links(index)[0]
+        if link.get("operstate") in ("UP", "UNKNOWN"):
+            return
+        time.sleep(0.05)
+
+
 def _link(step: Step, action: str, **extra: Any) -> None:
     with netlink.iproute(step.get("netns")) as ipr:
         found = ipr.link_lookup(ifname=step["ifname"])
@@ -49,6 +62,8 @@ def _link(step: Step, action: str, **extra: Any) -> None:
             return  # already gone: nothing to undo
         if action == "set":
             ipr.link("set", index=found[0], **extra)
+            if extra.get("state") == "up":
+                _wait_operstate_up(ipr, found[0])
         elif action == "del":
             ipr.link("del", index=found[0])
         elif action == "addr_del":

@@ -145,6 +145,10 @@ def remove_all(state: LabState) -> list[str]:
       params=("node", "network"))
 def _link_down(ctx: FaultContext) -> str:
     port = ctx.topo.switch_port(ctx.node, ctx.network)
+    # Undone in reverse: link up first, then forget the neighbour entries that failed
+    # while it was down, so the first packets after repair are not lost to stale ARP state.
+    for n in ctx.topo.nodes:
+        ctx.record(undo.argv(["ip", "neigh", "flush", "dev", ctx.network.node_ifname], ctx.topo.node_ns(n)))
     ctx.record(undo.link_set(port, ctx.topo.switch_ns, state="up"))
     ctx.set_link(ctx.topo.switch_ns, port, state="down")
     return f"{ctx.node.name} {ctx.network.node_ifname} ({ctx.network.name}): switch port {port} down"
