@@ -42,3 +42,15 @@ def test_bad_lab_parameters(name, computes):
 def test_unknown_node():
     with pytest.raises(UsageError, match="compute-7"):
         build().node("compute-7")
+
+
+def test_free_cidrs_skip_used_slots():
+    from steth.lab.topology import free_cidrs
+
+    first = default_cidrs("lab")
+    assert free_cidrs("lab", []) == first
+    taken = [ipaddress.ip_network(first[1])]
+    other = free_cidrs("lab", taken)
+    assert other != first and not any(ipaddress.ip_network(c).overlaps(taken[0]) for c in other)
+    # the host's default route and unrelated networks do not count
+    assert free_cidrs("lab", [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("192.0.2.0/24")]) == first

@@ -14,9 +14,11 @@ from ..errors import HostError, LabError
 from ..host import netlink
 from ..host import proc
 from .state import LabState
-from .topology import AGENT_PORT, Node, Topology, build as build_topology
+from .topology import AGENT_PORT, Node, Topology, build as build_topology, free_cidrs
 
 Progress = Callable[[str], None]
+NUD_PERMANENT = 0x80
+DYNAMIC_NEIGHBOUR_BUDGET = 512  # half the kernel's default gc_thresh3, shared with the host
 
 
 def _quiet(_: str) -> None:
@@ -38,8 +40,8 @@ def topology_of(state: LabState) -> Topology:
     return build_topology(state.lab, state.computes, state.cidrs)
 
 
-def check_free(topo: Topology) -> None:
-    """Refuse to build over addresses the host already uses (its routes and addresses)."""
+def host_networks() -> list[ipaddress.IPv4Network]:
+    """IPv4 networks the host's routes and addresses cover (other labs' uplinks included)."""
     with netlink.iproute() as ipr:
         used = []
         for r in ipr.get_routes(family=2):
@@ -48,6 +50,13 @@ def check_free(topo: Topology) -> None:
                 used.append(ipaddress.ip_network(f"{dst}/{r['dst_len']}", strict=False))
         for a in ipr.get_addr(family=2):
             used.append(ipaddress.ip_network(f"{a.get('address')}/{a['prefixlen']}", strict=False))
+    return used
+
+
+def check_free(topo: Topology) -> None:
+    """Refuse to build over addresses the host already uses (its routes and addresses)."""
+    used = host_networks()
+    with netlink.iproute() as ipr:
         links = {l.get("ifname") for l in ipr.get_links()}
     for net in topo.networks:
         for u in used:
@@ -118,6 +127,39 @@ class LabBuilder:
                 port = ipr.link_lookup(ifname=topo.switch_port(node, net))[0]
                 ipr.link("set", index=port, master=bridge, state="up")
 
+    def static_neighbours(self) -> int:
+        """Permanent neighbour entries for every peer on every lab network, in every node.
+
+        The kernel's ARP table is one table for all namespaces, and its gc_thresh3
+        (1024 by default) counts dynamic entries of every namespace together: a
+        50-node full mesh needs 50*49*3 = 7350 and overflows it ("neighbor table
+        overflow", packets dropped). Permanent entries are not counted, so a large
+        lab pins them instead of changing the host's sysctls.
+        """
+        topo = self.topo
+        macs: dict[tuple[str, str], str] = {}
+        for node in topo.nodes:
+            with netlink.iproute(topo.node_ns(node)) as ipr:
+                for net in topo.networks:
+                    link = ipr.get_links(ipr.link_lookup(ifname=net.node_ifname)[0])[0]
+                    macs[(node.name, net.name)] = link.get("address")
+        added = 0
+        for node in topo.nodes:
+            with netlink.iproute(topo.node_ns(node)) as ipr:
+                for net in topo.networks:
+                    idx = ipr.link_lookup(ifname=net.node_ifname)[0]
+                    for peer in topo.nodes:
+                        if peer is not node:
+                            ipr.neigh("replace", ifindex=idx, dst=str(topo.address(peer, net)),
+                                      lladdr=macs[(peer.name, net.name)], state=NUD_PERMANENT)
+                            added += 1
+        with netlink.iproute() as ipr:  # the controller's side of the management uplink (our own veth)
+            idx = ipr.link_lookup(ifname=topo.uplink)[0]
+            for peer in topo.nodes:
+                ipr.neigh("replace", ifindex=idx, dst=str(topo.address(peer, topo.management)),
+                          lladdr=macs[(peer.name, topo.management.name)], state=NUD_PERMANENT)
+        return added
+
     def token(self) -> str:
         path = os.path.join(self.state.directory, "token")
         if not os.path.exists(path):
@@ -182,11 +224,14 @@ def wait_for_agents(state: LabState, timeout: float) -> dict[str, str]:
 
 
 def up(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | None = None,
-       progress: Progress = _quiet) -> LabState:
+       progress: Progress = _quiet, static_neighbours: str = "auto") -> LabState:
     """Build the lab; on any failure remove what was built and raise LabError."""
     if LabState.load(lab) is not None:
         raise LabError(f"lab {lab} is already up (state in {LabState(lab, 0, ('', '', '')).directory})",
                        f"use it, or remove it first with `steth lab down --name {lab}`")
+    build_topology(lab, computes, cidrs)  # validates name and size before touching the host
+    if cidrs is None:
+        cidrs = free_cidrs(lab, host_networks())  # type: ignore[assignment]
     topo = build_topology(lab, computes, cidrs)
     check_free(topo)
     state = LabState(lab=lab, computes=computes, cidrs=tuple(str(n.cidr) for n in topo.networks))  # type: ignore[arg-type]
@@ -198,6 +243,11 @@ def up(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | None =
         for node in topo.nodes:
             progress(f"node {node.name}")
             builder.node(node)
+        pairs = len(topo.nodes) * (len(topo.nodes) - 1) * len(topo.networks)
+        if static_neighbours == "yes" or (static_neighbours == "auto" and pairs > DYNAMIC_NEIGHBOUR_BUDGET):
+            progress(f"pinning {pairs} neighbour entries (a full mesh would overflow the kernel's ARP table)")
+            builder.static_neighbours()
+            state.extra["static_neighbours"] = True
         progress(f"starting {len(topo.nodes)} agents")
         for node in topo.nodes:
             builder.start_agent(node)

@@ -84,10 +84,29 @@ class Topology:
                          f"nodes: {', '.join(n.name for n in self.nodes)}")
 
 
-def default_cidrs(lab: str) -> tuple[str, str, str]:
-    """Three /16s from 10.200-10.247 chosen by the lab name, so labs with other names do not overlap."""
-    base = 200 + (zlib.crc32(lab.encode()) % 16) * 3
+SLOTS = 16  # 16 slots of three /16s: 10.200.0.0 - 10.247.255.255
+
+
+def cidr_slot(slot: int) -> tuple[str, str, str]:
+    base = 200 + (slot % SLOTS) * 3
     return f"10.{base}.0.0/16", f"10.{base + 1}.0.0/16", f"10.{base + 2}.0.0/16"
+
+
+def default_cidrs(lab: str) -> tuple[str, str, str]:
+    """Three /16s from 10.200-10.247, the slot chosen by the lab name."""
+    return cidr_slot(zlib.crc32(lab.encode()))
+
+
+def free_cidrs(lab: str, used: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> tuple[str, str, str]:
+    """The lab name's slot, or the next one that overlaps nothing in ``used`` (other labs, the host)."""
+    first = zlib.crc32(lab.encode())
+    for i in range(SLOTS):
+        cidrs = cidr_slot(first + i)
+        nets = [ipaddress.ip_network(c) for c in cidrs]
+        if not any(n.overlaps(u) for n in nets for u in used if u.version == 4 and u.prefixlen > 0):
+            return cidrs
+    raise UsageError("every lab address slot in 10.200.0.0-10.247.255.255 overlaps an address in use",
+                     "remove other labs (`steth lab down --name NAME`)")
 
 
 def build(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | None = None) -> Topology:

@@ -1,23 +1,13 @@
-"""Concurrent ICMP echo to many targets (icmplib raw sockets, one per target).
-
-Don't-fragment is set with IP_MTU_DISCOVER=IP_PMTUDISC_DO and the source
-interface with SO_BINDTODEVICE on the socket, so no subprocess is involved.
-"""
+"""Concurrent ICMP echo to many targets: one raw socket per address family (see host/icmp.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import math
-import socket
 
+from ..host.icmp import Pinger, TargetStats
 from ..wire.models import PingRequest, PingResponse, PingResult, Verdict
-
-IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)
-IP_PMTUDISC_DO = getattr(socket, "IP_PMTUDISC_DO", 2)
-IPV6_MTU_DISCOVER = getattr(socket, "IPV6_MTU_DISCOVER", 23)
-IPV6_PMTUDISC_DO = getattr(socket, "IPV6_PMTUDISC_DO", 2)
-MAX_CONCURRENT_TARGETS = 512
 
 
 def summarise(target: str, sent: int, rtts_ms: list[float], error: str | None = None) -> PingResult:
@@ -43,64 +33,35 @@ def summarise(target: str, sent: int, rtts_ms: list[float], error: str | None = 
     return PingResult(target=target, sent=sent, received=received, loss_pct=loss, verdict=verdict, error=error, **stats)
 
 
-def _open_socket(target: str, req: PingRequest):
-    from icmplib import ICMPv4Socket, ICMPv6Socket
-
-    v6 = ipaddress.ip_address(target).version == 6
-    sock = (ICMPv6Socket if v6 else ICMPv4Socket)(address=req.source, privileged=True)
-    raw = sock.sock
-    if req.dont_fragment:
-        if v6:
-            raw.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO)
-        else:
-            raw.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
-    if req.interface:
-        raw.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, req.interface.encode())
-    return sock
-
-
-async def ping_one(target: str, req: PingRequest) -> PingResult:
-    """Send ``req.count`` echoes to one target; failures are recorded, not raised."""
-    from icmplib import ICMPRequest
-    from icmplib.exceptions import ICMPError, ICMPLibError, TimeoutExceeded
-    from icmplib.sockets import AsyncSocket
-    from icmplib.utils import unique_identifier
-
+async def _family(targets: list[str], family: int, req: PingRequest) -> dict[str, TargetStats]:
     try:
-        icmp = _open_socket(target, req)
-    except (OSError, ICMPLibError) as exc:
-        return summarise(target, 0, [], f"cannot open ICMP socket: {exc}")
-    sent, rtts, last_error = 0, [], None
-    ident = unique_identifier()
-    with AsyncSocket(icmp) as sock:
-        for seq in range(req.count):
-            if seq:
-                await asyncio.sleep(req.interval)
-            request = ICMPRequest(destination=target, id=ident, sequence=seq, payload_size=req.size)
-            try:
-                sock.send(request)
-                sent += 1
-                reply = await sock.receive(request, req.timeout)
-                reply.raise_for_status()
-                rtts.append((reply.time - request.time) * 1000.0)
-            except TimeoutExceeded:
-                continue
-            except ICMPError as exc:  # destination unreachable, fragmentation needed, ...
-                last_error = str(exc)
-            except ICMPLibError as exc:  # send failed: EMSGSIZE with DF, no route, ...
-                last_error = str(exc)
-                if sent == seq:  # the send itself failed: count it as sent and lost
-                    sent += 1
-    return summarise(target, sent, rtts, last_error)
+        pinger = Pinger(family, dont_fragment=req.dont_fragment, interface=req.interface, source=req.source)
+    except OSError as exc:
+        return {t: TargetStats(error=f"cannot open ICMP socket: {exc.strerror or exc}") for t in targets}
+    try:
+        return await pinger.run(targets, req.count, req.interval, req.timeout, req.size)
+    finally:
+        pinger.close()
 
 
 async def ping_many(req: PingRequest) -> PingResponse:
-    """All targets at once; wall time is bounded by count*(interval+timeout), not the target count."""
-    limit = asyncio.Semaphore(MAX_CONCURRENT_TARGETS)
-
-    async def bounded(target: str) -> PingResult:
-        async with limit:
-            return await ping_one(target, req)
-
-    results = await asyncio.gather(*(bounded(t) for t in req.targets))
-    return PingResponse(results=list(results))
+    """All targets at once; wall time is about count*interval + timeout, whatever the target count."""
+    targets = list(dict.fromkeys(req.targets))
+    by_family: dict[int, list[str]] = {}
+    for t in targets:
+        by_family.setdefault(ipaddress.ip_address(t).version, []).append(t)
+    if req.source:  # a source address fixes the family
+        fam = ipaddress.ip_address(req.source).version
+        for other in [f for f in by_family if f != fam]:
+            by_family.pop(other)
+    stats: dict[str, TargetStats] = {}
+    for part in await asyncio.gather(*(_family(ts, fam, req) for fam, ts in by_family.items())):
+        stats.update(part)
+    results = []
+    for t in req.targets:
+        st = stats.get(t)
+        if st is None:
+            results.append(summarise(t, 0, [], "source address and target are of different IP versions"))
+        else:
+            results.append(summarise(t, st.sent, st.rtts_ms, st.error))
+    return PingResponse(results=results)

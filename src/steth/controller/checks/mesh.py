@@ -15,6 +15,7 @@ from .. import api
 from ..client import AgentClient
 from .nodes import NodeView
 
+MAX_PAIR_LINES = 10  # beyond this, pair findings are summarised
 
 @dataclass
 class MeshRow:
@@ -161,14 +162,25 @@ def _network_findings(net: str, rows: list[MeshRow]) -> list[str]:
             else:
                 continue
             explained |= (inbound if in_bad else set()) | (outbound if out_bad else set())
+    pair_lines = []
     for s, d in sorted(fail - explained):
         if (d, s) in fail - explained:
             if s < d:
-                out.append(f"{net}: {s} and {d} cannot reach each other (this pair only)")
+                pair_lines.append(f"{net}: {s} and {d} cannot reach each other (this pair only)")
         else:
             back = "works" if (d, s) in pairs else "was not probed"
-            out.append(f"{net}: {s} -> {d} fails while {d} -> {s} {back} (asymmetric)")
-    return out
+            pair_lines.append(f"{net}: {s} -> {d} fails while {d} -> {s} {back} (asymmetric)")
+    if len(pair_lines) > MAX_PAIR_LINES:
+        per_node: dict[str, int] = defaultdict(int)
+        for s, d in fail - explained:
+            per_node[s] += 1
+            per_node[d] += 1
+        worst = sorted(per_node.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
+        pair_lines = [f"{net}: {len(fail - explained)} of {len(pairs)} directed pairs fail with no single node "
+                      f"or pair to blame (an overloaded or flooded segment?); most involved: "
+                      + ", ".join(f"{n} ({c})" for n, c in worst),
+                      *pair_lines[:MAX_PAIR_LINES // 2], f"{net}: ... see the matrix or -f json for every pair"]
+    return out + pair_lines
 
 
 def matrix(rows: list[MeshRow], nodes: list[str]) -> tuple[list[str], list[list[str]]]:

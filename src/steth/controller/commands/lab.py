@@ -29,10 +29,13 @@ class LabUp(StethCommand):
         parser = super().get_parser(prog_name)
         add_name(parser)
         parser.add_argument("--computes", type=int, default=2, help="number of compute nodes (default 2)")
+        parser.add_argument("--static-neighbours", choices=["auto", "yes", "no"], default="auto",
+                            help="pin ARP entries between lab nodes; auto: when a full mesh would overflow "
+                                 "the kernel's shared ARP table (more than ~12 nodes)")
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
-        state = lab_build.up(args.name, args.computes, progress=progress)
+        state = lab_build.up(args.name, args.computes, progress=progress, static_neighbours=args.static_neighbours)
         conf = lab_build.config_path(state)
         print(f"lab {state.lab} is up: network node and {state.computes} compute nodes, "
               f"agents on port {AGENT_PORT}")
