@@ -169,6 +169,7 @@ def test_demo_runs_every_check_and_cleans_up(lab_root):
     r = steth("lab", "demo", "--name", "demo", env={"STETH_LAB_ROOT": lab_root})
     assert r.rc == 0, r.out + r.err
     assert "demo: all checks passed" in r.out
-    for cmd in ("steth agent list", "steth interface show network eth0", "steth ping network"):
+    for cmd in ("steth agent list", "steth interface show network eth0", "steth ping network",
+                "steth check mesh", "steth check mtu"):
         assert cmd in r.out
     assert not {ns for ns in namespaces() if ns.startswith("steth-demo-")}

@@ -19,13 +19,14 @@ link created here is deleted, even when tests fail.
 from __future__ import annotations
 
 import contextlib
-from http.client import HTTPException
+import functools
 import ipaddress
 import json
 import os
 import random
 import secrets
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -33,6 +34,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from http.client import HTTPException
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -44,7 +46,7 @@ AGENT_BIN = BIN_DIR / "steth-agent"
 AGENT_PORT = 9698
 NS_PREFIX = "steth-it-"
 LINK_PREFIX = "sti-"
-START_TIMEOUT = 15.0
+START_TIMEOUT = 30.0  # a bound for a loaded machine (labs starting dozens of agents), not a timing check
 
 
 def skip_unless_root() -> None:
@@ -168,15 +170,10 @@ def stop_process(proc: subprocess.Popen, timeout: float = 5.0) -> None:
             proc.wait(timeout=timeout)
 
 
-_STATE_DIR_SUPPORT: list[bool] = []
-
-
+@functools.lru_cache(maxsize=1)
 def agent_has_state_dir() -> bool:
     """Whether this steth-agent takes --state-dir (where it records, and at start-up undoes, its leases)."""
-    if not _STATE_DIR_SUPPORT:
-        out = run([str(AGENT_BIN), "--help"], check=False).stdout
-        _STATE_DIR_SUPPORT.append("--state-dir" in out)
-    return _STATE_DIR_SUPPORT[0]
+    return "--state-dir" in run([str(AGENT_BIN), "--help"], check=False).stdout
 
 
 @contextlib.contextmanager
@@ -336,11 +333,25 @@ def cleanup(namespaces: list[str], links: list[str]) -> None:
             ip("link", "del", link, check=False)
 
 
+_SESSION_PID = os.getpid()
+
+
+def _interrupt(signum, frame):
+    if os.getpid() != _SESSION_PID:
+        # a forked copy of this process (pyroute2 forks for namespace work and stops its children with
+        # SIGTERM): die as by default, never unwind into pytest and run the session's teardown twice
+        os._exit(128 + signum)
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="session")
 def net() -> Iterator[Net]:
     """Agent namespace + peer namespace + veths, deleted at the end of the session."""
     if not IS_ROOT:
         pytest.skip("needs root (network namespaces)")
+    # `timeout`, CI runners and `kill` send SIGTERM: tear down as on Ctrl-C instead of dying on the spot
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _interrupt)
     suffix = secrets.token_hex(3)
     agent_ns, peer_ns, root_link = f"{NS_PREFIX}{suffix}", f"{NS_PREFIX}{suffix}-p", _free_link_name()
     namespaces: list[str] = []

@@ -75,3 +75,23 @@ def test_both_token_headers_are_accepted(agent, net, style):
     for method, path, body in protected_routes(net):
         r = agent.request(method, path, body, **kw)
         assert r.status == 200, (method, path, r.status, r.body)
+
+
+def test_every_route_the_agent_publishes_needs_the_token(agent, net):
+    """Routes added later are covered too: whatever /openapi.json lists under /v1 (but health) is 401
+    without the token, whatever the method and body."""
+    spec = agent.get("/openapi.json", token=NO_TOKEN)
+    assert spec.status == 200
+    checked = set()
+    for path, methods in spec.body["paths"].items():
+        if not path.startswith("/v1/") or path == "/v1/health":
+            continue
+        concrete = path.replace("{name}", net.agent_if)
+        assert "{" not in concrete, f"add a value for the parameter of {path}"
+        for method in methods:
+            r = agent.request(method.upper(), concrete, {} if method in ("post", "put", "patch") else None,
+                              token=NO_TOKEN)
+            assert r.status == 401, (method, path, r.status, r.body)
+            checked.add((method.upper(), path))
+    # the routes this suite tests one by one are all published
+    assert {(m, p.replace(net.agent_if, "{name}")) for m, p, _ in protected_routes(net)} <= checked

@@ -78,6 +78,9 @@ def test_info(agent, net):
     names = {i["name"] for i in info["interfaces"]}
     assert names == set(ip_view(net.ns))
     assert net.root_link not in names
+    root_addrs = {a["local"] for link in ip_json("addr", "show") for a in link.get("addr_info", [])}
+    seen_addrs = {a["address"] for i in info["interfaces"] for a in i["addresses"]}
+    assert not (root_addrs - {"127.0.0.1", "::1"}) & seen_addrs
 
     caps = info["capabilities"]
     assert set(caps) == {"openvswitch", "openvswitch_detail", "vlan_8021q", "vlan_8021q_detail",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+
 import pytest
 
 from .conftest import ip, netns_names, skip_unless_root
@@ -55,3 +59,53 @@ def test_a_new_namespace_appears_with_its_links_and_goes_away(agent, net):
         ip("netns", "del", extra, check=False)
     assert extra not in netns_names()
     assert extra not in listed(agent)
+
+
+def test_reading_a_namespace_never_creates_it(net):
+    """The host layer the agent uses must not create a namespace it is asked to read (pyroute2's
+    IPRoute(netns=...) does by default): a missing one is an error, and stays missing."""
+    from steth.errors import HostError
+    from steth.host import netlink
+
+    gone = f"{net.ns}-gone"
+    try:
+        with pytest.raises(HostError) as exc:
+            netlink.list_interfaces(gone)
+        assert gone in str(exc.value)
+        assert gone not in netns_names()
+        assert not os.path.exists(f"/run/netns/{gone}")
+    finally:
+        if gone in netns_names():
+            ip("netns", "del", gone, check=False)
+
+
+def test_namespaces_vanishing_during_a_listing_are_not_recreated(agent, net):
+    """Namespaces deleted while the agent lists them are skipped or reported, never brought back
+    (the agent runs in its own mount namespace: a re-created one would be a broken /run/netns entry)."""
+    names = [f"{net.ns}-r{i}" for i in range(12)]
+    stop = threading.Event()
+    answers = []
+
+    def keep_listing():
+        while not stop.is_set():
+            answers.append(agent.get("/v1/netns").status)
+
+    lister = threading.Thread(target=keep_listing)
+    try:
+        for name in names:
+            ip("netns", "add", name)
+        lister.start()
+        for name in names:
+            time.sleep(0.02)
+            ip("netns", "del", name)
+    finally:
+        stop.set()
+        if lister.is_alive():
+            lister.join(timeout=60)
+        left = [n for n in names if os.path.exists(f"/run/netns/{n}")]
+        for name in left:
+            ip("netns", "del", name, check=False)
+            if os.path.exists(f"/run/netns/{name}"):  # an empty file, not a mount: `ip` cannot remove it
+                os.unlink(f"/run/netns/{name}")
+    assert answers and set(answers) == {200}, answers
+    assert not left, f"namespaces re-created by the agent: {left}"

@@ -135,5 +135,12 @@ class CheckMtu(StethLister):
                                 ", ".join(f"{n} {m}" for n, m in expected.items()))
         self.exit_status = exit_status_for((r.verdict for r in rows), unreachable=bool(unreachable))
         columns = list(mtu.MtuRow.__dataclass_fields__)
-        shown = rows if not self.is_table(args) else [r for r in rows if r.verdict is not Verdict.OK] or rows
+        shown = rows
+        if self.is_table(args):
+            shown = [r for r in rows if r.verdict is not Verdict.OK]
+            if not shown:  # all good: one line per network instead of every pair
+                return ["network", "expected_mtu", "interfaces_ok", "paths_ok", "verdict"], [
+                    [n, expected[n], sum(1 for r in rows if r.network == n and r.check == "interface"),
+                     sum(1 for r in rows if r.network == n and r.check == "path"), Verdict.OK.value]
+                    for n in networks]
         return columns, [[v.value if isinstance(v, Verdict) else v for v in asdict(r).values()] for r in shown]
