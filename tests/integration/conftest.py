@@ -324,10 +324,32 @@ def eventually(fetch, check, timeout: float = 5.0, what: str = "condition"):
         time.sleep(0.05)
 
 
-def cleanup(namespaces: list[str], links: list[str]) -> None:
+RUN_NETNS = Path("/run/netns")
+
+
+def session_entries(prefix: str) -> list[str]:
+    """Entries under /run/netns named ``prefix`` or ``prefix-...`` (this session's names only)."""
+    try:
+        return sorted(n for n in os.listdir(RUN_NETNS) if n == prefix or n.startswith(prefix + "-"))
+    except FileNotFoundError:
+        return []
+
+
+def remove_netns(name: str) -> None:
+    """`ip netns del`; if an empty, unmounted entry stays (what pyroute2 leaves when it re-creates a
+    namespace from inside another mount namespace, as agents without the fix do), unlink it too."""
+    ip("netns", "del", name, check=False)
+    with contextlib.suppress(FileNotFoundError):
+        if not os.path.ismount(RUN_NETNS / name):
+            (RUN_NETNS / name).unlink()
+
+
+def cleanup(prefix: str, namespaces: list[str], links: list[str]) -> None:
     """Delete exactly what this session created (reverse order); never fails the teardown itself."""
     for ns in reversed(namespaces):
-        ip("netns", "del", ns, check=False)
+        remove_netns(ns)
+    for ns in session_entries(prefix):  # e.g. a test's extra namespace brought back by a foreign agent
+        remove_netns(ns)
     for link in links:
         if link in root_link_names():
             ip("link", "del", link, check=False)
@@ -383,9 +405,9 @@ def net() -> Iterator[Net]:
         _wait_links_up(net.peer_ns, ["eth0"])
         yield net
     finally:
-        cleanup(namespaces, links)
+        cleanup(agent_ns, namespaces, links)
     # reached only when nothing failed above: prove nothing is left behind
-    assert not set(namespaces) & netns_names(), "namespaces left behind"
+    assert not session_entries(agent_ns), "namespaces left behind"
     assert not set(links) & root_link_names(), "links left behind"
 
 
