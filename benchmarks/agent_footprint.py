@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -49,9 +50,10 @@ def call(url: str, token: str, body: dict | None = None) -> int:
 
 def one_run(token_file: str, token: str) -> tuple[float, float, float]:
     port = free_port()
+    state_dir = tempfile.mkdtemp(prefix="steth-bench-agent-")
     start = time.perf_counter()
     agent = subprocess.Popen([os.path.join(BIN, "steth-agent"), "--bind", "127.0.0.1", "--port", str(port),
-                              "--token-file", token_file], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              "--token-file", token_file, "--state-dir", state_dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         base = f"http://127.0.0.1:{port}"
         while True:
@@ -75,6 +77,7 @@ def one_run(token_file: str, token: str) -> tuple[float, float, float]:
     finally:
         agent.terminate()
         agent.wait(10)
+        shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def main() -> int:
