@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
-h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}
+h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}h3{font-size:.95em;margin:.8em 0 .2em}
 table.hm{border-collapse:collapse;margin:.5em 0}
 table.hm th,table.hm td{border:1px solid #ccc;padding:.25em .5em;text-align:center;font-size:.85em}
 table.hm th{background:#f3f3f3}

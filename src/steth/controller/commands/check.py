@@ -68,18 +68,22 @@ class CheckMesh(StethLister):
         self.exit_status = exit_status_for((r.verdict for r in rows), unreachable=bool(unreachable))
         if args.html:
             html.write(args.html, mesh_page(rows, [v.name for v in views], networks, self.summary,
-                                            ok=self.exit_status == 0))
+                                            ok=self.exit_status == 0, max_rtt=args.max_rtt))
         if self.is_table(args):
             return mesh.matrix(rows, [v.name for v in views])
         columns = list(mesh.MeshRow.__dataclass_fields__)
         return columns, [[v.value if isinstance(v, Verdict) else v for v in asdict(r).values()] for r in rows]
 
 
+RTT_RED_MS = 10.0  # an average rtt at (or above) this shows red, unless --max-rtt or the data say more
+
+
 def mesh_page(rows: list[mesh.MeshRow], nodes: list[str], networks: list[str], findings: list[str],
-              ok: bool) -> str:
+              ok: bool, max_rtt: float | None = None) -> str:
     by = {(r.network, r.source, r.destination): r for r in rows}
     rtts = [r.rtt_avg_ms for r in rows if r.rtt_avg_ms is not None]
-    rtt_color = html.scale_color(min(rtts, default=0.0), max(rtts, default=1.0))
+    # absolute scale from 0: sub-millisecond differences on a LAN must not look red
+    rtt_color = html.scale_color(0.0, max([RTT_RED_MS, *(([max_rtt] if max_rtt else []) + rtts)]))
     sections = []
     for net in networks:
         def loss(s, d, net=net):
