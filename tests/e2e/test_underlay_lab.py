@@ -26,6 +26,7 @@ def test_agent_list_all_alive_with_addresses(lab):
     assert set(rows) == {"network", "compute-1", "compute-2"}
     for row in rows.values():
         assert row["alive"] is True and row["verdict"] == "ok" and row["version"]
+        assert set(row["capabilities"].split()) == {"iperf3", "raw-sockets"}  # no OVS, no 8021q in the underlay lab
         for net in ("management", "tenant", "storage"):
             ipaddress.ip_address(row[net])  # one address learnt from the agent on each network
     assert rows["compute-1"]["agent"].startswith(rows["compute-1"]["management"])

@@ -11,6 +11,14 @@ from ..inventory import addresses_by_network, select_nodes
 from .base import StethLister, exit_status_for
 
 
+def capability_list(info: AgentInfo) -> str:
+    """What the node can do, as short names: ovs, 8021q, iperf3, raw-sockets."""
+    caps = info.capabilities
+    names = [("ovs", caps.openvswitch), ("8021q", caps.vlan_8021q), ("iperf3", caps.iperf3),
+             ("raw-sockets", caps.raw_sockets)]
+    return " ".join(n for n, ok in names if ok)
+
+
 class AgentList(StethLister):
     """List every agent: alive or not, version, response time, its address on each network."""
 
@@ -30,15 +38,16 @@ class AgentList(StethLister):
 
         outcomes = run(gather())
         networks = list(config.networks)
-        columns = ["name", "agent", "alive", "version", "response_ms", *networks, "verdict", "error"]
+        columns = ["name", "agent", "alive", "version", "response_ms", *networks, "capabilities", "verdict", "error"]
         rows = []
         for o in outcomes:
             if o.ok:
                 addrs = addresses_by_network(config, o.value)
                 rows.append([o.node.name, o.node.url, True, o.value.version, round(o.elapsed_ms, 1),
-                             *[", ".join(addrs[n]) for n in networks], Verdict.OK.value, ""])
+                             *[", ".join(addrs[n]) for n in networks], capability_list(o.value),
+                             Verdict.OK.value, ""])
             else:
                 rows.append([o.node.name, o.node.url, False, "", round(o.elapsed_ms, 1),
-                             *["" for _ in networks], Verdict.ERROR.value, o.error.message])
+                             *["" for _ in networks], "", Verdict.ERROR.value, o.error.message])
         self.exit_status = exit_status_for((r[-2] for r in rows), unreachable=any(not o.ok for o in outcomes))
         return columns, rows
