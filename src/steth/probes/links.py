@@ -20,7 +20,7 @@ from ..host import netlink, undo
 from ..wire.vlan import LinkChange, LinkSetupRequest, LinkTeardownRequest, VlanInterfaceRequest
 from . import capabilities
 
-ENOENT, EEXIST, EOPNOTSUPP = 2, 17, 95
+ENOENT, EEXIST, EADDRNOTAVAIL, EOPNOTSUPP = 2, 17, 99, 95
 
 
 class NotFound(UsageError):
@@ -47,6 +47,21 @@ def _lease_change(lease: Any, interface: str, changes: list[str], detail: str = 
                       changes=changes, detail=detail)
 
 
+def _added_by_leases(store: Any, ifname: str, except_id: str) -> set[tuple[str, int]]:
+    return {(step["address"], step["prefixlen"]) for lease in store.about(ifname) if lease.id != except_id
+            for step in lease.undo if step.get("kind") == "addr_del"}
+
+
+def _addr_del(ipr: Any, index: int, address: str, prefixlen: int) -> None:
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    try:
+        ipr.addr("del", index=index, address=address, prefixlen=prefixlen)
+    except NetlinkError as exc:
+        if exc.code != EADDRNOTAVAIL:  # gone with its primary already
+            raise
+
+
 def setup_link(store: Any, req: LinkSetupRequest) -> LinkChange:
     """Blocking (netlink). Raises NotFound, HostError; on any failure the partial change is undone."""
     iface = netlink.get_interface(req.interface)
@@ -63,11 +78,16 @@ def setup_link(store: Any, req: LinkSetupRequest) -> LinkChange:
             present = any(a.address == str(want.ip) and a.prefixlen == want.network.prefixlen
                           for a in iface.addresses)
             if req.flush:
+                ours = _added_by_leases(store, req.interface, lease.id)
                 for a in iface.addresses:
                     if a.scope != "global" or (a.address == str(want.ip) and a.prefixlen == want.network.prefixlen):
                         continue
+                    if (a.address, a.prefixlen) in ours:  # another lease's: its own undo removes it anyway
+                        _addr_del(ipr, index, a.address, a.prefixlen)
+                        changes.append(f"removed {a.address}/{a.prefixlen} (added by another steth lease)")
+                        continue
                     store.add_undo(lease, undo.addr_add(req.interface, a.address, a.prefixlen))
-                    ipr.addr("del", index=index, address=a.address, prefixlen=a.prefixlen)
+                    _addr_del(ipr, index, a.address, a.prefixlen)
                     changes.append(f"removed {a.address}/{a.prefixlen} (restored when the lease ends)")
             if not iface.admin_up:
                 store.add_undo(lease, undo.link_set(req.interface, state="down"))
@@ -134,7 +154,7 @@ def teardown_link(store: Any, req: LinkTeardownRequest) -> LinkChange:
     leases = store.about(req.interface)
     if leases:
         changes, problems = [], []
-        for lease in leases:
+        for lease in reversed(leases):  # newest first: each undo finds the state its change left
             problems += store.release(lease.id)
             changes.append(f"undid lease {lease.id}: {lease.purpose}")
         if problems:
