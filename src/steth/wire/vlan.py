@@ -45,7 +45,7 @@ def parse_vlans(text: str, *, allow_untagged: bool = False) -> list[int]:
                 raise ValueError(f"{part!r} is not allowed here: give VLAN ids 1-{MAX_VLAN}")
             found.add(0)
             continue
-        m = re.fullmatch(r"(\d{1,5})(?:\s*-\s*(\d{1,5}))?", part)
+        m = re.fullmatch(r"(\d{1,9})(?:\s*-\s*(\d{1,9}))?", part)
         if not m:
             raise ValueError(f"{part!r} is not a VLAN id or range (e.g. 100 or 100-199)")
         first = int(m.group(1))
