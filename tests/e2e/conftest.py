@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
 
 from ..conftest import IS_ROOT, steth
 
-LAB = "e2e"
+# STETH_E2E_LAB renames the session's labs (e.g. `ve2e`), so two test runs on one machine never share
+# namespaces; the default keeps the usual names.
+LAB = os.environ.get("STETH_E2E_LAB", "e2e")
+FAILED_LAB = "t2" if LAB == "e2e" else f"{LAB}t2"[:8]
+DEMO_LAB = "demo" if LAB == "e2e" else f"{LAB}d"[:8]
 
 
 def namespaces() -> set[str]:

@@ -210,5 +210,6 @@ def _vlan_prune(ctx: FaultContext) -> str:
     jump = ["FORWARD", "-o", port, "-p", "802_1Q", "-j", chain]
     ctx.record(undo.argv(["ebtables", "-D", *jump], ns))
     ctx.run(["ebtables", "-A", *jump], ns)
-    return f"VLAN{"s" if len(vlans) > 1 else ""} {format_ranges(vlans)} dropped toward {ctx.node.name} {net.node_ifname} (switch port {port}, " \
-           f"ebtables chain {chain} in {ns})"
+    plural = "s" if len(vlans) > 1 else ""
+    return (f"VLAN{plural} {format_ranges(vlans)} dropped toward {ctx.node.name} {net.node_ifname} "
+            f"(switch port {port}, ebtables chain {chain} in {ns})")

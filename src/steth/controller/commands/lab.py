@@ -166,6 +166,8 @@ class LabDemo(StethCommand):
             for net in topo.networks:
                 failures += self._step(f"network node to every compute on the {net.name} network",
                                        ["ping", "network", computes, "--network", net.name, "--count", "3"]) != 0
+            failures += self._step("every VLAN carried to every node's tenant trunk (raw 802.1Q frames)",
+                                   ["check", "vlan", "--network", "tenant", "--vlans", "untagged,1-4094"]) != 0
             self._step("the original command names still work", ["print-agents-info", "-c", "name", "-c", "alive"])
         finally:
             if args.keep:
