@@ -6,7 +6,6 @@ The analysis is pure (no I/O) so it is unit tested on made-up results.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -286,6 +285,3 @@ async def run_check(client: AgentClient, config: ControllerConfig, nodes: list[N
             rep.unreachable.add(name)
     return rep
 
-
-def run_sync(*args, **kwargs) -> VlanReport:  # pragma: no cover - convenience for benchmarks
-    return asyncio.run(run_check(*args, **kwargs))
