@@ -247,10 +247,12 @@ class Listener:
             pass
         self.sock.close()
 
+    DRAIN_BUDGET = 8192  # frames per call: a flood never keeps capture() from seeing its deadline
+
     def _drain(self) -> None:
         heard = self.heard
         cmsg_space = socket.CMSG_SPACE(_AUXDATA.size)
-        while True:
+        for _ in range(self.DRAIN_BUDGET):
             try:
                 data, ancdata, _flags, addr = self.sock.recvmsg(2048, cmsg_space)
             except BlockingIOError:
@@ -293,7 +295,8 @@ class Listener:
                 ready, _, _ = select.select([self.sock], [], [], min(left, 0.05))
                 if ready:
                     self._drain()
-            self._drain()  # what arrived in the last instant
+            for _ in range(16):  # what arrived in the last instant (bounded)
+                self._drain()
         finally:
             self.close()
         return self.heard

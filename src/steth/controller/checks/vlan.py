@@ -246,7 +246,11 @@ async def run_check(client: AgentClient, config: ControllerConfig, nodes: list[N
     ids = {n.name: sender_id(n, i) for i, n in enumerate(nodes)}
     sender_ids = {v: k for k, v in ids.items()}
     active = [n for n in nodes if n.name in interfaces]
-    duration = min(max(duration, 1.0), MAX_LISTEN_SECONDS)
+    sweep = len(vlans) * repeat / rate if rate else 0.0
+    if sweep + grace + 5 > MAX_LISTEN_SECONDS:
+        raise UsageError(f"{len(vlans) * repeat} frames at {rate:g} frames/s take {sweep:.0f} s: captures last at "
+                         f"most {MAX_LISTEN_SECONDS:g} s", "raise --rate or check fewer VLANs at a time")
+    duration = min(max(duration, sweep + grace + 5, 1.0), MAX_LISTEN_SECONDS)
 
     listens = await client.fan_out(active, lambda n: api.vlan_listen(
         client, n, VlanListenRequest(interface=interfaces[n.name], run_id=run_id, duration=duration)))
