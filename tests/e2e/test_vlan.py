@@ -191,8 +191,11 @@ def test_setup_link_undone_when_the_agent_restarts_after_a_crash(lab):
     cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
     assert b"steth-agent" in cmdline  # the recorded PID is our lab's agent
     subprocess.run(["kill", "-9", str(pid)], check=True)
-    wait_for(lambda: run(lab, "lab", "status", "--name", LAB, "-f", "json").json()[1]["agent_state"],
-             lambda s: s != "running", timeout=10, what="agent gone")
+    def state() -> str:
+        rows = run(lab, "lab", "status", "--name", LAB, "-f", "json").json()
+        return next(x["agent_state"] for x in rows if x["node"] == "compute-1")
+
+    wait_for(state, lambda s: s != "running", timeout=10, what="agent gone")
     assert "192.0.2.12/24" in addrs("compute-1", "eth2")  # the crash left it behind...
     assert run(lab, "lab", "agent", "--name", LAB, "start", "compute-1").rc == 0
     assert addrs("compute-1", "eth2") == before  # ...and the new agent undid it before serving

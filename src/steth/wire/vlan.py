@@ -88,7 +88,7 @@ def _check_sender(value: str) -> str:
     return value
 
 
-def _check_capture_id(value: str) -> str:
+def check_capture_id(value: str) -> str:
     if not _CAPTURE_RE.match(value):
         raise ValueError("capture id must be 8-32 lowercase hex digits")
     return value
@@ -96,7 +96,7 @@ def _check_capture_id(value: str) -> str:
 
 RunId = Annotated[str, AfterValidator(_check_run_id)]
 SenderId = Annotated[str, AfterValidator(_check_sender)]
-CaptureId = Annotated[str, AfterValidator(_check_capture_id)]
+CaptureId = Annotated[str, AfterValidator(check_capture_id)]
 
 
 class _Strict(BaseModel):

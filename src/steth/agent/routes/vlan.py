@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...probes import vlan
 from ...wire.vlan import (VlanCaptureResult, VlanCollectRequest, VlanListenRequest, VlanListenStarted,
-                          VlanSendRequest, VlanSendResult, _check_capture_id)
+                          VlanSendRequest, VlanSendResult, check_capture_id)
 from ..context import AgentContext
 from ..responses import json_response
 
@@ -34,7 +34,7 @@ def router(ctx: AgentContext) -> APIRouter:
     @r.post("/listen/{capture_id}/collect", response_model=VlanCaptureResult)
     async def collect(capture_id: str, req: VlanCollectRequest | None = None) -> Response:
         try:
-            _check_capture_id(capture_id)
+            check_capture_id(capture_id)
         except ValueError as exc:
             raise HTTPException(422, f"capture_id: {exc}") from None
         result = await ctx.captures.collect(capture_id, (req or VlanCollectRequest()).grace)
