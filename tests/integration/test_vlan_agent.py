@@ -45,7 +45,7 @@ def test_listen_collect_hears_the_peer_with_tags(agent, net):
 
 def test_send_is_heard_by_the_peer(agent, net):
     run_id = secrets.token_hex(8)
-    lst = helper(net.peer_ns, "listen", "eth0", run_id, "3")
+    lst = helper(net.peer_ns, "listen", "eth0", run_id, "20", "6")
     assert json.loads(lst.stdout.readline()).get("ready")
     r = agent.post("/v1/vlan/send", {"interface": net.peer_if, "run_id": run_id, "sender": "agent",
                                      "vlans": [0, 100, 4094], "repeat": 2, "rate": 10000})

@@ -70,8 +70,9 @@ def run_helper(ns: str, *args: str) -> dict:
 class Capture:
     """A listener started in ``ns``; ``result()`` after the senders are done."""
 
-    def __init__(self, ns: str, run_id: str, seconds: float) -> None:
-        self.proc = helper(ns, "listen", "eth1", run_id, str(seconds))
+    def __init__(self, ns: str, run_id: str, seconds: float, expect: int = 0) -> None:
+        """Ends after ``seconds``, or soon after ``expect`` frames (a bound, not a timing assertion)."""
+        self.proc = helper(ns, "listen", "eth1", run_id, str(seconds), str(expect))
         line = self.proc.stdout.readline()  # bound and filtered before this line: no race with the sender
         assert json.loads(line or "{}").get("ready"), self.proc.stderr.read()
 
@@ -83,7 +84,7 @@ class Capture:
 
 def test_every_tagged_vlan_heard_with_its_tag_and_untagged_too(trunk):
     run_id = secrets.token_hex(8)
-    cap = Capture(trunk.b, run_id, 3)
+    cap = Capture(trunk.b, run_id, 20, expect=4095)
     sent = run_helper(trunk.a, "send", "eth1", run_id, "node-a", "untagged,1-4094")
     assert sent == {"sent": 4095, "errors": 0, "mac": sent["mac"]}
     got = cap.result()
@@ -95,7 +96,7 @@ def test_every_tagged_vlan_heard_with_its_tag_and_untagged_too(trunk):
 
 def test_unrelated_traffic_and_other_runs_ignored(trunk):
     run_id = secrets.token_hex(8)
-    cap = Capture(trunk.b, run_id, 3)
+    cap = Capture(trunk.b, run_id, 20, expect=3)
     assert run_helper(trunk.a, "noise", "eth1")["sent"] == 1200
     run_helper(trunk.a, "send", "eth1", run_id, "node-a", "100-102")
     got = cap.result()
@@ -108,8 +109,8 @@ def test_unrelated_traffic_and_other_runs_ignored(trunk):
 
 def test_burst_from_two_senders_at_once_not_dropped(trunk):
     run_id = secrets.token_hex(8)
-    cap_a = Capture(trunk.a, run_id, 4)
-    cap_b = Capture(trunk.b, run_id, 4)
+    cap_a = Capture(trunk.a, run_id, 20, expect=4094)
+    cap_b = Capture(trunk.b, run_id, 20, expect=4094)
     senders = [helper(trunk.a, "send", "eth1", run_id, "node-a", "1-4094"),
                helper(trunk.b, "send", "eth1", run_id, "node-b", "1-4094")]
     for p in senders:
@@ -127,7 +128,7 @@ def test_pruned_vlan_on_the_bridge_is_not_heard(trunk):
     subprocess.run(["ip", "netns", "exec", trunk.s, "ebtables", "-A", *rule], check=True)
     try:
         run_id = secrets.token_hex(8)
-        cap = Capture(trunk.b, run_id, 2)
+        cap = Capture(trunk.b, run_id, 20, expect=10)  # 11 sent, one pruned
         run_helper(trunk.a, "send", "eth1", run_id, "node-a", "untagged,100-110")
         assert cap.result()["heard"] == {"node-a/eth1": [0, *range(100, 105), *range(106, 111)]}
     finally:

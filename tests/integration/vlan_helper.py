@@ -1,7 +1,7 @@
 """Run inside a namespace (`ip netns exec NS python vlan_helper.py ...`): the probe sender and listener
 of steth.host.packets, driven by the VLAN integration tests. Prints one JSON line per result.
 
-    listen IFACE RUN_ID SECONDS     prints {"ready": true} once bound, then what was heard
+    listen IFACE RUN_ID SECONDS [EXPECT]  prints {"ready": true} once bound, then what was heard
     send IFACE RUN_ID SENDER VLANS  VLANS like "untagged,1-4094"
     noise IFACE                     sends unrelated frames: IPv4/ARP broadcasts, tagged IPv4, and
                                     probe-ethertype frames with a bad magic
@@ -12,16 +12,27 @@ from __future__ import annotations
 import json
 import socket
 import sys
+import threading
 import time
 
 from steth.host import packets
 from steth.wire.vlan import parse_vlans
 
 
-def listen(ifname: str, run_id: str, seconds: str) -> None:
+def listen(ifname: str, run_id: str, seconds: str, expect: str = "0") -> None:
+    """Capture until ``seconds`` pass or, with ``expect`` > 0, until that many probe frames of the run
+    arrived (then a short while longer, so that extra frames would still be seen)."""
     lst = packets.Listener(ifname, run_id)
     print(json.dumps({"ready": True}), flush=True)
-    h = lst.capture(time.monotonic() + float(seconds))
+    deadline = time.monotonic() + float(seconds)
+    t = threading.Thread(target=lst.capture, args=(deadline,))
+    t.start()
+    while t.is_alive() and not (int(expect) and lst.heard.frames >= int(expect)):
+        time.sleep(0.02)
+    time.sleep(0.2)
+    lst.stop()
+    t.join()
+    h = lst.heard
     print(json.dumps({"frames": h.frames, "ignored": h.ignored, "kernel_drops": h.kernel_drops,
                       "heard": {f"{s}/{i}": sorted(v) for (s, i), v in h.by_sender.items()},
                       "mismatched": {f"{s}/{i}": sorted(v) for (s, i), v in h.mismatched.items()}}), flush=True)
