@@ -50,8 +50,8 @@ class FaultContext:
                 return net
         raise UsageError(f"lab has no network {name!r}", f"networks: {', '.join(n.name for n in self.topo.networks)}")
 
-    def run(self, argv: list[str], netns: str | None) -> None:
-        done = proc.run(argv, netns=netns, timeout=30)
+    def run(self, argv: list[str], netns: str | None, input: str | None = None) -> None:
+        done = proc.run(argv, netns=netns, timeout=30, input=input)
         if done.returncode != 0:
             raise LabError(f"{' '.join(argv)} failed in {netns or 'the host'}: {done.stderr.strip()}")
 
@@ -186,8 +186,8 @@ def _drop(ctx: FaultContext) -> str:
       "(ebtables 802.1Q match in the switch namespace)", params=("node", "vlans"))
 def _vlan_prune(ctx: FaultContext) -> str:
     # ebtables sees the tag though the bridge port moved it into metadata (no br_netfilter needed).
-    # One chain per fault (its name is the marker: ebtables has no comment match), one DROP rule per VLAN,
-    # jumped to from FORWARD for frames leaving toward the node.
+    # One chain per fault (its name is the marker: ebtables has no comment match), one DROP rule per VLAN
+    # (the VLAN match takes no ranges), jumped to from FORWARD for frames leaving toward the node.
     from ..wire.vlan import format_ranges, parse_vlans
 
     try:
@@ -203,10 +203,10 @@ def _vlan_prune(ctx: FaultContext) -> str:
     chain = f"STETH-{ctx.fault['id'].upper()}"
     ctx.record(undo.argv(["ebtables", "-X", chain], ns))
     ctx.run(["ebtables", "-N", chain, "-P", "RETURN"], ns)
-    for v in vlans:
-        rule = [chain, "-p", "802_1Q", "--vlan-id", str(v), "-j", "DROP"]
-        ctx.record(undo.argv(["ebtables", "-D", *rule], ns))
-        ctx.run(["ebtables", "-A", *rule], ns)
+    ctx.record(undo.argv(["ebtables", "-F", chain], ns))  # one undo for all the rules below (state saved once)
+    # all the rules in one transaction (one ebtables call costs ~30 ms: 4094 of them would take minutes)
+    rules = "".join(f"-A {chain} -p 802_1Q --vlan-id {v} -j DROP\n" for v in vlans)
+    ctx.run(["ebtables-restore", "--noflush"], ns, input=f"*filter\n{rules}COMMIT\n")
     jump = ["FORWARD", "-o", port, "-p", "802_1Q", "-j", chain]
     ctx.record(undo.argv(["ebtables", "-D", *jump], ns))
     ctx.run(["ebtables", "-A", *jump], ns)
