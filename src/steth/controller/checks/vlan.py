@@ -108,19 +108,21 @@ class VlanReport:
         good = [n for n in self.nodes if n in self.sent and n in self.listened]
         missing = {(s, r): self.missing(s, r) for s, r in self.pairs()}
         failing = sorted(set().union(*missing.values())) if missing else []
+        tested = {(s, r) for s, r in self.pairs() if self.pair_ok(s, r)}
+        into = {n: {(s, r) for s, r in tested if r == n} for n in good}
+        out = {n: {(s, r) for s, r in tested if s == n} for n in good}
         for v in failing:
             fails = {(s, r) for (s, r), m in missing.items() if v in m}
-            for statement in self._explain(v, fails, good):
+            for statement in self._explain(fails, good, tested, into, out):
                 by_statement.setdefault(statement, set()).add(v)
         ordered = sorted(by_statement.items(), key=lambda kv: (min(kv[1]), kv[0]))
         return [(stmt, sorted(vs)) for stmt, vs in ordered]
 
-    def _explain(self, v: int, fails: set[tuple[str, str]], good: list[str]) -> list[str]:
-        tested = {(s, r) for s, r in self.pairs() if self.pair_ok(s, r)}
+    def _explain(self, fails: set[tuple[str, str]], good: list[str], tested: set[tuple[str, str]],
+                 into: dict[str, set[tuple[str, str]]], out: dict[str, set[tuple[str, str]]]) -> list[str]:
+        """Statements explaining the failing pairs of one VLAN: whole nodes first, then single pairs."""
         if fails == tested and len(good) > 1:
             return ["{subject} {is} carried between none of the nodes"]
-        into = {n: {(s, r) for s, r in tested if r == n} for n in good}
-        out = {n: {(s, r) for s, r in tested if s == n} for n in good}
         in_cut = {n for n in good if into[n] and into[n] <= fails}
         out_cut = {n for n in good if out[n] and out[n] <= fails}
         # two nodes, one direction: the receiving side is the one told about
