@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
 
 from ..conftest import IS_ROOT, steth
 
-LAB = "e2e"
+# STETH_E2E_LAB renames the session's labs (e.g. `ve2e`), so two test runs on one machine never share
+# namespaces; the default keeps the usual names.
+LAB = os.environ.get("STETH_E2E_LAB", "e2e")
+
+
+def _companion(default: str, letter: str, avoid: set[str]) -> str:
+    """A lab name for a test's own lab: the usual one by default; with STETH_E2E_LAB, one whose address
+    ranges (chosen by name, 16 possibilities) differ from the session lab's and from those in ``avoid``."""
+    if LAB == "e2e":
+        return default
+    from steth.lab.topology import default_cidrs
+
+    taken = {default_cidrs(LAB)[0], *(default_cidrs(n)[0] for n in avoid)}
+    for i in range(100):
+        name = f"{LAB[:5]}{letter}{i}"
+        if default_cidrs(name)[0] not in taken:
+            return name
+    return f"{LAB[:6]}{letter}"
+
+
+FAILED_LAB = _companion("t2", "t", set())
+DEMO_LAB = _companion("demo", "d", {FAILED_LAB})
 
 
 def namespaces() -> set[str]:

@@ -17,3 +17,8 @@ def test_reused_pid_is_not_ours():
     assert not proc.is_running(me)  # same PID, other start time: never signalled
     roundtrip = proc.ProcRecord.from_json(me.to_json())
     assert roundtrip == me
+
+
+def test_run_feeds_input_or_nothing():
+    assert proc.run([sys.executable, "-c", "import sys; print(sys.stdin.read()[::-1])"], input="abc").stdout == "cba\n"
+    assert proc.run([sys.executable, "-c", "import sys; print(repr(sys.stdin.read()))"]).stdout == "''\n"

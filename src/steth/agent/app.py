@@ -5,6 +5,8 @@ OpenAPI is published at /openapi.json (and /docs).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -21,6 +23,8 @@ from ..wire.models import Health
 from .auth import TokenAuth
 from .context import AgentContext
 from .routes import ROUTERS
+
+log = logging.getLogger("steth.agent")
 
 
 def _field(loc: tuple) -> str:
@@ -55,12 +59,16 @@ def _warm_up() -> None:
 def create_app(ctx: AgentContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        ctx.leases.recover()  # undo what a crashed predecessor left behind
+        # undo what a crashed predecessor left behind; in a thread: pyroute2's synchronous API runs an
+        # event loop of its own and fails inside ours (netlink undo steps would be skipped)
+        for problem in await asyncio.to_thread(ctx.leases.recover):
+            log.warning("lease recovery: %s", problem)
         ctx.leases.start()
         threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
         try:
             yield
         finally:
+            ctx.captures.stop_all()
             await ctx.leases.stop()  # release every lease: nothing outlives the agent
 
     app = FastAPI(title="steth-agent", version=__version__, lifespan=lifespan,

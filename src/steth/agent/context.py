@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..probes.vlan import CaptureStore
 from .leases import LeaseStore
 
 
@@ -13,6 +14,8 @@ class AgentContext:
     ovsdb_connection: str
     state_dir: str
     leases: LeaseStore = field(init=False)
+    captures: CaptureStore = field(init=False)
 
     def __post_init__(self) -> None:
         self.leases = LeaseStore(self.state_dir)
+        self.captures = CaptureStore()

@@ -28,6 +28,7 @@ class Lease:
     purpose: str
     expires_at: float  # wall clock (time.time()): must mean the same after a restart
     undo: list[dict[str, Any]] = field(default_factory=list)
+    subject: str = ""  # the interface the lease changes (teardown-link finds leases by it)
 
     @property
     def remaining(self) -> float:
@@ -85,10 +86,11 @@ class LeaseStore:
                 await asyncio.to_thread(self.release, lease.id)
 
     # --- use ---
-    def open(self, purpose: str, duration: float) -> Lease:
+    def open(self, purpose: str, duration: float, subject: str = "") -> Lease:
         """Record a lease before making the change; add undo steps with ``add_undo`` as changes are made."""
         duration = min(max(duration, 1.0), MAX_LEASE_SECONDS)
-        lease = Lease(id=uuid.uuid4().hex[:12], purpose=purpose, expires_at=time.time() + duration)
+        lease = Lease(id=uuid.uuid4().hex[:12], purpose=purpose, expires_at=time.time() + duration,
+                      subject=subject)
         with self._lock:
             self._leases[lease.id] = lease
             self._save()
@@ -105,6 +107,10 @@ class LeaseStore:
 
     def all(self) -> list[Lease]:
         return list(self._leases.values())
+
+    def about(self, subject: str) -> list[Lease]:
+        """Leases that changed ``subject`` (an interface name)."""
+        return [l for l in self._leases.values() if l.subject == subject]
 
     def due(self) -> list[Lease]:
         now = time.time()

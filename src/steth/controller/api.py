@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from ..wire.models import (AgentInfo, Health, Interface, Namespace, OvsCheckPortsRequest,
                            OvsCheckPortsResponse, PingRequest, PingResponse)
+from ..wire.vlan import (LinkChange, LinkSetupRequest, LinkTeardownRequest, VlanCaptureResult,
+                         VlanCollectRequest, VlanInterfaceRequest, VlanListenRequest, VlanListenStarted,
+                         VlanSendRequest, VlanSendResult)
 from .client import AgentClient
 from .config import NodeConfig
 
@@ -36,3 +39,30 @@ async def ping(c: AgentClient, node: NodeConfig, req: PingRequest) -> PingRespon
 
 async def ovs_check_ports(c: AgentClient, node: NodeConfig, req: OvsCheckPortsRequest) -> OvsCheckPortsResponse:
     return await c.request(node, "POST", "/v1/ovs/check-ports", body=req, result=OvsCheckPortsResponse)
+
+
+async def vlan_listen(c: AgentClient, node: NodeConfig, req: VlanListenRequest) -> VlanListenStarted:
+    """Answers once the agent's capture socket is bound and filtered."""
+    return await c.request(node, "POST", "/v1/vlan/listen", body=req, result=VlanListenStarted)
+
+
+async def vlan_send(c: AgentClient, node: NodeConfig, req: VlanSendRequest) -> VlanSendResult:
+    budget = len(req.vlans) * req.repeat / req.rate if req.rate else 0.0
+    return await c.request(node, "POST", "/v1/vlan/send", body=req, result=VlanSendResult, extra_timeout=budget)
+
+
+async def vlan_collect(c: AgentClient, node: NodeConfig, capture_id: str, req: VlanCollectRequest) -> VlanCaptureResult:
+    return await c.request(node, "POST", f"/v1/vlan/listen/{capture_id}/collect", body=req,
+                           result=VlanCaptureResult, extra_timeout=req.grace + 5)
+
+
+async def link_setup(c: AgentClient, node: NodeConfig, req: LinkSetupRequest) -> LinkChange:
+    return await c.request(node, "POST", "/v1/links/setup", body=req, result=LinkChange)
+
+
+async def link_add_vlan(c: AgentClient, node: NodeConfig, req: VlanInterfaceRequest) -> LinkChange:
+    return await c.request(node, "POST", "/v1/links/vlan", body=req, result=LinkChange)
+
+
+async def link_teardown(c: AgentClient, node: NodeConfig, req: LinkTeardownRequest) -> LinkChange:
+    return await c.request(node, "POST", "/v1/links/teardown", body=req, result=LinkChange)

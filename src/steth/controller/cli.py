@@ -10,7 +10,7 @@ from cliff.commandmanager import CommandManager
 
 from .. import __version__
 from ..errors import EXIT_USAGE
-from .commands import agents, check, interfaces, lab, ovs, ping
+from .commands import agents, check, interfaces, lab, links, ovs, ping, vlan
 
 # name -> command class; the original tool's names are aliases of the new ones.
 COMMANDS = {
@@ -23,6 +23,14 @@ COMMANDS = {
     "check mtu": check.CheckMtu,
     "ovs check-ports": ovs.OvsCheckPorts,
     "check-ports-on-br": ovs.OvsCheckPorts,
+    "check vlan": vlan.CheckVlan,
+    "check-vlan-interface": vlan.CheckVlanInterface,
+    "link setup": links.LinkSetup,
+    "setup-link": links.LinkSetup,
+    "link teardown": links.LinkTeardown,
+    "teardown-link": links.LinkTeardown,
+    "link add-vlan": links.LinkAddVlan,
+    "add-vlan-to-interface": links.LinkAddVlan,
     "lab up": lab.LabUp,
     "lab down": lab.LabDown,
     "lab status": lab.LabStatus,

@@ -89,7 +89,11 @@ def terminate(rec: ProcRecord, timeout: float = 3.0) -> bool:
     return True
 
 
-def run(argv: list[str], *, timeout: float = 30.0, netns: str | None = None) -> subprocess.CompletedProcess:
-    """Run a short command to completion; output captured as text. Raises on timeout."""
+def run(argv: list[str], *, timeout: float = 30.0, netns: str | None = None,
+        input: str | None = None) -> subprocess.CompletedProcess:
+    """Run a short command to completion (``input`` on its stdin, else none); output captured as text.
+    Raises on timeout."""
     full = ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
+    if input is not None:
+        return subprocess.run(full, input=input, capture_output=True, text=True, timeout=timeout, check=False)
     return subprocess.run(full, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False)

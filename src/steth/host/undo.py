@@ -34,6 +34,11 @@ def addr_del(ifname: str, address: str, prefixlen: int, netns: str | None = None
     return {"kind": "addr_del", "ifname": ifname, "address": address, "prefixlen": prefixlen, "netns": netns}
 
 
+def addr_add(ifname: str, address: str, prefixlen: int, netns: str | None = None) -> Step:
+    """Put back an address that a change removed (e.g. `setup-link --flush`)."""
+    return {"kind": "addr_add", "ifname": ifname, "address": address, "prefixlen": prefixlen, "netns": netns}
+
+
 def process(rec: proc.ProcRecord) -> Step:
     return {"kind": "process", "proc": rec.to_json()}
 
@@ -66,6 +71,12 @@ def _link(step: Step, action: str, **extra: Any) -> None:
                 _wait_operstate_up(ipr, found[0])
         elif action == "del":
             ipr.link("del", index=found[0])
+        elif action == "addr_add":
+            try:
+                ipr.addr("add", index=found[0], address=extra["address"], prefixlen=extra["prefixlen"])
+            except Exception as exc:  # EEXIST: already back
+                if getattr(exc, "code", None) != 17:
+                    raise
         elif action == "addr_del":
             try:
                 ipr.addr("del", index=found[0], address=extra["address"], prefixlen=extra["prefixlen"])
@@ -88,6 +99,8 @@ def run(step: Step) -> str | None:
             _link(step, "del")
         elif kind == "addr_del":
             _link(step, "addr_del", address=step["address"], prefixlen=step["prefixlen"])
+        elif kind == "addr_add":
+            _link(step, "addr_add", address=step["address"], prefixlen=step["prefixlen"])
         elif kind == "process":
             proc.terminate(proc.ProcRecord.from_json(step["proc"]))
         elif kind == "path":

@@ -171,6 +171,8 @@ class LabDemo(StethCommand):
             failures += self._step("every node to every node on every network, all at once",
                                    ["check", "mesh", "--count", "3"]) != 0
             failures += self._step("path MTU between every pair on every network", ["check", "mtu"]) != 0
+            failures += self._step("every VLAN carried to every node's tenant trunk (raw 802.1Q frames)",
+                                   ["check", "vlan", "--network", "tenant", "--vlans", "untagged,1-4094"]) != 0
             self._step("the original command names still work", ["print-agents-info", "-c", "name", "-c", "alive"])
         finally:
             if args.keep:

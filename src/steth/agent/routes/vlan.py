@@ -1,0 +1,52 @@
+"""/v1/vlan/...: capture and send 802.1Q probe frames on raw sockets; nothing on the host changes.
+
+    POST /v1/vlan/listen                      open a capture (socket bound when this answers)
+    POST /v1/vlan/listen/{capture_id}/collect wait a grace period, stop it, return what was heard
+    POST /v1/vlan/send                        send one probe frame per VLAN
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from ...probes import vlan
+from ...wire.vlan import (VlanCaptureResult, VlanCollectRequest, VlanListenRequest, VlanListenStarted,
+                          VlanSendRequest, VlanSendResult, check_capture_id)
+from ..context import AgentContext
+from ..responses import json_response
+
+
+def router(ctx: AgentContext) -> APIRouter:
+    r = APIRouter(prefix="/vlan", tags=["vlan"])
+
+    @r.post("/listen", response_model=VlanListenStarted, status_code=201)
+    async def listen(req: VlanListenRequest) -> Response:
+        try:
+            started = await run_in_threadpool(ctx.captures.open, req)
+        except vlan.NoSuchInterface as exc:
+            raise HTTPException(422, f"interface: {exc.message}") from None
+        except vlan.TooBusy as exc:
+            raise HTTPException(429, str(exc)) from None
+        return json_response(started, status_code=201)
+
+    @r.post("/listen/{capture_id}/collect", response_model=VlanCaptureResult)
+    async def collect(capture_id: str, req: VlanCollectRequest | None = None) -> Response:
+        try:
+            check_capture_id(capture_id)
+        except ValueError as exc:
+            raise HTTPException(422, f"capture_id: {exc}") from None
+        result = await ctx.captures.collect(capture_id, (req or VlanCollectRequest()).grace)
+        if result is None:
+            raise HTTPException(404, f"no capture {capture_id!r} on this node (collected already, or expired)")
+        return json_response(result)
+
+    @r.post("/send", response_model=VlanSendResult)
+    async def send(req: VlanSendRequest) -> Response:
+        try:
+            return json_response(await run_in_threadpool(vlan.send, req))
+        except vlan.NoSuchInterface as exc:
+            raise HTTPException(422, f"interface: {exc.message}") from None
+
+    return r
