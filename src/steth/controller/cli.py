@@ -10,7 +10,7 @@ from cliff.commandmanager import CommandManager
 
 from .. import __version__
 from ..errors import EXIT_USAGE
-from .commands import agents, interfaces, lab, ovs, ping
+from .commands import agents, bandwidth, interfaces, lab, ovs, ping
 
 # name -> command class; the original tool's names are aliases of the new ones.
 COMMANDS = {
@@ -21,6 +21,8 @@ COMMANDS = {
     "ping": ping.Ping,
     "ovs check-ports": ovs.OvsCheckPorts,
     "check-ports-on-br": ovs.OvsCheckPorts,
+    "check bandwidth": bandwidth.CheckBandwidth,
+    "check-iperf": bandwidth.CheckIperf,
     "lab up": lab.LabUp,
     "lab down": lab.LabDown,
     "lab status": lab.LabStatus,

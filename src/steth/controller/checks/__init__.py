@@ -1,0 +1,1 @@
+"""One module per check: plan the requests, run them through the agents, analyse the answers."""
