@@ -36,9 +36,9 @@ def parse_rate(text: str | int | float) -> int:
         value = float(text)
     else:
         m = _RATE_RE.match(text)
+        if _BYTE_RE.search(text):
+            raise ValueError(f"rate {text!r} looks like bytes per second; write bits, e.g. 100M or 100mbit")
         if not m:
-            if _BYTE_RE.search(text):
-                raise ValueError(f"rate {text!r} looks like bytes per second; write bits, e.g. 100M or 100mbit")
             raise ValueError(f"rate {text!r} is not a rate; write e.g. 1G, 100M, 100mbit or 500k (bits/s)")
         value = float(m.group(1)) * _MULT[m.group(2).lower()]
     if value <= 0:

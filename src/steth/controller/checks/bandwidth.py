@@ -58,7 +58,9 @@ def round_robin(nodes: list[str]) -> list[list[Pair]]:
             a, b = ring[i], ring[n - 1 - i]
             if a is None or b is None:
                 continue
-            pairs.append((a, b) if (r + i) % 2 == 0 else (b, a))
+            if i == 0 and r % 2:  # the fixed node alternates; the rotating ones balance out
+                a, b = b, a
+            pairs.append((a, b))
         rounds.append(pairs)
         ring = [ring[0], ring[-1], *ring[1:-1]]  # rotate all but the first
     return rounds
