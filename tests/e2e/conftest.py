@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
 
 from ..conftest import IS_ROOT, steth
 
-LAB = "e2e"
+# STETH_E2E_LAB lets two checkouts on one host run the suite at once (lab names must differ)
+LAB = os.environ.get("STETH_E2E_LAB", "e2e")
 
 
 def namespaces() -> set[str]:
