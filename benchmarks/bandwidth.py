@@ -15,7 +15,7 @@ controller saw it) minus the duration, over a --tests-long run of pairs
 (target: under 0.5 s per test); the CLI's whole wall time is printed too
 (it adds Python start-up). The lab is removed at the end, whatever happened.
 
-Usage: .venv/bin/python benchmarks/bandwidth.py [--runs 3] [--duration 3] [--tests 6]
+Usage: .venv/bin/python benchmarks/bandwidth.py [--runs 5] [--duration 3] [--tests 6]
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def mbit(v: float) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=3, help="measurements per method and condition")
+    ap.add_argument("--runs", type=int, default=5, help="measurements per method and condition")
     ap.add_argument("--duration", type=float, default=3.0, help="seconds per test")
     ap.add_argument("--tests", type=int, default=6, help="tests in the overhead run (at most 6)")
     args = ap.parse_args()
