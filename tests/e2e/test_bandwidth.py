@@ -123,7 +123,7 @@ def test_capped_node_is_flagged_and_the_rest_pass(lab, fault):
     pairs = ",".join(f"{a}:{b}" for a, b in itertools.permutations(sorted(NODES), 2))
     r = run(lab, "check", "bandwidth", "--network", "tenant", "--pairs", pairs, "--duration", "2",
             "--min-bandwidth", MIN, "-f", "json")
-    assert r.rc == 1, r.err
+    assert r.rc == 1, r.err + r.out
     rows = r.json()
     assert len(rows) == 6  # 3 pairs, both directions
     assert {(x["source"], x["destination"]) for x in rows} == set(itertools.permutations(NODES, 2))
@@ -157,8 +157,10 @@ def test_udp_reports_loss_and_jitter(lab):
             "--bandwidth", "50M", "--duration", "2", "-f", "json")
     assert r.rc == 0, r.err
     [row] = r.json()
-    assert row["protocol"] == "udp" and row["verdict"] == "ok"
-    assert 40e6 <= row["bits_per_second"] <= 60e6
+    assert row["protocol"] == "udp" and row["verdict"] == "ok", row
+    # the sender paces at the target; what arrives may be less if the receiver is starved of CPU
+    assert 35e6 <= row["sent_bits_per_second"] <= 55e6, row
+    assert 0 < row["bits_per_second"] <= row["sent_bits_per_second"] * 1.01, row
     assert row["jitter_ms"] is not None and row["jitter_ms"] >= 0
     assert row["loss_pct"] is not None and 0 <= row["loss_pct"] <= 100
     assert row["retransmits"] is None
@@ -169,12 +171,13 @@ def test_udp_through_a_cap_loses_the_excess(lab, fault):
     r = run(lab, "check", "bandwidth", "--network", "storage", "--pairs", "compute-1:compute-2", "--udp",
             "--bandwidth", "50M", "--duration", "2", "-f", "json")
     [row] = r.json()
+    assert row["verdict"] == "ok", row
     assert row["bits_per_second"] <= 25e6 and row["loss_pct"] >= 40, row
 
 
 def test_mesh_three_nodes_three_rounds_with_a_bye(lab):
     r = run(lab, "check", "bandwidth", "--network", "management", "--bidir", "--duration", "1", "-f", "json")
-    assert r.rc == 0, r.err
+    assert r.rc == 0, r.err + r.out
     rows = r.json()
     assert sorted(x["round"] for x in rows) == [1, 1, 2, 2, 3, 3]  # one test per round, both directions
     assert {(x["source"], x["destination"]) for x in rows} == set(itertools.permutations(NODES, 2))
@@ -182,7 +185,7 @@ def test_mesh_three_nodes_three_rounds_with_a_bye(lab):
         a, b = [x for x in rows if x["round"] == rnd]
         assert (a["source"], a["destination"]) == (b["destination"], b["source"])
         assert (a["started_at"], a["ended_at"]) == (b["started_at"], b["ended_at"])  # one iperf3 --bidir test
-    assert all(x["verdict"] == "ok" and x["bits_per_second"] > 0 for x in rows)
+    assert all(x["verdict"] == "ok" and x["bits_per_second"] > 0 for x in rows), rows
     assert_schedule(rows)
 
 

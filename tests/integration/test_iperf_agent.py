@@ -22,6 +22,7 @@ PORTS = (5311, 5314)
 IPERF_PORT = 9731
 LIMITED_PORT = 9732
 SHUTDOWN_PORT = 9733
+CRASH_PORT = 9734
 
 
 def alive(pid: int) -> bool:
@@ -219,3 +220,21 @@ def test_agent_shutdown_kills_its_servers(start_agent, net):
         srv = start(a, net, lease_seconds=600)
         assert alive(srv["pid"])
     assert not alive(srv["pid"])
+
+
+def test_server_left_by_a_crashed_agent_is_killed_at_next_start(net, token, tmp_path):
+    """SIGKILL the agent (no shutdown: its server survives it), start it again on the same state
+    directory: the recorded lease is undone at start-up and the server is gone."""
+    from .conftest import running_agent
+
+    value, path = token
+    log = tmp_path / "agent.log"  # same log directory -> same state directory for both runs
+    extra = ["--ovsdb-connection", "unix:/nonexistent/db.sock"]
+    with running_agent(net.ns, net.agent_ip, CRASH_PORT, value, path, log, extra=extra) as a:
+        srv = start(a, net, lease_seconds=600)
+        a.proc.kill()
+        a.proc.wait(timeout=10)
+        assert alive(srv["pid"])  # orphaned, still listening
+    with running_agent(net.ns, net.agent_ip, CRASH_PORT, value, path, log, extra=extra) as a:
+        eventually(lambda: alive(srv["pid"]), lambda v: not v, what="leftover server killed at start-up")
+        assert a.get("/v1/iperf/servers").body["servers"] == []
