@@ -196,7 +196,7 @@ class BandwidthCheck:
             self._infos[o.node.name] = o.value if o.ok else o.error  # type: ignore[assignment]
 
     def _address(self, node: str, network: str) -> str:
-        """The node's address on ``network``; raises AgentError/UsageError-like text via ValueError."""
+        """The node's address on ``network``; _Unavailable when its agent did not answer or it has none."""
         info = self._infos[node]
         if isinstance(info, AgentError):
             raise _Unavailable(info.message, unreachable=isinstance(info, AgentUnreachableError))
@@ -242,8 +242,8 @@ class BandwidthCheck:
             error = await self._measure(network, client, server, rows)
         except _Unavailable as exc:
             error = exc.message
-            if exc.unreachable:
-                report.unreachable.add(exc.node or "")
+            if exc.unreachable and exc.node:
+                report.unreachable.add(exc.node)
         ended = time.time()
         for row in rows:
             row.started_at, row.ended_at = started, ended
