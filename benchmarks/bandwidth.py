@@ -2,11 +2,12 @@
 
 Builds its own small lab (a free name ibenchN, state in a temporary
 STETH_LAB_ROOT), then for each condition -- uncapped, and compute-2 capped at
-100 Mbit/s on the tenant network (lab fault rate-limit) -- alternates, --runs
-times:
+100 Mbit/s on the tenant network (lab fault rate-limit) -- runs both, --runs
+times, in alternating order:
 
   by hand  `ip netns exec <compute-1> iperf3 -s -1 -B <addr>` and
-           `ip netns exec <compute-2> iperf3 -c <addr> -t D -J` (end.sum_received)
+           `ip netns exec <compute-2> iperf3 -c <addr> -J -t D ... -B <addr>` (the agent's own
+           command line; end.sum_received)
   steth    `steth check bandwidth --pairs compute-2:compute-1 --network tenant -t D -f json`
 
 and prints the medians and their difference (target: within 10 %). Overhead:
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src"))
 BIN = os.path.dirname(sys.executable)
 STETH = os.path.join(BIN, "steth")
 HAND_PORT = 5250
@@ -46,7 +48,6 @@ def steth(*args: str, env: dict) -> subprocess.CompletedProcess:
 
 
 def free_lab_name() -> str:
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
     from steth.lab.topology import default_cidrs
 
     routes = json.loads(sh(["ip", "-j", "-4", "route"]).stdout)
@@ -65,7 +66,11 @@ def listening(ns: str, addr: str, port: int) -> bool:
     return bool(out.strip())
 
 
-def by_hand(lab: str, server_addr: str, duration: float) -> float:
+def by_hand(lab: str, server_addr: str, client_addr: str, duration: float) -> float:
+    """The same iperf3 command lines steth's agents run (server -s -1 -B, client from probes.iperf.client_argv)."""
+    from steth.probes.iperf import client_argv
+    from steth.wire.iperf import IperfClientRequest
+
     server_ns, client_ns = f"steth-{lab}-compute-1", f"steth-{lab}-compute-2"
     server = subprocess.Popen(["ip", "netns", "exec", server_ns, "iperf3", "-s", "-1", "-B", server_addr,
                                "-p", str(HAND_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -75,8 +80,9 @@ def by_hand(lab: str, server_addr: str, duration: float) -> float:
             if time.monotonic() > deadline:
                 raise SystemExit("hand-started iperf3 server did not listen")
             time.sleep(0.01)
-        out = sh(["ip", "netns", "exec", client_ns, "iperf3", "-c", server_addr, "-p", str(HAND_PORT), "-J",
-                  "-t", f"{duration:g}"]).stdout
+        argv = client_argv(IperfClientRequest(server=server_addr, port=HAND_PORT, duration=duration,
+                                              bind=client_addr))
+        out = sh(["ip", "netns", "exec", client_ns, *argv]).stdout
         data = json.loads(out)
         if data.get("error"):
             raise SystemExit(f"iperf3 by hand: {data['error']}")
@@ -137,6 +143,7 @@ def main() -> int:
         conf = open(env["STETH_CONFIG"]).read()
         tenant = ipaddress.ip_network(conf.split("tenant = ")[1].split()[0])
         server_addr = str(tenant.network_address + 11)  # compute-1 on the tenant network
+        client_addr = str(tenant.network_address + 12)  # compute-2
         results = []
         for condition in ("uncapped", "capped 100mbit"):
             fault = None
@@ -148,9 +155,13 @@ def main() -> int:
                 fault = f.stdout.split(":")[0]
             try:
                 hand, tool, walls = [], [], []
-                for _ in range(args.runs):
-                    hand.append(by_hand(lab, server_addr, args.duration))
-                    bps, wall = through_steth(env, args.duration)
+                for i in range(args.runs):  # the order alternates, so neither method always goes first
+                    if i % 2:
+                        bps, wall = through_steth(env, args.duration)
+                        hand.append(by_hand(lab, server_addr, client_addr, args.duration))
+                    else:
+                        hand.append(by_hand(lab, server_addr, client_addr, args.duration))
+                        bps, wall = through_steth(env, args.duration)
                     tool.append(bps)
                     walls.append(wall)
             finally:
@@ -158,7 +169,9 @@ def main() -> int:
                     steth("lab", "fault", "remove", "--name", lab, fault, env=env)
             h, t = statistics.median(hand), statistics.median(tool)
             results.append((condition, h, t, walls))
-            print(f"{condition:15s} by hand {mbit(h)}  steth {mbit(t)}  difference {100 * (t - h) / h:+6.1f} %"
+            paired = statistics.median(100 * (b - a) / a for a, b in zip(hand, tool))
+            print(f"{condition:15s} by hand {mbit(h)}  steth {mbit(t)}  difference of medians "
+                  f"{100 * (t - h) / h:+6.1f} %, median of paired differences {paired:+6.1f} %"
                   f"   (runs: hand {', '.join(f'{x / 1e6:.0f}' for x in hand)};"
                   f" steth {', '.join(f'{x / 1e6:.0f}' for x in tool)} Mbit/s)", flush=True)
         over, wall = overhead(env, args.tests, args.duration)
