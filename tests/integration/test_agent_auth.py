@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .conftest import NO_TOKEN, skip_unless_root
@@ -86,7 +88,7 @@ def test_every_route_the_agent_publishes_needs_the_token(agent, net):
     for path, methods in spec.body["paths"].items():
         if not path.startswith("/v1/") or path == "/v1/health":
             continue
-        concrete = path.replace("{name}", net.agent_if).replace("{capture_id}", "0123456789ab")
+        concrete = re.sub(r"\{[a-z_]+\}", "0123456789ab", path.replace("{name}", net.agent_if))
         assert "{" not in concrete, f"add a value for the parameter of {path}"
         for method in methods:
             r = agent.request(method.upper(), concrete, {} if method in ("post", "put", "patch") else None,

@@ -24,6 +24,10 @@ _OPTS = [
                help="Open vSwitch database: unix:PATH or tcp:HOST:PORT."),
     cfg.StrOpt("state-dir", default="/var/lib/steth-agent",
                help="Where the agent records its leases (host changes it must undo)."),
+    cfg.StrOpt("iperf-ports", default="5201-5299",
+               help="Ports the agent may give iperf3 servers, FIRST-LAST."),
+    cfg.IntOpt("iperf-max-servers", default=4, min=1, max=64,
+               help="Most iperf3 servers (and clients) this agent runs at once."),
     cfg.StrOpt("log-level", default="warning", choices=["debug", "info", "warning", "error"]),
 ]
 
@@ -39,6 +43,8 @@ class AgentSettings:
     ovsdb_connection: str
     state_dir: str
     log_level: str
+    iperf_ports: tuple[int, int] = (5201, 5299)
+    iperf_max_servers: int = 4
 
 
 def read_token(path: str) -> str:
@@ -67,6 +73,15 @@ def load(argv: list[str] | None = None) -> AgentSettings:
         raise ConfigError("tls_cert_file and tls_key_file must be given together")
     if conf.tls_ca_file and not conf.tls_cert_file:
         raise ConfigError("tls_ca_file (client certificates) needs tls_cert_file and tls_key_file")
+    from ..probes.iperf import parse_ports
+
+    try:
+        iperf_ports = parse_ports(conf.iperf_ports)
+    except ValueError as exc:
+        raise ConfigError(f"--iperf-ports: {exc}") from None
+    if iperf_ports[0] <= conf.port <= iperf_ports[1]:
+        raise ConfigError(f"--iperf-ports {conf.iperf_ports} contains the agent's own port {conf.port}",
+                          "choose a range without it")
     for option in ("tls_cert_file", "tls_key_file", "tls_ca_file"):
         if conf[option]:
             _check_readable(option, conf[option])
@@ -74,6 +89,7 @@ def load(argv: list[str] | None = None) -> AgentSettings:
         bind=conf.bind, port=conf.port, token=read_token(conf.token_file),
         tls_cert_file=conf.tls_cert_file, tls_key_file=conf.tls_key_file, tls_ca_file=conf.tls_ca_file,
         ovsdb_connection=conf.ovsdb_connection, state_dir=conf.state_dir, log_level=conf.log_level,
+        iperf_ports=iperf_ports, iperf_max_servers=conf.iperf_max_servers,
     )
 
 

@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
 
     _raise_fd_limit()
     app = create_app(AgentContext(token=settings.token, ovsdb_connection=settings.ovsdb_connection,
-                                  state_dir=settings.state_dir))
+                                  state_dir=settings.state_dir, iperf_ports=settings.iperf_ports,
+                                  iperf_max_servers=settings.iperf_max_servers, agent_port=settings.port))
     kwargs: dict = {}
     if settings.tls_cert_file:
         kwargs.update(ssl_certfile=settings.tls_cert_file, ssl_keyfile=settings.tls_key_file)

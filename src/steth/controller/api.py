@@ -7,6 +7,8 @@ from ..wire.models import (AgentInfo, Health, Interface, Namespace, OvsCheckPort
 from ..wire.vlan import (LinkChange, LinkSetupRequest, LinkTeardownRequest, VlanCaptureResult,
                          VlanCollectRequest, VlanInterfaceRequest, VlanListenRequest, VlanListenStarted,
                          VlanSendRequest, VlanSendResult)
+from ..wire.iperf import (IperfClientRequest, IperfClientResult, IperfServer, IperfServerList,
+                          IperfServerRequest, IperfServerStop)
 from .client import AgentClient
 from .config import NodeConfig
 
@@ -66,3 +68,23 @@ async def link_add_vlan(c: AgentClient, node: NodeConfig, req: VlanInterfaceRequ
 
 async def link_teardown(c: AgentClient, node: NodeConfig, req: LinkTeardownRequest) -> LinkChange:
     return await c.request(node, "POST", "/v1/links/teardown", body=req, result=LinkChange)
+
+
+async def iperf_server_start(c: AgentClient, node: NodeConfig, req: IperfServerRequest) -> IperfServer:
+    """Answers once the server listens (the agent waits up to a few seconds for it)."""
+    return await c.request(node, "POST", "/v1/iperf/servers", body=req, result=IperfServer, extra_timeout=5)
+
+
+async def iperf_servers(c: AgentClient, node: NodeConfig) -> IperfServerList:
+    return await c.request(node, "GET", "/v1/iperf/servers", result=IperfServerList)
+
+
+async def iperf_server_stop(c: AgentClient, node: NodeConfig, lease_id: str) -> IperfServerStop:
+    return await c.request(node, "DELETE", f"/v1/iperf/servers/{lease_id}", result=IperfServerStop, extra_timeout=3)
+
+
+async def iperf_client(c: AgentClient, node: NodeConfig, req: IperfClientRequest) -> IperfClientResult:
+    """The agent needs the test's duration plus its connect timeout; wait that long (and a margin) on top."""
+    budget = req.duration + req.connect_timeout + 5
+    return await c.request(node, "POST", "/v1/iperf/client", body=req, result=IperfClientResult,
+                           extra_timeout=budget)

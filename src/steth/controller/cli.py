@@ -10,7 +10,7 @@ from cliff.commandmanager import CommandManager
 
 from .. import __version__
 from ..errors import EXIT_USAGE
-from .commands import agents, check, interfaces, lab, links, ovs, ping, vlan
+from .commands import agents, bandwidth, check, interfaces, lab, links, ovs, ping, vlan
 
 # name -> command class; the original tool's names are aliases of the new ones.
 COMMANDS = {
@@ -31,6 +31,8 @@ COMMANDS = {
     "teardown-link": links.LinkTeardown,
     "link add-vlan": links.LinkAddVlan,
     "add-vlan-to-interface": links.LinkAddVlan,
+    "check bandwidth": bandwidth.CheckBandwidth,
+    "check-iperf": bandwidth.CheckIperf,
     "lab up": lab.LabUp,
     "lab down": lab.LabDown,
     "lab status": lab.LabStatus,

@@ -14,6 +14,10 @@ Example::
     tenant = 10.1.0.0/24
     storage = 10.2.0.0/24
 
+    [bandwidth]                 # optional: expected bandwidth per network (check bandwidth)
+    tenant = 1G
+    storage = 10G
+
     [nodes]
     network-1 = 10.0.0.11
     compute-1 = 10.0.0.21
@@ -48,6 +52,7 @@ from oslo_config import cfg
 
 from ..agent.config import DEFAULT_PORT, read_token
 from ..errors import ConfigError
+from ..wire.iperf import parse_rate
 
 DEFAULT_CONFIG = "/etc/steth/steth.conf"
 CONFIG_ENV = "STETH_CONFIG"
@@ -105,6 +110,7 @@ class ControllerConfig:
     mtu: dict[str, int] = field(default_factory=dict)  # network -> expected MTU
     tunnels: dict[str, str] = field(default_factory=dict)  # network -> vxlan | geneve
     neutron_mtu: dict[str, int] = field(default_factory=dict)  # global_physnet_mtu, path_mtu
+    bandwidth: dict[str, int] = field(default_factory=dict)  # network -> expected bits/s
 
     def token(self) -> str:
         return read_token(self.token_file)
@@ -189,8 +195,17 @@ def load(path: str | None = None) -> ControllerConfig:
     if defaults["management_network"] not in networks and networks:
         raise ConfigError(f"{path}: management_network {defaults['management_network']!r} is not in [networks]",
                           f"networks: {', '.join(networks)}")
-    return ControllerConfig(nodes=nodes, networks=networks, tls=tls, source=path, mtu=mtu, tunnels=tunnels,
-                            neutron_mtu=neutron_mtu, **defaults)
+    bandwidth = {}
+    for name, text in _section(path, "bandwidth").items():
+        if name not in networks:
+            raise ConfigError(f"{path}: [bandwidth] names network {name!r}, which is not in [networks]",
+                              f"networks: {', '.join(networks) or 'none'}")
+        try:
+            bandwidth[name] = parse_rate(text)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: [bandwidth] {name}: {exc}") from None
+    return ControllerConfig(nodes=nodes, networks=networks, tls=tls, source=path, bandwidth=bandwidth,
+                            mtu=mtu, tunnels=tunnels, neutron_mtu=neutron_mtu, **defaults)
 
 
 def _int_in(path: str, section: str, name: str, text: str, lo: int, hi: int) -> int:

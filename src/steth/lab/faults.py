@@ -217,3 +217,39 @@ def _vlan_prune(ctx: FaultContext) -> str:
     plural = "s" if len(vlans) > 1 else ""
     return (f"VLAN{plural} {format_ranges(vlans)} dropped toward {ctx.node.name} {net.node_ifname} "
             f"(switch port {port}, ebtables chain {chain} in {ns})")
+
+
+def tbf_argv(ifname: str, bps: int) -> list[str]:
+    """`tc qdisc add dev IF root tbf ...` capping egress of IF at ``bps`` bits/s.
+
+    The bucket holds 10 ms at the rate (at least 16 kB, so a GSO segment always
+    fits) and the queue at most 50 ms, which keeps TCP close to the rate.
+    """
+    burst = max(int(bps / 8 * 0.01), 16000)
+    return ["tc", "qdisc", "add", "dev", ifname, "root", "tbf", "rate", f"{bps}bit", "burst", str(burst),
+            "latency", "50ms"]
+
+
+@kind("rate-limit", "cap a node's link to a network at --rate (tbf on the node's interface and on its switch "
+                    "port: both directions)", params=("node", "network", "rate"))
+def _rate_limit(ctx: FaultContext) -> str:
+    from ..wire.iperf import format_rate, parse_rate
+
+    try:
+        bps = parse_rate(str(ctx.params["rate"]))
+    except ValueError as exc:
+        raise UsageError(f"--rate: {exc}") from None
+    for other in ctx.state.faults:
+        if (other is not ctx.fault and other["kind"] == "rate-limit"
+                and other["params"].get("node") == ctx.node.name
+                and other["params"].get("network") == ctx.network.name):
+            raise UsageError(f"{ctx.node.name} on {ctx.network.name} is already rate-limited ({other['id']})",
+                             f"remove it first: steth lab fault remove {other['id']}")
+    # traffic from the node: egress of its interface; traffic to it: egress of its switch port
+    for ns, ifname in ((ctx.topo.node_ns(ctx.node), ctx.network.node_ifname),
+                       (ctx.topo.switch_ns, ctx.topo.switch_port(ctx.node, ctx.network))):
+        ctx.record(undo.argv(["tc", "qdisc", "del", "dev", ifname, "root"], ns))
+        ctx.run(tbf_argv(ifname, bps), ns)
+    return (f"{ctx.node.name} {ctx.network.node_ifname} ({ctx.network.name}): capped at {format_rate(bps)} "
+            f"both ways (tbf on {ctx.network.node_ifname} and switch port "
+            f"{ctx.topo.switch_port(ctx.node, ctx.network)})")

@@ -5,6 +5,6 @@ To add a probe: write ``routes/<name>.py`` with a ``router`` function and list i
 
 from __future__ import annotations
 
-from . import interfaces, links, meta, ovs, ping, vlan
+from . import interfaces, iperf, links, meta, ovs, ping, vlan
 
-ROUTERS = [meta.router, interfaces.router, ping.router, ovs.router, vlan.router, links.router]
+ROUTERS = [meta.router, interfaces.router, ping.router, ovs.router, vlan.router, links.router, iperf.router]

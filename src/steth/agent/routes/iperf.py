@@ -1,0 +1,49 @@
+"""/v1/iperf/...: one-shot iperf3 servers under leases, and iperf3 clients (-J, parsed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from starlette.concurrency import run_in_threadpool
+
+from ...probes.iperf import IperfRefused
+from ...wire.iperf import (IperfClientRequest, IperfClientResult, IperfServer, IperfServerList,
+                           IperfServerRequest, IperfServerStop)
+from ..context import AgentContext
+
+
+def router(ctx: AgentContext) -> APIRouter:
+    r = APIRouter(prefix="/iperf", tags=["iperf"])
+    servers = ctx.iperf
+
+    @r.post("/servers", response_model=IperfServer,
+            responses={409: {"description": "port in use or none free in the range"},
+                       429: {"description": "--iperf-max-servers servers already run"}})
+    async def start_server(req: IperfServerRequest) -> IperfServer:
+        """Start a one-shot iperf3 server; answers once it listens. Release it with DELETE when done."""
+        try:
+            return await run_in_threadpool(servers.start, req)
+        except IperfRefused as exc:
+            raise HTTPException(exc.status, exc.message) from None
+
+    @r.get("/servers", response_model=IperfServerList)
+    async def list_servers() -> IperfServerList:
+        found = await run_in_threadpool(servers.list)
+        return IperfServerList(servers=found, max_servers=servers.max_servers, ports=servers.ports_text)
+
+    @r.delete("/servers/{lease_id}", response_model=IperfServerStop)
+    async def stop_server(lease_id: str) -> IperfServerStop:
+        """Kill the server (if still running) and release its lease; unknown ids answer released=false."""
+        if not lease_id.isalnum() or len(lease_id) > 64:
+            raise HTTPException(422, "lease_id: must be 1-64 letters or digits")
+        return await run_in_threadpool(servers.stop, lease_id)
+
+    @r.post("/client", response_model=IperfClientResult,
+            responses={429: {"description": "--iperf-max-servers clients already run"}})
+    async def client(req: IperfClientRequest) -> IperfClientResult:
+        """Run iperf3 -c ... -J to completion (up to duration + connect timeout + 15 s)."""
+        try:
+            return await run_in_threadpool(servers.client, req)
+        except IperfRefused as exc:
+            raise HTTPException(exc.status, exc.message) from None
+
+    return r
