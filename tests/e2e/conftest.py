@@ -8,7 +8,7 @@ import pytest
 
 from ..conftest import IS_ROOT, steth
 
-LAB = "e2e"
+LAB = "ce2e"  # lab names of this branch start with "c": parallel worktrees never clash
 
 
 def namespaces() -> set[str]:
