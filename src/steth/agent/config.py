@@ -24,6 +24,12 @@ _OPTS = [
                help="Open vSwitch database: unix:PATH or tcp:HOST:PORT."),
     cfg.StrOpt("state-dir", default="/var/lib/steth-agent",
                help="Where the agent records its leases (host changes it must undo)."),
+    cfg.FloatOpt("capture-max-seconds", default=300.0, min=1.0, max=86400.0,
+                 help="Longest packet capture a client may ask for, in seconds."),
+    cfg.StrOpt("capture-max-bytes", default="100MB",
+               help="Largest pcap of one capture (e.g. 100MB, 1GiB, 500000); the capture stops there."),
+    cfg.IntOpt("capture-max-concurrent", default=4, min=1, max=64,
+               help="Captures this agent holds at once (running, or finished and not yet fetched)."),
     cfg.StrOpt("log-level", default="warning", choices=["debug", "info", "warning", "error"]),
 ]
 
@@ -39,6 +45,9 @@ class AgentSettings:
     ovsdb_connection: str
     state_dir: str
     log_level: str
+    capture_max_seconds: float = 300.0
+    capture_max_bytes: int = 100_000_000
+    capture_max_concurrent: int = 4
 
 
 def read_token(path: str) -> str:
@@ -70,10 +79,20 @@ def load(argv: list[str] | None = None) -> AgentSettings:
     for option in ("tls_cert_file", "tls_key_file", "tls_ca_file"):
         if conf[option]:
             _check_readable(option, conf[option])
+    from .captures import parse_size
+
+    try:
+        capture_max_bytes = parse_size(conf.capture_max_bytes)
+    except ValueError as exc:
+        raise ConfigError(f"capture_max_bytes: {exc}") from None
+    if capture_max_bytes < 1024:
+        raise ConfigError(f"capture_max_bytes: {capture_max_bytes} bytes is less than 1024")
     return AgentSettings(
         bind=conf.bind, port=conf.port, token=read_token(conf.token_file),
         tls_cert_file=conf.tls_cert_file, tls_key_file=conf.tls_key_file, tls_ca_file=conf.tls_ca_file,
         ovsdb_connection=conf.ovsdb_connection, state_dir=conf.state_dir, log_level=conf.log_level,
+        capture_max_seconds=conf.capture_max_seconds, capture_max_bytes=capture_max_bytes,
+        capture_max_concurrent=conf.capture_max_concurrent,
     )
 
 

@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
 
     _raise_fd_limit()
     app = create_app(AgentContext(token=settings.token, ovsdb_connection=settings.ovsdb_connection,
-                                  state_dir=settings.state_dir))
+                                  state_dir=settings.state_dir,
+                                  capture_max_seconds=settings.capture_max_seconds,
+                                  capture_max_bytes=settings.capture_max_bytes,
+                                  capture_max_concurrent=settings.capture_max_concurrent))
     kwargs: dict = {}
     if settings.tls_cert_file:
         kwargs.update(ssl_certfile=settings.tls_cert_file, ssl_keyfile=settings.tls_key_file)
