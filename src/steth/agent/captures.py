@@ -52,6 +52,7 @@ class Capture:
     path: str
     log_path: str
     streaming: bool = False
+    ending: bool = False  # claimed by the one caller that stops tcpdump
     ended: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -217,9 +218,9 @@ class CaptureManager:
 
     def _end(self, cap: Capture, reason: str | None) -> None:
         with self._lock:
-            if cap.info.state != CaptureState.RUNNING:
+            if cap.ending or cap.info.state != CaptureState.RUNNING:
                 return
-            cap.info.state = CaptureState.FINISHED  # claimed: a second caller returns above
+            cap.ending = True  # claimed: a second caller returns above
         proc.terminate(cap.rec)  # no-op (but reaps) when it already exited
         text = tcpdump.read_log(cap.log_path)
         stats = tcpdump.statistics(text)
@@ -234,6 +235,10 @@ class CaptureManager:
                 reason = "exited"
                 cap.info.error = tcpdump.error_lines(text) or None
         cap.info.stop_reason = cap.info.stop_reason or reason
+        # last: a stream seeing FINISHED reads the file once more, and tcpdump has exited by now
+        with self._lock:
+            if cap.info.state == CaptureState.RUNNING:
+                cap.info.state = CaptureState.FINISHED
 
     # ---- removal ----
     def remove(self, capture_id: str, reason: str = "removed") -> CaptureInfo | None:
@@ -286,6 +291,9 @@ class CaptureManager:
                         continue
                     if ended:
                         break
+                    if cap.ended.is_set():  # stopping: tcpdump exits within moments
+                        await asyncio.sleep(0.01)
+                        continue
                     try:
                         await asyncio.wait_for(cap.ended.wait(), idle)
                     except asyncio.TimeoutError:
