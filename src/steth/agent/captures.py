@@ -145,7 +145,7 @@ class CaptureManager:
             self.leases.add_undo(lease, undo.path(log_path))
             try:
                 rec = tcpdump.start(req.interface, path, log_path, netns=req.netns, bpf=req.filter,
-                                    snaplen=req.snaplen, count=req.count)
+                                    snaplen=req.snaplen, count=req.count, immediate=req.immediate)
             except OSError as exc:
                 self.leases.release(lease.id)
                 raise CaptureRefused(500, f"cannot start tcpdump: {exc}") from exc
@@ -155,7 +155,7 @@ class CaptureManager:
             info = CaptureInfo(id=lease.id, interface=req.interface, netns=req.netns, filter=req.filter,
                                state=CaptureState.RUNNING, started_at=now, ends_by=now + req.duration,
                                duration=req.duration, count=req.count, max_bytes=max_bytes, snaplen=req.snaplen,
-                               pid=rec.pid)
+                               immediate=req.immediate, pid=rec.pid)
             cap = Capture(info=info, rec=rec, path=path, log_path=log_path)
             with self._lock:
                 self._active[cap.id] = cap
@@ -199,7 +199,7 @@ class CaptureManager:
             if not proc.is_running(cap.rec):
                 await self.stop(cap, None)
             elif time.time() >= cap.info.ends_by:
-                await self.stop(cap, "duration")
+                await self.stop(cap, "duration", flush=True)
             elif size >= cap.info.max_bytes:
                 await self.stop(cap, "bytes")
 
@@ -210,17 +210,36 @@ class CaptureManager:
             pass
         return cap.info.bytes
 
-    async def stop(self, cap: Capture, reason: str | None) -> None:
-        """Stop tcpdump (it flushes and prints its statistics); the pcap stays until fetched or removed."""
+    async def stop(self, cap: Capture, reason: str | None, flush: bool = False) -> None:
+        """Stop tcpdump (it prints its statistics); the pcap stays until fetched or removed.
+
+        ``flush``: first let the packets already in the kernel ring reach the file."""
         if cap.info.state == CaptureState.RUNNING:
-            await asyncio.to_thread(self._end, cap, reason)
+            await asyncio.to_thread(self._end, cap, reason, flush)
         cap.ended.set()
 
-    def _end(self, cap: Capture, reason: str | None) -> None:
+    def _flush(self, cap: Capture) -> None:
+        """Wait until the file stopped growing, and (buffered) one block timeout passed: tcpdump leaves
+        what is still in the ring unwritten when it is told to exit."""
+        start = time.monotonic()
+        settle = 0.0 if cap.info.immediate else tcpdump.BLOCK_TIMEOUT + 0.1
+        last, still_since = -1, start
+        while time.monotonic() - start < settle + 2.0 and proc.is_running(cap.rec):
+            size = self._refresh_size(cap)
+            now = time.monotonic()
+            if size != last:
+                last, still_since = size, now
+            elif now - start >= settle and now - still_since >= 0.15:
+                return
+            time.sleep(0.05)
+
+    def _end(self, cap: Capture, reason: str | None, flush: bool = False) -> None:
         with self._lock:
             if cap.ending or cap.info.state != CaptureState.RUNNING:
                 return
             cap.ending = True  # claimed: a second caller returns above
+        if flush:
+            self._flush(cap)
         proc.terminate(cap.rec)  # no-op (but reaps) when it already exited
         text = tcpdump.read_log(cap.log_path)
         stats = tcpdump.statistics(text)

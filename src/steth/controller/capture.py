@@ -116,10 +116,11 @@ class CaptureRun:
 
     def __init__(self, client: AgentClient, config: ControllerConfig, hops: list[Hop], *, filter: str = "",
                  duration: float = 60.0, count: int | None = None, snaplen: int = 262144,
-                 max_bytes: int | None = None, keep_packets: bool = True,
+                 max_bytes: int | None = None, immediate: bool = False, keep_packets: bool = True,
                  on_packets: PacketsCallback | None = None, on_bytes: BytesCallback | None = None) -> None:
         self.client = client
-        self.request = dict(filter=filter, duration=duration, count=count, snaplen=snaplen, max_bytes=max_bytes)
+        self.request = dict(filter=filter, duration=duration, count=count, snaplen=snaplen, max_bytes=max_bytes,
+                            immediate=immediate)
         self.hops = [HopCapture(h, resolve_node(config, h.agent), i) for i, h in enumerate(hops)]
         self.keep_packets = keep_packets
         self.on_packets = on_packets

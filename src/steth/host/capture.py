@@ -2,10 +2,10 @@
 
 tcpdump runs in the agent's namespace or, through `ip netns exec NS` (which
 execs in place, so the recorded PID is tcpdump's), inside a named namespace.
-It writes pcap with nanosecond timestamps, flushed after every packet (-U) and
-delivered without buffering delay (--immediate-mode), so the file can be
-streamed while it grows. It keeps root (-Z root) to write into the agent's
-private capture directory.
+It writes pcap with nanosecond timestamps, flushed after every packet (-U), so
+the file can be streamed while it grows; packets reach it within a second
+(the ring's block timeout), or at once with --immediate-mode. It keeps root
+(-Z root) to write into the agent's private capture directory.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from ..errors import CapabilityMissing
 from . import proc
 
 TCPDUMP = "tcpdump"
+BUFFER_KIB = 32768  # kernel ring (-B): absorbs bursts while tcpdump writes
+BLOCK_TIMEOUT = 1.0  # without --immediate-mode the ring hands over packets in blocks, at the latest after this
 _STATS = {
     "packets_captured": re.compile(r"^(\d+) packets? captured", re.M),
     "packets_received": re.compile(r"^(\d+) packets? received by filter", re.M),
@@ -55,19 +57,24 @@ def compile_filter(interface: str, bpf: str, netns: str | None = None, timeout: 
 
 
 def capture_argv(interface: str, path: str, *, bpf: str = "", snaplen: int = 262144,
-                 count: int | None = None) -> list[str]:
-    argv = [tcpdump_path(), "-i", interface, "-n", "-s", str(snaplen), "-U", "--immediate-mode",
-            "--time-stamp-precision=nano", "-Z", "root", "-w", path]
+                 count: int | None = None, immediate: bool = False) -> list[str]:
+    """tcpdump's argv. Buffered (the default) it hands packets over in blocks of the kernel ring, at
+    the latest after BLOCK_TIMEOUT: cheap, no loss at 100k+ packets/s on a veth. --immediate-mode
+    hands over every packet at once (a live view), at a higher cost per packet."""
+    argv = [tcpdump_path(), "-i", interface, "-n", "-s", str(snaplen), "-U", "--time-stamp-precision=nano",
+            "-B", str(BUFFER_KIB), "-Z", "root", "-w", path]
+    if immediate:
+        argv.append("--immediate-mode")
     if count:
         argv += ["-c", str(count)]
     return argv + _filter_args(bpf)
 
 
 def start(interface: str, path: str, log_path: str, *, netns: str | None = None, bpf: str = "",
-          snaplen: int = 262144, count: int | None = None) -> proc.ProcRecord:
+          snaplen: int = 262144, count: int | None = None, immediate: bool = False) -> proc.ProcRecord:
     """Start tcpdump writing ``path`` (its messages and statistics go to ``log_path``)."""
-    return proc.spawn(capture_argv(interface, path, bpf=bpf, snaplen=snaplen, count=count), netns=netns,
-                      log_path=log_path)
+    return proc.spawn(capture_argv(interface, path, bpf=bpf, snaplen=snaplen, count=count, immediate=immediate),
+                      netns=netns, log_path=log_path)
 
 
 def read_log(log_path: str, limit: int = 65536) -> str:

@@ -52,6 +52,9 @@ class CaptureRequest(BaseModel):
     count: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = None
     max_bytes: Annotated[int, Field(ge=1024)] | None = None  # None: the agent's limit
     snaplen: Annotated[int, Field(ge=64, le=MAX_SNAPLEN)] = MAX_SNAPLEN
+    # every packet into the stream at once (a live view); default: within about a second, at less
+    # cost per packet and without loss at high rates
+    immediate: bool = False
 
 
 class CaptureState(str, Enum):
@@ -72,6 +75,7 @@ class CaptureInfo(BaseModel):
     count: int | None = None
     max_bytes: int
     snaplen: int
+    immediate: bool = False
     pid: int | None = None  # tcpdump's PID while it runs
     bytes: int = 0  # pcap bytes written so far (file size)
     packets_streamed: int = 0  # records sent to the client

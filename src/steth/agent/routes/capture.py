@@ -71,7 +71,7 @@ def router(ctx: AgentContext) -> APIRouter:
     @r.post("/{capture_id}/stop", response_model=CaptureInfo)
     async def stop(capture_id: str) -> CaptureInfo:
         cap = running(capture_id)
-        await captures.stop(cap, "stopped")
+        await captures.stop(cap, "stopped", flush=True)
         return cap.info
 
     @r.delete("/{capture_id}", response_model=CaptureInfo)

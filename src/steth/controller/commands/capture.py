@@ -105,6 +105,7 @@ class Capture(StethCommand):
             async with AgentClient(config) as client:
                 cap = CaptureRun(client, config, hops, filter=args.filter, duration=args.duration, count=args.count,
                                  snaplen=args.snaplen, max_bytes=args.max_bytes, keep_packets=pcapng,
+                                 immediate=not path,  # a live view shows each packet as it passes
                                  on_packets=None if path else on_packets,
                                  on_bytes=on_bytes if path and not pcapng else None)
                 try:
