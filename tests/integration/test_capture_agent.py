@@ -22,7 +22,7 @@ import pytest
 
 from steth.wire.pcap import read_pcap
 
-from .conftest import eventually, ip, run, skip_unless_root
+from .conftest import eventually, ip, run, running_agent, skip_unless_root
 
 skip_unless_root()
 pytestmark = pytest.mark.root
@@ -250,3 +250,20 @@ def test_no_tcpdump_of_this_agent_is_left(agent):
     assert listed["captures"] == []
     assert not any(capture_dir(agent).iterdir()) if capture_dir(agent).exists() else True
     assert os.path.exists(agent.log_path)
+
+
+def test_crashed_agent_leaves_nothing_after_its_restart(net, token, pair, tmp_path):
+    """SIGKILL the agent mid-capture (tcpdump runs on, in its own session); the next agent on the same
+    state directory stops it by PID and start time and deletes its files."""
+    value, token_file = token
+    log = tmp_path / "agent.log"
+    with running_agent(net.ns, net.agent_ip, 9713, value, token_file, log) as a:
+        info = start(a, interface="eth0", netns=pair[0], duration=120)
+        a.proc.kill()
+        a.proc.wait(timeout=10)
+        assert pid_alive(info["pid"])  # orphaned, not stopped
+        files = list((tmp_path / "state-9713" / "captures").iterdir())
+        assert len(files) == 2, files  # its pcap and its log
+    with running_agent(net.ns, net.agent_ip, 9713, value, token_file, log):
+        assert not pid_alive(info["pid"])
+        assert list((tmp_path / "state-9713" / "captures").iterdir()) == []
