@@ -35,6 +35,11 @@ READ_CHUNK = 256 * 1024
 KEEP_SUMMARIES = 64
 
 
+def proc_timeout() -> float:
+    """Longest a stop can take: flushing the ring, then SIGTERM and, after 3 s, SIGKILL."""
+    return tcpdump.BLOCK_TIMEOUT + 2.2 + 3.0 + 2.0
+
+
 class CaptureRefused(Exception):
     """A request the agent will not run: ``status`` is the HTTP status, ``detail`` says why."""
 
@@ -53,6 +58,7 @@ class Capture:
     log_path: str
     streaming: bool = False
     ending: bool = False  # claimed by the one caller that stops tcpdump
+    ended_sync: threading.Event = field(default_factory=threading.Event)  # that caller is done
     ended: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -235,9 +241,21 @@ class CaptureManager:
 
     def _end(self, cap: Capture, reason: str | None, flush: bool = False) -> None:
         with self._lock:
-            if cap.ending or cap.info.state != CaptureState.RUNNING:
-                return
-            cap.ending = True  # claimed: a second caller returns above
+            claimed = not cap.ending and cap.info.state == CaptureState.RUNNING
+            if claimed:
+                cap.ending = True
+                if reason is not None:
+                    cap.info.stop_reason = cap.info.stop_reason or reason
+        if not claimed:
+            if cap.ending:  # another caller ends it: wait until it did (statistics, state)
+                cap.ended_sync.wait(timeout=proc_timeout())
+            return
+        try:
+            self._stop_tcpdump(cap, reason, flush)
+        finally:
+            cap.ended_sync.set()
+
+    def _stop_tcpdump(self, cap: Capture, reason: str | None, flush: bool) -> None:
         if flush:
             self._flush(cap)
         proc.terminate(cap.rec)  # no-op (but reaps) when it already exited
