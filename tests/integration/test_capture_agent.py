@@ -267,3 +267,28 @@ def test_crashed_agent_leaves_nothing_after_its_restart(net, token, pair, tmp_pa
     with running_agent(net.ns, net.agent_ip, 9713, value, token_file, log):
         assert not pid_alive(info["pid"])
         assert list((tmp_path / "state-9713" / "captures").iterdir()) == []
+
+
+def test_an_unfetched_capture_is_removed_when_its_lease_ends(start_agent, pair):
+    with start_agent(9714, extra=["--capture-fetch-seconds", "1", "--capture-max-concurrent", "1"]) as a:
+        info = start(a, interface="eth0", netns=pair[0], duration=1)
+        assert a.post("/v1/captures", {"interface": "eth0", "netns": pair[0], "duration": 1}).status == 429
+        gone = eventually(lambda: a.get(f"/v1/captures/{info['id']}").body, lambda b: b["state"] == "removed",
+                          timeout=30, what="capture removed at the end of its lease")
+        assert gone["stop_reason"] == "duration" and gone["removed_by"] == "expired"
+        assert not pid_alive(info["pid"])
+        assert list((a.log_path.parent / "state-9714" / "captures").iterdir()) == []
+        assert a.get(f"/v1/captures/{info['id']}/pcap").status == 410
+        assert a.get("/v1/captures").body["captures"] == []
+        again = start(a, interface="eth0", netns=pair[0], duration=1)  # its slot is free again
+        assert a.request("DELETE", f"/v1/captures/{again['id']}").body["removed_by"] == "deleted"
+
+
+def test_interface_that_is_down_is_409(agent, pair):
+    ns_a, _ = pair
+    ip("link", "add", "cdown0", "type", "veth", "peer", "name", "cdown1", ns=ns_a)
+    try:
+        r = agent.post("/v1/captures", {"interface": "cdown0", "netns": ns_a, "filter": "icmp", "duration": 5})
+        assert r.status == 409 and "is down" in r.detail, r.body
+    finally:
+        ip("link", "del", "cdown0", ns=ns_a, check=False)

@@ -239,3 +239,15 @@ def test_capture_request_refuses(bad):
 def test_capture_request_defaults():
     r = CaptureRequest(interface="eth1", filter="  icmp  ")
     assert r.filter == "icmp" and r.netns is None and r.count is None and r.snaplen == 262144
+
+
+def test_reader_hands_on_the_bytes_it_completed():
+    buf = io.BytesIO()
+    write_pcap(buf, packets(3))
+    raw = buf.getvalue()
+    reader = PcapReader()
+    out = b""
+    for i in range(0, len(raw), 50):
+        reader.feed(raw[i:i + 50])
+        out += reader.last_bytes
+    assert out == raw

@@ -28,7 +28,7 @@ from ..wire.capture import CaptureInfo, CaptureLimits, CaptureRequest, CaptureSt
 from ..wire.pcap import PcapFramer
 from .leases import LeaseStore
 
-FETCH_GRACE = 60.0  # seconds a finished capture waits on the node to be fetched
+FETCH_GRACE = 60.0  # default: seconds a finished capture waits on the node to be fetched
 START_TIMEOUT = 10.0  # tcpdump normally listens within ~50 ms
 WATCH_INTERVAL = 0.05
 READ_CHUNK = 256 * 1024
@@ -82,10 +82,11 @@ def parse_size(text: str | int) -> int:
 
 class CaptureManager:
     def __init__(self, leases: LeaseStore, state_dir: str, max_seconds: float = 300.0,
-                 max_bytes: int = 100_000_000, max_concurrent: int = 4) -> None:
+                 max_bytes: int = 100_000_000, max_concurrent: int = 4, fetch_seconds: float = FETCH_GRACE) -> None:
         self.leases = leases
         self.dir = os.path.join(state_dir, "captures")
-        self.limits = CaptureLimits(max_seconds=max_seconds, max_bytes=max_bytes, max_concurrent=max_concurrent)
+        self.limits = CaptureLimits(max_seconds=max_seconds, max_bytes=max_bytes, max_concurrent=max_concurrent,
+                                    fetch_seconds=fetch_seconds)
         self._active: dict[str, Capture] = {}
         self._summaries: OrderedDict[str, CaptureInfo] = OrderedDict()
         self._starting = 0
@@ -119,10 +120,16 @@ class CaptureManager:
                                       f"{lim.max_bytes} bytes (--capture-max-bytes)")
         if req.netns and not tcpdump.netns_exists(req.netns):
             raise CaptureRefused(404, f"netns: no network namespace named {req.netns!r} on this node")
-        if netlink.get_interface(req.interface, req.netns) is None:
-            where = f"namespace {req.netns!r}" if req.netns else "this node's namespace"
+        iface = netlink.get_interface(req.interface, req.netns)
+        where = f"namespace {req.netns!r}" if req.netns else "this node's namespace"
+        if iface is None:
             raise CaptureRefused(404, f"interface: no interface named {req.interface!r} in {where}")
-        problem = tcpdump.compile_filter(req.interface, req.filter, req.netns)
+        if not iface.admin_up:
+            raise CaptureRefused(409, f"interface: {req.interface} in {where} is down; tcpdump captures only "
+                                      f"on an interface that is up")
+        # interfaces with a MAC carry Ethernet frames (loopback too); others (tun) are asked for their link type
+        problem = tcpdump.compile_filter(req.interface, req.filter, req.netns,
+                                         linktype="EN10MB" if iface.mac else None)
         if problem:
             raise CaptureRefused(422, f"filter: {req.filter!r} does not compile: {problem}")
         return req.max_bytes or lim.max_bytes
@@ -144,7 +151,7 @@ class CaptureManager:
             max_bytes = self._check(req)
             os.makedirs(self.dir, mode=0o700, exist_ok=True)
             lease = self.leases.open(f"capture on {req.interface}" + (f" in {req.netns}" if req.netns else ""),
-                                     req.duration + FETCH_GRACE)
+                                     req.duration + self.limits.fetch_seconds)
             path = os.path.join(self.dir, f"{lease.id}.pcap")
             log_path = os.path.join(self.dir, f"{lease.id}.log")
             self.leases.add_undo(lease, undo.path(path))
@@ -194,13 +201,16 @@ class CaptureManager:
         task.add_done_callback(self._tasks.discard)
 
     async def _watch(self, cap: Capture) -> None:
-        while cap.info.state == CaptureState.RUNNING:
-            await asyncio.sleep(WATCH_INTERVAL)
-            if cap.info.state != CaptureState.RUNNING:
+        """Until the capture is removed: its limits while it runs, its lease (fetch deadline) after."""
+        while cap.id in self._active:
+            await asyncio.sleep(WATCH_INTERVAL if cap.info.state == CaptureState.RUNNING else 0.5)
+            if cap.id not in self._active:
                 break
             if self.leases.get(cap.id) is None:  # expired (or the agent stops): the lease undid it all
                 await asyncio.to_thread(self.remove, cap.id, "expired")
                 break
+            if cap.info.state != CaptureState.RUNNING or cap.ending:
+                continue
             size = self._refresh_size(cap)
             if not proc.is_running(cap.rec):
                 await self.stop(cap, None)
@@ -289,6 +299,7 @@ class CaptureManager:
         with self._lock:
             self._active.pop(capture_id, None)
             cap.info.state = CaptureState.REMOVED
+            cap.info.removed_by = reason
             if problems:
                 cap.info.error = "; ".join([cap.info.error or "", *problems]).strip("; ")
             self._summaries[capture_id] = cap.info
@@ -298,6 +309,8 @@ class CaptureManager:
 
     # ---- streaming ----
     def claim_stream(self, cap: Capture) -> None:
+        if not os.path.exists(cap.path):
+            raise CaptureRefused(410, f"the pcap of capture {cap.id} is gone from the node (its lease ended)")
         with self._lock:
             if cap.streaming:
                 raise CaptureRefused(409, f"capture {cap.id} is already being streamed to another client")

@@ -30,6 +30,8 @@ _OPTS = [
                help="Largest pcap of one capture (e.g. 100MB, 1GiB, 500000); the capture stops there."),
     cfg.IntOpt("capture-max-concurrent", default=4, min=1, max=64,
                help="Captures this agent holds at once (running, or finished and not yet fetched)."),
+    cfg.FloatOpt("capture-fetch-seconds", default=60.0, min=1.0, max=3600.0,
+                 help="How long a finished capture waits on the node to be fetched before it is removed."),
     cfg.StrOpt("log-level", default="warning", choices=["debug", "info", "warning", "error"]),
 ]
 
@@ -48,6 +50,7 @@ class AgentSettings:
     capture_max_seconds: float = 300.0
     capture_max_bytes: int = 100_000_000
     capture_max_concurrent: int = 4
+    capture_fetch_seconds: float = 60.0
 
 
 def read_token(path: str) -> str:
@@ -92,7 +95,7 @@ def load(argv: list[str] | None = None) -> AgentSettings:
         tls_cert_file=conf.tls_cert_file, tls_key_file=conf.tls_key_file, tls_ca_file=conf.tls_ca_file,
         ovsdb_connection=conf.ovsdb_connection, state_dir=conf.state_dir, log_level=conf.log_level,
         capture_max_seconds=conf.capture_max_seconds, capture_max_bytes=capture_max_bytes,
-        capture_max_concurrent=conf.capture_max_concurrent,
+        capture_max_concurrent=conf.capture_max_concurrent, capture_fetch_seconds=conf.capture_fetch_seconds,
     )
 
 

@@ -34,7 +34,8 @@ def main(argv: list[str] | None = None) -> int:
                                   state_dir=settings.state_dir,
                                   capture_max_seconds=settings.capture_max_seconds,
                                   capture_max_bytes=settings.capture_max_bytes,
-                                  capture_max_concurrent=settings.capture_max_concurrent))
+                                  capture_max_concurrent=settings.capture_max_concurrent,
+                                  capture_fetch_seconds=settings.capture_fetch_seconds))
     kwargs: dict = {}
     if settings.tls_cert_file:
         kwargs.update(ssl_certfile=settings.tls_cert_file, ssl_keyfile=settings.tls_key_file)

@@ -108,7 +108,7 @@ class HopCapture:
 
 
 PacketsCallback = Callable[[HopCapture, list[Packet]], None]
-BytesCallback = Callable[[HopCapture, bytes], None]
+BytesCallback = Callable[[HopCapture, bytes], None]  # the pcap stream, cut at record boundaries
 
 
 class CaptureRun:
@@ -187,10 +187,10 @@ class CaptureRun:
             async with api.capture_pcap(self.client, h.node, h.started) as body:
                 async for chunk in body:
                     h.bytes += len(chunk)
-                    if self.on_bytes:
-                        self.on_bytes(h, chunk)
                     packets = reader.feed(chunk)
                     h.header = h.header or reader.header
+                    if self.on_bytes and reader.last_bytes:
+                        self.on_bytes(h, reader.last_bytes)  # whole records only: a file cut short stays valid
                     if packets:
                         h.count += len(packets)
                         if self.keep_packets:

@@ -44,12 +44,14 @@ def _filter_args(bpf: str) -> list[str]:
     return ["--", bpf] if bpf else []
 
 
-def compile_filter(interface: str, bpf: str, netns: str | None = None, timeout: float = 15.0) -> str | None:
-    """Compile ``bpf`` for ``interface``'s link type with libpcap (`tcpdump -d`); None when it compiles,
-    else the compiler's message."""
+def compile_filter(interface: str, bpf: str, netns: str | None = None, linktype: str | None = None,
+                   timeout: float = 15.0) -> str | None:
+    """Compile ``bpf`` with libpcap (`tcpdump -d`) for ``linktype`` (e.g. EN10MB), or for the link type
+    of ``interface`` (opened to learn it); None when it compiles, else the compiler's message."""
     if not bpf:
         return None
-    done = proc.run([tcpdump_path(), "-d", "-i", interface, *_filter_args(bpf)], netns=netns, timeout=timeout)
+    target = ["-y", linktype] if linktype else ["-i", interface]
+    done = proc.run([tcpdump_path(), "-d", *target, *_filter_args(bpf)], netns=netns, timeout=timeout)
     if done.returncode == 0:
         return None
     lines = [line.removeprefix("tcpdump: ").strip() for line in done.stderr.splitlines() if line.strip()]

@@ -79,7 +79,8 @@ class CaptureInfo(BaseModel):
     pid: int | None = None  # tcpdump's PID while it runs
     bytes: int = 0  # pcap bytes written so far (file size)
     packets_streamed: int = 0  # records sent to the client
-    stop_reason: str | None = None  # count, duration, bytes, stopped, client-gone, expired, exited, error
+    stop_reason: str | None = None  # count, duration, bytes, stopped, client-gone, expired, exited
+    removed_by: str | None = None  # fetched, client-gone, stopped (DELETE), expired (not fetched in time)
     packets_captured: int | None = None  # tcpdump's statistics, once it ended
     packets_received: int | None = None  # "received by filter"
     packets_dropped: int | None = None  # "dropped by kernel": lost by the capture
@@ -90,6 +91,7 @@ class CaptureLimits(BaseModel):
     max_seconds: float
     max_bytes: int
     max_concurrent: int
+    fetch_seconds: float  # how long a finished capture waits on the node to be fetched
 
 
 class CaptureList(BaseModel):

@@ -136,10 +136,11 @@ class PcapReader:
     def __init__(self, hop: int = 0) -> None:
         self.hop = hop
         self.header: PcapHeader | None = None
+        self.last_bytes = b""  # what the last feed completed: the global header and/or whole records
         self._framer = PcapFramer()
 
     def feed(self, chunk: bytes) -> list[Packet]:
-        complete = self._framer.feed(chunk)
+        complete = self.last_bytes = self._framer.feed(chunk)
         if self.header is None and self._framer.header is not None:
             self.header = self._framer.header
             complete = complete[GLOBAL_HEADER_LEN:]

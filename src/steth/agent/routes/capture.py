@@ -77,7 +77,7 @@ def router(ctx: AgentContext) -> APIRouter:
     @r.delete("/{capture_id}", response_model=CaptureInfo)
     async def delete(capture_id: str) -> CaptureInfo:
         running(capture_id)
-        info = await run_in_threadpool(captures.remove, capture_id, "stopped")
+        info = await run_in_threadpool(captures.remove, capture_id, "deleted")
         assert info is not None
         return info
 
