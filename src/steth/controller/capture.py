@@ -247,12 +247,13 @@ class CaptureRun:
             error = str(h.error) if h.error else (f.error if f and f.error else "")
             rows.append([h.hop.label, h.hop.netns or "", h.count, h.bytes,
                          "" if f is None or f.packets_dropped is None else f.packets_dropped,
-                         (f.stop_reason if f else "") or "", "error" if error and h.error else "ok", error])
+                         (f.stop_reason if f else "") or "", "error" if error else "ok", error])
         return columns, rows
 
     def exit_reasons(self) -> tuple[bool, bool]:
         """(an agent was unreachable, a hop failed otherwise)."""
         unreachable = any(isinstance(h.error, AgentUnreachableError) for h in self.hops)
-        failed = any(h.error and not isinstance(h.error, AgentUnreachableError) for h in self.hops)
+        failed = any((h.error and not isinstance(h.error, AgentUnreachableError)) or (h.final and h.final.error)
+                     for h in self.hops)
         return unreachable, failed
 
