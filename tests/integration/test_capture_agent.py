@@ -292,3 +292,21 @@ def test_interface_that_is_down_is_409(agent, pair):
         assert r.status == 409 and "is down" in r.detail, r.body
     finally:
         ip("link", "del", "cdown0", ns=ns_a, check=False)
+
+
+@pytest.mark.parametrize("immediate", [True, False])
+def test_packets_stream_while_the_capture_runs(agent, pair, immediate):
+    """The stream carries packets before the capture ends (immediate: at once; buffered: within a block)."""
+    ns_a, _ = pair
+    info = start(agent, interface="eth0", netns=ns_a, filter="icmp", duration=120, immediate=immediate)
+    s = Stream(agent, info["id"])
+    try:
+        assert s.resp.status == 200
+        ping(ns_a, 1)
+        data = s.resp.read(24 + 2 * (16 + 98))  # header, echo request and reply (98-byte frames)
+        _, packets = read_pcap(io.BytesIO(data))
+        assert len(packets) == 2
+        assert agent.get(f"/v1/captures/{info['id']}").body["state"] == "running"
+    finally:
+        s.close()
+    assert assert_nothing_left(agent, info)["removed_by"] == "client-gone"
