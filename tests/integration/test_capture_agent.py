@@ -13,7 +13,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
