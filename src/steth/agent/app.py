@@ -68,7 +68,7 @@ def create_app(ctx: AgentContext) -> FastAPI:
         try:
             yield
         finally:
-            ctx.captures.stop_all()
+            ctx.vlan_captures.stop_all()
             await ctx.leases.stop()  # release every lease: nothing outlives the agent
 
     app = FastAPI(title="steth-agent", version=__version__, lifespan=lifespan,

@@ -28,6 +28,14 @@ _OPTS = [
                help="Ports the agent may give iperf3 servers, FIRST-LAST."),
     cfg.IntOpt("iperf-max-servers", default=4, min=1, max=64,
                help="Most iperf3 servers (and clients) this agent runs at once."),
+    cfg.FloatOpt("capture-max-seconds", default=300.0, min=1.0, max=86400.0,
+                 help="Longest packet capture a client may ask for, in seconds."),
+    cfg.StrOpt("capture-max-bytes", default="100MB",
+               help="Largest pcap of one capture (e.g. 100MB, 1GiB, 500000); the capture stops there."),
+    cfg.IntOpt("capture-max-concurrent", default=4, min=1, max=64,
+               help="Captures this agent holds at once (running, or finished and not yet fetched)."),
+    cfg.FloatOpt("capture-fetch-seconds", default=60.0, min=1.0, max=3600.0,
+                 help="How long a finished capture waits on the node to be fetched before it is removed."),
     cfg.StrOpt("log-level", default="warning", choices=["debug", "info", "warning", "error"]),
 ]
 
@@ -45,6 +53,10 @@ class AgentSettings:
     log_level: str
     iperf_ports: tuple[int, int] = (5201, 5299)
     iperf_max_servers: int = 4
+    capture_max_seconds: float = 300.0
+    capture_max_bytes: int = 100_000_000
+    capture_max_concurrent: int = 4
+    capture_fetch_seconds: float = 60.0
 
 
 def read_token(path: str) -> str:
@@ -85,11 +97,21 @@ def load(argv: list[str] | None = None) -> AgentSettings:
     for option in ("tls_cert_file", "tls_key_file", "tls_ca_file"):
         if conf[option]:
             _check_readable(option, conf[option])
+    from .captures import parse_size
+
+    try:
+        capture_max_bytes = parse_size(conf.capture_max_bytes)
+    except ValueError as exc:
+        raise ConfigError(f"capture_max_bytes: {exc}") from None
+    if capture_max_bytes < 1024:
+        raise ConfigError(f"capture_max_bytes: {capture_max_bytes} bytes is less than 1024")
     return AgentSettings(
         bind=conf.bind, port=conf.port, token=read_token(conf.token_file),
         tls_cert_file=conf.tls_cert_file, tls_key_file=conf.tls_key_file, tls_ca_file=conf.tls_ca_file,
         ovsdb_connection=conf.ovsdb_connection, state_dir=conf.state_dir, log_level=conf.log_level,
         iperf_ports=iperf_ports, iperf_max_servers=conf.iperf_max_servers,
+        capture_max_seconds=conf.capture_max_seconds, capture_max_bytes=capture_max_bytes,
+        capture_max_concurrent=conf.capture_max_concurrent, capture_fetch_seconds=conf.capture_fetch_seconds,
     )
 
 

@@ -32,7 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     _raise_fd_limit()
     app = create_app(AgentContext(token=settings.token, ovsdb_connection=settings.ovsdb_connection,
                                   state_dir=settings.state_dir, iperf_ports=settings.iperf_ports,
-                                  iperf_max_servers=settings.iperf_max_servers, agent_port=settings.port))
+                                  iperf_max_servers=settings.iperf_max_servers, agent_port=settings.port,
+                                  capture_max_seconds=settings.capture_max_seconds,
+                                  capture_max_bytes=settings.capture_max_bytes,
+                                  capture_max_concurrent=settings.capture_max_concurrent,
+                                  capture_fetch_seconds=settings.capture_fetch_seconds))
     kwargs: dict = {}
     if settings.tls_cert_file:
         kwargs.update(ssl_certfile=settings.tls_cert_file, ssl_keyfile=settings.tls_key_file)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..wire.capture import CaptureInfo, CaptureRequest
 from ..wire.models import (AgentInfo, Health, Interface, Namespace, OvsCheckPortsRequest,
                            OvsCheckPortsResponse, PingRequest, PingResponse)
 from ..wire.vlan import (LinkChange, LinkSetupRequest, LinkTeardownRequest, VlanCaptureResult,
@@ -88,3 +89,27 @@ async def iperf_client(c: AgentClient, node: NodeConfig, req: IperfClientRequest
     budget = req.duration + req.connect_timeout + 5
     return await c.request(node, "POST", "/v1/iperf/client", body=req, result=IperfClientResult,
                            extra_timeout=budget)
+
+
+# ---- capture ----------------------------------------------------------------------
+
+async def capture_start(c: AgentClient, node: NodeConfig, req: CaptureRequest) -> CaptureInfo:
+    """Answers once tcpdump listens on the node (a filter is compiled first: allow a few seconds)."""
+    return await c.request(node, "POST", "/v1/captures", body=req, result=CaptureInfo, extra_timeout=15)
+
+
+async def capture_info(c: AgentClient, node: NodeConfig, capture_id: str) -> CaptureInfo:
+    return await c.request(node, "GET", f"/v1/captures/{capture_id}", result=CaptureInfo)
+
+
+async def capture_stop(c: AgentClient, node: NodeConfig, capture_id: str) -> CaptureInfo:
+    return await c.request(node, "POST", f"/v1/captures/{capture_id}/stop", result=CaptureInfo, extra_timeout=5)
+
+
+async def capture_delete(c: AgentClient, node: NodeConfig, capture_id: str) -> CaptureInfo:
+    return await c.request(node, "DELETE", f"/v1/captures/{capture_id}", result=CaptureInfo, extra_timeout=5)
+
+
+def capture_pcap(c: AgentClient, node: NodeConfig, info: CaptureInfo):
+    """``async with capture_pcap(...) as body: async for chunk in body`` - the pcap while it grows."""
+    return c.stream(node, "GET", f"/v1/captures/{info.id}/pcap", duration=info.duration + 30)

@@ -7,11 +7,12 @@ rest of the controller never sees a foreign exception.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Generic, Iterable, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Generic, Iterable, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -105,13 +106,7 @@ class AgentClient:
         except ValueError as exc:  # body was not JSON
             raise AgentRequestError(f"agent {node.name} at {node.url} sent a non-JSON answer: {exc}",
                                     **where, status=502) from None
-        detail = payload.get("detail") if isinstance(payload, dict) else None
-        if status in (401, 403):
-            raise AgentAuthError(f"agent {node.name} at {node.url} refused the token ({detail or status})",
-                                 "make token_file in steth.conf hold the same token as the agent's", **where)
-        if status >= 400:
-            raise AgentRequestError(f"agent {node.name} rejected {method} {path}: {detail or status}",
-                                    **where, status=status)
+        _raise_for_status(node, method, path, status, payload)
         if result is None:
             return payload
         try:
@@ -119,6 +114,39 @@ class AgentClient:
         except ValidationError as exc:
             raise AgentRequestError(f"agent {node.name} answered {path} with an unexpected body: {exc}",
                                     "agent and controller versions may differ", **where, status=502) from None
+
+    @contextlib.asynccontextmanager
+    async def stream(self, node: NodeConfig, method: str, path: str, *,
+                     duration: float) -> AsyncIterator[AsyncIterator[bytes]]:
+        """A streamed answer (``async for chunk in body``) expected to last up to ``duration`` seconds.
+
+        Connecting is bounded by request_timeout, the whole stream by duration + request_timeout;
+        errors are mapped as in ``request``, also those met while reading."""
+        assert self._session is not None, "use AgentClient as an async context manager"
+        url = f"{self._scheme}://{node.url}{path}"
+        timeout = aiohttp.ClientTimeout(total=duration + self._config.request_timeout,
+                                        sock_connect=self._config.request_timeout)
+        where = dict(agent=node.name, address=node.url)
+        try:
+            async with self._session.request(method, url, timeout=timeout) as resp:
+                if resp.status >= 400:
+                    try:
+                        payload = await resp.json(content_type=None)
+                    except ValueError:
+                        payload = None
+                    _raise_for_status(node, method, path, resp.status, payload)
+                yield resp.content.iter_any()
+        except asyncio.TimeoutError:
+            raise AgentUnreachableError(
+                f"agent {node.name} at {node.url}: {method} {path} did not end within {timeout.total:g} s",
+                "check that steth-agent runs there and the address and port are right", **where) from None
+        except aiohttp.ClientSSLError as exc:
+            raise AgentUnreachableError(f"TLS with agent {node.name} at {node.url} failed: {exc}",
+                                        "check [tls] ca_file/cert_file and the agent's certificate",
+                                        **where) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise AgentUnreachableError(f"agent {node.name} at {node.url}: {method} {path} broke off: {exc}",
+                                        "check that steth-agent still runs there", **where) from None
 
     async def timed(self, node: NodeConfig, call: Callable[[NodeConfig], Awaitable[T]]) -> Outcome[T]:
         start = time.perf_counter()
@@ -132,6 +160,18 @@ class AgentClient:
                       call: Callable[[NodeConfig], Awaitable[T]]) -> list[Outcome[T]]:
         """``call`` on every node at once; the connector bounds connections, each call its timeout."""
         return list(await asyncio.gather(*(self.timed(n, call) for n in nodes)))
+
+
+def _raise_for_status(node: NodeConfig, method: str, path: str, status: int, payload: Any) -> None:
+    """The AgentError for a 4xx/5xx answer (nothing for 2xx/3xx)."""
+    where = dict(agent=node.name, address=node.url)
+    detail = payload.get("detail") if isinstance(payload, dict) else None
+    if status in (401, 403):
+        raise AgentAuthError(f"agent {node.name} at {node.url} refused the token ({detail or status})",
+                             "make token_file in steth.conf hold the same token as the agent's", **where)
+    if status >= 400:
+        raise AgentRequestError(f"agent {node.name} rejected {method} {path}: {detail or status}",
+                                **where, status=status)
 
 
 def run(coro: Awaitable[T]) -> T:

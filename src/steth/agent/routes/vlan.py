@@ -24,7 +24,7 @@ def router(ctx: AgentContext) -> APIRouter:
     @r.post("/listen", response_model=VlanListenStarted, status_code=201)
     async def listen(req: VlanListenRequest) -> Response:
         try:
-            started = await run_in_threadpool(ctx.captures.open, req)
+            started = await run_in_threadpool(ctx.vlan_captures.open, req)
         except vlan.NoSuchInterface as exc:
             raise HTTPException(422, f"interface: {exc.message}") from None
         except vlan.TooBusy as exc:
@@ -37,7 +37,7 @@ def router(ctx: AgentContext) -> APIRouter:
             check_capture_id(capture_id)
         except ValueError as exc:
             raise HTTPException(422, f"capture_id: {exc}") from None
-        result = await ctx.captures.collect(capture_id, (req or VlanCollectRequest()).grace)
+        result = await ctx.vlan_captures.collect(capture_id, (req or VlanCollectRequest()).grace)
         if result is None:
             raise HTTPException(404, f"no capture {capture_id!r} on this node (collected already, or expired)")
         return json_response(result)

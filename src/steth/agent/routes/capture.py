@@ -1,0 +1,84 @@
+"""/v1/captures: packet capture with tcpdump on an interface, in the agent's or a named namespace.
+
+POST /v1/captures            start (answers once tcpdump listens): CaptureInfo, 201
+GET  /v1/captures            the agent's limits and its captures
+GET  /v1/captures/{id}       one capture (a summary stays after it was removed)
+GET  /v1/captures/{id}/pcap  the pcap, streamed while it grows; removed from the node once sent
+POST /v1/captures/{id}/stop  stop tcpdump; the pcap stays to be fetched
+DELETE /v1/captures/{id}     stop and remove now
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from ...wire.capture import PCAP_MEDIA_TYPE, CaptureInfo, CaptureList, CaptureRequest
+from ..captures import Capture, CaptureRefused
+from ..context import AgentContext
+
+
+def _refused(exc: CaptureRefused) -> HTTPException:
+    return HTTPException(exc.status, exc.detail, headers=exc.headers)
+
+
+def router(ctx: AgentContext) -> APIRouter:
+    r = APIRouter(prefix="/captures", tags=["capture"])
+    captures = ctx.captures
+
+    def running(capture_id: str) -> Capture:
+        cap = captures.get(capture_id)
+        if cap is None:
+            gone = captures.info(capture_id)
+            if gone is not None:
+                raise HTTPException(410, f"capture {capture_id} was removed ({gone.stop_reason})")
+            raise HTTPException(404, f"no capture {capture_id!r} on this agent")
+        return cap
+
+    @r.post("", response_model=CaptureInfo, status_code=201)
+    async def start(req: CaptureRequest) -> CaptureInfo:
+        try:
+            cap = await run_in_threadpool(captures.start, req)
+        except CaptureRefused as exc:
+            raise _refused(exc) from None
+        captures.watch(cap)
+        return cap.info
+
+    @r.get("", response_model=CaptureList)
+    def list_captures() -> CaptureList:
+        return CaptureList(limits=captures.limits, captures=captures.active())
+
+    @r.get("/{capture_id}", response_model=CaptureInfo)
+    def show(capture_id: str) -> CaptureInfo:
+        found = captures.info(capture_id)
+        if found is None:
+            raise HTTPException(404, f"no capture {capture_id!r} on this agent")
+        return found
+
+    @r.get("/{capture_id}/pcap", response_class=StreamingResponse,
+           responses={200: {"content": {PCAP_MEDIA_TYPE: {}}, "description": "pcap stream"}})
+    def pcap(capture_id: str) -> StreamingResponse:
+        cap = running(capture_id)
+        try:
+            captures.claim_stream(cap)
+        except CaptureRefused as exc:
+            raise _refused(exc) from None
+        return StreamingResponse(captures.stream(cap), media_type=PCAP_MEDIA_TYPE,
+                                 headers={"Content-Disposition": f'attachment; filename="{cap.id}.pcap"',
+                                          "X-Steth-Capture": cap.id})
+
+    @r.post("/{capture_id}/stop", response_model=CaptureInfo)
+    async def stop(capture_id: str) -> CaptureInfo:
+        cap = running(capture_id)
+        await captures.stop(cap, "stopped", flush=True)
+        return cap.info
+
+    @r.delete("/{capture_id}", response_model=CaptureInfo)
+    async def delete(capture_id: str) -> CaptureInfo:
+        running(capture_id)
+        info = await run_in_threadpool(captures.remove, capture_id, "deleted")
+        assert info is not None
+        return info
+
+    return r
