@@ -10,7 +10,7 @@ from cliff.commandmanager import CommandManager
 
 from .. import __version__
 from ..errors import EXIT_USAGE
-from .commands import agents, bandwidth, capture, check, interfaces, lab, links, ovs, ping, vlan
+from .commands import agents, bandwidth, capture, check, check_all, interfaces, lab, links, ovs, ping, vlan
 
 # name -> command class; the original tool's names are aliases of the new ones.
 COMMANDS = {
@@ -21,6 +21,7 @@ COMMANDS = {
     "ping": ping.Ping,
     "check mesh": check.CheckMesh,
     "check mtu": check.CheckMtu,
+    "check all": check_all.CheckAll,
     "capture": capture.Capture,
     "ovs check-ports": ovs.OvsCheckPorts,
     "check-ports-on-br": ovs.OvsCheckPorts,

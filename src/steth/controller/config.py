@@ -26,6 +26,9 @@ Example::
     [mtu]                  # expected MTU per network (default: the interfaces' MTU)
     tenant = 9000
 
+    [vlans]                # VLANs each trunk network must carry (Neutron's network_vlan_ranges)
+    tenant = 100-199
+
     [tunnels]              # networks that carry overlay tunnels: vxlan or geneve
     tenant = vxlan
 
@@ -111,6 +114,7 @@ class ControllerConfig:
     tunnels: dict[str, str] = field(default_factory=dict)  # network -> vxlan | geneve
     neutron_mtu: dict[str, int] = field(default_factory=dict)  # global_physnet_mtu, path_mtu
     bandwidth: dict[str, int] = field(default_factory=dict)  # network -> expected bits/s
+    vlans: dict[str, list[int]] = field(default_factory=dict)  # network -> VLANs its trunks must carry
 
     def token(self) -> str:
         return read_token(self.token_file)
@@ -145,7 +149,7 @@ def _section(path: str, section: str) -> dict[str, str]:
     """Free-form NAME = VALUE pairs of one section (node and network names are not fixed options)."""
     import configparser
 
-    parser = configparser.ConfigParser(interpolation=None, default_section="\0none")
+    parser = configparser.ConfigParser(interpolation=None, default_section="\0none", inline_comment_prefixes=("#",))
     parser.optionxform = str  # keep node names' case
     try:
         parser.read(path, encoding="utf-8")
@@ -204,7 +208,18 @@ def load(path: str | None = None) -> ControllerConfig:
             bandwidth[name] = parse_rate(text)
         except ValueError as exc:
             raise ConfigError(f"{path}: [bandwidth] {name}: {exc}") from None
-    return ControllerConfig(nodes=nodes, networks=networks, tls=tls, source=path, bandwidth=bandwidth,
+    vlans = {}
+    for name, text in _section(path, "vlans").items():
+        if name not in networks:
+            raise ConfigError(f"{path}: [vlans] names network {name!r}, which is not in [networks]",
+                              f"networks: {', '.join(networks) or 'none'}")
+        from ..wire.vlan import parse_vlans
+
+        try:
+            vlans[name] = parse_vlans(text, allow_untagged=True)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: [vlans] {name}: {exc}", "write e.g. tenant = 100-199,1000") from None
+    return ControllerConfig(nodes=nodes, networks=networks, tls=tls, source=path, bandwidth=bandwidth, vlans=vlans,
                             mtu=mtu, tunnels=tunnels, neutron_mtu=neutron_mtu, **defaults)
 
 

@@ -280,7 +280,9 @@ def controller_config_text(state: LabState) -> str:
              f"agent_port = {AGENT_PORT}", f"token_file = {os.path.join(state.directory, 'token')}",
              "request_timeout = 5", "management_network = management", "", "[networks]"]
     lines += [f"{net.name} = {net.cidr}" for net in topo.networks]
-    lines += ["", "[nodes]"]
+    lines += ["", "# VLANs the tenant trunk must carry (check vlan, check all)", "[vlans]", "tenant = 100-199", "",
+              "# bandwidth each network must reach (check bandwidth, check all)", "[bandwidth]", "tenant = 1G", "",
+              "[nodes]"]
     lines += [f"{n.name} = {topo.address(n, topo.management)}" for n in topo.nodes]
     return "\n".join(lines) + "\n"
 

@@ -1,0 +1,50 @@
+"""End to end: `steth check all` on the lab, healthy and with two faults at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from ..conftest import steth
+from .conftest import LAB
+
+pytestmark = [pytest.mark.root, pytest.mark.e2e]
+
+
+def run(lab, *args):
+    return steth(*args, env=lab["env"])
+
+
+def rows_of(r):
+    return {x["check"]: x for x in r.json()}
+
+
+def test_healthy_lab_passes_every_check(lab, tmp_path):
+    page = tmp_path / "all.html"
+    r = run(lab, "check", "all", "-f", "json", "--html", str(page))
+    assert r.rc == 0, r.out + r.err
+    rows = rows_of(r)
+    assert list(rows) == ["agents", "mesh", "mtu", "vlan", "bandwidth"]
+    assert all(x["verdict"] == "ok" for x in rows.values())
+    assert rows["vlan"]["scope"] == "tenant: 100-199"  # from [vlans] of the lab's config
+    assert "steth check all" in page.read_text()
+
+
+def test_faults_are_named_by_their_own_check_only(lab):
+    added = []
+    try:
+        for args in (["vlan-prune", "--node", "compute-2", "--vlans", "150"],
+                     ["rate-limit", "--node", "compute-1", "--network", "tenant", "--rate", "100mbit"]):
+            r = run(lab, "lab", "fault", "add", "--name", LAB, *args)
+            assert r.rc == 0, r.err
+            added.append(r.out.split(":")[0])
+        r = run(lab, "check", "all", "-f", "json")
+        assert r.rc == 1
+        rows = rows_of(r)
+        assert {k for k, x in rows.items() if x["verdict"] != "ok"} == {"vlan", "bandwidth"}
+        assert "VLAN 150 is not carried to compute-2" in rows["vlan"]["detail"]
+        assert "compute-1" in r.err and "bandwidth" in r.err
+        quick = run(lab, "check", "all", "--quick", "-f", "json")
+        assert quick.rc == 1 and rows_of(quick)["bandwidth"]["verdict"] == "skipped"
+    finally:
+        for fid in added:
+            run(lab, "lab", "fault", "remove", "--name", LAB, fid)
