@@ -12,7 +12,7 @@ import functools
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Awaitable, Callable, Generic, Iterable, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Generic, Iterable, Iterator, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -35,6 +35,31 @@ class Outcome(Generic[T]):
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@contextlib.contextmanager
+def _transport_errors(node: NodeConfig, total: float | None, streaming: str = "") -> Iterator[None]:
+    """aiohttp and socket errors of one agent call as AgentUnreachableError naming the agent and what to do.
+
+    ``streaming`` names a streamed call (its deadline covers the whole stream, and it may break off mid-way).
+    """
+    where = dict(agent=node.name, address=node.url)
+    check = "check that steth-agent runs there and the address and port are right"
+    try:
+        yield
+    except asyncio.TimeoutError:
+        what = f": {streaming} did not end" if streaming else " did not answer"
+        raise AgentUnreachableError(f"agent {node.name} at {node.url}{what} within {total:g} s", check,
+                                    **where) from None
+    except aiohttp.ClientSSLError as exc:
+        raise AgentUnreachableError(f"TLS with agent {node.name} at {node.url} failed: {exc}",
+                                    "check [tls] ca_file/cert_file and the agent's certificate", **where) from None
+    except (aiohttp.ClientError, OSError) as exc:
+        if streaming:
+            raise AgentUnreachableError(f"agent {node.name} at {node.url}: {streaming} broke off: {exc}",
+                                        "check that steth-agent still runs there", **where) from None
+        raise AgentUnreachableError(f"agent {node.name} at {node.url} is unreachable: {exc}", check,
+                                    **where) from None
 
 
 @functools.lru_cache(maxsize=64)
@@ -84,28 +109,17 @@ class AgentClient:
         url = f"{self._scheme}://{node.url}{path}"
         timeout = aiohttp.ClientTimeout(total=self._config.request_timeout + extra_timeout)
         where = dict(agent=node.name, address=node.url)
-        try:
-            async with self._session.request(
-                method, url, timeout=timeout,
-                json=body.model_dump(mode="json", exclude_none=True) if body is not None else None,
-            ) as resp:
-                payload = await resp.json(content_type=None) if resp.content_length != 0 else None
-                status = resp.status
-        except asyncio.TimeoutError:
-            raise AgentUnreachableError(
-                f"agent {node.name} at {node.url} did not answer within {timeout.total:g} s",
-                "check that steth-agent runs there and the address and port are right", **where) from None
-        except aiohttp.ClientSSLError as exc:
-            raise AgentUnreachableError(f"TLS with agent {node.name} at {node.url} failed: {exc}",
-                                        "check [tls] ca_file/cert_file and the agent's certificate",
-                                        **where) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise AgentUnreachableError(f"agent {node.name} at {node.url} is unreachable: {exc}",
-                                        "check that steth-agent runs there and the address and port are right",
-                                        **where) from None
-        except ValueError as exc:  # body was not JSON
-            raise AgentRequestError(f"agent {node.name} at {node.url} sent a non-JSON answer: {exc}",
-                                    **where, status=502) from None
+        with _transport_errors(node, timeout.total):
+            try:
+                async with self._session.request(
+                    method, url, timeout=timeout,
+                    json=body.model_dump(mode="json", exclude_none=True) if body is not None else None,
+                ) as resp:
+                    payload = await resp.json(content_type=None) if resp.content_length != 0 else None
+                    status = resp.status
+            except ValueError as exc:  # body was not JSON
+                raise AgentRequestError(f"agent {node.name} at {node.url} sent a non-JSON answer: {exc}",
+                                        **where, status=502) from None
         _raise_for_status(node, method, path, status, payload)
         if result is None:
             return payload
@@ -126,8 +140,7 @@ class AgentClient:
         url = f"{self._scheme}://{node.url}{path}"
         timeout = aiohttp.ClientTimeout(total=duration + self._config.request_timeout,
                                         sock_connect=self._config.request_timeout)
-        where = dict(agent=node.name, address=node.url)
-        try:
+        with _transport_errors(node, timeout.total, f"{method} {path}"):
             async with self._session.request(method, url, timeout=timeout) as resp:
                 if resp.status >= 400:
                     try:
@@ -136,17 +149,6 @@ class AgentClient:
                         payload = None
                     _raise_for_status(node, method, path, resp.status, payload)
                 yield resp.content.iter_any()
-        except asyncio.TimeoutError:
-            raise AgentUnreachableError(
-                f"agent {node.name} at {node.url}: {method} {path} did not end within {timeout.total:g} s",
-                "check that steth-agent runs there and the address and port are right", **where) from None
-        except aiohttp.ClientSSLError as exc:
-            raise AgentUnreachableError(f"TLS with agent {node.name} at {node.url} failed: {exc}",
-                                        "check [tls] ca_file/cert_file and the agent's certificate",
-                                        **where) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise AgentUnreachableError(f"agent {node.name} at {node.url}: {method} {path} broke off: {exc}",
-                                        "check that steth-agent still runs there", **where) from None
 
     async def timed(self, node: NodeConfig, call: Callable[[NodeConfig], Awaitable[T]]) -> Outcome[T]:
         start = time.perf_counter()

@@ -10,7 +10,7 @@ a one-line description) and register it with ``@kind(NAME, "help", params=(...))
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..errors import LabError, UsageError

@@ -12,7 +12,7 @@ import datetime
 
 from pydantic import ValidationError
 
-from ...errors import AgentRequestError, CapabilityMissing, UsageError
+from ...errors import AgentRequestError, CapabilityMissing
 from ...wire.vlan import LinkChange, LinkSetupRequest, LinkTeardownRequest, VlanInterfaceRequest
 from .. import api
 from ..client import AgentClient, run
