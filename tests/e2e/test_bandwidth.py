@@ -9,7 +9,6 @@ never against wall-clock time; start/end times are used only for their order.
 from __future__ import annotations
 
 import itertools
-import os
 import subprocess
 from pathlib import Path
 

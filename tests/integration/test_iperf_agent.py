@@ -8,7 +8,6 @@ timing assertions: only states, figures and messages.
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
