@@ -224,7 +224,7 @@ def wait_for_agents(state: LabState, timeout: float) -> dict[str, str]:
 
 
 def up(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | None = None,
-       progress: Progress = _quiet, static_neighbours: str = "auto") -> LabState:
+       progress: Progress = _quiet, static_neighbours: str = "auto", neutron: bool = False) -> LabState:
     """Build the lab; on any failure remove what was built and raise LabError."""
     if LabState.load(lab) is not None:
         raise LabError(f"lab {lab} is already up (state in {LabState(lab, 0, ('', '', '')).directory})",
@@ -256,6 +256,10 @@ def up(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | None =
             detail = "; ".join(f"{n}: {p}" for n, p in sorted(problems.items()))
             raise LabError(f"agents did not start: {detail}", f"logs are in {state.directory}/logs")
         write_controller_config(state)
+        if neutron:
+            from . import neutron as lab_neutron
+
+            lab_neutron.up(state, topo, progress)
         state.status = "up"
         state.save()
         return state
@@ -303,6 +307,10 @@ def down(lab: str = "lab", progress: Progress = _quiet) -> LabState | None:
 
     for problem in faults.remove_all(state):
         progress(f"undoing a fault: {problem}")
+    from . import neutron as lab_neutron
+
+    for problem in lab_neutron.down(state, progress):
+        progress(f"removing Neutron: {problem}")
     for node, data in list(state.agents.items()):
         progress(f"stopping agent {node}")
         from ..host.proc import ProcRecord
