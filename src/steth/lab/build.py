@@ -266,12 +266,35 @@ def up(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | None =
     except BaseException as exc:
         state.status = "failed"
         state.save()
+        kept = keep_logs(state)
+        if os.environ.get("STETH_LAB_KEEP_FAILED") == "1":  # debugging a failed up: leave it for `lab down`
+            raise
         down(lab)
+        if kept and isinstance(exc, LabError):
+            exc.hint = f"{exc.hint + '; ' if exc.hint else ''}logs kept in {kept}"
         if isinstance(exc, LabError):
             raise
         if isinstance(exc, (HostError, OSError)):
             raise LabError(f"building lab {lab} failed: {exc}", "nothing was left behind") from exc
         raise
+
+
+def keep_logs(state: LabState) -> str | None:
+    """Copy the logs of a failed `up` (agents, Neutron, OVS) next to the lab directory; its path."""
+    dest = state.directory.rstrip("/") + "-failed-logs"
+    found = False
+    for root, _dirs, files in os.walk(state.directory):
+        for name in files:
+            if name.endswith((".log", ".out")) or name == "error.log":
+                rel = os.path.relpath(os.path.join(root, name), state.directory)
+                target = os.path.join(dest, rel)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                try:
+                    shutil.copyfile(os.path.join(root, name), target)
+                    found = True
+                except OSError:
+                    pass
+    return dest if found else None
 
 
 def config_path(state: LabState) -> str:

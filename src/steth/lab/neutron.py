@@ -113,6 +113,7 @@ def _env(home: str, **extra: str) -> dict[str, str]:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT of a previous lab is not "in use"
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -324,8 +325,14 @@ class NeutronBuilder:
             "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 0},
             "agent": {"report_interval": 5},
         }
+        # dnsmasq would drop to user nobody, which cannot read its host files under a 0700 lab
+        # directory ("cannot read .../host: Permission denied" -> "no address available"): keep root.
+        with open(self.conf("dnsmasq.conf"), "w") as fh:
+            fh.write("user=root\n")
         dhcp = {"DEFAULT": {"interface_driver": "openvswitch", "dhcp_driver": "neutron.agent.linux.dhcp.Dnsmasq",
-                            "enable_isolated_metadata": "false", "force_metadata": "false", "resync_interval": 5}}
+                            "enable_isolated_metadata": "false", "force_metadata": "false", "resync_interval": 5,
+                            "dnsmasq_config_file": self.conf("dnsmasq.conf"),
+                            "dnsmasq_base_log_dir": self.path("logs", "dnsmasq")}}
         for name, data in (("neutron.conf", server), ("ml2_conf.ini", ml2), ("agent-common.conf", common),
                            ("dhcp_agent.ini", dhcp)):
             with open(self.conf(name), "w") as fh:
@@ -463,10 +470,10 @@ class NeutronBuilder:
         for node in self.topo.nodes:
             if node.role != "compute":
                 continue
-            for kind in ("vlan", "vxlan"):
+            for j, kind in enumerate(("vlan", "vxlan")):
                 n += 1
                 plan.append({"name": f"vm{n}", "node": node.name, "network": kind,
-                             "plug": "hybrid" if n % 2 else "direct"})
+                             "plug": "hybrid" if (node.index + j) % 2 else "direct"})
         return plan
 
     def create_ports(self, conn: Any) -> None:
@@ -573,10 +580,15 @@ def connection(state: LabState) -> Any:
 
 def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> None:
     """Build the Neutron part of a lab whose underlay is up; raises LabError (the caller tears down)."""
+    t0 = time.monotonic()
+    outer = progress
+
+    def progress(msg: str) -> None:  # noqa: F811 - the same callback, with the time since the start
+        outer(f"[{time.monotonic() - t0:5.1f} s] {msg}")
+
     b = NeutronBuilder(state, topo, progress)
     b.preflight()
     os.makedirs(b.logs, exist_ok=True)
-    t0 = time.monotonic()
     b.write_configs()
     progress("MariaDB and RabbitMQ")
     b.rabbit_start()  # boots in the background (~6-9 s) while MariaDB and the schema are made
@@ -587,9 +599,11 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         for f in [pool.submit(b.ovs, n) for n in topo.nodes]:
             f.result()
+    progress("waiting for RabbitMQ")
     b.rabbit_wait()
     for node in topo.nodes:
         b.socat_node(node)
+    progress("waiting for neutron-server")
     b.server_wait()
     progress("Neutron agents")
     b.agents()
@@ -600,6 +614,7 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> None:
     b.create_ports(conn)
     for vm in b.rec["vms"]:
         b.plug(vm)
+    progress("waiting for the VMs' ports to become ACTIVE")
     for vm in b.rec["vms"]:
         _wait(f"port of {vm['name']} ACTIVE", lambda: port_active(conn, vm["port_id"]), 90, log=b.logs)
     progress("DHCP leases")
