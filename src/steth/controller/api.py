@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from ..wire.models import (AgentInfo, Health, Interface, Namespace, OvsCheckPortsRequest,
-                           OvsCheckPortsResponse, PingRequest, PingResponse)
+                           OvsCheckPortsResponse, OvsShowResponse, OvsTraceRequest, OvsTraceResponse,
+                           PingRequest, PingResponse)
 from .client import AgentClient
 from .config import NodeConfig
 
@@ -36,3 +39,12 @@ async def ping(c: AgentClient, node: NodeConfig, req: PingRequest) -> PingRespon
 
 async def ovs_check_ports(c: AgentClient, node: NodeConfig, req: OvsCheckPortsRequest) -> OvsCheckPortsResponse:
     return await c.request(node, "POST", "/v1/ovs/check-ports", body=req, result=OvsCheckPortsResponse)
+
+
+async def ovs_show(c: AgentClient, node: NodeConfig, bridge: str | None = None) -> OvsShowResponse:
+    path = "/v1/ovs/show" + (f"?bridge={quote(bridge, safe='')}" if bridge else "")
+    return await c.request(node, "GET", path, result=OvsShowResponse)
+
+
+async def ovs_trace(c: AgentClient, node: NodeConfig, req: OvsTraceRequest) -> OvsTraceResponse:
+    return await c.request(node, "POST", "/v1/ovs/trace", body=req, result=OvsTraceResponse, extra_timeout=12)

@@ -10,7 +10,7 @@ from cliff.commandmanager import CommandManager
 
 from .. import __version__
 from ..errors import EXIT_USAGE
-from .commands import agents, check, interfaces, lab, ovs, ping
+from .commands import agents, check, interfaces, lab, openstack, ovs, ping
 
 # name -> command class; the original tool's names are aliases of the new ones.
 COMMANDS = {
@@ -23,6 +23,10 @@ COMMANDS = {
     "check mtu": check.CheckMtu,
     "ovs check-ports": ovs.OvsCheckPorts,
     "check-ports-on-br": ovs.OvsCheckPorts,
+    "ovs show": ovs.OvsShow,
+    "ovs trace": ovs.OvsTrace,
+    "port show": openstack.PortShow,
+    "neutron agent list": openstack.NeutronAgentList,
     "lab up": lab.LabUp,
     "lab down": lab.LabDown,
     "lab status": lab.LabStatus,

@@ -89,7 +89,12 @@ def terminate(rec: ProcRecord, timeout: float = 3.0) -> bool:
     return True
 
 
-def run(argv: list[str], *, timeout: float = 30.0, netns: str | None = None) -> subprocess.CompletedProcess:
-    """Run a short command to completion; output captured as text. Raises on timeout."""
+def run(argv: list[str], *, timeout: float = 30.0, netns: str | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run a short command to completion; output captured as text. Raises on timeout.
+
+    ``env`` adds to (never replaces) this process's environment, e.g. OVS_RUNDIR for ovs-appctl.
+    """
     full = ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
-    return subprocess.run(full, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(full, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
+                          check=False, env={**os.environ, **env} if env else None)

@@ -191,19 +191,41 @@ def _api(what: str) -> Iterator[None]:
 
 def connect(cloud: str | None = None, options: argparse.Namespace | None = None, **kwargs: Any) -> "OpenStack":
     """A connection from clouds.yaml / OS_* variables / --os-* options (``options`` from argparse)."""
-    import openstack
+    from openstack import config as os_config
+    from openstack import connection
 
+    if options is not None:
+        options = argparse.Namespace(**vars(options))
+        # keystoneauth's argparse default auth type is "password"; unless given explicitly it must not
+        # override the cloud's own auth_type (e.g. "none" for a noauth Neutron)
+        if getattr(options, "os_auth_type", None) == "password" and not _given("--os-auth-type"):
+            options.os_auth_type = None
     with _api("connecting to OpenStack"):
-        conn = openstack.connect(cloud=cloud, options=options, load_yaml_config=True, load_envvars=True, **kwargs)
+        region = os_config.OpenStackConfig(load_yaml_config=True, load_envvars=True).get_one(
+            cloud=cloud, argparse=options, **kwargs)
+        conn = connection.Connection(config=region)
     return OpenStack(conn)
+
+
+def _given(flag: str) -> bool:
+    import os
+    import sys
+
+    return any(a == flag or a.startswith(flag + "=") for a in sys.argv[1:]) or bool(os.environ.get("OS_AUTH_TYPE"))
 
 
 def register_options(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> None:
     """Add openstacksdk's --os-cloud and --os-* auth options to ``parser``."""
     import openstack.config
 
-    openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=False).register_argparse_arguments(
-        parser, argv or [], service_keys=["network"])
+    from openstack import exceptions as sdk
+
+    try:
+        openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=True).register_argparse_arguments(
+            parser, argv or [], service_keys=["network"])
+    except sdk.ConfigException:  # e.g. an unknown --os-cloud: reported (with a hint) when connecting
+        openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=True).register_argparse_arguments(
+            parser, [], service_keys=["network"])
 
 
 class OpenStack:
