@@ -218,14 +218,17 @@ def register_options(parser: argparse.ArgumentParser, argv: list[str] | None = N
     """Add openstacksdk's --os-cloud and --os-* auth options to ``parser``."""
     import openstack.config
 
-    from openstack import exceptions as sdk
-
-    try:
-        openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=True).register_argparse_arguments(
-            parser, argv or [], service_keys=["network"])
-    except sdk.ConfigException:  # e.g. an unknown --os-cloud: reported (with a hint) when connecting
-        openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=True).register_argparse_arguments(
-            parser, [], service_keys=["network"])
+    # only --os-auth-type matters here (it selects the auth plugin's options); with --os-cloud the SDK
+    # would read the cloud while building the parser and fail there on an unknown cloud, unmapped
+    argv = list(argv or [])
+    keep = []
+    for i, a in enumerate(argv):
+        if a.startswith("--os-auth-type="):
+            keep.append(a)
+        elif a == "--os-auth-type" and i + 1 < len(argv):
+            keep += [a, argv[i + 1]]
+    openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=True).register_argparse_arguments(
+        parser, keep, service_keys=["network"])
 
 
 class OpenStack:
@@ -279,7 +282,14 @@ class OpenStack:
                 raise
             except ValueError:
                 pass
-        return self.server_ports(ref)
+        try:
+            return self.server_ports(ref)
+        except OpenStackNotFound:
+            raise OpenStackNotFound(f"no port and no server {ref}",
+                                    "give a port ID, MAC or fixed IP, or a server name or ID") from None
+        except OpenStackError as exc:
+            raise OpenStackNotFound(f"no port {ref}, and looking for a server of that name failed: {exc.message}",
+                                    "give a port ID, MAC or fixed IP (is Nova reachable for server names?)") from None
 
     # --- networks ---
     def network(self, network_id: str, with_subnets: bool = True) -> NetworkInfo:
