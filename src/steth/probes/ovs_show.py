@@ -48,7 +48,6 @@ def build(tables: dict[str, list[dict]], bridge: str | None = None) -> OvsShowRe
                                      ports=sorted(plist, key=lambda p: p.name)))
     if bridge and not bridges:
         return OvsShowResponse(ovs_available=True, verdict=Verdict.FAIL, detail=f"bridge {bridge} does not exist")
-    names = {i.name for b in bridges for p in b.ports for i in p.interfaces}
     all_names = {r["name"] for r in tables.get("Interface", [])}
     problems = []
     for b in bridges:
@@ -61,7 +60,6 @@ def build(tables: dict[str, list[dict]], bridge: str | None = None) -> OvsShowRe
                     problems.append(f"{b.name}/{i.name}: ofport {i.ofport}: {i.error or 'not added'}")
                 if i.type == "patch" and (not i.peer or i.peer not in all_names):
                     problems.append(f"{b.name}/{i.name}: patch port whose peer {i.peer or '(unset)'} does not exist")
-    del names
     return OvsShowResponse(ovs_available=True, bridges=bridges, problems=problems,
                            verdict=Verdict.FAIL if problems else Verdict.OK,
                            detail=f"{len(bridges)} bridge(s), {len(problems)} problem(s)")
@@ -106,4 +104,4 @@ def trace(req: OvsTraceRequest, connection: str) -> OvsTraceResponse:
     actions, dropped = parse_trace(done.stdout)
     return OvsTraceResponse(bridge=req.bridge, flow=flow, output=done.stdout[:65536], datapath_actions=actions,
                             dropped=dropped, verdict=Verdict.FAIL if dropped else Verdict.OK,
-                            detail=f"dropped" if dropped else f"datapath actions: {actions}")
+                            detail="dropped" if dropped else f"datapath actions: {actions}")
