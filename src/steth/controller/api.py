@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from ..wire.models import (AgentInfo, Health, Interface, Namespace, OvsCheckPortsRequest,
+from ..wire.models import (AgentInfo, DhcpTraceRequest, DhcpTraceResponse, Health, Interface, Namespace, OvsCheckPortsRequest,
                            OvsCheckPortsResponse, OvsShowResponse, OvsTraceRequest, OvsTraceResponse,
                            PingRequest, PingResponse)
 from .client import AgentClient
@@ -48,3 +48,8 @@ async def ovs_show(c: AgentClient, node: NodeConfig, bridge: str | None = None) 
 
 async def ovs_trace(c: AgentClient, node: NodeConfig, req: OvsTraceRequest) -> OvsTraceResponse:
     return await c.request(node, "POST", "/v1/ovs/trace", body=req, result=OvsTraceResponse, extra_timeout=12)
+
+
+async def dhcp_trace(c: AgentClient, node: NodeConfig, req: "DhcpTraceRequest") -> "DhcpTraceResponse":
+    return await c.request(node, "POST", "/v1/dhcp/trace", body=req, result=DhcpTraceResponse,
+                           extra_timeout=req.duration + req.delay + 5)

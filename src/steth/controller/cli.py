@@ -21,6 +21,7 @@ COMMANDS = {
     "ping": ping.Ping,
     "check mesh": check.CheckMesh,
     "check mtu": check.CheckMtu,
+    "check dhcp": check.CheckDhcp,
     "ovs check-ports": ovs.OvsCheckPorts,
     "check-ports-on-br": ovs.OvsCheckPorts,
     "ovs show": ovs.OvsShow,

@@ -299,6 +299,12 @@ class OpenStack:
                 info.subnets = [subnet_from_api(s) for s in self.conn.network.subnets(network_id=network_id)]
         return info
 
+    def dhcp_ports(self, network_id: str) -> list[PortInfo]:
+        """The network's DHCP ports (one per DHCP agent hosting it; their IPs are dnsmasq's server ids)."""
+        with _api(f"DHCP ports of network {network_id}"):
+            return [port_from_api(p) for p in self.conn.network.ports(network_id=network_id,
+                                                                       device_owner="network:dhcp")]
+
     # --- agents ---
     def agents(self, host: str | None = None, agent_type: str | None = None) -> list[AgentInfo]:
         query = {k: v for k, v in (("host", host), ("agent_type", agent_type)) if v}

@@ -5,6 +5,6 @@ To add a probe: write ``routes/<name>.py`` with a ``router`` function and list i
 
 from __future__ import annotations
 
-from . import interfaces, meta, ovs, ping
+from . import dhcp, interfaces, meta, ovs, ping
 
-ROUTERS = [meta.router, interfaces.router, ping.router, ovs.router]
+ROUTERS = [meta.router, interfaces.router, ping.router, ovs.router, dhcp.router]

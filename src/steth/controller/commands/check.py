@@ -144,3 +144,72 @@ class CheckMtu(StethLister):
                      sum(1 for r in rows if r.network == n and r.check == "path"), Verdict.OK.value]
                     for n in networks]
         return columns, [[v.value if isinstance(v, Verdict) else v for v in asdict(r).values()] for r in shown]
+
+
+class CheckDhcp(StethLister):
+    """Why does this VM get no address? Inject a DHCPDISCOVER with the port's MAC at the VM side,
+    capture on every hop of its path on the compute node and the network node, and name the
+    first hop where the DISCOVER or the OFFER stops (or a rogue DHCP server). Changes no address."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        from .openstack import add_openstack_options
+
+        parser = super().get_parser(prog_name)
+        parser.add_argument("ref", metavar="PORT_OR_SERVER", help="port ID, MAC, fixed IP, or server name/ID")
+        parser.add_argument("--physical-interface", default="eth1", metavar="IFACE",
+                            help="the nodes' interface carrying tenant traffic (VLAN trunk / tunnels; default eth1)")
+        parser.add_argument("--duration", type=float, default=6.0,
+                            help="capture window in seconds (default 6; dnsmasq may wait ~3 s before an OFFER)")
+        add_openstack_options(parser)
+        return parser
+
+    def take_action(self, args: argparse.Namespace):
+        from .openstack import connect_from
+
+        if not 5 <= args.duration <= 30:
+            raise UsageError(f"--duration {args.duration} is out of range 5-30 s")
+        cloud = connect_from(args)
+        config = self.config
+        rows = []
+        verdicts = []
+        for port in cloud.ports_of(args.ref):
+            analysis = run_dhcp_check(config, cloud, port, args.physical_interface, args.duration)
+            verdicts.append(analysis.verdict)
+            for h in analysis.hops:
+                rows.append([port.id, h.node, h.hop, h.interface, h.discover, h.offer, " ".join(h.others),
+                             h.error or ""])
+            self.summary.append(f"port {port.id} ({port.mac_address}): {analysis.verdict.value}: {analysis.reason}")
+            self.summary += [f"  {r}" for r in analysis.rogue[1:]]
+        self.exit_status = exit_status_for(verdicts)
+        return ["port", "node", "hop", "interface", "discover", "offer", "other", "error"], rows
+
+
+def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
+    """Plan the hops from Neutron's data, run the traces on every node at once, analyse."""
+    import asyncio
+    import random
+
+    from .. import api
+    from ..checks import dhcp as dhcp_check
+    from ..inventory import resolve_node
+
+    if not port.binding_host:
+        raise UsageError(f"port {port.id} is not bound to a host", "is it plugged into a VM?")
+    network = cloud.network(port.network_id)
+    dhcp_ports = cloud.dhcp_ports(port.network_id)
+    hosts = sorted({p.binding_host for p in dhcp_ports if p.binding_host})
+    p = dhcp_check.plan(port, network, dhcp_ports, hosts, uplink)
+    xid = random.randint(1, 0xFFFFFFFF)
+    requests = p.requests(duration, xid)
+    nodes = {name: resolve_node(config, name) for name in requests}
+
+    async def go():
+        async with AgentClient(config) as client:
+            async def one(name):
+                try:
+                    return name, await api.dhcp_trace(client, nodes[name], requests[name])
+                except Exception as exc:  # an unreachable agent is a result of the check
+                    return name, exc
+            return dict(await asyncio.gather(*(one(n) for n in requests)))
+
+    return dhcp_check.analyse(p, run(go()), xid)
