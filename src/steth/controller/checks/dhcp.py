@@ -51,19 +51,24 @@ def short(port_id: str) -> str:
 
 
 def plan(port: PortInfo, network: NetworkInfo, dhcp_ports: list[PortInfo], dhcp_hosts: list[str],
-         uplink: str = "eth1") -> Plan:
-    """Hops on the port's host and on every host with a DHCP port of the network."""
+         uplink: str = "eth1", ovs_port: str | None = None) -> Plan:
+    """Hops on the port's host and on every host with a DHCP port of the network.
+
+    ``ovs_port`` is the br-int port whose external_ids:iface-id is the port (found on the node):
+    qvo... means hybrid plugging whatever vif_details say; without it, vif_details decide.
+    """
     compute = port.binding_host or ""
-    hybrid = bool(port.vif_details.get("ovs_hybrid_plug"))
     pid = short(port.id)
+    hybrid = ovs_port.startswith("qvo") if ovs_port else bool(port.vif_details.get("ovs_hybrid_plug"))
     hops: list[HopPlan] = []
     if hybrid:
         hops += [HopPlan(compute, "vm-tap", f"tap{pid}", discover=False),
                  HopPlan(compute, "qvb", f"qvb{pid}"), HopPlan(compute, "qvo", f"qvo{pid}")]
         inject = DhcpInjectSpec(mac=port.mac_address, interface=f"qvb{pid}")
     else:
-        hops.append(HopPlan(compute, "vm-tap", f"tap{pid}", discover=False))
-        inject = DhcpInjectSpec(mac=port.mac_address, bridge="br-int", ovs_port=f"tap{pid}")
+        tap = ovs_port or f"tap{pid}"
+        hops.append(HopPlan(compute, "vm-tap", tap, discover=False))
+        inject = DhcpInjectSpec(mac=port.mac_address, bridge="br-int", ovs_port=tap)
     remote = [h for h in dhcp_hosts if h != compute]
     if remote:
         hops.append(HopPlan(compute, "compute-uplink", uplink))

@@ -198,7 +198,21 @@ def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
     network = cloud.network(port.network_id)
     dhcp_ports = cloud.dhcp_ports(port.network_id)
     hosts = sorted({p.binding_host for p in dhcp_ports if p.binding_host})
-    p = dhcp_check.plan(port, network, dhcp_ports, hosts, uplink)
+    compute = resolve_node(config, port.binding_host)
+
+    async def find_ovs_port():
+        async with AgentClient(config) as client:
+            return await api.ovs_show(client, compute, "br-int")
+
+    shown = run(find_ovs_port())
+    ovs_port = next((i.name for b in shown.bridges for pt in b.ports for i in pt.interfaces
+                     if i.external_ids.get("iface-id") == port.id), None)
+    if ovs_port is None:
+        return dhcp_check.Analysis(
+            Verdict.FAIL if shown.ovs_available and shown.bridges else Verdict.ERROR,
+            f"no interface with external_ids:iface-id={port.id} on br-int of {port.binding_host} "
+            f"({shown.detail}): the VM's port is not plugged into Open vSwitch", [], [])
+    p = dhcp_check.plan(port, network, dhcp_ports, hosts, uplink, ovs_port=ovs_port)
     xid = random.randint(1, 0xFFFFFFFF)
     requests = p.requests(duration, xid)
     nodes = {name: resolve_node(config, name) for name in requests}
