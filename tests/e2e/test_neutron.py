@@ -112,3 +112,21 @@ def test_ovs_trace_dhcp_discover_leaves_on_the_vlan(neutron_lab):
 def test_ovs_trace_rejects_bad_fields(neutron_lab):
     r = run(neutron_lab, "ovs", "trace", "compute-1", "br-int", "--in-port", "x;rm", "--dl-src", "nope")
     assert r.rc == 2
+
+
+def check_dhcp(lab, ref, *extra):
+    r = steth("check", "dhcp", ref, "-f", "json", *extra, env=lab["env"], timeout=90)
+    rows = r.json() if r.out.strip().startswith("[") else []
+    return r, rows
+
+
+@pytest.mark.parametrize("kind", [("vlan", "hybrid"), ("vxlan", "direct")])
+def test_check_dhcp_healthy(neutron_lab, kind):
+    vm = next(v for v in vms(neutron_lab) if (v["network"], v["plug"]) == kind)
+    r, rows = check_dhcp(neutron_lab, vm["port_id"])
+    assert r.rc == 0, r.err + r.out
+    hops = {row["hop"]: row for row in rows}
+    expected = {"vm-tap", "compute-uplink", "network-uplink", "qdhcp"} | ({"qvb", "qvo"} if kind[1] == "hybrid" else set())
+    assert set(hops) == expected
+    assert hops["qdhcp"]["discover"] and hops["qdhcp"]["offer"] and hops["vm-tap"]["offer"]
+    assert "ok: DHCPDISCOVER reached dnsmasq" in r.err
