@@ -130,3 +130,48 @@ def test_check_dhcp_healthy(neutron_lab, kind):
     assert set(hops) == expected
     assert hops["qdhcp"]["discover"] and hops["qdhcp"]["offer"] and hops["vm-tap"]["offer"]
     assert "ok: DHCPDISCOVER reached dnsmasq" in r.err
+
+
+def vm_named(lab, name):
+    return next(v for v in vms(lab) if v["name"] == name)
+
+
+def with_fault(lab, *args):
+    r = steth("lab", "fault", "add", *args, "--name", "ne2e", env=lab["env"])
+    assert r.rc == 0, r.err
+    return r
+
+
+def remove_faults(lab):
+    r = steth("lab", "fault", "remove", "--all", "--name", "ne2e", env=lab["env"])
+    assert r.rc == 0, r.err
+
+
+FAULTS = [
+    # (fault args, VM, expected text in the finding)
+    (("dnsmasq-stopped", "--network", "vlan"), ("vlan", "hybrid"), "dnsmasq sent no OFFER"),
+    (("vxlan-block", "--node", "{node}", "--to", "network"), ("vxlan", "direct"),
+     "stops after {node}/compute-uplink: not seen on network/network-uplink"),
+    (("port-wrong-tag", "--vm", "{vm}"), ("vlan", "direct"), "DHCPDISCOVER stops after the injection point"),
+    (("rogue-dhcp", "--vm", "{vm}"), ("vlan", "hybrid"), "rogue DHCP server 10.66.0.1"),
+    (("port-unplugged", "--vm", "{vm}"), ("vxlan", "hybrid"), "not plugged into Open vSwitch"),
+]
+
+
+@pytest.mark.parametrize("fault,kind,finding", FAULTS, ids=[f[0][0] for f in FAULTS])
+def test_check_dhcp_names_the_fault(neutron_lab, fault, kind, finding):
+    vm = next(v for v in vms(neutron_lab) if (v["network"], v["plug"]) == kind)
+    args = [a.format(node=vm["node"], vm=vm["name"]) for a in fault]
+    with_fault(neutron_lab, *args)
+    try:
+        r, _ = check_dhcp(neutron_lab, vm["port_id"])
+        assert r.rc == 1, r.err + r.out
+        assert finding.format(node=vm["node"]) in r.err, r.err
+    finally:
+        remove_faults(neutron_lab)
+    # every fault is undone: DHCP works again for that VM (the re-plugged port may need a moment)
+    for _ in range(3):
+        r, _ = check_dhcp(neutron_lab, vm["port_id"])
+        if r.rc == 0:
+            break
+    assert r.rc == 0, r.err
