@@ -175,3 +175,12 @@ def test_check_dhcp_names_the_fault(neutron_lab, fault, kind, finding):
         if r.rc == 0:
             break
     assert r.rc == 0, r.err
+
+
+def test_original_names_check_dhcp_on_comp_and_network(neutron_lab):
+    vm = next(v for v in vms(neutron_lab) if v["network"] == "vxlan")
+    r = steth("check-dhcp-on-comp", vm["port_id"], "eth1", "vxlan", "-f", "json", env=neutron_lab["env"], timeout=90)
+    assert r.rc == 0, r.err
+    assert {row["node"] for row in r.json()} == {vm["node"]}
+    wrong = steth("check-dhcp-on-network", vm["port_id"], "eth1", "vlan", env=neutron_lab["env"], timeout=90)
+    assert wrong.rc == 2 and "not vlan" in wrong.err

@@ -22,6 +22,8 @@ COMMANDS = {
     "check mesh": check.CheckMesh,
     "check mtu": check.CheckMtu,
     "check dhcp": check.CheckDhcp,
+    "check-dhcp-on-comp": check.CheckDhcpOnComp,
+    "check-dhcp-on-network": check.CheckDhcpOnNetwork,
     "ovs check-ports": ovs.OvsCheckPorts,
     "check-ports-on-br": ovs.OvsCheckPorts,
     "ovs show": ovs.OvsShow,

@@ -173,6 +173,12 @@ class CheckDhcp(StethLister):
         rows = []
         verdicts = []
         for port in cloud.ports_of(args.ref):
+            expected = getattr(args, "network_type", None)
+            if expected:
+                seg = cloud.network(port.network_id, with_subnets=False).segment
+                if seg is None or seg.network_type != expected:
+                    raise UsageError(f"port {port.id} is on a {seg.network_type if seg else 'unknown'} network, "
+                                     f"not {expected}")
             analysis = run_dhcp_check(config, cloud, port, args.physical_interface, args.duration)
             verdicts.append(analysis.verdict)
             for h in analysis.hops:
@@ -227,3 +233,41 @@ def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
             return dict(await asyncio.gather(*(one(n) for n in requests)))
 
     return dhcp_check.analyse(p, run(go()), xid)
+
+
+class _CheckDhcpOriginal(CheckDhcp):
+    """Base of the original tool's DHCP commands: PORT_ID PHYSICAL_INTERFACE vlan|vxlan."""
+
+    side = ""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        from .openstack import add_openstack_options
+
+        parser = super(CheckDhcp, self).get_parser(prog_name)
+        parser.add_argument("ref", metavar="PORT_ID", help="Neutron port ID (or MAC / fixed IP)")
+        parser.add_argument("physical_interface", metavar="PHYSICAL_INTERFACE",
+                            help="the nodes' interface carrying tenant traffic, e.g. eth1")
+        parser.add_argument("network_type", choices=["vlan", "vxlan"], help="the port's network type")
+        parser.add_argument("--duration", type=float, default=6.0, help="capture window in seconds (default 6)")
+        add_openstack_options(parser)
+        return parser
+
+    def take_action(self, args: argparse.Namespace):
+        columns, rows = super().take_action(args)
+        compute = {r[1] for r in rows if r[2] in ("vm-tap", "qvb", "qvo", "compute-uplink")}
+        keep = [r for r in rows if (r[1] in compute) == (self.side == "compute")]
+        return columns, keep or rows
+
+
+class CheckDhcpOnComp(_CheckDhcpOriginal):
+    """Original `check-dhcp-on-comp PORT_ID PHYSICAL_INTERFACE vlan|vxlan`: `check dhcp`, showing the
+    compute node's hops (the verdict covers the whole path)."""
+
+    side = "compute"
+
+
+class CheckDhcpOnNetwork(_CheckDhcpOriginal):
+    """Original `check-dhcp-on-network PORT_ID PHYSICAL_INTERFACE vlan|vxlan`: `check dhcp`, showing the
+    network node's hops (uplink and the qdhcp namespace; the verdict covers the whole path)."""
+
+    side = "network"
