@@ -147,9 +147,11 @@ class CheckMtu(StethLister):
 
 
 class CheckDhcp(StethLister):
-    """Why does this VM get no address? Inject a DHCPDISCOVER with the port's MAC at the VM side,
-    capture on every hop of its path on the compute node and the network node, and name the
-    first hop where the DISCOVER or the OFFER stops (or a rogue DHCP server). Changes no address."""
+    """Why does a VM get no address: trace a DHCPDISCOVER hop by hop to dnsmasq and back.
+
+    Injects a DHCPDISCOVER with the port's MAC at the VM side, captures on every hop of its
+    path on the compute node and the network node, and names the first hop where the
+    DISCOVER or the OFFER stops (or a rogue DHCP server). Changes no address."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         from .openstack import add_openstack_options
@@ -260,14 +262,12 @@ class _CheckDhcpOriginal(CheckDhcp):
 
 
 class CheckDhcpOnComp(_CheckDhcpOriginal):
-    """Original `check-dhcp-on-comp PORT_ID PHYSICAL_INTERFACE vlan|vxlan`: `check dhcp`, showing the
-    compute node's hops (the verdict covers the whole path)."""
+    """`check dhcp` showing the compute node's hops (original name; the verdict covers the whole path)."""
 
     side = "compute"
 
 
 class CheckDhcpOnNetwork(_CheckDhcpOriginal):
-    """Original `check-dhcp-on-network PORT_ID PHYSICAL_INTERFACE vlan|vxlan`: `check dhcp`, showing the
-    network node's hops (uplink and the qdhcp namespace; the verdict covers the whole path)."""
+    """`check dhcp` showing the network node's hops (original name; the verdict covers the whole path)."""
 
     side = "network"

@@ -23,7 +23,10 @@ def add_name(parser: argparse.ArgumentParser) -> None:
 
 
 class LabUp(StethCommand):
-    """Build the lab: a network node and N compute nodes as namespaces, switches, and an agent on each."""
+    """Build the lab: a network node and N compute nodes as namespaces, switches, an agent on each.
+
+    With --neutron also a real Neutron (ML2/Open vSwitch) with per-node OVS and agents,
+    a VLAN and a VXLAN network and VMs with DHCP leases."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)

@@ -26,8 +26,10 @@ def connect_from(args: argparse.Namespace):
 
 
 class PortShow(StethLister):
-    """A Neutron port (by ID, MAC or fixed IP) or a server's ports: network, segment, MTU, subnets,
-    binding host and VIF type, status, and the DHCP agents hosting the network (alive or not)."""
+    """Show a Neutron port (by ID, MAC or fixed IP) or a server's ports, with network and DHCP agents.
+
+    Status, binding host and VIF type, network, segment (type, physical network, id), MTU,
+    subnets, and the DHCP agents hosting the network (alive or not)."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)

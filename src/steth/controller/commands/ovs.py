@@ -49,8 +49,10 @@ class OvsCheckPorts(StethLister):
 
 
 class OvsShow(StethLister):
-    """Show a node's Open vSwitch: bridges, ports (tag, trunks), interfaces (type, ofport, errors,
-    external_ids such as Neutron's iface-id, patch peers), and the problems found."""
+    """Show a node's Open vSwitch: bridges, ports, tags, interfaces, external_ids, peers, problems.
+
+    Interfaces with type, ofport and error, external_ids such as Neutron's iface-id, patch
+    peers; dead-VLAN tags, ofport errors and patch ports without a peer are reported."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
