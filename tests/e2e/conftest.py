@@ -10,7 +10,7 @@ import pytest
 
 from ..conftest import IS_ROOT, steth
 
-LAB = "e2e"
+LAB = "nue2e"  # not "e2e": other worktrees run their e2e labs on this machine at the same time
 
 
 def namespaces() -> set[str]:
