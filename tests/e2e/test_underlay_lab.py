@@ -152,24 +152,24 @@ def test_lab_config_writes_usable_config(lab, tmp_path):
 
 def test_failed_up_leaves_nothing_and_keeps_what_is_not_ours(lab_root):
     env = {"STETH_LAB_ROOT": lab_root}
-    foreign = "steth-t2-compute-1"
+    foreign = "steth-nt2-compute-1"
     subprocess.run(["ip", "netns", "add", foreign], check=True)
     try:
-        r = steth("lab", "up", "--name", "t2", env=env)
+        r = steth("lab", "up", "--name", "nt2", env=env)
         assert r.rc == 1 and f"{foreign} already exists" in r.err
         assert foreign in namespaces()  # not ours: untouched
-        assert not {ns for ns in namespaces() if ns.startswith("steth-t2-") and ns != foreign}
-        assert not os.path.exists(f"{lab_root}/lab-t2")
-        assert steth("lab", "status", "--name", "t2", env=env).rc != 0
+        assert not {ns for ns in namespaces() if ns.startswith("steth-nt2-") and ns != foreign}
+        assert not os.path.exists(f"{lab_root}/lab-nt2")
+        assert steth("lab", "status", "--name", "nt2", env=env).rc != 0
     finally:
         subprocess.run(["ip", "netns", "del", foreign], check=True)
 
 
 def test_demo_runs_every_check_and_cleans_up(lab_root):
-    r = steth("lab", "demo", "--name", "demo", env={"STETH_LAB_ROOT": lab_root})
+    r = steth("lab", "demo", "--name", "ndemo", env={"STETH_LAB_ROOT": lab_root})
     assert r.rc == 0, r.out + r.err
     assert "demo: all checks passed" in r.out
     for cmd in ("steth agent list", "steth interface show network eth0", "steth ping network",
                 "steth check mesh", "steth check mtu"):
         assert cmd in r.out
-    assert not {ns for ns in namespaces() if ns.startswith("steth-demo-")}
+    assert not {ns for ns in namespaces() if ns.startswith("steth-ndemo-")}
