@@ -98,10 +98,11 @@ def main() -> int:
         if has_dhcp:
             for vm in state["extra"]["neutron"]["vms"]:
                 t = time.monotonic()
-                r = subprocess.run([STETH, "check", "dhcp", vm["port_id"], "-f", "value", "-c", "verdict"],
+                r = subprocess.run([STETH, "check", "dhcp", vm["port_id"], "-f", "json"],
                                    env=run_env, capture_output=True, text=True)
+                finding = (r.stderr.strip().splitlines() or [""])[-1].split(": ", 1)[-1]
                 print(f"check dhcp {vm['name']} ({vm['network']}, {vm['plug']}): {time.monotonic() - t:.1f} s, "
-                      f"exit {r.returncode}")
+                      f"exit {r.returncode}: {finding}")
     finally:
         t = time.monotonic()
         down = subprocess.run([STETH, "lab", "down", "--name", args.name], env=env, capture_output=True, text=True)

@@ -39,6 +39,17 @@ def _stat(pid: int) -> tuple[str, int] | None:
     return fields[0], int(fields[19])
 
 
+def record_of(pid: int, argv: tuple[str, ...] = ()) -> ProcRecord | None:
+    """A record of a process we did not spawn ourselves (e.g. from its pid file), or None if it is gone."""
+    st = _stat(pid)
+    return ProcRecord(pid, st[1], tuple(argv)) if st else None
+
+
+def is_alive(pid: int) -> bool:
+    st = _stat(pid)
+    return st is not None and st[0] not in ("Z", "X")
+
+
 def is_running(rec: ProcRecord) -> bool:
     st = _stat(rec.pid)
     return st is not None and st[1] == rec.start_ticks and st[0] not in ("Z", "X")

@@ -294,9 +294,9 @@ class NeutronBuilder:
                 pid = int(fh.read().split()[0])
         except (OSError, ValueError, IndexError):
             return
-        st = proc._stat(pid)  # noqa: SLF001 - same package family; start time identifies the process
-        if st:
-            self.rec["procs"][name] = proc.ProcRecord(pid, st[1], ("pidfile", path)).to_json()
+        rec = proc.record_of(pid, ("pidfile", path))
+        if rec:
+            self.rec["procs"][name] = rec.to_json()
             self.state.save()
 
     # --- config files ---
@@ -626,10 +626,6 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> None:
     state.save()
 
 
-def _stop(rec: proc.ProcRecord, timeout: float) -> None:
-    proc.terminate(rec, timeout=timeout)
-
-
 def _lab_processes(directory: str, exclude: set[int]) -> list[int]:
     """PIDs whose command line names this lab's directory (privsep helpers, dnsmasq, strays).
 
@@ -670,11 +666,10 @@ def _kill_pids(pids: list[int], timeout: float = 5.0) -> None:
         except OSError:
             pass
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(proc._stat(p) and proc._stat(p)[0] not in "ZX" for p in pids):  # noqa: SLF001
+    while time.monotonic() < deadline and any(proc.is_alive(p) for p in pids):
         time.sleep(0.1)
     for pid in pids:
-        st = proc._stat(pid)  # noqa: SLF001
-        if st and st[0] not in "ZX":
+        if proc.is_alive(pid):
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
@@ -695,7 +690,7 @@ def down(state: LabState, progress: Progress = _quiet) -> list[str]:
     for group in order:
         recs = [procs[n] for n in group if n in procs]
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(recs))) as pool:
-            list(pool.map(lambda r: _stop(r, 10.0), recs))
+            list(pool.map(lambda r: proc.terminate(r, timeout=10.0), recs))
     directory = rec.get("dir") or neutron_dir(state)
     # privsep helpers and dnsmasq were started by the agents: found by our unique paths
     strays = _lab_processes(directory + os.sep, exclude=_ancestors())
