@@ -152,7 +152,7 @@ FAULTS = [
     (("dnsmasq-stopped", "--network", "vlan"), ("vlan", "hybrid"), "dnsmasq sent no OFFER"),
     (("vxlan-block", "--node", "{node}", "--to", "network"), ("vxlan", "direct"),
      "stops after {node}/compute-uplink: not seen on network/network-uplink"),
-    (("port-wrong-tag", "--vm", "{vm}"), ("vlan", "direct"), "DHCPDISCOVER stops after the injection point"),
+    (("port-wrong-tag", "--vm", "{vm}"), ("vlan", "direct"), "has tag 4094 but the Neutron agent assigned local VLAN"),
     (("rogue-dhcp", "--vm", "{vm}"), ("vlan", "hybrid"), "rogue DHCP server 10.66.0.1"),
     (("port-unplugged", "--vm", "{vm}"), ("vxlan", "hybrid"), "not plugged into Open vSwitch"),
 ]

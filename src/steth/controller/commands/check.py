@@ -213,8 +213,9 @@ def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
             return await api.ovs_show(client, compute, "br-int")
 
     shown = run(find_ovs_port())
-    ovs_port = next((i.name for b in shown.bridges for pt in b.ports for i in pt.interfaces
-                     if i.external_ids.get("iface-id") == port.id), None)
+    found = next(((pt, i) for b in shown.bridges for pt in b.ports for i in pt.interfaces
+                  if i.external_ids.get("iface-id") == port.id), None)
+    ovs_port = found[1].name if found else None
     if ovs_port is None:
         return dhcp_check.Analysis(
             Verdict.FAIL if shown.ovs_available and shown.bridges else Verdict.ERROR,
@@ -234,7 +235,16 @@ def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
                     return name, exc
             return dict(await asyncio.gather(*(one(n) for n in requests)))
 
-    return dhcp_check.analyse(p, run(go()), xid)
+    analysis = dhcp_check.analyse(p, run(go()), xid)
+    if analysis.verdict != Verdict.OK and found:
+        pt = found[0]
+        intended = pt.other_config.get("tag")  # the local VLAN the Neutron agent assigned
+        if pt.tag == 4095:
+            analysis.reason += f"; {pt.name} has the dead VLAN tag 4095 (the agent could not bind it)"
+        elif intended and str(pt.tag) != intended:
+            analysis.reason += (f"; {pt.name} on br-int has tag {pt.tag} but the Neutron agent assigned "
+                                f"local VLAN {intended}")
+    return analysis
 
 
 class _CheckDhcpOriginal(CheckDhcp):
