@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(openvswitch-switch iperf3 tcpdump dnsmasq-base iputils-ping iputils-arping
-          iptables ebtables iproute2 procps openssl ca-certificates)
+          iptables ebtables iproute2 procps openssl ca-certificates
+          # the Neutron lab (`steth lab up --neutron`): Debian's Neutron, run by hand
+          neutron-server neutron-openvswitch-agent neutron-dhcp-agent
+          mariadb-server rabbitmq-server socat busybox)
 
 if [ "$(id -u)" != 0 ]; then
   echo "setup: run as root (steth's lab and tests need network namespaces)" >&2
@@ -26,8 +29,19 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # keep Debian's postinst scripts from starting neutron, rabbitmq, mariadb or OVS
+  # on the host: a policy-rc.d that forbids starting services, only while installing
+  # and only if there is none already (an existing one is left alone)
+  added_policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    added_policy=1
+  fi
+  rc=0
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || rc=$?
+  if [ -n "$added_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
+  if [ "$rc" != 0 ]; then echo "setup: apt-get failed (exit $rc)" >&2; exit "$rc"; fi
 fi
 # Debian's openvswitch-switch may start Open vSwitch on the host; steth's lab
 # runs its own per-node instances and never uses or changes the host's.

@@ -84,3 +84,23 @@ class LabError(StethError):
     """Building, changing or removing the lab failed."""
 
     exit_code = EXIT_PROBLEM
+
+
+class OpenStackError(StethError):
+    """The OpenStack API (openstacksdk) failed or could not be reached/configured."""
+
+    HINT = ("check clouds.yaml and OS_CLOUD (or --os-cloud / --os-* options); "
+            "`openstack network list` with the same settings should work")
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint or self.HINT)
+
+
+class OpenStackUnreachable(OpenStackError):
+    """No answer from an OpenStack endpoint."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class OpenStackNotFound(OpenStackError):
+    """A port, server, network or agent asked for does not exist."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -57,3 +58,57 @@ def lab(lab_root):
         down = steth("lab", "down", "--name", LAB, env=env)
         assert down.rc == 0, down.err
         assert not {ns for ns in namespaces() if ns.startswith(f"steth-{LAB}-")}
+
+
+NEUTRON_LAB = "ne2e"
+NEUTRON_PACKAGES = ("/usr/bin/neutron-server", "/usr/bin/neutron-openvswitch-agent", "/usr/bin/neutron-dhcp-agent",
+                    "/usr/sbin/mariadbd", "/usr/lib/rabbitmq/bin/rabbitmq-server", "/usr/bin/socat", "/usr/bin/busybox")
+
+
+def lab_processes(directory: str) -> list[int]:
+    """PIDs whose command line names ``directory`` (what a Neutron lab may leave behind)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    if directory.encode() in fh.read():
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.fixture(scope="session")
+def neutron_lab(tmp_path_factory):
+    """One real Neutron lab (2 computes, a VLAN and a VXLAN network, 4 VMs) for the whole session.
+
+    Skipped without root or without the Neutron packages (`bash scripts/setup.sh` installs them);
+    STETH_E2E_NEUTRON=0 skips it on purpose (it takes about 1-2 minutes and ~1.5 GB of memory).
+    """
+    if not IS_ROOT:
+        pytest.skip("needs root (network namespaces)")
+    if os.environ.get("STETH_E2E_NEUTRON", "1") == "0":
+        pytest.skip("STETH_E2E_NEUTRON=0")
+    missing = [p for p in NEUTRON_PACKAGES if not os.path.exists(p)]
+    if missing:
+        pytest.skip(f"Neutron lab packages missing ({', '.join(missing)}): run `bash scripts/setup.sh`")
+    root = str(tmp_path_factory.mktemp("neutronroot"))
+    env = {"STETH_LAB_ROOT": root}
+    directory = f"{root}/lab-{NEUTRON_LAB}"
+    up = steth("lab", "up", "--name", NEUTRON_LAB, "--computes", "2", "--neutron", env=env, timeout=400)
+    try:
+        assert up.rc == 0, up.err + up.out
+        with open(f"{directory}/state.json") as fh:
+            state = json.load(fh)
+        yield {"env": {**env, "STETH_CONFIG": f"{directory}/steth.conf",
+                       "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml", "OS_CLOUD": f"steth-{NEUTRON_LAB}"},
+               "root": root, "dir": directory, "state": state, "up_out": up.out}
+    finally:
+        down = steth("lab", "down", "--name", NEUTRON_LAB, env=env, timeout=180)
+        assert down.rc == 0, down.err
+        left = {ns for ns in namespaces() if ns.startswith(f"steth-{NEUTRON_LAB}-")}
+        assert not left, left
+        nets = set((locals().get("state") or {}).get("extra", {}).get("neutron", {}).get("networks", {}).values())
+        assert not {ns for ns in namespaces() if ns.startswith("qdhcp-") and ns[6:] in nets}
+        assert not lab_processes(directory), "processes of the Neutron lab survived `lab down`"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from ..wire.capture import CaptureInfo, CaptureRequest
-from ..wire.models import (AgentInfo, Health, Interface, Namespace, OvsCheckPortsRequest,
-                           OvsCheckPortsResponse, PingRequest, PingResponse)
+from ..wire.iperf import (IperfClientRequest, IperfClientResult, IperfServer, IperfServerList,
+                          IperfServerRequest, IperfServerStop)
+from ..wire.models import (AgentInfo, DhcpTraceRequest, DhcpTraceResponse, Health, Interface, Namespace,
+                           OvsCheckPortsRequest, OvsCheckPortsResponse, OvsShowResponse, OvsTraceRequest,
+                           OvsTraceResponse, PingRequest, PingResponse)
 from ..wire.vlan import (LinkChange, LinkSetupRequest, LinkTeardownRequest, VlanCaptureResult,
                          VlanCollectRequest, VlanInterfaceRequest, VlanListenRequest, VlanListenStarted,
                          VlanSendRequest, VlanSendResult)
-from ..wire.iperf import (IperfClientRequest, IperfClientResult, IperfServer, IperfServerList,
-                          IperfServerRequest, IperfServerStop)
 from .client import AgentClient
 from .config import NodeConfig
 
@@ -113,3 +116,17 @@ async def capture_delete(c: AgentClient, node: NodeConfig, capture_id: str) -> C
 def capture_pcap(c: AgentClient, node: NodeConfig, info: CaptureInfo):
     """``async with capture_pcap(...) as body: async for chunk in body`` - the pcap while it grows."""
     return c.stream(node, "GET", f"/v1/captures/{info.id}/pcap", duration=info.duration + 30)
+
+
+async def ovs_show(c: AgentClient, node: NodeConfig, bridge: str | None = None) -> OvsShowResponse:
+    path = "/v1/ovs/show" + (f"?bridge={quote(bridge, safe='')}" if bridge else "")
+    return await c.request(node, "GET", path, result=OvsShowResponse)
+
+
+async def ovs_trace(c: AgentClient, node: NodeConfig, req: OvsTraceRequest) -> OvsTraceResponse:
+    return await c.request(node, "POST", "/v1/ovs/trace", body=req, result=OvsTraceResponse, extra_timeout=12)
+
+
+async def dhcp_trace(c: AgentClient, node: NodeConfig, req: "DhcpTraceRequest") -> "DhcpTraceResponse":
+    return await c.request(node, "POST", "/v1/dhcp/trace", body=req, result=DhcpTraceResponse,
+                           extra_timeout=req.duration + req.delay + 5)

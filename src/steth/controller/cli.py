@@ -10,7 +10,8 @@ from cliff.commandmanager import CommandManager
 
 from .. import __version__
 from ..errors import EXIT_USAGE
-from .commands import agents, bandwidth, capture, check, check_all, interfaces, lab, links, ovs, ping, vlan
+from .commands import (agents, bandwidth, capture, check, check_all, interfaces, lab, links, openstack,
+                       ovs, ping, vlan)
 
 # name -> command class; the original tool's names are aliases of the new ones.
 COMMANDS = {
@@ -35,6 +36,13 @@ COMMANDS = {
     "add-vlan-to-interface": links.LinkAddVlan,
     "check bandwidth": bandwidth.CheckBandwidth,
     "check-iperf": bandwidth.CheckIperf,
+    "check dhcp": check.CheckDhcp,
+    "check-dhcp-on-comp": check.CheckDhcpOnComp,
+    "check-dhcp-on-network": check.CheckDhcpOnNetwork,
+    "ovs show": ovs.OvsShow,
+    "ovs trace": ovs.OvsTrace,
+    "port show": openstack.PortShow,
+    "neutron agent list": openstack.NeutronAgentList,
     "lab up": lab.LabUp,
     "lab down": lab.LabDown,
     "lab status": lab.LabStatus,

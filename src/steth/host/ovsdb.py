@@ -74,3 +74,43 @@ def bridge_ports(bridge: str, connection: str = DEFAULT_CONNECTION) -> list[str]
     except Exception as exc:
         forget(connection)
         raise HostError(f"Open vSwitch query on bridge {bridge!r} failed: {exc}") from exc
+
+
+def rundir(connection: str) -> str:
+    """OVS run directory (ovs-vswitchd's pidfile and control socket) for a database connection:
+    the directory of a unix socket, else the default."""
+    kind, _, rest = connection.partition(":")
+    if kind == "unix" and rest:
+        return os.path.dirname(rest)
+    return os.path.dirname(DEFAULT_CONNECTION.partition(":")[2])
+
+
+def _plain(value: Any) -> Any:
+    """ovsdbapp row values -> JSON-able Python (UUID refs to str, empty optionals to None)."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "hex") and type(value).__name__ == "UUID":
+        return str(value)
+    return value
+
+
+def _one(value: Any) -> Any:
+    """An optional column (a 0- or 1-element list in OVSDB) as a value or None."""
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def tables(connection: str = DEFAULT_CONNECTION) -> dict[str, list[dict[str, Any]]]:
+    """Bridge, Port and Interface rows (as plain dicts with '_uuid')."""
+    ovs = api(connection)
+    try:
+        out = {}
+        for table in ("Bridge", "Port", "Interface"):
+            out[table] = [{k: _plain(v) for k, v in row.items()} for row in ovs.db_list(table).execute(check_error=True)]
+        return out
+    except Exception as exc:
+        forget(connection)
+        raise HostError(f"Open vSwitch query failed: {exc}") from exc

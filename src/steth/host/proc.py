@@ -39,6 +39,17 @@ def _stat(pid: int) -> tuple[str, int] | None:
     return fields[0], int(fields[19])
 
 
+def record_of(pid: int, argv: tuple[str, ...] = ()) -> ProcRecord | None:
+    """A record of a process we did not spawn ourselves (e.g. from its pid file), or None if it is gone."""
+    st = _stat(pid)
+    return ProcRecord(pid, st[1], tuple(argv)) if st else None
+
+
+def is_alive(pid: int) -> bool:
+    st = _stat(pid)
+    return st is not None and st[0] not in ("Z", "X")
+
+
 def is_running(rec: ProcRecord) -> bool:
     st = _stat(rec.pid)
     return st is not None and st[1] == rec.start_ticks and st[0] not in ("Z", "X")
@@ -90,10 +101,13 @@ def terminate(rec: ProcRecord, timeout: float = 3.0) -> bool:
 
 
 def run(argv: list[str], *, timeout: float = 30.0, netns: str | None = None,
-        input: str | None = None) -> subprocess.CompletedProcess:
-    """Run a short command to completion (``input`` on its stdin, else none); output captured as text.
-    Raises on timeout."""
+        input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run a short command to completion; output captured as text. Raises on timeout.
+
+    ``input`` goes to its stdin (else none); ``env`` adds to (never replaces) this process's
+    environment, e.g. OVS_RUNDIR for ovs-appctl.
+    """
     full = ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
-    if input is not None:
-        return subprocess.run(full, input=input, capture_output=True, text=True, timeout=timeout, check=False)
-    return subprocess.run(full, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, check=False)
+    stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
+    return subprocess.run(full, capture_output=True, text=True, timeout=timeout, check=False,
+                          env={**os.environ, **env} if env else None, **stdin)

@@ -224,7 +224,7 @@ def wait_for_agents(state: LabState, timeout: float) -> dict[str, str]:
 
 
 def up(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | None = None,
-       progress: Progress = _quiet, static_neighbours: str = "auto") -> LabState:
+       progress: Progress = _quiet, static_neighbours: str = "auto", neutron: bool = False) -> LabState:
     """Build the lab; on any failure remove what was built and raise LabError."""
     if LabState.load(lab) is not None:
         raise LabError(f"lab {lab} is already up (state in {LabState(lab, 0, ('', '', '')).directory})",
@@ -256,18 +256,45 @@ def up(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | None =
             detail = "; ".join(f"{n}: {p}" for n, p in sorted(problems.items()))
             raise LabError(f"agents did not start: {detail}", f"logs are in {state.directory}/logs")
         write_controller_config(state)
+        if neutron:
+            from . import neutron as lab_neutron
+
+            lab_neutron.up(state, topo, progress)
         state.status = "up"
         state.save()
         return state
     except BaseException as exc:
         state.status = "failed"
         state.save()
+        kept = keep_logs(state)
+        if os.environ.get("STETH_LAB_KEEP_FAILED") == "1":  # debugging a failed up: leave it for `lab down`
+            raise
         down(lab)
+        if kept and isinstance(exc, LabError):
+            exc.hint = f"{exc.hint + '; ' if exc.hint else ''}logs kept in {kept}"
         if isinstance(exc, LabError):
             raise
         if isinstance(exc, (HostError, OSError)):
             raise LabError(f"building lab {lab} failed: {exc}", "nothing was left behind") from exc
         raise
+
+
+def keep_logs(state: LabState) -> str | None:
+    """Copy the logs of a failed `up` (agents, Neutron, OVS) next to the lab directory; its path."""
+    dest = state.directory.rstrip("/") + "-failed-logs"
+    found = False
+    for root, _dirs, files in os.walk(state.directory):
+        for name in files:
+            if name.endswith((".log", ".out")) or name == "error.log":
+                rel = os.path.relpath(os.path.join(root, name), state.directory)
+                target = os.path.join(dest, rel)
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                try:
+                    shutil.copyfile(os.path.join(root, name), target)
+                    found = True
+                except OSError:
+                    pass
+    return dest if found else None
 
 
 def config_path(state: LabState) -> str:
@@ -305,6 +332,10 @@ def down(lab: str = "lab", progress: Progress = _quiet) -> LabState | None:
 
     for problem in faults.remove_all(state):
         progress(f"undoing a fault: {problem}")
+    from . import neutron as lab_neutron
+
+    for problem in lab_neutron.down(state, progress):
+        progress(f"removing Neutron: {problem}")
     for node, data in list(state.agents.items()):
         progress(f"stopping agent {node}")
         from ..host.proc import ProcRecord

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from ..host.proc import ProcRecord
 
 DEFAULT_ROOT = "/var/lib/steth"
 ROOT_ENV = "STETH_LAB_ROOT"
+_save_lock = threading.Lock()  # builders record from several threads at once
 
 
 def lab_dir(lab: str) -> str:
@@ -47,11 +49,12 @@ class LabState:
         return ProcRecord.from_json(data) if data else None
 
     def save(self) -> None:
-        os.makedirs(self.directory, mode=0o700, exist_ok=True)
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self.__dict__, fh, indent=1)
-        os.replace(tmp, self.path)
+        with _save_lock:
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)
+            tmp = self.path + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(self.__dict__, fh, indent=1)
+            os.replace(tmp, self.path)
 
     @classmethod
     def load(cls, lab: str) -> "LabState | None":

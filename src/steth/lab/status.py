@@ -46,3 +46,61 @@ def status(lab: str) -> tuple[LabState, list[NodeStatus]]:
                                agent_pid=rec.pid if rec else None,
                                agent_state="running" if running else "stopped"))
     return state, rows
+
+
+@dataclass
+class NeutronRow:
+    kind: str  # network | vm | agent | service
+    name: str
+    namespace: str
+    detail: str
+    pid: int | None
+    state: str
+
+
+def neutron_status(state: LabState) -> list[NeutronRow]:
+    """Networks, VMs (with their ports and leases), Neutron agents and lab services; [] without Neutron."""
+    rec = state.extra.get("neutron")
+    if not rec:
+        return []
+    from . import neutron
+
+    rows: list[NeutronRow] = []
+    conn = None
+    api_error = ""
+    try:
+        conn = neutron.connection(state)
+        nets = {n.id: n for n in conn.network.networks()}
+        ports = {p.id: p for p in conn.network.ports()}
+        agents = list(conn.network.agents())
+    except Exception as exc:  # the API down is a status, not a crash
+        api_error = f"Neutron API: {type(exc).__name__}: {exc}"[:200]
+        nets, ports, agents = {}, {}, []
+    for kind, net_id in rec.get("networks", {}).items():
+        n = nets.get(net_id)
+        detail = (f"{n.provider_network_type} {n.provider_physical_network or ''} "
+                  f"segment {n.provider_segmentation_id} mtu {n.mtu}".replace("  ", " ") if n else api_error)
+        rows.append(NeutronRow("network", n.name if n else kind, f"qdhcp-{net_id}", f"{net_id} {detail}", None,
+                               n.status if n else "unknown"))
+    for vm in rec.get("vms", []):
+        p = ports.get(vm.get("port_id", ""))
+        try:
+            addrs = [f"{a.address}/{a.prefixlen}" for i in netlink.list_interfaces(vm["namespace"])
+                     if i.name == "eth0" for a in i.addresses if a.family == 4]
+        except (HostError, KeyError):
+            addrs = []
+        detail = (f"{vm['node']} {vm['plug']} {vm['network']} port {vm.get('port_id', '')} "
+                  f"mac {vm.get('mac', '')} fixed {vm.get('fixed_ip', '')} eth0 {' '.join(addrs) or '-'} "
+                  f"ovs {vm.get('ovs_port', '-')}")
+        rows.append(NeutronRow("vm", vm["name"], vm.get("namespace", ""), detail, None,
+                               p.status if p else ("unknown" if api_error else "no port")))
+    for a in agents:
+        rows.append(NeutronRow("agent", a.agent_type, "", f"host {a.host} binary {a.binary}", None,
+                               "alive" if a.is_alive else "dead"))
+    for name, data in sorted(rec.get("procs", {}).items()):
+        r = proc.ProcRecord.from_json(data)
+        rows.append(NeutronRow("process", name, "", " ".join(r.argv)[:120], r.pid,
+                               "running" if proc.is_running(r) else "stopped"))
+    if api_error:
+        rows.append(NeutronRow("api", "neutron-server", "", api_error, None, "error"))
+    return rows

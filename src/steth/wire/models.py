@@ -158,6 +158,170 @@ class OvsCheckPortsResponse(BaseModel):
     ports: list[OvsPortPresence] = []
 
 
+class OvsInterfaceInfo(BaseModel):
+    name: str
+    type: str = ""  # "" (system), internal, patch, vxlan, tap, ...
+    ofport: int | None = None  # -1: OVS could not add it (see error)
+    error: str | None = None
+    mac_in_use: str | None = None
+    admin_state: str | None = None
+    link_state: str | None = None
+    external_ids: dict[str, str] = {}
+    options: dict[str, str] = {}  # peer= for patch ports, remote_ip=/local_ip=/key= for tunnels
+    peer: str | None = None  # patch peer (options:peer)
+
+
+class OvsPortInfo(BaseModel):
+    name: str
+    tag: int | None = None  # access VLAN (Neutron's local VLAN; 4095 = dead VLAN)
+    trunks: list[int] = []
+    vlan_mode: str | None = None
+    other_config: dict[str, str] = {}
+    interfaces: list[OvsInterfaceInfo] = []
+
+
+class OvsBridgeInfo(BaseModel):
+    name: str
+    datapath_type: str = ""
+    fail_mode: str | None = None
+    external_ids: dict[str, str] = {}
+    ports: list[OvsPortInfo] = []
+
+
+class OvsShowResponse(BaseModel):
+    ovs_available: bool
+    detail: str = ""
+    verdict: Verdict
+    bridges: list[OvsBridgeInfo] = []
+    problems: list[str] = []  # ofport errors, dead-VLAN tags, patch ports without a peer
+
+
+_MAC_PATTERN = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
+
+
+class OvsTraceRequest(_Strict):
+    """Fields of a flow for `ovs-appctl ofproto/trace`; the agent builds the flow string itself."""
+
+    bridge: OvsName
+    in_port: OvsName
+    dl_src: Annotated[str | None, Field(pattern=_MAC_PATTERN)] = None
+    dl_dst: Annotated[str | None, Field(pattern=_MAC_PATTERN)] = None
+    dl_vlan: Annotated[int | None, Field(ge=0, le=4095)] = None
+    proto: Annotated[str | None, Field(pattern=r"^(ip|icmp|tcp|udp|arp)$")] = None
+    nw_src: IpAddress | None = None
+    nw_dst: IpAddress | None = None
+    tp_src: Annotated[int | None, Field(ge=0, le=65535)] = None
+    tp_dst: Annotated[int | None, Field(ge=0, le=65535)] = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "OvsTraceRequest":
+        if (self.tp_src is not None or self.tp_dst is not None) and self.proto not in ("tcp", "udp"):
+            raise ValueError("tp_src/tp_dst need proto tcp or udp")
+        for a in (self.nw_src, self.nw_dst):
+            if a is not None and ":" in a:
+                raise ValueError("nw_src/nw_dst must be IPv4 addresses")
+        return self
+
+    def flow(self) -> str:
+        """The flow in ovs-ofctl syntax, from validated fields only."""
+        parts = [f"in_port={self.in_port}"]
+        proto = self.proto or ("ip" if self.nw_src or self.nw_dst else None)
+        if proto:
+            parts.append(proto)
+        for name in ("dl_src", "dl_dst", "dl_vlan"):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name}={value}")
+        if proto == "arp":
+            if self.nw_src:
+                parts.append(f"arp_spa={self.nw_src}")
+            if self.nw_dst:
+                parts.append(f"arp_tpa={self.nw_dst}")
+        else:
+            for name in ("nw_src", "nw_dst"):
+                value = getattr(self, name)
+                if value is not None:
+                    parts.append(f"{name}={value}")
+            for name, field_ in (("tp_src", "src"), ("tp_dst", "dst")):  # ofproto/trace wants udp_src=, tcp_dst=
+                value = getattr(self, name)
+                if value is not None:
+                    parts.append(f"{proto}_{field_}={value}")
+        return ",".join(parts)
+
+
+class OvsTraceResponse(BaseModel):
+    bridge: str
+    flow: str
+    verdict: Verdict
+    detail: str = ""
+    datapath_actions: str | None = None  # the trace's last "Datapath actions:" line
+    dropped: bool = False
+    output: str = ""  # ofproto/trace's text, for the operator
+
+
+# ---- DHCP trace -----------------------------------------------------------
+
+class DhcpCaptureSpec(_Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@+-]{1,64}$")]  # hop label, e.g. vm-tap, qdhcp
+    interface: IfName
+    netns: NetnsName | None = None
+
+
+class DhcpInjectSpec(_Strict):
+    """Where the DHCPDISCOVER enters: sent on an interface (raw), or as if received on an OVS port."""
+
+    mac: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")]
+    interface: IfName | None = None
+    netns: NetnsName | None = None
+    bridge: OvsName | None = None
+    ovs_port: OvsName | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "DhcpInjectSpec":
+        if bool(self.interface) == bool(self.bridge and self.ovs_port):
+            raise ValueError("give either interface (raw send) or bridge and ovs_port (OpenFlow packet-out)")
+        return self
+
+
+class DhcpTraceRequest(_Strict):
+    captures: Annotated[list[DhcpCaptureSpec], Field(min_length=1, max_length=16)]
+    inject: DhcpInjectSpec | None = None
+    duration: Annotated[float, Field(ge=1, le=30)] = 6.0  # dnsmasq may wait ~3 s before an OFFER
+    delay: Annotated[float, Field(ge=0, le=5)] = 1.0  # after the captures start, before injecting
+    xid: Annotated[int | None, Field(ge=1, le=0xFFFFFFFF)] = None
+
+
+class DhcpMessage(BaseModel):
+    message: str
+    xid: int
+    client_mac: str
+    src_mac: str
+    src_ip: str
+    dst_ip: str
+    server_id: str | None = None
+    your_ip: str | None = None
+    vlan: int | None = None
+    vni: int | None = None
+    outgoing: bool = False
+    time: float = 0.0
+
+
+class DhcpHop(BaseModel):
+    name: str
+    interface: str
+    netns: str | None = None
+    messages: list[DhcpMessage] = []
+    error: str | None = None
+
+
+class DhcpTraceResponse(BaseModel):
+    xid: int
+    injected: bool
+    inject_detail: str = ""
+    hops: list[DhcpHop]
+    verdict: Verdict
+
+
 class ErrorBody(BaseModel):
     detail: str
 

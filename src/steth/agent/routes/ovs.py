@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException, Query
 
-from ...probes import ovs
-from ...wire.models import OvsCheckPortsRequest, OvsCheckPortsResponse
+from ...probes import ovs, ovs_show
+from ...wire.models import (OvsCheckPortsRequest, OvsCheckPortsResponse, OvsShowResponse, OvsTraceRequest,
+                            OvsTraceResponse)
+from ...wire.validators import check_bridge
 from ..context import AgentContext
 
 
@@ -15,5 +17,20 @@ def router(ctx: AgentContext) -> APIRouter:
     @r.post("/check-ports", response_model=OvsCheckPortsResponse)
     def check_ports(req: OvsCheckPortsRequest) -> OvsCheckPortsResponse:
         return ovs.check_ports(req, ctx.ovsdb_connection)
+
+    @r.get("/show", response_model=OvsShowResponse)
+    def show(bridge: str | None = Query(default=None, max_length=64)) -> OvsShowResponse:
+        """Bridges (or one), their ports (tag, trunks), interfaces (type, ofport, error, external_ids, peer)."""
+        if bridge is not None:
+            try:
+                check_bridge(bridge)
+            except ValueError as exc:
+                raise HTTPException(status_code=422, detail=str(exc)) from None
+        return ovs_show.show(ctx.ovsdb_connection, bridge)
+
+    @r.post("/trace", response_model=OvsTraceResponse)
+    def trace(req: OvsTraceRequest) -> OvsTraceResponse:
+        """`ovs-appctl ofproto/trace` of a flow built from validated fields."""
+        return ovs_show.trace(req, ctx.ovsdb_connection)
 
     return r

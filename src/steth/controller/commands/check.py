@@ -148,3 +148,140 @@ class CheckMtu(StethLister):
                      sum(1 for r in rows if r.network == n and r.check == "path"), Verdict.OK.value]
                     for n in networks]
         return columns, [[v.value if isinstance(v, Verdict) else v for v in asdict(r).values()] for r in shown]
+
+
+class CheckDhcp(StethLister):
+    """Why does a VM get no address: trace a DHCPDISCOVER hop by hop to dnsmasq and back.
+
+    Injects a DHCPDISCOVER with the port's MAC at the VM side, captures on every hop of its
+    path on the compute node and the network node, and names the first hop where the
+    DISCOVER or the OFFER stops (or a rogue DHCP server). Changes no address."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        from .openstack import add_openstack_options
+
+        parser = super().get_parser(prog_name)
+        parser.add_argument("ref", metavar="PORT_OR_SERVER", help="port ID, MAC, fixed IP, or server name/ID")
+        parser.add_argument("--physical-interface", default="eth1", metavar="IFACE",
+                            help="the nodes' interface carrying tenant traffic (VLAN trunk / tunnels; default eth1)")
+        parser.add_argument("--duration", type=float, default=6.0,
+                            help="capture window in seconds (default 6; dnsmasq may wait ~3 s before an OFFER)")
+        add_openstack_options(parser)
+        return parser
+
+    def take_action(self, args: argparse.Namespace):
+        from .openstack import connect_from
+
+        if not 5 <= args.duration <= 30:
+            raise UsageError(f"--duration {args.duration} is out of range 5-30 s")
+        cloud = connect_from(args)
+        config = self.config
+        rows = []
+        verdicts = []
+        for port in cloud.ports_of(args.ref):
+            expected = getattr(args, "network_type", None)
+            if expected:
+                seg = cloud.network(port.network_id, with_subnets=False).segment
+                if seg is None or seg.network_type != expected:
+                    raise UsageError(f"port {port.id} is on a {seg.network_type if seg else 'unknown'} network, "
+                                     f"not {expected}")
+            analysis = run_dhcp_check(config, cloud, port, args.physical_interface, args.duration)
+            verdicts.append(analysis.verdict)
+            for h in analysis.hops:
+                rows.append([port.id, h.node, h.hop, h.interface, h.discover, h.offer, " ".join(h.others),
+                             h.error or ""])
+            self.summary.append(f"port {port.id} ({port.mac_address}): {analysis.verdict.value}: {analysis.reason}")
+            self.summary += [f"  {r}" for r in analysis.rogue[1:]]
+        self.exit_status = exit_status_for(verdicts)
+        return ["port", "node", "hop", "interface", "discover", "offer", "other", "error"], rows
+
+
+def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
+    """Plan the hops from Neutron's data, run the traces on every node at once, analyse."""
+    import asyncio
+    import random
+
+    from .. import api
+    from ..checks import dhcp as dhcp_check
+    from ..inventory import resolve_node
+
+    if not port.binding_host:
+        raise UsageError(f"port {port.id} is not bound to a host", "is it plugged into a VM?")
+    network = cloud.network(port.network_id)
+    dhcp_ports = cloud.dhcp_ports(port.network_id)
+    hosts = sorted({p.binding_host for p in dhcp_ports if p.binding_host})
+    compute = resolve_node(config, port.binding_host)
+
+    async def find_ovs_port():
+        async with AgentClient(config) as client:
+            return await api.ovs_show(client, compute, "br-int")
+
+    shown = run(find_ovs_port())
+    found = next(((pt, i) for b in shown.bridges for pt in b.ports for i in pt.interfaces
+                  if i.external_ids.get("iface-id") == port.id), None)
+    ovs_port = found[1].name if found else None
+    if ovs_port is None:
+        return dhcp_check.Analysis(
+            Verdict.FAIL if shown.ovs_available and shown.bridges else Verdict.ERROR,
+            f"no interface with external_ids:iface-id={port.id} on br-int of {port.binding_host} "
+            f"({shown.detail}): the VM's port is not plugged into Open vSwitch", [], [])
+    p = dhcp_check.plan(port, network, dhcp_ports, hosts, uplink, ovs_port=ovs_port)
+    xid = random.randint(1, 0xFFFFFFFF)
+    requests = p.requests(duration, xid)
+    nodes = {name: resolve_node(config, name) for name in requests}
+
+    async def go():
+        async with AgentClient(config) as client:
+            async def one(name):
+                try:
+                    return name, await api.dhcp_trace(client, nodes[name], requests[name])
+                except Exception as exc:  # an unreachable agent is a result of the check
+                    return name, exc
+            return dict(await asyncio.gather(*(one(n) for n in requests)))
+
+    analysis = dhcp_check.analyse(p, run(go()), xid)
+    if analysis.verdict != Verdict.OK and found:
+        pt = found[0]
+        intended = pt.other_config.get("tag")  # the local VLAN the Neutron agent assigned
+        if pt.tag == 4095:
+            analysis.reason += f"; {pt.name} has the dead VLAN tag 4095 (the agent could not bind it)"
+        elif intended and str(pt.tag) != intended:
+            analysis.reason += (f"; {pt.name} on br-int has tag {pt.tag} but the Neutron agent assigned "
+                                f"local VLAN {intended}")
+    return analysis
+
+
+class _CheckDhcpOriginal(CheckDhcp):
+    """Base of the original tool's DHCP commands: PORT_ID PHYSICAL_INTERFACE vlan|vxlan."""
+
+    side = ""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        from .openstack import add_openstack_options
+
+        parser = super(CheckDhcp, self).get_parser(prog_name)
+        parser.add_argument("ref", metavar="PORT_ID", help="Neutron port ID (or MAC / fixed IP)")
+        parser.add_argument("physical_interface", metavar="PHYSICAL_INTERFACE",
+                            help="the nodes' interface carrying tenant traffic, e.g. eth1")
+        parser.add_argument("network_type", choices=["vlan", "vxlan"], help="the port's network type")
+        parser.add_argument("--duration", type=float, default=6.0, help="capture window in seconds (default 6)")
+        add_openstack_options(parser)
+        return parser
+
+    def take_action(self, args: argparse.Namespace):
+        columns, rows = super().take_action(args)
+        compute = {r[1] for r in rows if r[2] in ("vm-tap", "qvb", "qvo", "compute-uplink")}
+        keep = [r for r in rows if (r[1] in compute) == (self.side == "compute")]
+        return columns, keep or rows
+
+
+class CheckDhcpOnComp(_CheckDhcpOriginal):
+    """`check dhcp` showing the compute node's hops (original name; the verdict covers the whole path)."""
+
+    side = "compute"
+
+
+class CheckDhcpOnNetwork(_CheckDhcpOriginal):
+    """`check dhcp` showing the network node's hops (original name; the verdict covers the whole path)."""
+
+    side = "network"

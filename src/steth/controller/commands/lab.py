@@ -23,7 +23,10 @@ def add_name(parser: argparse.ArgumentParser) -> None:
 
 
 class LabUp(StethCommand):
-    """Build the lab: a network node and N compute nodes as namespaces, switches, and an agent on each."""
+    """Build the lab: a network node and N compute nodes as namespaces, switches, an agent on each.
+
+    With --neutron also a real Neutron (ML2/Open vSwitch) with per-node OVS and agents,
+    a VLAN and a VXLAN network and VMs with DHCP leases."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -32,16 +35,25 @@ class LabUp(StethCommand):
         parser.add_argument("--static-neighbours", choices=["auto", "yes", "no"], default="auto",
                             help="pin ARP entries between lab nodes; auto: when a full mesh would overflow "
                                  "the kernel's shared ARP table (more than ~12 nodes)")
+        parser.add_argument("--neutron", action="store_true",
+                            help="also run a real Neutron (ML2/Open vSwitch) with per-node OVS and agents, a VLAN "
+                                 "and a VXLAN network and VMs with DHCP leases (needs scripts/setup.sh)")
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
-        state = lab_build.up(args.name, args.computes, progress=progress, static_neighbours=args.static_neighbours)
+        state = lab_build.up(args.name, args.computes, progress=progress, static_neighbours=args.static_neighbours,
+                             neutron=args.neutron)
         conf = lab_build.config_path(state)
         print(f"lab {state.lab} is up: network node and {state.computes} compute nodes, "
               f"agents on port {AGENT_PORT}")
         print(f"controller config: {conf}")
         print(f"use it with:  export STETH_CONFIG={conf}   (or --config-file {conf})")
         print("then e.g.:    steth agent list")
+        if args.neutron:
+            from ...lab import neutron
+
+            print(f"Neutron: export OS_CLIENT_CONFIG_FILE={neutron.clouds_path(state)} "
+                  f"OS_CLOUD={neutron.cloud_name(state)}   (up in {state.extra['neutron'].get('up_seconds')} s)")
         return 0
 
 
@@ -63,7 +75,12 @@ class LabDown(StethCommand):
 
 
 class LabStatus(StethLister):
-    """Show the lab's nodes: namespace, interfaces and addresses, agent PID and state."""
+    """Show the lab's nodes: namespace, interfaces and addresses, agent PID and state.
+
+    A lab built with --neutron also lists its Neutron networks, VMs (node, plugging, port, MAC,
+    fixed IP, the address the VM leased, port status), Neutron agents and lab processes; for
+    those rows the `agent` column holds the details.
+    """
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -79,6 +96,12 @@ class LabStatus(StethLister):
             ifaces = r.interfaces if fmt_json else "\n".join(
                 f"{name} {' '.join(addrs)}".strip() for name, addrs in sorted(r.interfaces.items()))
             data.append([r.node, r.role, r.namespace, ifaces, r.agent_address, r.agent_pid, r.agent_state])
+        # with --neutron: networks, VMs (port, MAC, fixed IP, leased address), Neutron agents, processes
+        from ...lab.status import neutron_status
+
+        state = require(args.name)
+        for n in neutron_status(state):
+            data.append([n.name, n.kind, n.namespace, {} if fmt_json else "", n.detail, n.pid, n.state])
         return columns, data
 
 
@@ -195,11 +218,13 @@ class LabFaultAdd(StethCommand):
         add_name(parser)
         parser.add_argument("kind", choices=sorted(KINDS), help="fault kind")
         parser.add_argument("--node", help="lab node the fault is on, e.g. compute-1")
-        parser.add_argument("--network", help="lab network: management, tenant or storage")
+        parser.add_argument("--network", help="lab network: management, tenant or storage (Neutron kinds: vlan or vxlan)")
         parser.add_argument("--to", help="peer node (for drop: traffic from --node to --to)")
         parser.add_argument("--mtu", type=int, help="MTU for mtu / switch-mtu (68-65535)")
         parser.add_argument("--rate", help="rate for rate-limit, e.g. 100mbit")
         parser.add_argument("--vlans", help="VLAN ids, e.g. 105 or 100-110,200")
+        parser.add_argument("--vm", help="Neutron lab VM, e.g. vm1 (port-unplugged, port-wrong-tag, rogue-dhcp)")
+        parser.add_argument("--tag", type=int, help="VLAN tag for port-wrong-tag (default 4094)")
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:

@@ -1,0 +1,19 @@
+"""/v1/dhcp/trace: capture DHCP on several hops (and inject a DISCOVER) on this node."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ...probes import dhcp
+from ...wire.models import DhcpTraceRequest, DhcpTraceResponse
+from ..context import AgentContext
+
+
+def router(ctx: AgentContext) -> APIRouter:
+    r = APIRouter(prefix="/dhcp", tags=["dhcp"])
+
+    @r.post("/trace", response_model=DhcpTraceResponse)
+    def trace(req: DhcpTraceRequest) -> DhcpTraceResponse:
+        return dhcp.trace(req, ctx.ovsdb_connection)
+
+    return r

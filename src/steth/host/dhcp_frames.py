@@ -1,0 +1,231 @@
+"""Raw AF_PACKET capture and injection, in any network namespace, and a DHCP frame codec.
+
+Sockets are opened inside a namespace from a short-lived thread that enters it
+(setns is per thread); a socket keeps its namespace afterwards. Frames are parsed
+by hand (Ethernet, optional 802.1Q, IPv4, UDP, VXLAN, BOOTP): no scapy import.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass
+
+from ..errors import CapabilityMissing, HostError
+
+ETH_P_ALL = 0x0003
+CLONE_NEWNET = 0x40000000
+VXLAN_PORT = 4789
+DHCP_MAGIC = b"\x63\x82\x53\x63"
+MESSAGE_TYPES = {1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK", 6: "NAK", 7: "RELEASE",
+                 8: "INFORM"}
+MAX_FRAMES = 20000  # per capture: bounds memory and time on a busy interface
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _open_in_netns(netns: str | None, opener):
+    """Run ``opener()`` with this thread in ``netns`` (a name under /run/netns), in a fresh thread."""
+    if not netns:
+        return opener()
+    result: dict = {}
+
+    def body() -> None:
+        try:
+            with open(f"/run/netns/{netns}") as fh:
+                if _libc.setns(fh.fileno(), CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, f"setns into {netns}: {os.strerror(err)}")
+            result["value"] = opener()
+        except BaseException as exc:  # handed to the caller
+            result["error"] = exc
+
+    t = threading.Thread(target=body, name=f"netns-{netns}")
+    t.start()
+    t.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def packet_socket(ifname: str, netns: str | None = None) -> socket.socket:
+    """An AF_PACKET socket bound to ``ifname`` (in ``netns``), non-blocking."""
+    def opener() -> socket.socket:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        try:
+            s.bind((ifname, 0))
+            s.setblocking(False)
+        except OSError:
+            s.close()
+            raise
+        return s
+
+    try:
+        return _open_in_netns(netns, opener)
+    except PermissionError as exc:
+        raise CapabilityMissing(f"raw packet sockets need CAP_NET_RAW: {exc}") from exc
+    except FileNotFoundError as exc:
+        raise HostError(f"network namespace {netns} does not exist") from exc
+    except OSError as exc:
+        where = f" in namespace {netns}" if netns else ""
+        raise HostError(f"cannot open a packet socket on {ifname}{where}: {exc.strerror or exc}") from exc
+
+
+@dataclass
+class DhcpFrame:
+    message: str  # DISCOVER, OFFER, ...
+    xid: int
+    client_mac: str
+    src_mac: str
+    dst_mac: str
+    src_ip: str
+    dst_ip: str
+    server_id: str | None
+    your_ip: str | None
+    vlan: int | None  # when the tag is still in the frame
+    vni: int | None  # when seen VXLAN-encapsulated
+    outgoing: bool
+    time: float
+
+
+def _mac(b: bytes) -> str:
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def parse(frame: bytes, outgoing: bool = False, now: float = 0.0, _vni: int | None = None) -> DhcpFrame | None:
+    """A DHCP message in an Ethernet frame (optionally 802.1Q-tagged or VXLAN-encapsulated), else None."""
+    if len(frame) < 14:
+        return None
+    dst, src = frame[0:6], frame[6:12]
+    ethertype = struct.unpack("!H", frame[12:14])[0]
+    off = 14
+    vlan = None
+    if ethertype in (0x8100, 0x88A8) and len(frame) >= 18:
+        vlan = struct.unpack("!H", frame[14:16])[0] & 0x0FFF
+        ethertype = struct.unpack("!H", frame[16:18])[0]
+        off = 18
+    if ethertype != 0x0800 or len(frame) < off + 20:
+        return None
+    ihl = (frame[off] & 0x0F) * 4
+    if frame[off + 9] != 17 or len(frame) < off + ihl + 8:
+        return None
+    src_ip = socket.inet_ntoa(frame[off + 12:off + 16])
+    dst_ip = socket.inet_ntoa(frame[off + 16:off + 20])
+    udp = off + ihl
+    sport, dport = struct.unpack("!HH", frame[udp:udp + 4])
+    payload = frame[udp + 8:]
+    if dport == VXLAN_PORT and _vni is None and len(payload) >= 8 + 14:
+        vni = int.from_bytes(payload[4:7], "big")
+        return parse(payload[8:], outgoing, now, _vni=vni)
+    if {sport, dport} - {67, 68} or len(payload) < 240 or payload[236:240] != DHCP_MAGIC:
+        return None
+    xid = struct.unpack("!I", payload[4:8])[0]
+    yiaddr = socket.inet_ntoa(payload[16:20])
+    chaddr = _mac(payload[28:34])
+    opts = payload[240:]
+    mtype, server_id = None, None
+    i = 0
+    while i < len(opts):
+        code = opts[i]
+        if code == 255:
+            break
+        if code == 0:
+            i += 1
+            continue
+        if i + 1 >= len(opts):
+            break
+        ln = opts[i + 1]
+        val = opts[i + 2:i + 2 + ln]
+        if code == 53 and ln == 1:
+            mtype = val[0]
+        elif code == 54 and ln == 4:
+            server_id = socket.inet_ntoa(val)
+        i += 2 + ln
+    if mtype is None:
+        return None
+    return DhcpFrame(message=MESSAGE_TYPES.get(mtype, str(mtype)), xid=xid, client_mac=chaddr, src_mac=_mac(src),
+                     dst_mac=_mac(dst), src_ip=src_ip, dst_ip=dst_ip, server_id=server_id,
+                     your_ip=None if yiaddr == "0.0.0.0" else yiaddr, vlan=vlan, vni=_vni, outgoing=outgoing,
+                     time=now)
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def discover(mac: str, xid: int) -> bytes:
+    """A broadcast DHCPDISCOVER from ``mac`` as a complete Ethernet frame (checksums filled in)."""
+    hw = bytes.fromhex(mac.replace(":", ""))
+    bootp = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, xid, 0, 0x8000, b"\0" * 4, b"\0" * 4,
+                        b"\0" * 4, b"\0" * 4, hw + b"\0" * 10, b"\0" * 64, b"\0" * 128)
+    options = DHCP_MAGIC + bytes([53, 1, 1, 61, 7, 1]) + hw + bytes([55, 3, 1, 3, 6, 57, 2, 0x05, 0xDC, 255])
+    payload = bootp + options + b"\0" * max(0, 300 - len(bootp) - len(options))
+    src, dst = b"\0" * 4, b"\xff" * 4
+    udp_len = 8 + len(payload)
+    pseudo = src + dst + struct.pack("!BBH", 0, 17, udp_len)
+    udp = struct.pack("!HHHH", 68, 67, udp_len, 0) + payload
+    csum = _checksum(pseudo + udp) or 0xFFFF
+    udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len, 0, 0, 64, 17, 0, src, dst)
+    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+    return b"\xff" * 6 + hw + b"\x08\x00" + ip + udp
+
+
+class Capture:
+    """DHCP messages seen on one interface between start() and stop() (a background thread)."""
+
+    def __init__(self, ifname: str, netns: str | None = None) -> None:
+        self.ifname = ifname
+        self.netns = netns
+        self.sock = packet_socket(ifname, netns)
+        self.frames: list[DhcpFrame] = []
+        self.seen = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"capture-{ifname}", daemon=True)
+
+    def start(self) -> "Capture":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        while not self._stop.is_set() and self.seen < MAX_FRAMES:
+            if not poller.poll(100):
+                continue
+            while self.seen < MAX_FRAMES:
+                try:
+                    data, addr = self.sock.recvfrom(65535)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    return
+                self.seen += 1
+                got = parse(data, outgoing=addr[2] == socket.PACKET_OUTGOING, now=time.time())
+                if got is not None:
+                    self.frames.append(got)
+
+    def stop(self) -> list[DhcpFrame]:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()
+        return self.frames
+
+
+def send(ifname: str, frame: bytes, netns: str | None = None) -> None:
+    s = packet_socket(ifname, netns)
+    try:
+        s.setblocking(True)
+        s.send(frame)
+    finally:
+        s.close()

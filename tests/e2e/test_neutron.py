@@ -1,0 +1,186 @@
+"""End to end: a real Neutron (Debian's packages) on the lab, and steth's view of it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from ..conftest import steth
+
+pytestmark = [pytest.mark.root, pytest.mark.e2e, pytest.mark.neutron]
+
+
+def run(lab, *args):
+    return steth(*args, env=lab["env"], timeout=60)
+
+
+def vms(lab):
+    return lab["state"]["extra"]["neutron"]["vms"]
+
+
+def ns_addresses(ns: str) -> list[str]:
+    out = subprocess.run(["ip", "-n", ns, "-j", "addr", "show", "dev", "eth0"], capture_output=True, text=True)
+    return [a["local"] for link in json.loads(out.stdout or "[]") for a in link.get("addr_info", [])
+            if a.get("family") == "inet"]
+
+
+def test_agents_alive_with_configuration(neutron_lab):
+    r = run(neutron_lab, "neutron", "agent", "list", "-f", "json")
+    assert r.rc == 0, r.err
+    rows = r.json()
+    assert sorted((a["host"], a["binary"]) for a in rows) == [
+        ("compute-1", "neutron-openvswitch-agent"), ("compute-2", "neutron-openvswitch-agent"),
+        ("network", "neutron-dhcp-agent"), ("network", "neutron-openvswitch-agent")]
+    assert all(a["alive"] for a in rows)
+    for a in rows:
+        if a["binary"] == "neutron-openvswitch-agent":
+            assert a["bridge_mappings"] == {"physnet1": "br-tenant"}
+            assert a["integration_bridge"] == "br-int" and a["tunnel_ip"] and a["datapath_type"] == "netdev"
+
+
+def test_vms_plugged_both_ways_on_both_networks(neutron_lab):
+    plan = {(vm["network"], vm["plug"]) for vm in vms(neutron_lab)}
+    assert plan == {("vlan", "hybrid"), ("vlan", "direct"), ("vxlan", "hybrid"), ("vxlan", "direct")}
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_port_active_and_vm_leased_its_fixed_ip_from_dnsmasq(neutron_lab, index):
+    vm = vms(neutron_lab)[index]
+    r = run(neutron_lab, "port", "show", vm["port_id"], "-f", "json")
+    assert r.rc == 0, r.err
+    (port,) = r.json()
+    assert port["status"] == "ACTIVE" and port["vif_type"] == "ovs" and port["host"] == vm["node"]
+    assert port["type"] == vm["network"]
+    assert port["dhcp_agents"] == ["network:alive"]
+    # the address in the VM's namespace came from Neutron's dnsmasq and is the port's fixed IP
+    assert ns_addresses(vm["namespace"]) == port["fixed_ips"] == [vm["lease_ip"]]
+    assert vm["dhcp_server"].startswith(port["fixed_ips"][0].rsplit(".", 1)[0] + ".")
+
+
+def test_port_lookup_by_id_mac_and_ip_agree(neutron_lab):
+    vm = vms(neutron_lab)[0]
+    rows = [run(neutron_lab, "port", "show", ref, "-f", "json") for ref in (vm["port_id"], vm["mac"], vm["fixed_ip"])]
+    assert all(r.rc == 0 for r in rows), [r.err for r in rows]
+    assert rows[0].json() == rows[1].json() == rows[2].json()
+    assert rows[0].json()[0]["segment"] == (101 if vm["network"] == "vlan" else 1001)
+
+
+def test_unknown_port_is_a_usage_error(neutron_lab):
+    r = run(neutron_lab, "port", "show", "fa:16:3e:00:00:00")
+    assert r.rc == 2 and "no port" in r.err
+
+
+def test_lab_status_lists_vms_networks_agents(neutron_lab):
+    r = run(neutron_lab, "lab", "status", "--name", "ne2e", "-f", "json")
+    assert r.rc == 0, r.err
+    rows = r.json()
+    by_role: dict[str, list] = {}
+    for row in rows:
+        by_role.setdefault(row["role"], []).append(row)
+    assert len(by_role["vm"]) == 4 and all(row["agent_state"] == "ACTIVE" for row in by_role["vm"])
+    assert len(by_role["network"]) == 3  # the network node + the two Neutron networks
+    assert sum(1 for row in by_role["agent"] if row["agent_state"] == "alive") == 4
+
+
+def test_ovs_show_lists_vm_port_with_iface_id(neutron_lab):
+    for vm in vms(neutron_lab):
+        r = run(neutron_lab, "ovs", "show", vm["node"], "br-int", "-f", "json")
+        assert r.rc == 0, r.err + r.out
+        rows = {row["port"]: row for row in r.json()}
+        port = rows[vm["ovs_port"]]
+        assert port["external_ids"]["iface-id"] == vm["port_id"]
+        assert port["external_ids"]["attached-mac"] == vm["mac"]
+        assert isinstance(port["tag"], int) and 0 < port["tag"] < 4095
+        assert vm["ovs_port"].startswith("qvo" if vm["plug"] == "hybrid" else "tap")
+        assert rows["patch-tun"]["peer"] == "patch-int" and rows["int-br-tenant"]["peer"] == "phy-br-tenant"
+
+
+def test_ovs_trace_dhcp_discover_leaves_on_the_vlan(neutron_lab):
+    vm = next(v for v in vms(neutron_lab) if v["network"] == "vlan" and v["plug"] == "hybrid")
+    r = run(neutron_lab, "ovs", "trace", vm["node"], "br-int", "--in-port", vm["ovs_port"], "--dl-src", vm["mac"],
+            "--dl-dst", "ff:ff:ff:ff:ff:ff", "--proto", "udp", "--nw-src", "0.0.0.0", "--nw-dst", "255.255.255.255",
+            "--tp-src", "68", "--tp-dst", "67", "-f", "json")
+    assert r.rc == 0, r.err + r.out
+    out = r.json()
+    assert out["verdict"] == "ok" and not out["dropped"]
+    assert "udp_src=68" in out["flow"]
+    assert "vid=101" in out["datapath_actions"]  # local VLAN rewritten to the segmentation id
+
+
+def test_ovs_trace_rejects_bad_fields(neutron_lab):
+    r = run(neutron_lab, "ovs", "trace", "compute-1", "br-int", "--in-port", "x;rm", "--dl-src", "nope")
+    assert r.rc == 2
+
+
+def check_dhcp(lab, ref, *extra):
+    r = steth("check", "dhcp", ref, "-f", "json", *extra, env=lab["env"], timeout=90)
+    rows = r.json() if r.out.strip().startswith("[") else []
+    return r, rows
+
+
+@pytest.mark.parametrize("kind", [("vlan", "hybrid"), ("vxlan", "direct")])
+def test_check_dhcp_healthy(neutron_lab, kind):
+    vm = next(v for v in vms(neutron_lab) if (v["network"], v["plug"]) == kind)
+    r, rows = check_dhcp(neutron_lab, vm["port_id"])
+    assert r.rc == 0, r.err + r.out
+    hops = {row["hop"]: row for row in rows}
+    expected = {"vm-tap", "compute-uplink", "network-uplink", "qdhcp"} | ({"qvb", "qvo"} if kind[1] == "hybrid" else set())
+    assert set(hops) == expected
+    assert hops["qdhcp"]["discover"] and hops["qdhcp"]["offer"] and hops["vm-tap"]["offer"]
+    assert "ok: DHCPDISCOVER reached dnsmasq" in r.err
+
+
+def vm_named(lab, name):
+    return next(v for v in vms(lab) if v["name"] == name)
+
+
+def with_fault(lab, *args):
+    r = steth("lab", "fault", "add", *args, "--name", "ne2e", env=lab["env"])
+    assert r.rc == 0, r.err
+    return r
+
+
+def remove_faults(lab):
+    r = steth("lab", "fault", "remove", "--all", "--name", "ne2e", env=lab["env"])
+    assert r.rc == 0, r.err
+
+
+FAULTS = [
+    # (fault args, VM, expected text in the finding)
+    (("dnsmasq-stopped", "--network", "vlan"), ("vlan", "hybrid"), "dnsmasq sent no OFFER"),
+    (("vxlan-block", "--node", "{node}", "--to", "network"), ("vxlan", "direct"),
+     "stops after {node}/compute-uplink: not seen on network/network-uplink"),
+    (("port-wrong-tag", "--vm", "{vm}"), ("vlan", "direct"), "has tag 4094 but the Neutron agent assigned local VLAN"),
+    (("rogue-dhcp", "--vm", "{vm}"), ("vlan", "hybrid"), "rogue DHCP server 10.66.0.1"),
+    (("port-unplugged", "--vm", "{vm}"), ("vxlan", "hybrid"), "not plugged into Open vSwitch"),
+]
+
+
+@pytest.mark.parametrize("fault,kind,finding", FAULTS, ids=[f[0][0] for f in FAULTS])
+def test_check_dhcp_names_the_fault(neutron_lab, fault, kind, finding):
+    vm = next(v for v in vms(neutron_lab) if (v["network"], v["plug"]) == kind)
+    args = [a.format(node=vm["node"], vm=vm["name"]) for a in fault]
+    with_fault(neutron_lab, *args)
+    try:
+        r, _ = check_dhcp(neutron_lab, vm["port_id"])
+        assert r.rc == 1, r.err + r.out
+        assert finding.format(node=vm["node"]) in r.err, r.err
+    finally:
+        remove_faults(neutron_lab)
+    # every fault is undone: DHCP works again for that VM (the re-plugged port may need a moment)
+    for _ in range(3):
+        r, _ = check_dhcp(neutron_lab, vm["port_id"])
+        if r.rc == 0:
+            break
+    assert r.rc == 0, r.err
+
+
+def test_original_names_check_dhcp_on_comp_and_network(neutron_lab):
+    vm = next(v for v in vms(neutron_lab) if v["network"] == "vxlan")
+    r = steth("check-dhcp-on-comp", vm["port_id"], "eth1", "vxlan", "-f", "json", env=neutron_lab["env"], timeout=90)
+    assert r.rc == 0, r.err
+    assert {row["node"] for row in r.json()} == {vm["node"]}
+    wrong = steth("check-dhcp-on-network", vm["port_id"], "eth1", "vlan", env=neutron_lab["env"], timeout=90)
+    assert wrong.rc == 2 and "not vlan" in wrong.err
