@@ -140,7 +140,9 @@ def test_capped_node_is_flagged_and_the_rest_pass(lab, fault):
 
 def test_config_bandwidth_is_the_default_threshold(lab, tmp_path):
     conf = tmp_path / "steth.conf"
-    conf.write_text(Path(lab["conf"]).read_text() + "\n[bandwidth]\nstorage = 1T\n")
+    text = Path(lab["conf"]).read_text()
+    conf.write_text(text.replace("[bandwidth]\n", "[bandwidth]\nstorage = 1T\n") if "[bandwidth]\n" in text
+                    else text + "\n[bandwidth]\nstorage = 1T\n")
     r = steth("--config-file", str(conf), "check", "bandwidth", "--network", "storage", "--pairs",
               "compute-1:network", "--duration", "1", "-f", "json")
     assert r.rc == 1, r.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -184,3 +185,62 @@ def test_original_names_check_dhcp_on_comp_and_network(neutron_lab):
     assert {row["node"] for row in r.json()} == {vm["node"]}
     wrong = steth("check-dhcp-on-network", vm["port_id"], "eth1", "vlan", env=neutron_lab["env"], timeout=90)
     assert wrong.rc == 2 and "not vlan" in wrong.err
+
+
+def test_capture_port_path_while_the_vm_renews_its_lease(neutron_lab, tmp_path):
+    """`steth capture --port` captures every hop of the VM's path at once; the VM's DHCP exchange
+    shows on each hop, the DISCOVER passing them in path order."""
+    import signal
+    import time
+
+    from steth.host.dhcp_frames import parse
+    from steth.wire.pcap import read_pcapng
+
+    from ..conftest import STETH
+
+    vm = next(v for v in vms(neutron_lab) if (v["network"], v["plug"]) == ("vlan", "hybrid"))
+    out = tmp_path / "path.pcapng"
+    cap = subprocess.Popen([STETH, "capture", "--port", vm["port_id"], "--filter", "udp port 67 or udp port 68",
+                            "--duration", "25", "-w", str(out)], env={**os.environ, **neutron_lab["env"]},
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        started = ""
+        while "capturing on" not in started and time.monotonic() < deadline and cap.poll() is None:
+            started += cap.stderr.readline()
+        assert "capturing on" in started, started
+        # the VM asks again (busybox udhcpc; a script that changes nothing in the VM)
+        renew = subprocess.run(["ip", "netns", "exec", vm["namespace"], "busybox", "udhcpc", "-i", "eth0", "-n",
+                                "-q", "-f", "-t", "4", "-T", "2", "-s", "/bin/true"],
+                               capture_output=True, text=True, timeout=60)
+        assert renew.returncode == 0, renew.stderr
+        time.sleep(2)
+        cap.send_signal(signal.SIGINT)
+        stdout, stderr = cap.communicate(timeout=60)
+    finally:
+        if cap.poll() is None:
+            cap.kill()
+            cap.wait()
+    assert cap.returncode == 0, stderr
+    with open(out, "rb") as fh:
+        interfaces, packets = read_pcapng(fh)
+    names = [i.name for i in interfaces]
+    pid = vm["port_id"][:11]
+    assert names[:3] == [f"{vm['node']}/tap{pid}", f"{vm['node']}/qvb{pid}", f"{vm['node']}/qvo{pid}"]
+    assert any(n.startswith("network/tap") for n in names)  # the qdhcp namespace's port
+    first_discover: dict[str, float] = {}
+    messages: dict[str, set[str]] = {n: set() for n in names}
+    for p in packets:
+        frame = parse(p.data)
+        if frame is None or frame.client_mac != vm["mac"].lower():
+            continue
+        name = names[p.hop]
+        messages[name].add(frame.message)
+        if frame.message == "DISCOVER":
+            first_discover.setdefault(name, p.ts_ns)
+    for name in names:
+        assert {"DISCOVER", "OFFER"} <= messages[name] or name.endswith(f"/tap{pid}"), (name, messages)
+    assert {"DISCOVER", "OFFER", "REQUEST", "ACK"} <= messages[f"{vm['node']}/tap{pid}"], messages
+    path = [n for n in names if n in first_discover]
+    times = [first_discover[n] for n in path]
+    assert times == sorted(times), list(zip(path, times))

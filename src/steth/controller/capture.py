@@ -64,15 +64,14 @@ def parse_hop(text: str) -> Hop:
 
 
 def plan_hops(*, hops: list[str] | None = None, agent: str | None = None, interface: str | None = None,
-              netns: str | None = None) -> list[Hop]:
-    """The hops to capture on, from the command line.
-
-    Extension point: a ``--port PORT_OR_SERVER`` source (Neutron port or server,
-    through ``steth.openstack``) returns its hops here, e.g. the compute node's
-    tap/qvb/qvo and the network node's interfaces in qdhcp-/qrouter- namespaces;
-    everything after planning is the same for every source.
-    """
-    if hops:
+              netns: str | None = None, port_hops: list[Hop] | None = None) -> list[Hop]:
+    """The hops to capture on: from the command line, or a Neutron port's path (``port_hops``,
+    planned by the caller from the OpenStack API); everything after planning is the same."""
+    if port_hops is not None:
+        if hops or agent or interface or netns:
+            raise UsageError("give --port alone, without AGENT IFACE or --hop")
+        planned = list(port_hops)
+    elif hops:
         if agent or interface or netns:
             raise UsageError("give either AGENT IFACE [--netns NS] or --hop AGENT:IFACE[@NETNS]..., not both")
         planned = [parse_hop(h) for h in hops]
@@ -80,12 +79,17 @@ def plan_hops(*, hops: list[str] | None = None, agent: str | None = None, interf
         planned = [Hop(agent, interface, netns)]
     else:
         raise UsageError("nothing to capture on", "give AGENT IFACE, or one --hop AGENT:IFACE[@NETNS] per hop")
-    seen = set()
+    seen: set[tuple[str, str, str | None]] = set()
+    unique = []
     for h in planned:
-        if (h.agent, h.interface, h.netns) in seen:
-            raise UsageError(f"hop {h} is given twice")
-        seen.add((h.agent, h.interface, h.netns))
-    return planned
+        key = (h.agent, h.interface, h.netns)
+        if key in seen:
+            if port_hops is None:
+                raise UsageError(f"hop {h} is given twice")
+            continue  # a port's path may pass one interface in both directions
+        seen.add(key)
+        unique.append(h)
+    return unique
 
 
 @dataclass

@@ -210,7 +210,10 @@ class BandwidthCheck:
             raise UsageError(f"network {network!r} is not in [networks] of {self.config.source}",
                              f"known networks: {', '.join(self.config.networks) or 'none'}")
         await self._learn({n for r in rounds for p in r for n in p})
-        expected = self.opts.min_bandwidth if self.opts.min_bandwidth is not None else self.config.bandwidth.get(network)
+        expected = self.opts.min_bandwidth
+        if expected is None and not (self.opts.protocol is Protocol.UDP and self.opts.bandwidth):
+            # a paced UDP test measures loss and jitter at the rate asked for, not the link's capacity
+            expected = self.config.bandwidth.get(network)
         for i, pairs in enumerate(rounds, 1):
             report.rounds += 1
             self.progress(f"{network}: round {i}/{len(rounds)}: "

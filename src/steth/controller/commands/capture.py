@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE, UsageError
 from ...wire.capture import MAX_SNAPLEN
 from ...wire.pcap import write_pcap
-from ..capture import CaptureRun, HopCapture, plan_hops
+from ..capture import CaptureRun, Hop, HopCapture, plan_hops
 from ..client import AgentClient, run
 from ..decode import summary_line
 from .base import StethCommand
@@ -63,6 +63,11 @@ class Capture(StethCommand):
         parser.add_argument("--hop", action="append", metavar="AGENT:IFACE[@NETNS]",
                             help="capture on this hop; repeat for every hop: all run at the same time and "
                                  "are merged into one pcapng (one interface per hop, named node/interface)")
+        parser.add_argument("--port", metavar="PORT_OR_SERVER",
+                            help="every hop of a Neutron port's path (VM tap, qvb/qvo, uplinks, the qdhcp "
+                                 "namespace's tap), found through the OpenStack API like `check dhcp`")
+        parser.add_argument("--physical-interface", default="eth1", metavar="IFACE",
+                            help="with --port: the nodes' interface carrying tenant traffic (default eth1)")
         parser.add_argument("--filter", default="", metavar="BPF",
                             help="capture filter, tcpdump syntax (e.g. 'icmp or arp'); checked by the agent")
         parser.add_argument("--duration", type=_positive(float), default=60.0, metavar="S",
@@ -75,13 +80,33 @@ class Capture(StethCommand):
         parser.add_argument("-w", "--write", metavar="FILE",
                             help="write FILE (pcap for one hop; pcapng for several hops or a FILE ending in "
                                  ".pcapng) instead of a line per packet")
+        from .openstack import add_openstack_options
+
+        add_openstack_options(parser)
         return parser
+
+    def _port_hops(self, args: argparse.Namespace, config) -> list[Hop]:
+        """The path of every port of PORT_OR_SERVER, as `check dhcp` plans it."""
+        from .check import plan_port_path
+        from .openstack import connect_from
+
+        cloud = connect_from(args)
+        hops: list[Hop] = []
+        for port in cloud.ports_of(args.port):
+            plan, _found, shown = plan_port_path(config, cloud, port, args.physical_interface)
+            if plan is None:
+                raise UsageError(f"port {port.id} has no interface on br-int of {port.binding_host} "
+                                 f"({shown.detail})", "is the VM plugged? `steth check dhcp` tells more")
+            hops += [Hop(h.node, h.interface, h.netns) for h in plan.hops]
+        return hops
 
     def take_action(self, args: argparse.Namespace) -> int:
         if args.agent and not args.interface and not args.hop:
             raise UsageError("give the interface after the agent", "e.g. `steth capture compute-1 eth1`")
-        hops = plan_hops(hops=args.hop, agent=args.agent, interface=args.interface, netns=args.netns)
         config = self.config
+        port_hops = self._port_hops(args, config) if args.port else None
+        hops = plan_hops(hops=args.hop, agent=args.agent, interface=args.interface, netns=args.netns,
+                         port_hops=port_hops)
         path = args.write
         pcapng = bool(path) and (len(hops) > 1 or path.endswith(".pcapng"))
         if path and len(hops) > 1 and not path.endswith(".pcapng"):

@@ -196,11 +196,12 @@ class CheckDhcp(StethLister):
         return ["port", "node", "hop", "interface", "discover", "offer", "other", "error"], rows
 
 
-def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
-    """Plan the hops from Neutron's data, run the traces on every node at once, analyse."""
-    import asyncio
-    import random
+def plan_port_path(config, cloud, port, uplink: str):
+    """The hops of ``port``'s path from Neutron's data and the compute node's br-int.
 
+    Returns (plan, (ovs_port_row, interface) or None, ovs_show); ``plan`` is None when the
+    port's interface is not on br-int (nothing to plan a path through).
+    """
     from .. import api
     from ..checks import dhcp as dhcp_check
     from ..inventory import resolve_node
@@ -219,13 +220,26 @@ def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
     shown = run(find_ovs_port())
     found = next(((pt, i) for b in shown.bridges for pt in b.ports for i in pt.interfaces
                   if i.external_ids.get("iface-id") == port.id), None)
-    ovs_port = found[1].name if found else None
-    if ovs_port is None:
+    if found is None:
+        return None, None, shown
+    return dhcp_check.plan(port, network, dhcp_ports, hosts, uplink, ovs_port=found[1].name), found, shown
+
+
+def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
+    """Plan the hops from Neutron's data, run the traces on every node at once, analyse."""
+    import asyncio
+    import random
+
+    from .. import api
+    from ..checks import dhcp as dhcp_check
+    from ..inventory import resolve_node
+
+    p, found, shown = plan_port_path(config, cloud, port, uplink)
+    if p is None:
         return dhcp_check.Analysis(
             Verdict.FAIL if shown.ovs_available and shown.bridges else Verdict.ERROR,
             f"no interface with external_ids:iface-id={port.id} on br-int of {port.binding_host} "
             f"({shown.detail}): the VM's port is not plugged into Open vSwitch", [], [])
-    p = dhcp_check.plan(port, network, dhcp_ports, hosts, uplink, ovs_port=ovs_port)
     xid = random.randint(1, 0xFFFFFFFF)
     requests = p.requests(duration, xid)
     nodes = {name: resolve_node(config, name) for name in requests}
