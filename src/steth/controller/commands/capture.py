@@ -105,6 +105,10 @@ class Capture(StethCommand):
             raise UsageError("give the interface after the agent", "e.g. `steth capture compute-1 eth1`")
         config = self.config
         port_hops = self._port_hops(args, config) if args.port else None
+        if port_hops is not None and args.filter:
+            # uplinks carry the port's frames with their 802.1Q tag in the frame when sent, and a filter
+            # without `vlan` does not look past a tag: match the same expression behind one as well
+            args.filter = f"({args.filter}) or (vlan and ({args.filter}))"
         hops = plan_hops(hops=args.hop, agent=args.agent, interface=args.interface, netns=args.netns,
                          port_hops=port_hops)
         path = args.write
