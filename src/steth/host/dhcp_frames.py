@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import CapabilityMissing, HostError
+from .inet import checksum as _checksum
 
 ETH_P_ALL = 0x0003
 CLONE_NEWNET = 0x40000000
@@ -154,13 +155,6 @@ def parse(frame: bytes, outgoing: bool = False, now: float = 0.0, _vni: int | No
                      time=now)
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def discover(mac: str, xid: int) -> bytes:

@@ -23,6 +23,8 @@ import struct
 import time
 from dataclasses import dataclass, field
 
+from .inet import checksum as _checksum
+
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 SO_ATTACH_FILTER = 26
 IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)
@@ -98,13 +100,6 @@ def _attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]
                                                                                ctypes.sizeof(prog))))
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    s = (s >> 16) + (s & 0xFFFF)
-    s += s >> 16
-    return ~s & 0xFFFF
 
 
 def _echo(family: int, ident: int, seq: int, payload: bytes) -> bytes:
