@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -32,3 +33,15 @@ def steth(*args: str, env: dict | None = None, timeout: float = 120) -> Result:
     proc = subprocess.run([STETH, *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+def eventually(fetch, check, timeout: float = 5.0, what: str = "condition"):
+    """Poll ``fetch()`` until ``check(value)`` holds (asynchronous kernel/OVSDB state); a bounded wait,
+    never a timing assertion. Returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if check(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not reached within {timeout:g} s; last value: {value!r}")
+        time.sleep(0.05)

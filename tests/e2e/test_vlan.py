@@ -6,13 +6,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import subprocess
-import time
 
 import pytest
 
 from steth.probes.capabilities import vlan_8021q
 
-from ..conftest import steth
+from ..conftest import eventually, steth
 from .conftest import LAB
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e]
@@ -36,17 +35,6 @@ def addrs(node: str, ifname: str) -> set[str]:
                          text=True, check=True).stdout
     return {f"{a['local']}/{a['prefixlen']}" for a in json.loads(out)[0]["addr_info"] if a.get("scope") == "global"}
 
-
-def wait_for(fetch, check, timeout: float, what: str):
-    """Bounded polling of asynchronous state (never a timing assertion)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if check(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout:g} s; last: {value!r}")
-        time.sleep(0.2)
 
 
 class Faults:
@@ -179,7 +167,7 @@ def test_setup_link_lease_expires(lab):
     r = run(lab, "setup-link", "compute-2", "eth2", "192.0.2.11/24", "--lease", "2")
     assert r.rc == 0, r.err
     assert "192.0.2.11/24" in addrs("compute-2", "eth2")
-    wait_for(lambda: addrs("compute-2", "eth2"), lambda a: a == before, timeout=15, what="lease expiry")
+    eventually(lambda: addrs("compute-2", "eth2"), lambda a: a == before, timeout=15, what="lease expiry")
 
 
 def test_setup_link_undone_when_the_agent_restarts_after_a_crash(lab):
@@ -195,7 +183,7 @@ def test_setup_link_undone_when_the_agent_restarts_after_a_crash(lab):
         rows = run(lab, "lab", "status", "--name", LAB, "-f", "json").json()
         return next(x["agent_state"] for x in rows if x["node"] == "compute-1")
 
-    wait_for(state, lambda s: s != "running", timeout=10, what="agent gone")
+    eventually(state, lambda s: s != "running", timeout=10, what="agent gone")
     assert "192.0.2.12/24" in addrs("compute-1", "eth2")  # the crash left it behind...
     assert run(lab, "lab", "agent", "--name", LAB, "start", "compute-1").rc == 0
     assert addrs("compute-1", "eth2") == before  # ...and the new agent undid it before serving

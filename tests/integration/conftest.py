@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from ..conftest import eventually  # noqa: F401  (re-exported for the integration tests)
 
 IS_ROOT = os.geteuid() == 0
 BIN_DIR = Path(sys.executable).parent
@@ -311,17 +312,6 @@ def _wait_links_up(ns: str, names: list[str], timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def eventually(fetch, check, timeout: float = 5.0, what: str = "condition"):
-    """Poll ``fetch()`` until ``check(value)`` holds (asynchronous kernel/OVSDB state); a bounded wait,
-    never a timing assertion. Returns the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fetch()
-        if check(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not reached within {timeout:g} s; last value: {value!r}")
-        time.sleep(0.05)
 
 
 RUN_NETNS = Path("/run/netns")
