@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from steth.controller.decode import summarize, summary_line
+from steth.host.inet import checksum
 from steth.wire.capture import CaptureRequest
 from steth.wire.pcap import (LINKTYPE_ETHERNET, LINKTYPE_RAW, Packet, PcapFormatError, PcapFramer, PcapHeader,
                              PcapngInterface, PcapngWriter, PcapReader, merge, read_pcap, read_pcapng,
@@ -19,13 +20,6 @@ MAC_A = bytes.fromhex("020000000001")
 MAC_B = bytes.fromhex("020000000002")
 
 
-def checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
 
 
 def ipv4(src: str, dst: str, proto: int, payload: bytes, flags_frag: int = 0) -> bytes:

@@ -68,3 +68,15 @@ def test_matrix_cells():
     cols, table = matrix(rows(fail={("a", "b")}), NODES)
     assert cols == ["net", "from \\ to", "a", "b", "c"]
     assert table[0] == ["n1", "a", "-", "FAIL 100%", "ok 0.20ms"]
+
+
+def test_probe_settings_are_bounded_like_the_agent_request():
+    import pytest
+    from pydantic import ValidationError
+
+    from steth.controller.checks.mesh import ProbeSettings
+
+    assert ProbeSettings(count=1).count == 1
+    with pytest.raises(ValidationError) as exc:
+        ProbeSettings(count=0)
+    assert exc.value.errors()[0]["loc"] == ("count",)

@@ -46,6 +46,10 @@ class ProbeSettings:
     interval: float = 0.2
     timeout: float = 1.0
 
+    def __post_init__(self) -> None:
+        """Bounded as the agent's ping request is (pydantic ValidationError names the bad field)."""
+        PingRequest(targets=["127.0.0.1"], count=self.count, interval=self.interval, timeout=self.timeout)
+
 
 def plan(views: list[NodeView], networks: list[str]) -> dict[str, list[tuple[str, str, str]]]:
     """source -> [(network, destination, address)] for every live source and every known peer address."""

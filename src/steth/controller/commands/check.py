@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
+from pydantic import ValidationError
+
 from ...errors import UsageError
 from ...report import html
 from ...wire.models import Verdict
@@ -13,6 +15,7 @@ from ..inventory import select_nodes
 from ..checks import mesh, mtu
 from ..checks.nodes import discover, select_networks
 from .base import StethLister, exit_status_for
+from .ping import request_error
 
 
 def node_list(text: str) -> list[str]:
@@ -50,11 +53,8 @@ class CheckMesh(StethLister):
             raise UsageError(f"--max-loss {args.max_loss} is out of range 0-100")
         try:
             probe = mesh.ProbeSettings(args.count, args.interval, args.timeout)
-            from ...wire.models import PingRequest
-            PingRequest(targets=["127.0.0.1"], count=probe.count, interval=probe.interval, timeout=probe.timeout)
-        except ValueError as exc:
-            from .ping import request_error
-            raise request_error(exc) from None  # type: ignore[arg-type]
+        except ValidationError as exc:
+            raise request_error(exc) from None
         thresholds = mesh.Thresholds(args.max_loss, args.max_rtt)
 
         async def go():
