@@ -8,12 +8,21 @@ crash, or `steth lab down`) can undo it without knowing how it was made.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import HostError
 from . import netlink, proc
 
 Step = dict[str, Any]
+
+# Step kinds owned by other layers (e.g. the lab's Neutron API calls): kind -> handler.
+# A handler raises on failure; run() turns that into a problem string like any other step.
+_HANDLERS: dict[str, Callable[[Step], None]] = {}
+
+
+def register(kind: str, handler: Callable[[Step], None]) -> None:
+    """Teach run() a step kind that this module cannot know (host/ must not import the lab)."""
+    _HANDLERS[kind] = handler
 
 
 def argv(cmd: list[str], netns: str | None = None) -> Step:
@@ -106,6 +115,8 @@ def run(step: Step) -> str | None:
         elif kind == "path":
             if os.path.lexists(step["path"]):
                 os.unlink(step["path"])
+        elif kind in _HANDLERS:
+            _HANDLERS[kind](step)
         else:
             return f"unknown undo step {kind!r}"
     except (HostError, OSError, ValueError, KeyError) as exc:

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from ..errors import LabError, UsageError
 from ..host import netlink, proc, undo
+from . import neutron_undo  # noqa: F401 - registers the Neutron API undo step
 from .state import LabState
 from .topology import Node, PhysNet, Topology
 
