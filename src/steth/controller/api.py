@@ -7,9 +7,10 @@ from urllib.parse import quote
 from ..wire.capture import CaptureInfo, CaptureRequest
 from ..wire.iperf import (IperfClientRequest, IperfClientResult, IperfServer, IperfServerList,
                           IperfServerRequest, IperfServerStop)
-from ..wire.models import (AgentInfo, DhcpTraceRequest, DhcpTraceResponse, Health, Interface, Namespace,
-                           OvsCheckPortsRequest, OvsCheckPortsResponse, OvsShowResponse, OvsTraceRequest,
-                           OvsTraceResponse, PingRequest, PingResponse)
+from ..wire.models import (AgentInfo, DhcpTraceRequest, DhcpTraceResponse, Health, Interface, IptablesResponse,
+                           Namespace, OvsCheckPortsRequest, OvsCheckPortsResponse, OvsFlowsResponse,
+                           OvsShowResponse, OvsTraceRequest, OvsTraceResponse, PingRequest, PingResponse,
+                           TcpConnectRequest, TcpConnectResult)
 from ..wire.vlan import (LinkChange, LinkSetupRequest, LinkTeardownRequest, VlanCaptureResult,
                          VlanCollectRequest, VlanInterfaceRequest, VlanListenRequest, VlanListenStarted,
                          VlanSendRequest, VlanSendResult)
@@ -130,3 +131,18 @@ async def ovs_trace(c: AgentClient, node: NodeConfig, req: OvsTraceRequest) -> O
 async def dhcp_trace(c: AgentClient, node: NodeConfig, req: "DhcpTraceRequest") -> "DhcpTraceResponse":
     return await c.request(node, "POST", "/v1/dhcp/trace", body=req, result=DhcpTraceResponse,
                            extra_timeout=req.duration + req.delay + 5)
+
+
+async def ovs_flows(c: AgentClient, node: NodeConfig, bridge: str, table: int | None = None) -> OvsFlowsResponse:
+    path = f"/v1/ovs/flows?bridge={quote(bridge, safe='')}" + (f"&table={table}" if table is not None else "")
+    return await c.request(node, "GET", path, result=OvsFlowsResponse, extra_timeout=12)
+
+
+async def iptables(c: AgentClient, node: NodeConfig, netns: str, table: str = "nat") -> IptablesResponse:
+    return await c.request(node, "GET", f"/v1/netns/{quote(netns, safe='')}/iptables?table={table}",
+                           result=IptablesResponse, extra_timeout=15)
+
+
+async def tcp_connect(c: AgentClient, node: NodeConfig, req: TcpConnectRequest) -> TcpConnectResult:
+    return await c.request(node, "POST", "/v1/tcp-connect", body=req, result=TcpConnectResult,
+                           extra_timeout=req.timeout)

@@ -7,8 +7,6 @@ by hand (Ethernet, optional 802.1Q, IPv4, UDP, VXLAN, BOOTP): no scapy import.
 
 from __future__ import annotations
 
-import ctypes
-import os
 import select
 import socket
 import struct
@@ -17,41 +15,15 @@ import time
 from dataclasses import dataclass
 
 from ..errors import CapabilityMissing, HostError
+from . import netns as netns_mod
 from .inet import checksum as _checksum
 
 ETH_P_ALL = 0x0003
-CLONE_NEWNET = 0x40000000
 VXLAN_PORT = 4789
 DHCP_MAGIC = b"\x63\x82\x53\x63"
 MESSAGE_TYPES = {1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK", 6: "NAK", 7: "RELEASE",
                  8: "INFORM"}
 MAX_FRAMES = 20000  # per capture: bounds memory and time on a busy interface
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _open_in_netns(netns: str | None, opener):
-    """Run ``opener()`` with this thread in ``netns`` (a name under /run/netns), in a fresh thread."""
-    if not netns:
-        return opener()
-    result: dict = {}
-
-    def body() -> None:
-        try:
-            with open(f"/run/netns/{netns}") as fh:
-                if _libc.setns(fh.fileno(), CLONE_NEWNET) != 0:
-                    err = ctypes.get_errno()
-                    raise OSError(err, f"setns into {netns}: {os.strerror(err)}")
-            result["value"] = opener()
-        except BaseException as exc:  # handed to the caller
-            result["error"] = exc
-
-    t = threading.Thread(target=body, name=f"netns-{netns}")
-    t.start()
-    t.join()
-    if "error" in result:
-        raise result["error"]
-    return result["value"]
 
 
 def packet_socket(ifname: str, netns: str | None = None) -> socket.socket:
@@ -67,7 +39,7 @@ def packet_socket(ifname: str, netns: str | None = None) -> socket.socket:
         return s
 
     try:
-        return _open_in_netns(netns, opener)
+        return netns_mod.call_in(netns, opener)
     except PermissionError as exc:
         raise CapabilityMissing(f"raw packet sockets need CAP_NET_RAW: {exc}") from exc
     except FileNotFoundError as exc:

@@ -23,6 +23,8 @@ import struct
 import time
 from dataclasses import dataclass, field
 
+from . import netns as netns_mod
+
 from .inet import checksum as _checksum
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
@@ -114,13 +116,17 @@ class Pinger:
     """One request's worth of echoes: all targets of one address family, one socket."""
 
     def __init__(self, family: int, *, dont_fragment: bool = False, interface: str | None = None,
-                 source: str | None = None) -> None:
+                 source: str | None = None, netns: str | None = None) -> None:
         self.family = family
         self.ident = int.from_bytes(os.urandom(2), "big")
-        if family == 4:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-        else:
-            sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+
+        def opener() -> socket.socket:
+            if family == 4:
+                return socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+            return socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+
+        # a socket opened inside a namespace stays there (qdhcp-/qrouter- probes)
+        sock = netns_mod.call_in(netns, opener)
         try:
             sock.setblocking(False)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)

@@ -7,7 +7,7 @@ import shutil
 
 from ..errors import CapabilityMissing, HostError
 from ..host import ovsdb, proc
-from ..wire.models import (OvsBridgeInfo, OvsInterfaceInfo, OvsPortInfo, OvsShowResponse, OvsTraceRequest,
+from ..wire.models import (OvsBridgeInfo, OvsFlowsResponse, OvsInterfaceInfo, OvsPortInfo, OvsShowResponse, OvsTraceRequest,
                            OvsTraceResponse, Verdict)
 
 DEAD_VLAN = 4095
@@ -105,3 +105,22 @@ def trace(req: OvsTraceRequest, connection: str) -> OvsTraceResponse:
     return OvsTraceResponse(bridge=req.bridge, flow=flow, output=done.stdout[:65536], datapath_actions=actions,
                             dropped=dropped, verdict=Verdict.FAIL if dropped else Verdict.OK,
                             detail="dropped" if dropped else f"datapath actions: {actions}")
+
+
+def flows(connection: str, bridge: str, table: int | None = None) -> OvsFlowsResponse:
+    """`ovs-ofctl dump-flows` (argv only; OVS_RUNDIR from the database connection, as for trace)."""
+    exe = shutil.which("ovs-ofctl")
+    if exe is None:
+        return OvsFlowsResponse(bridge=bridge, table=table, verdict=Verdict.ERROR,
+                                detail="ovs-ofctl is not installed (package openvswitch-switch)")
+    argv = [exe, "-t", "10", "dump-flows", bridge] + ([f"table={table}"] if table is not None else [])
+    try:
+        done = proc.run(argv, timeout=12, env={"OVS_RUNDIR": ovsdb.rundir(connection)})
+    except Exception as exc:  # TimeoutExpired
+        return OvsFlowsResponse(bridge=bridge, table=table, verdict=Verdict.ERROR, detail=f"ovs-ofctl: {exc}")
+    if done.returncode != 0:
+        return OvsFlowsResponse(bridge=bridge, table=table, verdict=Verdict.ERROR,
+                                detail=f"dump-flows failed: {(done.stderr or done.stdout).strip()[:300]}")
+    lines = [ln.strip() for ln in done.stdout.splitlines()
+             if ln.strip() and not ln.startswith(("NXST_FLOW", "OFPST_FLOW"))]  # the reply header
+    return OvsFlowsResponse(bridge=bridge, table=table, flows=lines, detail=f"{len(lines)} flows")

@@ -111,6 +111,7 @@ class PingRequest(_Strict):
     dont_fragment: bool = False
     interface: IfName | None = None
     source: IpAddress | None = None
+    netns: NetnsName | None = None  # probe from inside a named namespace (qdhcp-..., qrouter-...)
 
     @model_validator(mode="after")
     def _bounded_duration(self) -> "PingRequest":
@@ -322,12 +323,49 @@ class DhcpTraceResponse(BaseModel):
     verdict: Verdict
 
 
+class IptablesResponse(BaseModel):
+    """`iptables-save -t TABLE` of a namespace (read only): rules as lines, chains by name."""
+
+    netns: str | None = None
+    table: str
+    rules: list[str] = []
+    verdict: Verdict = Verdict.OK
+    detail: str = ""
+
+
+class TcpConnectRequest(_Strict):
+    address: IpAddress
+    port: Annotated[int, Field(ge=1, le=65535)]
+    netns: NetnsName | None = None
+    timeout: Seconds = 2.0
+
+
+class TcpConnectResult(BaseModel):
+    address: str
+    port: int
+    netns: str | None = None
+    connected: bool
+    seconds: float | None = None
+    error: str | None = None
+    verdict: Verdict
+
+
+class OvsFlowsResponse(BaseModel):
+    """`ovs-ofctl dump-flows BRIDGE [table=N]` as lines (without the reply header)."""
+
+    bridge: str
+    table: int | None = None
+    flows: list[str] = []
+    verdict: Verdict = Verdict.OK
+    detail: str = ""
+
+
 class ErrorBody(BaseModel):
     detail: str
 
 
 __all__ = [
     "API_VERSION", "Address", "AgentInfo", "Capabilities", "ErrorBody", "Health", "Interface",
-    "LinkStats", "Namespace", "NetnsName", "OvsCheckPortsRequest", "OvsCheckPortsResponse",
+    "IptablesResponse", "LinkStats", "Namespace", "OvsFlowsResponse", "TcpConnectRequest", "TcpConnectResult", "NetnsName", "OvsCheckPortsRequest", "OvsCheckPortsResponse",
     "OvsPortPresence", "PingRequest", "PingResponse", "PingResult", "Verdict", "Count", "worst",
 ]

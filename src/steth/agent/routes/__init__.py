@@ -5,7 +5,7 @@ To add a probe: write ``routes/<name>.py`` with a ``router`` function and list i
 
 from __future__ import annotations
 
-from . import capture, dhcp, interfaces, iperf, links, meta, ovs, ping, vlan
+from . import capture, dhcp, interfaces, iperf, links, meta, netns, ovs, ping, vlan
 
 ROUTERS = [meta.router, interfaces.router, ping.router, ovs.router, vlan.router, links.router, iperf.router,
-           capture.router, dhcp.router]
+           capture.router, dhcp.router, netns.router]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query
 
 from ...probes import ovs, ovs_show
-from ...wire.models import (OvsCheckPortsRequest, OvsCheckPortsResponse, OvsShowResponse, OvsTraceRequest,
+from ...wire.models import (OvsCheckPortsRequest, OvsFlowsResponse, OvsCheckPortsResponse, OvsShowResponse, OvsTraceRequest,
                             OvsTraceResponse)
 from ...wire.validators import check_bridge
 from ..context import AgentContext
@@ -27,6 +27,16 @@ def router(ctx: AgentContext) -> APIRouter:
             except ValueError as exc:
                 raise HTTPException(status_code=422, detail=str(exc)) from None
         return ovs_show.show(ctx.ovsdb_connection, bridge)
+
+    @r.get("/flows", response_model=OvsFlowsResponse)
+    def flows(bridge: str = Query(max_length=64), table: int | None = Query(default=None, ge=0, le=254)
+              ) -> OvsFlowsResponse:
+        """`ovs-ofctl dump-flows BRIDGE [table=N]` (e.g. br-tun's flood table 22)."""
+        try:
+            check_bridge(bridge)
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        return ovs_show.flows(ctx.ovsdb_connection, bridge, table)
 
     @r.post("/trace", response_model=OvsTraceResponse)
     def trace(req: OvsTraceRequest) -> OvsTraceResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
-from ...host import netlink
+from ...host import netlink, netns
 from ...probes import ping
 from ...wire.models import PingRequest, PingResponse
 from ..context import AgentContext
@@ -17,7 +17,9 @@ def router(ctx: AgentContext) -> APIRouter:
     @r.post("/ping", response_model=PingResponse)
     async def do_ping(req: PingRequest) -> PingResponse:
         # pyroute2's synchronous API runs its own event loop: keep it off ours.
-        if req.interface and await run_in_threadpool(netlink.get_interface, req.interface) is None:
+        if req.netns and not netns.exists(req.netns):
+            raise HTTPException(422, f"netns: no network namespace named {req.netns!r} on this node")
+        if req.interface and await run_in_threadpool(netlink.get_interface, req.interface, req.netns) is None:
             raise HTTPException(422, f"interface: no interface named {req.interface!r} on this node")
         return await ping.ping_many(req)
 

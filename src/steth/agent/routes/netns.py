@@ -1,0 +1,31 @@
+"""/v1/netns/{name}/iptables and /v1/tcp-connect: read-only probes inside qrouter-/qdhcp- namespaces."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Query
+from starlette.concurrency import run_in_threadpool
+
+from ...probes import netns_probes
+from ...wire.models import IptablesResponse, TcpConnectRequest, TcpConnectResult
+from ...wire.validators import check_netns
+from ..context import AgentContext
+
+
+def router(ctx: AgentContext) -> APIRouter:
+    r = APIRouter(tags=["probes"])
+
+    @r.get("/netns/{name}/iptables", response_model=IptablesResponse)
+    def iptables(name: str, table: str = Query(default="nat")) -> IptablesResponse:
+        try:
+            check_netns(name)
+        except ValueError as exc:
+            raise HTTPException(422, f"name: {exc}") from None
+        if table not in netns_probes.TABLES:
+            raise HTTPException(422, f"table: must be one of {', '.join(netns_probes.TABLES)}")
+        return netns_probes.iptables_save(name, table)
+
+    @r.post("/tcp-connect", response_model=TcpConnectResult)
+    async def tcp_connect(req: TcpConnectRequest) -> TcpConnectResult:
+        return await run_in_threadpool(netns_probes.tcp_connect, req)
+
+    return r
