@@ -10,7 +10,7 @@ from cliff.commandmanager import CommandManager
 
 from .. import __version__
 from ..errors import EXIT_USAGE
-from .commands import (agents, bandwidth, capture, check, check_all, interfaces, lab, links, openstack,
+from .commands import (agents, bandwidth, capture, check, check_all, doctor, interfaces, lab, links, openstack,
                        ovs, ping, vlan)
 
 # name -> command class; the original tool's names are aliases of the new ones.
@@ -23,6 +23,7 @@ COMMANDS = {
     "check mesh": check.CheckMesh,
     "check mtu": check.CheckMtu,
     "check all": check_all.CheckAll,
+    "doctor": doctor.Doctor,
     "capture": capture.Capture,
     "ovs check-ports": ovs.OvsCheckPorts,
     "check-ports-on-br": ovs.OvsCheckPorts,

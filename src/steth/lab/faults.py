@@ -15,9 +15,11 @@ from typing import Any, Callable
 
 from ..errors import LabError, UsageError
 from ..host import netlink, proc, undo
-from . import neutron_undo  # noqa: F401 - registers the Neutron API undo step
+from . import neutron_undo
 from .state import LabState
 from .topology import Node, PhysNet, Topology
+
+UNDO_KINDS = (neutron_undo.KIND,)  # step kinds beyond host/undo.py's own, registered on import
 
 PARAMS = ("node", "network", "to", "mtu", "rate", "vlans", "vm", "tag")
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ..errors import OpenStackError, OpenStackNotFound, OpenStackUnreachable
+from .l3 import (FloatingIpInfo, RouterInfo, SecurityGroupInfo, floating_ip_from_api, router_from_api,
+                 security_group_from_api)
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
@@ -73,6 +75,9 @@ class PortInfo:
     device_id: str
     device_owner: str
     admin_state_up: bool
+    security_group_ids: list[str] = field(default_factory=list)
+    port_security_enabled: bool = True
+    allowed_address_pairs: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ips(self) -> list[str]:
@@ -121,7 +126,10 @@ def port_from_api(p: Any) -> PortInfo:
         status=_get(p, "status") or "", binding_host=_get(p, "binding_host_id") or None,
         vif_type=_get(p, "binding_vif_type"), vif_details=dict(_get(p, "binding_vif_details") or {}),
         vnic_type=_get(p, "binding_vnic_type"), device_id=_get(p, "device_id") or "",
-        device_owner=_get(p, "device_owner") or "", admin_state_up=bool(_get(p, "is_admin_state_up", True)))
+        device_owner=_get(p, "device_owner") or "", admin_state_up=bool(_get(p, "is_admin_state_up", True)),
+        security_group_ids=list(_get(p, "security_group_ids") or []),
+        port_security_enabled=_get(p, "is_port_security_enabled") is not False,
+        allowed_address_pairs=list(_get(p, "allowed_address_pairs") or []))
 
 
 def network_from_api(n: Any) -> NetworkInfo:
@@ -322,3 +330,31 @@ class OpenStack:
             if a.binary == "neutron-openvswitch-agent" or a.agent_type == "Open vSwitch agent":
                 return a
         return None
+
+    # --- by name, routers, floating IPs, security groups (doctor) ---
+    def ports_named(self, name: str) -> list[PortInfo]:
+        with _api(f"ports named {name}"):
+            return [port_from_api(p) for p in self.conn.network.ports(name=name)]
+
+    def subnet_router(self, network_id: str, subnet_id: str) -> tuple[RouterInfo, PortInfo] | None:
+        """The router with an interface on the subnet (and that interface port), or None."""
+        with _api(f"router interfaces on network {network_id}"):
+            for p in self.conn.network.ports(network_id=network_id):
+                owner = _get(p, "device_owner") or ""
+                if not owner.startswith("network:router_interface") and owner != "network:ha_router_replicated_interface":
+                    continue
+                if any(ip.get("subnet_id") == subnet_id for ip in (_get(p, "fixed_ips") or [])):
+                    return router_from_api(self.conn.network.get_router(_get(p, "device_id"))), port_from_api(p)
+        return None
+
+    def l3_agents(self, router_id: str) -> list[AgentInfo]:
+        with _api(f"L3 agents of router {router_id}"):
+            return [agent_from_api(a) for a in self.conn.network.routers_hosting_l3_agents(router_id)]
+
+    def floating_ips(self, **query: Any) -> list[FloatingIpInfo]:
+        with _api("floating IPs"):
+            return [floating_ip_from_api(f) for f in self.conn.network.ips(**query)]
+
+    def security_groups(self, ids: list[str]) -> list[SecurityGroupInfo]:
+        with _api("security groups"):
+            return [security_group_from_api(self.conn.network.get_security_group(i)) for i in ids]

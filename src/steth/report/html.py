@@ -17,6 +17,9 @@ td.self{background:#eee;color:#999}
 ul.findings li{margin:.2em 0}
 .ok{color:#1a7f37}.bad{color:#b42318}
 small{color:#666}
+table.rows{border-collapse:collapse}table.rows td,table.rows th{border:1px solid #ccc;padding:.25em .5em;
+vertical-align:top;font-size:.85em;text-align:left}tr.fail td{background:#fde8e6}tr.warn td{background:#fff4d6}
+tr.error td{background:#f3e8ff}tr.cause td{background:#f8b4ab;font-weight:bold}
 """
 
 
@@ -78,6 +81,21 @@ def page(title: str, sections: Sequence[tuple[str, Sequence[Heatmap]]], findings
         parts += [_heatmap(m) for m in maps]
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def table_page(title: str, summary: Sequence[str], columns: Sequence[str], rows: Sequence[Sequence[object]],
+               ok: bool, row_class: Callable[[Sequence[object]], str] | None = None) -> str:
+    """A page with the findings first and one table (e.g. doctor's ordered checks)."""
+    head = page(title, [], summary, ok).replace("</body></html>", "")
+    out = [head, "<h2>Checks</h2><table class='rows'><tr>"]
+    out += [f"<th>{html.escape(c)}</th>" for c in columns]
+    out.append("</tr>")
+    for row in rows:
+        cls = row_class(row) if row_class else ""
+        out.append(f"<tr class='{html.escape(cls)}'>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row)
+                   + "</tr>")
+    out.append("</table></body></html>")
+    return "\n".join(out)
 
 
 def write(path: str, text: str) -> None:

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 from ...openstack.adapter import NetworkInfo, PortInfo
 from ...wire.models import (DhcpCaptureSpec, DhcpHop, DhcpInjectSpec, DhcpTraceRequest, DhcpTraceResponse,
-                            Verdict)
+                            OvsPortInfo, Verdict)
+
+if TYPE_CHECKING:
+    from ..client import AgentClient
+    from ..config import NodeConfig
 
 
 @dataclass
@@ -164,3 +170,33 @@ def analyse(p: Plan, results: dict[str, DhcpTraceResponse | Exception], xid: int
     if rogue:
         return Analysis(Verdict.FAIL, rogue[0], rows, rogue)
     return Analysis(Verdict.OK, "DHCPDISCOVER reached dnsmasq and its OFFER reached the VM's tap", rows, rogue)
+
+
+async def trace(client: "AgentClient", nodes: dict[str, "NodeConfig"], p: Plan, duration: float) -> Analysis:
+    """Run the plan's captures (and the injection) on every node at once, then analyse."""
+    import asyncio
+    import random
+
+    from .. import api
+
+    xid = random.randint(1, 0xFFFFFFFF)
+    requests = p.requests(duration, xid)
+
+    async def one(name: str) -> tuple[str, DhcpTraceResponse | Exception]:
+        try:
+            return name, await api.dhcp_trace(client, nodes[name], requests[name])
+        except Exception as exc:  # an unreachable agent is a result of the check
+            return name, exc
+
+    return analyse(p, dict(await asyncio.gather(*(one(n) for n in requests))), xid)
+
+
+def explain_tag(analysis: Analysis, port: "OvsPortInfo") -> None:
+    """Add what the br-int port's tag says to a failed trace (dead VLAN 4095, or not the agent's tag)."""
+    if analysis.verdict == Verdict.OK:
+        return
+    intended = port.other_config.get("tag")  # the local VLAN the Neutron agent assigned
+    if port.tag == 4095:
+        analysis.reason += f"; {port.name} has the dead VLAN tag 4095 (the agent could not bind it)"
+    elif intended and str(port.tag) != intended:
+        analysis.reason += f"; {port.name} on br-int has tag {port.tag} but the Neutron agent assigned local VLAN {intended}"

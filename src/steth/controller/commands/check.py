@@ -227,10 +227,6 @@ def plan_port_path(config, cloud, port, uplink: str):
 
 def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
     """Plan the hops from Neutron's data, run the traces on every node at once, analyse."""
-    import asyncio
-    import random
-
-    from .. import api
     from ..checks import dhcp as dhcp_check
     from ..inventory import resolve_node
 
@@ -240,28 +236,15 @@ def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
             Verdict.FAIL if shown.ovs_available and shown.bridges else Verdict.ERROR,
             f"no interface with external_ids:iface-id={port.id} on br-int of {port.binding_host} "
             f"({shown.detail}): the VM's port is not plugged into Open vSwitch", [], [])
-    xid = random.randint(1, 0xFFFFFFFF)
-    requests = p.requests(duration, xid)
-    nodes = {name: resolve_node(config, name) for name in requests}
+    nodes = {h.node: resolve_node(config, h.node) for h in p.hops}
 
     async def go():
         async with AgentClient(config) as client:
-            async def one(name):
-                try:
-                    return name, await api.dhcp_trace(client, nodes[name], requests[name])
-                except Exception as exc:  # an unreachable agent is a result of the check
-                    return name, exc
-            return dict(await asyncio.gather(*(one(n) for n in requests)))
+            return await dhcp_check.trace(client, nodes, p, duration)
 
-    analysis = dhcp_check.analyse(p, run(go()), xid)
-    if analysis.verdict != Verdict.OK and found:
-        pt = found[0]
-        intended = pt.other_config.get("tag")  # the local VLAN the Neutron agent assigned
-        if pt.tag == 4095:
-            analysis.reason += f"; {pt.name} has the dead VLAN tag 4095 (the agent could not bind it)"
-        elif intended and str(pt.tag) != intended:
-            analysis.reason += (f"; {pt.name} on br-int has tag {pt.tag} but the Neutron agent assigned "
-                                f"local VLAN {intended}")
+    analysis = run(go())
+    if found:
+        dhcp_check.explain_tag(analysis, found[0])
     return analysis
 
 

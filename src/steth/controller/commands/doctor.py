@@ -1,0 +1,92 @@
+"""`steth doctor VM|PORT|IP [--to ADDRESS[:PORT]]`: one command for "why can't this VM get an address
+or reach the internet" — every link of the path checked in order, the first broken one named."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE
+from ...report import html
+from ..client import AgentClient, run
+from ..doctor import control, data, probes
+from ..doctor.diagnose import diagnose
+from ..doctor.facts import Target, gather
+from ..doctor.model import Check, Diagnosis, Outcome
+from .base import StethLister
+
+COLUMNS = ["#", "plane", "check", "verdict", "evidence", "cause", "next_step"]
+
+
+def rows_of(checks: list[Check], d: Diagnosis) -> list[list[object]]:
+    rows: list[list[object]] = [[i + 1, c.plane, c.check, c.outcome.value, c.evidence,
+                                 c.cause if c.failed else "", c.next_step if c.outcome != Outcome.OK else ""]
+                                for i, c in enumerate(checks)]
+    root = d.root_cause
+    rows.append(["", "", "diagnosis", "healthy" if d.healthy else ("cause found" if root else "inconclusive"),
+                 d.summary, root.cause if root else "", root.next_step if root else ""])
+    return rows
+
+
+class Doctor(StethLister):
+    """Why can't this VM get an address, or reach the internet? Walks the whole path of one port:
+    Neutron's records (port, binding, agents, DHCP, security groups, router, floating IP), then
+    the data plane through the steth agents (br-int port and tag, tunnel/VLAN path and MTU between
+    the compute and network nodes, a DHCP trace, pings from the qdhcp/qrouter namespaces, NAT
+    rules, the router's gateway and --to). Prints every check with its evidence and names the
+    first broken link as the root cause, with the next step. Exit 0 healthy, 1 cause found,
+    3 a check could not run (agent unreachable)."""
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        from .openstack import add_openstack_options
+
+        parser = super().get_parser(prog_name)
+        parser.add_argument("ref", metavar="VM|PORT|IP",
+                            help="server name or ID, port name or ID, MAC, fixed IP, or floating IP address")
+        parser.add_argument("--to", metavar="ADDRESS[:PORT]",
+                            help="also check that the VM can reach ADDRESS (ICMP), or ADDRESS:PORT (TCP), "
+                                 "through its router: security group egress, SNAT, the router's path")
+        parser.add_argument("--html", metavar="FILE", help="also write the report as a self-contained HTML page")
+        add_openstack_options(parser)
+        return parser
+
+    def take_action(self, args: argparse.Namespace):
+        from .openstack import connect_from
+
+        target = Target.parse(args.to) if args.to else None
+        t0 = time.monotonic()
+        cloud = connect_from(args)
+        facts = gather(cloud, args.ref, target)
+        config = self.config
+
+        async def collect():
+            async with AgentClient(config) as client:
+                return await probes.Collector(client, config, facts).run()
+
+        evidence = run(collect()) if facts.port is not None else probes.Evidence()
+        checks = control.control_checks(facts) + data.data_checks(facts, evidence)
+        d = diagnose(checks)
+        if d.healthy:
+            self.exit_status = EXIT_OK
+        elif d.root_cause is not None:
+            self.exit_status = EXIT_PROBLEM
+        else:
+            self.exit_status = EXIT_UNREACHABLE
+        rows = rows_of(checks, d)
+        what = facts.port.id if facts.port else args.ref
+        head = [f"steth doctor {args.ref}" + (f" --to {target.describe()}" if target else "")
+                + f": port {what} ({time.monotonic() - t0:.1f} s)", d.summary]
+        if d.root_cause:
+            head.append(f"next step: {d.root_cause.next_step}")
+        if d.symptoms:
+            head.append("symptoms of it: " + "; ".join(d.symptoms))
+        if facts.other_ports:
+            head.append(f"the server has more ports, not examined: {', '.join(facts.other_ports)}")
+        if args.html:
+            def cls(row) -> str:
+                if row[2] == "diagnosis":
+                    return "cause" if not d.healthy else "ok"
+                return str(row[3])
+            html.write(args.html, html.table_page(f"steth doctor {args.ref}", head, COLUMNS, rows, d.healthy, cls))
+        self.summary = head  # under the table, or on stderr with -f json/yaml so stdout stays parseable
+        return COLUMNS, rows
