@@ -352,8 +352,12 @@ class OpenStack:
             return [agent_from_api(a) for a in self.conn.network.routers_hosting_l3_agents(router_id)]
 
     def floating_ips(self, **query: Any) -> list[FloatingIpInfo]:
-        with _api("floating IPs"):
-            return [floating_ip_from_api(f) for f in self.conn.network.ips(**query)]
+        """Floating IPs matching ``query``; [] on a cloud without the L3 extension (404)."""
+        try:
+            with _api("floating IPs"):
+                return [floating_ip_from_api(f) for f in self.conn.network.ips(**query)]
+        except OpenStackNotFound:
+            return []
 
     def security_groups(self, ids: list[str]) -> list[SecurityGroupInfo]:
         with _api("security groups"):

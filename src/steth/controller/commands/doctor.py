@@ -10,7 +10,7 @@ from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE
 from ...report import html
 from ..client import AgentClient, run
 from ..doctor import control, data, probes
-from ..doctor.diagnose import diagnose
+from ..doctor.diagnose import diagnose, in_chain_order
 from ..doctor.facts import Target, gather
 from ..doctor.model import Check, Diagnosis, Outcome
 from .base import StethLister
@@ -64,7 +64,7 @@ class Doctor(StethLister):
                 return await probes.Collector(client, config, facts).run()
 
         evidence = run(collect()) if facts.port is not None else probes.Evidence()
-        checks = control.control_checks(facts) + data.data_checks(facts, evidence)
+        checks = in_chain_order(control.control_checks(facts) + data.data_checks(facts, evidence))
         d = diagnose(checks)
         if d.healthy:
             self.exit_status = EXIT_OK

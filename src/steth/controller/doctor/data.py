@@ -118,7 +118,36 @@ def _tunnel(f: Facts, ev: Evidence, net_type: str) -> Check:
                       next_step=f"check routing/firewalls between {src} and {dst} (local_ip of both agents); "
                                 f"`steth check mesh` on the tunnel network")
         parts.append(text)
+    lost = _encapsulated_loss(ev)
+    if lost:
+        return _d(name, "; ".join(parts) + f"; but {lost}, although ICMP between the endpoints works: the "
+                  f"encapsulation ({'UDP 4789' if net_type == 'vxlan' else net_type}) is dropped on the path",
+                  cause="tunnel underlay broken", catalogue=5,
+                  next_step=f"find the firewall/ACL between {ev.compute} and {', '.join(ev.peers)} that drops "
+                            f"{'UDP 4789' if net_type == 'vxlan' else net_type + ' packets'} (security groups of "
+                            "the hosts, iptables, switch ACLs)")
     return _ok(name, "; ".join(parts) or "no peers to probe")
+
+
+def _encapsulated_loss(ev: Evidence) -> str:
+    """From the DHCP trace: a broadcast that left one node's uplink (encapsulated) and never reached the
+    other's: the real tunnel traffic is lost even when pings between the endpoints pass."""
+    a = ev.dhcp
+    if not isinstance(a, dhcp_check.Analysis):
+        return ""
+    out = {h.hop: h for h in a.hops if h.hop == "compute-uplink"}
+    into = [h for h in a.hops if h.hop == "network-uplink"]
+    comp = out.get("compute-uplink")
+    if comp is None or not into:
+        return ""
+    if comp.discover and not any(h.discover for h in into):
+        return (f"the VM's DHCPDISCOVER left {comp.node} {comp.interface} encapsulated and never reached "
+                f"{', '.join(f'{h.node} {h.interface}' for h in into)}")
+    if any(h.offer for h in into) and not comp.offer:
+        src = next(h for h in into if h.offer)
+        return (f"dnsmasq's OFFER left {src.node} {src.interface} encapsulated and never reached "
+                f"{comp.node} {comp.interface}")
+    return ""
 
 
 def _vlan(f: Facts, ev: Evidence, seg_id: int | None) -> Check:
@@ -155,7 +184,9 @@ def flood_flows(f: Facts, ev: Evidence) -> Check:
         return error(name, flows.detail)
     shown = ev.ovs.get(ev.compute or "")
     found = vm_ovs_port(shown, f.port.id) if isinstance(shown, OvsShowResponse) else None
-    tag = found[1].tag if found else None
+    if found is None:
+        return _skip(name, "the VM's port is not on br-int")
+    tag = found[1].tag
     ofports = _tunnel_ofports(shown) if isinstance(shown, OvsShowResponse) else {}
     mine = [fl for fl in flows.flows if tag is not None and f"dl_vlan={tag}" in fl]
     missing = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Awaitable
+from typing import Any, Awaitable, Callable
 
 from ...wire.models import IptablesResponse, OvsShowResponse, PingRequest, PingResponse, TcpConnectRequest
 from .. import api
@@ -99,9 +99,17 @@ class Collector:
     def node(self, host: str | None) -> NodeConfig:
         return _node(self.config, host)
 
+    async def on(self, host: str | None, call: Callable[[NodeConfig], Awaitable[Any]]) -> Any:
+        """``call(node)`` on the host's agent; an unknown host or a failed call is returned, not raised."""
+        try:
+            node = self.node(host)
+        except Exception as exc:
+            return exc
+        return await _safe(call(node))
+
     async def ping(self, host: str | None, targets: list[str], **kw: Any) -> PingResponse:
         req = PingRequest(targets=targets, **{"count": 3, "interval": 0.1, "timeout": 1.0, **kw})
-        return await api.ping(self.client, self.node(host), req)
+        return await self.on(host, lambda n: api.ping(self.client, n, req))
 
     async def run(self) -> Evidence:
         f, ev = self.f, self.ev
@@ -113,7 +121,7 @@ class Collector:
         ev.peers = list(dict.fromkeys(peers))
         # first: OVS state everywhere (the rest of the plan needs the VM's br-int port and the bridges)
         hosts = [h for h in [ev.compute, *ev.peers] if h]
-        shown = await asyncio.gather(*(_safe(api.ovs_show(self.client, self.node(h))) for h in hosts))
+        shown = await asyncio.gather(*(self.on(h, lambda n: api.ovs_show(self.client, n)) for h in hosts))
         ev.ovs = dict(zip(hosts, shown))
         jobs = [self._underlay(), self._dhcp(), self._vm_frames(), self._from_dhcp(), self._router()]
         await asyncio.gather(*jobs)
@@ -146,18 +154,17 @@ class Collector:
             if not dst:
                 ev.tunnel_ping[peer] = LookupError(f"Neutron reports no tunneling_ip for {peer}")
                 return
-            ev.tunnel_ping[peer] = await _safe(self.ping(ev.compute, [dst], source=src))
-            ev.mtu_ping[peer] = await _safe(self.ping(ev.compute, [dst], source=src, size=size,
-                                                      dont_fragment=True))
+            ev.tunnel_ping[peer] = await self.ping(ev.compute, [dst], source=src)
+            ev.mtu_ping[peer] = await self.ping(ev.compute, [dst], source=src, size=size, dont_fragment=True)
 
         await asyncio.gather(*(pair(p) for p in ev.peers),
                              self._flows(), self._interfaces([ev.compute]))
 
     async def _flows(self) -> None:
-        self.ev.flood_flows = await _safe(api.ovs_flows(self.client, self.node(self.ev.compute), "br-tun", 22))
+        self.ev.flood_flows = await self.on(self.ev.compute, lambda n: api.ovs_flows(self.client, n, "br-tun", 22))
 
     async def _interfaces(self, hosts: list[str]) -> None:
-        got = await asyncio.gather(*(_safe(api.interfaces(self.client, self.node(h))) for h in hosts))
+        got = await asyncio.gather(*(self.on(h, lambda n: api.interfaces(self.client, n)) for h in hosts))
         self.ev.interfaces.update(dict(zip(hosts, got)))
 
     def nic_for(self, host: str, physnet: str | None) -> str | None:
@@ -184,7 +191,11 @@ class Collector:
             ev.vlan = LookupError(f"the physnet NIC differs between nodes ({nics}); "
                                   "check the trunk with `steth check vlan` per node")
             return
-        nodes = [self.node(h) for h in hosts]
+        try:
+            nodes = [self.node(h) for h in hosts]
+        except Exception as exc:
+            ev.vlan = exc
+            return
         ev.vlan = await _safe(vlan_check.run_check(self.client, self.config, nodes, [seg_id],
                                                    interface=next(iter(nics.values())), duration=6.0))
 
@@ -256,7 +267,7 @@ class Collector:
         if not ip or ":" in ip:
             return
         hosts = f.dhcp_hosts
-        got = await asyncio.gather(*(_safe(self.ping(h, [ip], netns=qdhcp(f.network.id))) for h in hosts))
+        got = await asyncio.gather(*(self.ping(h, [ip], netns=qdhcp(f.network.id)) for h in hosts))
         ev.from_dhcp = dict(zip(hosts, got))
 
     async def _router(self) -> None:
@@ -264,7 +275,7 @@ class Collector:
         if f.router is None or not f.l3_host:
             return
         host, ns = f.l3_host, qrouter(f.router.id)
-        ev.nat = await _safe(api.iptables(self.client, self.node(host), ns, "nat"))
+        ev.nat = await self.on(host, lambda n: api.iptables(self.client, n, ns, "nat"))
         if isinstance(ev.nat, IptablesResponse) and "does not exist" in ev.nat.detail:
             return  # no namespace: nothing to probe from
         jobs: list[Awaitable[Any]] = []
@@ -274,8 +285,8 @@ class Collector:
             jobs.append(self._set("router_gateway", self.ping(host, [f.external_subnet.gateway_ip], netns=ns)))
         if f.to and f.router.has_gateway:
             if f.to.tcp_port:
-                jobs.append(self._set("to", api.tcp_connect(self.client, self.node(host), TcpConnectRequest(
-                    address=f.to.address, port=f.to.tcp_port, netns=ns, timeout=3))))
+                req = TcpConnectRequest(address=f.to.address, port=f.to.tcp_port, netns=ns, timeout=3)
+                jobs.append(self._set("to", self.on(host, lambda n: api.tcp_connect(self.client, n, req))))
             else:
                 jobs.append(self._set("to", self.ping(host, [f.to.address], netns=ns)))
         dns = [d for d in (f.subnet.dns_nameservers if f.subnet else []) if ":" not in d]
