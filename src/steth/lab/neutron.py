@@ -632,7 +632,7 @@ class NeutronBuilder:
                                   "-h", www], netns=ns)
         self.spawn("inet-dnsmasq", ["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--port=53",
                                     f"--listen-address={INTERNET_DNS}", "--bind-interfaces",
-                                    f"--address=/{INTERNET_NAME}/{INTERNET_HOST}", "--local=/steth/", "--user=root",
+                                    f"--address=/{INTERNET_NAME}/{INTERNET_HOST}", "--user=root",
                                     f"--pid-file={self.path('inet-dnsmasq.pid')}"], netns=ns)
 
     def vm_plan(self) -> list[dict[str, str]]:
