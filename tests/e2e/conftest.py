@@ -60,7 +60,9 @@ def lab(lab_root):
         assert not {ns for ns in namespaces() if ns.startswith(f"steth-{LAB}-")}
 
 
-NEUTRON_LAB = "ne2e"
+# STETH_E2E_NEUTRON_LAB renames the session's Neutron lab (its API ports and namespaces follow the name),
+# so two sessions on one machine can each build one.
+NEUTRON_LAB = os.environ.get("STETH_E2E_NEUTRON_LAB", "ne2e")
 NEUTRON_PACKAGES = ("/usr/bin/neutron-server", "/usr/bin/neutron-openvswitch-agent", "/usr/bin/neutron-dhcp-agent",
                     "/usr/sbin/mariadbd", "/usr/lib/rabbitmq/bin/rabbitmq-server", "/usr/bin/socat", "/usr/bin/busybox")
 
@@ -101,7 +103,7 @@ def neutron_lab(tmp_path_factory):
         assert up.rc == 0, up.err + up.out
         with open(f"{directory}/state.json") as fh:
             state = json.load(fh)
-        yield {"env": {**env, "STETH_CONFIG": f"{directory}/steth.conf",
+        yield {"name": NEUTRON_LAB, "env": {**env, "STETH_CONFIG": f"{directory}/steth.conf",
                        "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml", "OS_CLOUD": f"steth-{NEUTRON_LAB}"},
                "root": root, "dir": directory, "state": state, "up_out": up.out}
     finally:
