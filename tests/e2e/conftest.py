@@ -60,11 +60,10 @@ def lab(lab_root):
         assert not {ns for ns in namespaces() if ns.startswith(f"steth-{LAB}-")}
 
 
-# STETH_E2E_NEUTRON_LAB renames the session's Neutron lab (its API ports and namespaces follow the name),
-# so two sessions on one machine can each build one.
+# STETH_E2E_NEUTRON_LAB renames the Neutron lab (default ne2e), e.g. when another run uses ne2e
 NEUTRON_LAB = os.environ.get("STETH_E2E_NEUTRON_LAB", "ne2e")
 NEUTRON_PACKAGES = ("/usr/bin/neutron-server", "/usr/bin/neutron-openvswitch-agent", "/usr/bin/neutron-dhcp-agent",
-                    "/usr/sbin/mariadbd", "/usr/lib/rabbitmq/bin/rabbitmq-server", "/usr/bin/socat", "/usr/bin/busybox")
+                    "/usr/bin/neutron-l3-agent", "/usr/sbin/conntrack", "/usr/sbin/dnsmasq", "/usr/sbin/mariadbd", "/usr/lib/rabbitmq/bin/rabbitmq-server", "/usr/bin/socat", "/usr/bin/busybox")
 
 
 def lab_processes(directory: str) -> list[int]:
@@ -83,7 +82,8 @@ def lab_processes(directory: str) -> list[int]:
 
 @pytest.fixture(scope="session")
 def neutron_lab(tmp_path_factory):
-    """One real Neutron lab (2 computes, a VLAN and a VXLAN network, 4 VMs) for the whole session.
+    """One real Neutron lab (2 computes, a VLAN and a VXLAN network, 4 VMs, a router to an "internet"
+    namespace, a floating IP on vm1) for the whole session.
 
     Skipped without root or without the Neutron packages (`bash scripts/setup.sh` installs them);
     STETH_E2E_NEUTRON=0 skips it on purpose (it takes about 1-2 minutes and ~1.5 GB of memory).
@@ -103,9 +103,9 @@ def neutron_lab(tmp_path_factory):
         assert up.rc == 0, up.err + up.out
         with open(f"{directory}/state.json") as fh:
             state = json.load(fh)
-        yield {"name": NEUTRON_LAB, "env": {**env, "STETH_CONFIG": f"{directory}/steth.conf",
+        yield {"env": {**env, "STETH_CONFIG": f"{directory}/steth.conf",
                        "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml", "OS_CLOUD": f"steth-{NEUTRON_LAB}"},
-               "root": root, "dir": directory, "state": state, "up_out": up.out}
+               "root": root, "dir": directory, "state": state, "up_out": up.out, "name": NEUTRON_LAB}
     finally:
         down = steth("lab", "down", "--name", NEUTRON_LAB, env=env, timeout=180)
         assert down.rc == 0, down.err
@@ -113,4 +113,6 @@ def neutron_lab(tmp_path_factory):
         assert not left, left
         nets = set((locals().get("state") or {}).get("extra", {}).get("neutron", {}).get("networks", {}).values())
         assert not {ns for ns in namespaces() if ns.startswith("qdhcp-") and ns[6:] in nets}
+        router = (locals().get("state") or {}).get("extra", {}).get("neutron", {}).get("router", {}).get("id")
+        assert not router or f"qrouter-{router}" not in namespaces()
         assert not lab_processes(directory), "processes of the Neutron lab survived `lab down`"

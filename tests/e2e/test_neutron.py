@@ -33,11 +33,12 @@ def test_agents_alive_with_configuration(neutron_lab):
     rows = r.json()
     assert sorted((a["host"], a["binary"]) for a in rows) == [
         ("compute-1", "neutron-openvswitch-agent"), ("compute-2", "neutron-openvswitch-agent"),
-        ("network", "neutron-dhcp-agent"), ("network", "neutron-openvswitch-agent")]
+        ("network", "neutron-dhcp-agent"), ("network", "neutron-l3-agent"), ("network", "neutron-openvswitch-agent")]
     assert all(a["alive"] for a in rows)
     for a in rows:
         if a["binary"] == "neutron-openvswitch-agent":
-            assert a["bridge_mappings"] == {"physnet1": "br-tenant"}
+            extra = {"extnet": "br-ex"} if a["host"] == "network" else {}  # only the network node reaches it
+            assert a["bridge_mappings"] == {"physnet1": "br-tenant", **extra}
             assert a["integration_bridge"] == "br-int" and a["tunnel_ip"] and a["datapath_type"] == "netdev"
 
 
@@ -74,15 +75,24 @@ def test_unknown_port_is_a_usage_error(neutron_lab):
 
 
 def test_lab_status_lists_vms_networks_agents(neutron_lab):
-    r = run(neutron_lab, "lab", "status", "--name", lab["name"], "-f", "json")
+    r = run(neutron_lab, "lab", "status", "--name", neutron_lab["name"], "-f", "json")
     assert r.rc == 0, r.err
     rows = r.json()
     by_role: dict[str, list] = {}
     for row in rows:
         by_role.setdefault(row["role"], []).append(row)
     assert len(by_role["vm"]) == 4 and all(row["agent_state"] == "ACTIVE" for row in by_role["vm"])
-    assert len(by_role["network"]) == 3  # the network node + the two Neutron networks
-    assert sum(1 for row in by_role["agent"] if row["agent_state"] == "alive") == 4
+    assert len(by_role["network"]) == 4  # the network node + the two tenant networks + the external one
+    assert sum(1 for row in by_role["agent"] if row["agent_state"] == "alive") == 5
+    l3 = neutron_lab["state"]["extra"]["neutron"]
+    (router,) = by_role["router"]
+    assert router["namespace"] == f"qrouter-{l3['router']['id']}" and router["agent_state"] == "ACTIVE"
+    assert f"gateway {l3['router']['gateway_ip']} interfaces 192.168.101.1 192.168.201.1" in router["agent"]
+    (fip,) = by_role["floating-ip"]
+    assert fip["node"] == l3["floating_ips"]["vm1"]["address"] and fip["agent"].startswith("-> vm1 ")
+    (inet,) = by_role["internet"]
+    assert inet["namespace"] == l3["external"]["namespace"] and inet["agent_state"] == "running"
+    assert "host 203.0.113.10 tcp 80 dns 203.0.113.53" in inet["agent"]
 
 
 def test_ovs_show_lists_vm_port_with_iface_id(neutron_lab):
@@ -244,3 +254,105 @@ def test_capture_port_path_while_the_vm_renews_its_lease(neutron_lab, tmp_path):
     path = [n for n in names if n in first_discover]
     times = [first_discover[n] for n in path]
     assert times == sorted(times), list(zip(path, times))
+
+
+# --- L3: the router, SNAT, the floating IP, the internet namespace ---
+
+def l3(lab):
+    return lab["state"]["extra"]["neutron"]
+
+
+def in_ns(ns: str, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True, text=True, timeout=timeout)
+
+
+def conntrack(ns: str, *args: str) -> str:
+    return in_ns(ns, "conntrack", "-L", *args).stdout
+
+
+def test_router_state_recorded_and_namespace_built(neutron_lab):
+    rec = l3(neutron_lab)
+    assert set(rec["router"]) == {"id", "name", "gateway_ip"} and rec["router"]["name"] == f"{neutron_lab['name']}-router"
+    ext = rec["external"]
+    assert (ext["gateway"], ext["internet_host"], ext["tcp_port"], ext["dns"]) == (
+        "198.51.100.1", "203.0.113.10", 80, "203.0.113.53")
+    assert ext["namespace"] == f"steth-{neutron_lab['name']}-inet" and ext["namespace"] in rec_namespaces(neutron_lab)
+    qrouter = f"qrouter-{rec['router']['id']}"
+    out = subprocess.run(["ip", "-n", qrouter, "-j", "addr"], capture_output=True, text=True)
+    addrs = {a["local"] for link in json.loads(out.stdout or "[]") for a in link.get("addr_info", [])
+             if a.get("family") == "inet"}
+    fip = rec["floating_ips"]["vm1"]
+    assert {rec["router"]["gateway_ip"], fip["address"], "192.168.101.1", "192.168.201.1"} <= addrs, addrs
+    assert fip["port_id"] == vm_named(neutron_lab, "vm1")["port_id"]
+    r = run(neutron_lab, "port", "show", fip["port_id"], "-f", "json")
+    assert r.rc == 0, r.err
+
+
+def rec_namespaces(lab):
+    return lab["state"]["namespaces"]
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_vm_pings_the_internet_host_through_snat(neutron_lab, index):
+    vm = vms(neutron_lab)[index]
+    rec = l3(neutron_lab)
+    assert vm["router"] == vm["fixed_ip"].rsplit(".", 1)[0] + ".1" and vm["dns"] == "203.0.113.53"
+    ping = in_ns(vm["namespace"], "ping", "-n", "-c", "2", "-W", "2", "203.0.113.10")
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    # the router translated the VM's address to its gateway address: the reply went to that
+    entries = conntrack(f"qrouter-{rec['router']['id']}", "-p", "icmp", "-s", vm["lease_ip"])
+    if vm["name"] == "vm1":  # vm1 has a floating IP: its traffic leaves from that address instead
+        source = rec["floating_ips"]["vm1"]["address"]
+    else:
+        source = rec["router"]["gateway_ip"]
+    assert f"src=203.0.113.10 dst={source} " in entries, entries
+
+
+def test_internet_sees_the_router_gateway_as_source(neutron_lab):
+    """A capture in the internet namespace: the echo request arrives from the router's gateway address."""
+    import time
+
+    vm = vm_named(neutron_lab, "vm2")
+    gateway = l3(neutron_lab)["router"]["gateway_ip"]
+    inet = l3(neutron_lab)["external"]["namespace"]
+    cap = subprocess.Popen(["ip", "netns", "exec", inet, "tcpdump", "-n", "-l", "-i", "eth0", "-c", "1",
+                            f"icmp[icmptype] == icmp-echo and src host {gateway}"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1)  # tcpdump's filter is attached
+        for _ in range(5):
+            in_ns(vm["namespace"], "ping", "-n", "-c", "1", "-W", "1", "203.0.113.10")
+            if cap.poll() is not None:
+                break
+        out, err = cap.communicate(timeout=10)
+    finally:
+        if cap.poll() is None:
+            cap.kill()
+            cap.wait()
+    assert f"IP {gateway} > 203.0.113.10: ICMP echo request" in out, out + err
+
+
+def test_internet_pings_vm1_through_its_floating_ip(neutron_lab):
+    rec = l3(neutron_lab)
+    fip = rec["floating_ips"]["vm1"]["address"]
+    vm1 = vm_named(neutron_lab, "vm1")
+    ping = in_ns(rec["external"]["namespace"], "ping", "-n", "-c", "2", "-W", "2", fip)
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    entries = conntrack(f"qrouter-{rec['router']['id']}", "-p", "icmp", "-d", fip)
+    assert f"src={vm1['lease_ip']} dst=198.51.100.1 " in entries, entries  # DNAT to vm1's fixed IP
+
+
+@pytest.mark.parametrize("name", ["vm2", "vm3"])  # a VXLAN and a VLAN VM
+def test_vm_tcp_connect_to_the_internet_host(neutron_lab, name):
+    vm = vm_named(neutron_lab, name)
+    # busybox wget -T crashes (Debian 12's busybox): the overall timeout comes from `timeout`
+    r = in_ns(vm["namespace"], "timeout", "10", "busybox", "wget", "-O-", "http://203.0.113.10:80/")
+    assert r.returncode == 0 and "the internet host 203.0.113.10" in r.stdout, r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("name", ["vm1", "vm4"])
+def test_vm_resolves_through_the_internet_resolver(neutron_lab, name):
+    vm = vm_named(neutron_lab, name)
+    r = in_ns(vm["namespace"], "busybox", "nslookup", "-type=a", "internet.steth", "203.0.113.53")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Address: 203.0.113.10" in r.stdout, r.stdout

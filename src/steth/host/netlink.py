@@ -117,3 +117,41 @@ def list_namespaces() -> list[Namespace]:
         except HostError as exc:
             result.append(Namespace(name=name, error=str(exc)))
     return result
+
+
+def disable_tx_checksum(ifname: str, netns: str) -> None:
+    """Turn off TX checksum offload of ``ifname`` in ``netns`` (``ethtool -K IF tx off``).
+
+    A veth leaves UDP/TCP checksums to "hardware"; Open vSwitch's userspace (netdev) datapath reads
+    it with AF_PACKET and forwards the frame with the checksum still unfilled, so its own conntrack
+    (the OVS firewall) and the receiving kernel drop it. ICMP and raw-socket DHCP are unaffected.
+    The ioctl works only inside the namespace: a short-lived thread enters it, so this process stays.
+    """
+    import threading
+
+    from pyroute2 import netns as pnetns
+    from pyroute2.ethtool import Ethtool
+
+    failure: list[BaseException] = []
+
+    def inside() -> None:
+        try:
+            pnetns.setns(netns, flags=0)  # this thread only; it ends right after
+            eth = Ethtool()
+            try:
+                features = eth.get_features(ifname)
+                for name in ("tx-checksum-ip-generic", "tx-checksum-ipv4", "tx-checksum-ipv6"):
+                    if name in features.features:
+                        features.features[name].enable = False
+                eth.set_features(ifname, features)
+            finally:
+                eth.close()
+        except BaseException as exc:  # reported to the caller below
+            failure.append(exc)
+
+    t = threading.Thread(target=inside, name=f"ethtool-{netns}", daemon=True)
+    t.start()
+    t.join(10)
+    if t.is_alive() or failure:
+        raise HostError(f"cannot turn off TX checksum offload of {ifname} in {netns}: "
+                        f"{failure[0] if failure else 'timed out'}")

@@ -12,7 +12,14 @@ Debian's packages, run by hand, every file under ``<labdir>/neutron``:
   namespace (OVS_RUNDIR ``<labdir>/<node>``), bridges br-int, br-tun and br-tenant
   (provider bridge on eth1, ``physnet1:br-tenant``; the VXLAN endpoint is an address
   on br-tenant, because the netdev datapath tunnels in userspace), and a
-  neutron-openvswitch-agent; on the network node a neutron-dhcp-agent.
+  neutron-openvswitch-agent; on the network node a neutron-dhcp-agent and a
+  neutron-l3-agent (legacy mode, no metadata proxy), and a bridge br-ex (``extnet:br-ex``).
+* An "internet": a namespace ``<prefix>-inet`` on a veth to br-ex (198.51.100.1, the
+  external network's gateway) holding the internet host 203.0.113.10 (busybox httpd on
+  TCP 80) and a resolver 203.0.113.53 (dnsmasq, DNS only); it has no link to the host.
+* A flat external network on extnet (198.51.100.0/24, no DHCP), a router with its gateway
+  there (SNAT) and interfaces on both tenant subnets, a security group for the VMs (ICMP
+  and TCP 22 in) and a floating IP on vm1; ``up`` ends by proving SNAT and DNAT with pings.
 * A VLAN and a VXLAN network with DHCP subnets, and "VMs": namespaces plugged as
   nova/os-vif does, hybrid (tap -> qbr -> qvb/qvo -> br-int) or directly on br-int,
   each leased its address by Neutron's dnsmasq (busybox udhcpc; the address is set
@@ -20,8 +27,9 @@ Debian's packages, run by hand, every file under ``<labdir>/neutron``:
 
 Every process is recorded (PID and start time) in the lab state before anything
 else is done, so `steth lab down` stops exactly those, even after a failed `up`.
-Agents are started with ``nsenter --net`` (not ``ip netns exec``): the DHCP agent
-creates ``qdhcp-*`` namespaces, which must be visible outside its mount namespace.
+Agents are started with ``nsenter --net`` (not ``ip netns exec``): the DHCP and L3 agents
+create ``qdhcp-*`` and ``qrouter-*`` namespaces, which must be visible outside their mount
+namespace.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from __future__ import annotations
 import concurrent.futures
 import ipaddress
 import os
+import re
 import shutil
 import signal
 import socket
@@ -52,10 +61,23 @@ VNI_RANGE = (1000, 1999)
 VLAN_ID = 101
 VNI = 1001
 PORT_SLOTS = 50
+# the external network and the "internet" behind it (documentation ranges, never routed)
+EXT_PHYSNET = "extnet"
+EXT_BRIDGE = "br-ex"
+EXT_CIDR = "198.51.100.0/24"
+EXT_GATEWAY = "198.51.100.1"
+EXT_POOL = ("198.51.100.10", "198.51.100.99")
+EXT_VETH = "ext0"  # the network node's end of the veth to the internet namespace (on br-ex)
+INTERNET_HOST = "203.0.113.10"
+INTERNET_DNS = "203.0.113.53"
+INTERNET_TCP_PORT = 80
+INTERNET_NAME = "internet.steth"
+TENANT_SUBNETS = {"vlan": "192.168.101.0/24", "vxlan": "192.168.201.0/24"}
+L3_TIMEOUT = 60.0
 NEUTRON_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 BINARIES = ("neutron-server", "neutron-db-manage", "neutron-openvswitch-agent", "neutron-dhcp-agent",
-            "mariadbd", "mariadb-install-db", "epmd", "socat", "busybox", "ovsdb-server", "ovs-vswitchd",
-            "ovsdb-tool", "ovs-vsctl", "nsenter")
+            "neutron-l3-agent", "conntrack", "dnsmasq", "mariadbd", "mariadb-install-db", "epmd", "socat",
+            "busybox", "ovsdb-server", "ovs-vswitchd", "ovsdb-tool", "ovs-vsctl", "nsenter", "ping")
 RABBIT_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
@@ -104,6 +126,52 @@ def tunnel_ip(topo: Topology, node: Node) -> ipaddress.IPv4Address:
 
 def tunnel_prefix() -> int:
     return 24
+
+
+def bridge_mappings(node: Node) -> str:
+    """Only the network node reaches the external network (br-ex); computes keep the tenant trunk."""
+    tenant = f"{PHYSNET}:{PROVIDER_BRIDGE}"
+    return f"{tenant},{EXT_PHYSNET}:{EXT_BRIDGE}" if node.role == "network" else tenant
+
+
+def inet_ns(topo: Topology) -> str:
+    return f"{topo.prefix}-inet"
+
+
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def router_ids_in(state_path: str) -> set[str]:
+    """Router ids the L3 agent left files for under its state path (ha_confs/<id>, external/pids/<id>.pid.*)."""
+    found: set[str] = set()
+    for sub in ("ha_confs", os.path.join("external", "pids")):
+        try:
+            names = os.listdir(os.path.join(state_path, sub))
+        except OSError:
+            continue
+        for name in names:
+            m = UUID_RE.match(name)
+            if m:
+                found.add(m.group(0))
+    return found
+
+
+def parse_lease(line: str) -> dict[str, str] | None:
+    """The udhcpc report line ``LEASE ip=.. mask=.. serverid=.. router=.. dns=..`` as a dict.
+
+    udhcpc passes lists (several routers or DNS servers) space-separated; only the first of each is kept.
+    """
+    if not line.startswith("LEASE "):
+        return None
+    out: dict[str, str] = {}
+    key = ""
+    for item in line.split()[1:]:
+        if "=" in item:
+            key, value = item.split("=", 1)
+            out[key] = value
+        elif key and not out[key]:
+            out[key] = item
+    return out
 
 
 def _env(home: str, **extra: str) -> dict[str, str]:
@@ -304,7 +372,7 @@ class NeutronBuilder:
         os.makedirs(self.path("etc"), exist_ok=True)
         amqp = f"rabbit://guest:guest@127.0.0.1:{self.ports.amqp}/"
         server = {
-            "DEFAULT": {"core_plugin": "ml2", "service_plugins": "", "auth_strategy": "noauth",
+            "DEFAULT": {"core_plugin": "ml2", "service_plugins": "router", "auth_strategy": "noauth",
                         "bind_host": "127.0.0.1", "bind_port": self.ports.api, "api_workers": 0,
                         "rpc_workers": 0, "rpc_state_report_workers": 0, "state_path": self.path("state"),
                         # agents report every 5 s; a stopped one shows dead after 11 s, not 75 s
@@ -318,7 +386,7 @@ class NeutronBuilder:
         ml2 = {
             "ml2": {"type_drivers": "flat,vlan,vxlan", "tenant_network_types": "vxlan",
                     "mechanism_drivers": "openvswitch", "extension_drivers": "port_security"},
-            "ml2_type_flat": {"flat_networks": PHYSNET},
+            "ml2_type_flat": {"flat_networks": f"{PHYSNET},{EXT_PHYSNET}"},
             "ml2_type_vlan": {"network_vlan_ranges": f"{PHYSNET}:{VLAN_RANGE[0]}:{VLAN_RANGE[1]}"},
             "ml2_type_vxlan": {"vni_ranges": f"{VNI_RANGE[0]}:{VNI_RANGE[1]}"},
         }
@@ -335,8 +403,11 @@ class NeutronBuilder:
                             "enable_isolated_metadata": "false", "force_metadata": "false", "resync_interval": 5,
                             "dnsmasq_config_file": self.conf("dnsmasq.conf"),
                             "dnsmasq_base_log_dir": self.path("logs", "dnsmasq")}}
+        # legacy routers only (no HA, no DVR) and no metadata proxy (no haproxy per router)
+        l3 = {"DEFAULT": {"interface_driver": "openvswitch", "agent_mode": "legacy",
+                          "enable_metadata_proxy": "false"}}
         for name, data in (("neutron.conf", server), ("ml2_conf.ini", ml2), ("agent-common.conf", common),
-                           ("dhcp_agent.ini", dhcp)):
+                           ("dhcp_agent.ini", dhcp), ("l3_agent.ini", l3)):
             with open(self.conf(name), "w") as fh:
                 fh.write(_ini(data))
         for node in self.topo.nodes:
@@ -348,7 +419,7 @@ class NeutronBuilder:
                 # drops OVS_RUNDIR (then ovs-ofctl cannot find the node's bridges)
                 "agent": {"root_helper": f"env OVS_RUNDIR={rundir}", "tunnel_types": "vxlan"},
                 "ovs": {"integration_bridge": "br-int", "tunnel_bridge": "br-tun",
-                        "bridge_mappings": f"{PHYSNET}:{PROVIDER_BRIDGE}", "datapath_type": "netdev",
+                        "bridge_mappings": bridge_mappings(node), "datapath_type": "netdev",
                         "local_ip": str(tunnel_ip(self.topo, node)),
                         "ovsdb_connection": f"unix:{rundir}/db.sock"},
                 "securitygroup": {"firewall_driver": "openvswitch"},
@@ -401,6 +472,9 @@ class NeutronBuilder:
         self.run([*vsctl, "--", "--may-exist", "add-br", PROVIDER_BRIDGE, "--", "set", "bridge", PROVIDER_BRIDGE,
                   "datapath_type=netdev", "--", "--may-exist", "add-port", PROVIDER_BRIDGE,
                   self.topo.networks[1].node_ifname], env=env, what=f"{PROVIDER_BRIDGE} on {node.name}")
+        if node.role == "network":  # the external network's bridge; the internet's veth joins it later
+            self.run([*vsctl, "--", "--may-exist", "add-br", EXT_BRIDGE, "--", "set", "bridge", EXT_BRIDGE,
+                      "datapath_type=netdev"], env=env, what=f"{EXT_BRIDGE} on {node.name}")
         # answer ARP only on the interface that holds the address (eth1 must not answer for br-tenant)
         self.run(["sysctl", "-q", "-w", "net.ipv4.conf.all.arp_ignore=1"], netns=ns, what="arp_ignore")
         with netlink.iproute(ns) as ipr:
@@ -431,9 +505,14 @@ class NeutronBuilder:
                            ["neutron-dhcp-agent", *common, *host, "--config-file", self.conf("dhcp_agent.ini"),
                             "--log-file", os.path.join(self.logs, f"dhcp-agent-{node.name}.log")],
                            netns=self.topo.node_ns(node), env=env)
+                self.spawn(f"l3-agent-{node.name}",
+                           ["neutron-l3-agent", *common, *host, "--config-file", self.conf("l3_agent.ini"),
+                            "--log-file", os.path.join(self.logs, f"l3-agent-{node.name}.log")],
+                           netns=self.topo.node_ns(node), env=env)
 
     def expected_agents(self) -> int:
-        return len(self.topo.nodes) + 1
+        """An OVS agent per node, and the DHCP and L3 agents of the network node."""
+        return len(self.topo.nodes) + 2
 
     def agents_wait(self, conn: Any) -> None:
         want = self.expected_agents()
@@ -459,11 +538,102 @@ class NeutronBuilder:
                                 provider_segmentation_id=VNI)
         self.rec["networks"]["vxlan"] = vx.id
         self.state.save()
-        net.create_subnet(name=f"{self.state.lab}-vlan-subnet", network_id=vlan.id, ip_version=4,
-                          cidr="192.168.101.0/24", enable_dhcp=True)
-        net.create_subnet(name=f"{self.state.lab}-vxlan-subnet", network_id=vx.id, ip_version=4,
-                          cidr="192.168.201.0/24", enable_dhcp=True)
+        subnets = self.rec.setdefault("subnets", {})
+        for kind, network in (("vlan", vlan), ("vxlan", vx)):
+            sub = net.create_subnet(name=f"{self.state.lab}-{kind}-subnet", network_id=network.id, ip_version=4,
+                                    cidr=TENANT_SUBNETS[kind], enable_dhcp=True, dns_nameservers=[INTERNET_DNS])
+            subnets[kind] = sub.id
+            self.state.save()
         return {"vlan": vlan, "vxlan": vx}
+
+    def external(self, conn: Any) -> None:
+        """The flat external network on extnet (no DHCP: only routers and floating IPs live there)."""
+        ext = self.rec.setdefault("external", {
+            "gateway": EXT_GATEWAY, "internet_host": INTERNET_HOST, "tcp_port": INTERNET_TCP_PORT,
+            "dns": INTERNET_DNS, "namespace": inet_ns(self.topo)})
+        net = conn.network.create_network(name=f"{self.state.lab}-ext", provider_network_type="flat",
+                                          provider_physical_network=EXT_PHYSNET, is_router_external=True)
+        ext["network_id"] = net.id
+        self.state.save()
+        sub = conn.network.create_subnet(name=f"{self.state.lab}-ext-subnet", network_id=net.id, ip_version=4,
+                                         cidr=EXT_CIDR, gateway_ip=EXT_GATEWAY, enable_dhcp=False,
+                                         allocation_pools=[{"start": EXT_POOL[0], "end": EXT_POOL[1]}])
+        ext["subnet_id"] = sub.id
+        self.state.save()
+
+    def router(self, conn: Any) -> None:
+        """A router with its gateway on the external network (SNAT) and an interface on each tenant subnet."""
+        r = conn.network.create_router(name=f"{self.state.lab}-router",
+                                       external_gateway_info={"network_id": self.rec["external"]["network_id"]})
+        ips = (r.external_gateway_info or {}).get("external_fixed_ips") or [{}]
+        self.rec["router"] = {"id": r.id, "name": r.name, "gateway_ip": ips[0].get("ip_address", "")}
+        self.state.save()
+        for kind in ("vlan", "vxlan"):
+            conn.network.add_interface_to_router(r, subnet_id=self.rec["subnets"][kind])
+
+    def security_group(self, conn: Any) -> str:
+        """The VMs' group: Neutron's default egress rules, plus ICMP and SSH in from anywhere."""
+        sg = conn.network.create_security_group(name=f"{self.state.lab}-vm",
+                                                description="steth lab VMs: ICMP and SSH in")
+        self.rec["security_group"] = sg.id
+        self.state.save()
+        conn.network.create_security_group_rule(security_group_id=sg.id, direction="ingress", ether_type="IPv4",
+                                                protocol="icmp", remote_ip_prefix="0.0.0.0/0")
+        conn.network.create_security_group_rule(security_group_id=sg.id, direction="ingress", ether_type="IPv4",
+                                                protocol="tcp", port_range_min=22, port_range_max=22,
+                                                remote_ip_prefix="0.0.0.0/0")
+        return sg.id
+
+    def floating_ip(self, conn: Any, vm_name: str = "vm1") -> None:
+        vm = next(v for v in self.rec["vms"] if v["name"] == vm_name)
+        fip = conn.network.create_ip(floating_network_id=self.rec["external"]["network_id"],
+                                     port_id=vm["port_id"])
+        self.rec.setdefault("floating_ips", {})[vm_name] = {"id": fip.id, "address": fip.floating_ip_address,
+                                                            "port_id": vm["port_id"]}
+        self.state.save()
+
+    def internet(self) -> None:
+        """The far side of the external network: a namespace with the internet host and a resolver.
+
+        Joined to br-ex of the network node by a veth (ext0 there, eth0 here, 198.51.100.1); it has
+        no other link, so nothing in it reaches the host's networks.
+        """
+        from pyroute2 import netns as pnetns
+
+        ns = inet_ns(self.topo)
+        node = next(n for n in self.topo.nodes if n.role == "network")
+        node_ns = self.topo.node_ns(node)
+        if ns in pnetns.listnetns():
+            raise LabError(f"network namespace {ns} already exists on this host",
+                           "it is not part of this lab's records: remove it yourself or pick another --name")
+        self.state.namespaces.append(ns)
+        self.state.save()
+        pnetns.create(ns)
+        with netlink.iproute(node_ns) as ipr:
+            ipr.link("add", ifname=EXT_VETH, kind="veth", peer={"ifname": "eth0", "net_ns_fd": ns})
+            ipr.link("set", index=ipr.link_lookup(ifname=EXT_VETH)[0], state="up")
+        with netlink.iproute(ns) as ipr:
+            lo = ipr.link_lookup(ifname="lo")[0]
+            ipr.link("set", index=lo, state="up")
+            for addr in (INTERNET_HOST, INTERNET_DNS):
+                ipr.addr("add", index=lo, address=addr, prefixlen=32)
+            eth0 = ipr.link_lookup(ifname="eth0")[0]
+            ipr.addr("add", index=eth0, address=EXT_GATEWAY, prefixlen=ipaddress.ip_network(EXT_CIDR).prefixlen)
+            ipr.link("set", index=eth0, state="up")
+        netlink.disable_tx_checksum("eth0", ns)  # replies cross br-ex (netdev datapath) to the router
+        rundir = ovs_rundir(self.state, node.name)
+        self.run(["ovs-vsctl", f"--db=unix:{rundir}/db.sock", "--timeout=20", "--", "--may-exist", "add-port",
+                  EXT_BRIDGE, EXT_VETH], env=_env(rundir, OVS_RUNDIR=rundir), what=f"{EXT_VETH} on {EXT_BRIDGE}")
+        www = self.path("inet-www")
+        os.makedirs(www, exist_ok=True)
+        with open(os.path.join(www, "index.html"), "w") as fh:
+            fh.write(f"steth lab {self.state.lab}: the internet host {INTERNET_HOST}\n")
+        self.spawn("inet-httpd", ["busybox", "httpd", "-f", "-p", f"{INTERNET_HOST}:{INTERNET_TCP_PORT}",
+                                  "-h", www], netns=ns)
+        self.spawn("inet-dnsmasq", ["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--port=53",
+                                    f"--listen-address={INTERNET_DNS}", "--bind-interfaces",
+                                    f"--address=/{INTERNET_NAME}/{INTERNET_HOST}", "--user=root",
+                                    f"--pid-file={self.path('inet-dnsmasq.pid')}"], netns=ns)
 
     def vm_plan(self) -> list[dict[str, str]]:
         """Two VMs per compute node: one per network, alternating hybrid and direct plugging."""
@@ -482,7 +652,8 @@ class NeutronBuilder:
         for vm in self.vm_plan():
             port = conn.network.create_port(
                 name=f"{self.state.lab}-{vm['name']}", network_id=self.rec["networks"][vm["network"]],
-                binding_host_id=vm["node"], device_owner="compute:nova", device_id=str(uuid.uuid4()))
+                binding_host_id=vm["node"], device_owner="compute:nova", device_id=str(uuid.uuid4()),
+                security_group_ids=[self.rec["security_group"]])
             vm.update(port_id=port.id, mac=port.mac_address, device_id=port.device_id,
                       fixed_ip=port.fixed_ips[0]["ip_address"], namespace=f"{self.topo.prefix}-{vm['name']}")
             self.rec["vms"].append(vm)
@@ -524,6 +695,7 @@ class NeutronBuilder:
         with netlink.iproute(vm_ns) as ipr:
             idx = ipr.link_lookup(ifname="eth0")[0]
             ipr.link("set", index=idx, address=vm["mac"], state="up")
+        netlink.disable_tx_checksum("eth0", vm_ns)  # else the netdev datapath drops its UDP and TCP
         rundir = ovs_rundir(self.state, node.name)
         self.run(["ovs-vsctl", f"--db=unix:{rundir}/db.sock", "--timeout=20", "--", "--may-exist", "add-port",
                   "br-int", ovs_port, "--", "set", "Interface", ovs_port,
@@ -537,7 +709,8 @@ class NeutronBuilder:
         """busybox udhcpc hook that only reports the lease; this module sets the address itself."""
         path = self.path("udhcpc-report")
         with open(path, "w") as fh:
-            fh.write('#!/bin/sh\n[ "$1" = bound ] && echo "LEASE ip=$ip mask=$mask serverid=$serverid"\nexit 0\n')
+            fh.write('#!/bin/sh\n[ "$1" = bound ] && echo "LEASE ip=$ip mask=$mask serverid=$serverid router=$router '
+                     'dns=$dns"\nexit 0\n')
         os.chmod(path, 0o755)
         return path
 
@@ -552,20 +725,73 @@ class NeutronBuilder:
                                    "-n", "-q", "-f", "-t", "5", "-T", "2", "-s", script],
                                   capture_output=True, text=True, timeout=30, env=_env(self.dir))
             for line in done.stdout.splitlines():
-                if line.startswith("LEASE "):
-                    kv = dict(item.split("=", 1) for item in line.split()[1:])
+                kv = parse_lease(line)
+                if kv:
                     prefix = ipaddress.ip_network(f"0.0.0.0/{kv.get('mask') or 24}").prefixlen
                     with netlink.iproute(vm["namespace"]) as ipr:
                         idx = ipr.link_lookup(ifname="eth0")[0]
                         ipr.addr("replace", index=idx, address=kv["ip"], prefixlen=prefix)
+                        if kv.get("router"):  # the subnet's gateway: the Neutron router's interface
+                            ipr.route("replace", dst="0.0.0.0/0", gateway=kv["router"], oif=idx)
                     vm["lease_ip"] = kv["ip"]
                     vm["dhcp_server"] = kv.get("serverid", "")
+                    vm["router"] = kv.get("router", "")
+                    vm["dns"] = kv.get("dns", "")
                     self.state.save()
                     return
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             last = last[0]
         raise LabError(f"{vm['name']} got no DHCP lease on the {vm['network']} network: {last}",
                        f"see {self.logs}")
+
+
+def ping(netns: str, address: str, timeout: float = 1.0) -> tuple[bool, str]:
+    """One ICMP echo from ``netns`` (iputils ping); (answered, its output)."""
+    import subprocess
+
+    done = subprocess.run(["nsenter", f"--net=/run/netns/{netns}", "ping", "-n", "-c", "1", "-W", f"{timeout:g}",
+                           address], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=timeout + 5, env=_env("/"), check=False)
+    return done.returncode == 0, (done.stdout + done.stderr).strip()
+
+
+def _until(check: Callable[[], tuple[bool, str]], deadline: float) -> tuple[bool, str]:
+    """Poll ``check`` until it succeeds or ``deadline`` (monotonic); the last answer."""
+    ok, out = check()
+    while not ok and time.monotonic() < deadline:
+        time.sleep(0.2)
+        ok, out = check()
+    return ok, out
+
+
+def _router_evidence(ns: str) -> str:
+    try:
+        ifaces = netlink.list_interfaces(ns)
+    except Exception as exc:  # the namespace may not exist: that is the evidence
+        return f"{ns}: {exc}"
+    return f"{ns}: " + ", ".join(f"{i.name} {' '.join(f'{a.address}/{a.prefixlen}' for a in i.addresses if a.family == 4)}"
+                                 for i in ifaces if i.name != "lo")
+
+
+def l3_wait(b: "NeutronBuilder", timeout: float = L3_TIMEOUT) -> None:
+    """Wait for the router's namespace, then prove SNAT (every VM pings the internet host) and DNAT
+    (the internet pings vm1's floating IP); LabError with the evidence otherwise."""
+    from pyroute2 import netns as pnetns
+
+    deadline = time.monotonic() + timeout
+    qrouter = f"qrouter-{b.rec['router']['id']}"
+    _wait(f"router namespace {qrouter}", lambda: qrouter in pnetns.listnetns(), timeout,
+          alive=b._exited("l3-agent-network"), log=b.logs)
+    checks = {f"{vm['name']} -> {INTERNET_HOST} (SNAT)": (vm["namespace"], INTERNET_HOST) for vm in b.rec["vms"]}
+    for name, fip in b.rec.get("floating_ips", {}).items():
+        checks[f"internet -> {fip['address']} ({name}'s floating IP, DNAT)"] = (inet_ns(b.topo), fip["address"])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(checks)) as pool:
+        futures = {what: pool.submit(_until, lambda a=args: ping(*a), deadline) for what, args in checks.items()}
+        failed = {what: f.result()[1] for what, f in futures.items() if not f.result()[0]}
+    if failed:
+        detail = "; ".join(f"{what}: {out.splitlines()[-1] if out else 'no output'}" for what, out in failed.items())
+        raise LabError(f"the router does not forward after {timeout:g} s: {detail}; {_router_evidence(qrouter)}",
+                       f"see {b.logs}/l3-agent-network.log")
 
 
 def port_active(conn: Any, port_id: str) -> bool:
@@ -601,6 +827,8 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         for f in [pool.submit(b.ovs, n) for n in topo.nodes]:
             f.result()
+    progress(f"the internet namespace ({INTERNET_HOST}, DNS {INTERNET_DNS})")
+    b.internet()
     progress("waiting for RabbitMQ")
     b.rabbit_wait()
     for node in topo.nodes:
@@ -611,9 +839,13 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> None:
     b.agents()
     conn = connection(state)
     b.agents_wait(conn)
-    progress("networks, subnets, ports")
+    progress("networks, subnets, router, security group, ports, floating IP")
     b.networks(conn)
+    b.external(conn)
+    b.router(conn)  # the L3 agent builds the router while the VMs are plugged and leased
+    b.security_group(conn)
     b.create_ports(conn)
+    b.floating_ip(conn)
     for vm in b.rec["vms"]:
         b.plug(vm)
     progress("waiting for the VMs' ports to become ACTIVE")
@@ -624,6 +856,8 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> None:
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(b.rec["vms"]) or 1) as pool:
         for f in [pool.submit(b.lease, vm, script) for vm in b.rec["vms"]]:
             f.result()
+    progress("router: SNAT from every VM, DNAT to the floating IP")
+    l3_wait(b)
     b.rec["up_seconds"] = round(time.monotonic() - t0, 1)
     state.save()
 
@@ -679,13 +913,17 @@ def _kill_pids(pids: list[int], timeout: float = 5.0) -> None:
 
 
 def down(state: LabState, progress: Progress = _quiet) -> list[str]:
-    """Stop every recorded Neutron process, remove qdhcp namespaces of our networks; returns problems."""
+    """Stop every recorded Neutron process, remove the qdhcp/qrouter namespaces of our networks and routers.
+
+    The internet namespace (and with it the veth to br-ex) is in ``state.namespaces``: the caller removes
+    it after this. Returns problems.
+    """
     rec = state.extra.get("neutron")
     if not rec:
         return []
     problems: list[str] = []
     procs = {name: proc.ProcRecord.from_json(data) for name, data in rec.get("procs", {}).items()}
-    order = [[n for n in procs if "agent" in n], ["neutron-server"],
+    order = [[n for n in procs if "agent" in n or n.startswith("inet-")], ["neutron-server"],
              [n for n in procs if n.startswith(("ovs-vswitchd", "ovsdb-server", "socat"))],
              ["rabbit-beam", "rabbitmq", "epmd", "mariadbd"]]
     progress(f"stopping {len(procs)} Neutron lab processes")
@@ -705,8 +943,13 @@ def down(state: LabState, progress: Progress = _quiet) -> list[str]:
     dhcp_dir = os.path.join(directory, "state-network", "dhcp")
     if os.path.isdir(dhcp_dir):
         net_ids |= {d for d in os.listdir(dhcp_dir) if len(d) == 36}
-    for net_id in net_ids:
-        ns = f"qdhcp-{net_id}"
+    ext_id = rec.get("external", {}).get("network_id")
+    if ext_id:
+        net_ids.add(ext_id)
+    router_ids = router_ids_in(os.path.join(directory, "state-network"))
+    if rec.get("router", {}).get("id"):
+        router_ids.add(rec["router"]["id"])
+    for ns in [f"qdhcp-{n}" for n in sorted(net_ids)] + [f"qrouter-{r}" for r in sorted(router_ids)]:
         if ns in existing:
             try:
                 pnetns.remove(ns)

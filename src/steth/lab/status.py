@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import HostError, LabError
 from ..host import netlink, proc
@@ -48,9 +49,52 @@ def status(lab: str) -> tuple[LabState, list[NodeStatus]]:
     return state, rows
 
 
+def _router_row(rec: dict[str, Any], ports: dict[str, Any], conn: Any, api_error: str) -> NeutronRow:
+    r = rec["router"]
+    router = None
+    if conn is not None and not api_error:
+        try:
+            router = conn.network.get_router(r["id"])
+        except Exception as exc:  # a deleted router is a status too
+            api_error = f"router: {type(exc).__name__}"
+    interfaces = sorted(ip["ip_address"] for p in ports.values()
+                        if p.device_id == r["id"] and p.device_owner == "network:router_interface"
+                        for ip in p.fixed_ips)
+    detail = f"gateway {r.get('gateway_ip') or '-'} interfaces {' '.join(interfaces) or '-'}"
+    state = router.status if router is not None else ("unknown" if api_error else "no router")
+    return NeutronRow("router", r.get("name", ""), f"qrouter-{r['id']}", detail, None, state)
+
+
+def l3_rows(rec: dict[str, Any], ports: dict[str, Any], conn: Any, api_error: str) -> list[NeutronRow]:
+    """The router (gateway, interfaces), floating IPs (address -> VM) and the internet namespace."""
+    rows = []
+    if rec.get("router", {}).get("id"):
+        rows.append(_router_row(rec, ports, conn, api_error))
+    vms = {vm["name"]: vm for vm in rec.get("vms", [])}
+    for vm_name, fip in sorted(rec.get("floating_ips", {}).items()):
+        state = "unknown"
+        if conn is not None and not api_error:
+            try:
+                state = conn.network.get_ip(fip["id"]).status
+            except Exception:
+                state = "no floating IP"
+        fixed = vms.get(vm_name, {}).get("fixed_ip", "")
+        rows.append(NeutronRow("floating-ip", fip["address"], "", f"-> {vm_name} {fixed} port {fip['port_id']}",
+                               None, state))
+    ext = rec.get("external", {})
+    if ext.get("namespace"):
+        procs = {n: proc.ProcRecord.from_json(d) for n, d in rec.get("procs", {}).items() if n.startswith("inet-")}
+        running = all(proc.is_running(r) for r in procs.values()) and bool(procs)
+        detail = (f"host {ext.get('internet_host')} tcp {ext.get('tcp_port')} dns {ext.get('dns')} "
+                  f"gateway {ext.get('gateway')}")
+        rows.append(NeutronRow("internet", "internet", ext["namespace"], detail, None,
+                               "running" if running else "stopped"))
+    return rows
+
+
 @dataclass
 class NeutronRow:
-    kind: str  # network | vm | agent | service
+    kind: str  # network | vm | router | floating-ip | internet | agent | process | api
     name: str
     namespace: str
     detail: str
@@ -59,7 +103,8 @@ class NeutronRow:
 
 
 def neutron_status(state: LabState) -> list[NeutronRow]:
-    """Networks, VMs (with their ports and leases), Neutron agents and lab services; [] without Neutron."""
+    """Networks, VMs (with their ports and leases), the router, floating IPs, the internet namespace,
+    Neutron agents and lab processes; [] without Neutron."""
     rec = state.extra.get("neutron")
     if not rec:
         return []
@@ -76,6 +121,7 @@ def neutron_status(state: LabState) -> list[NeutronRow]:
     except Exception as exc:  # the API down is a status, not a crash
         api_error = f"Neutron API: {type(exc).__name__}: {exc}"[:200]
         nets, ports, agents = {}, {}, []
+    ext = rec.get("external", {})
     for kind, net_id in rec.get("networks", {}).items():
         n = nets.get(net_id)
         detail = (f"{n.provider_network_type} {n.provider_physical_network or ''} "
@@ -94,6 +140,12 @@ def neutron_status(state: LabState) -> list[NeutronRow]:
                   f"ovs {vm.get('ovs_port', '-')}")
         rows.append(NeutronRow("vm", vm["name"], vm.get("namespace", ""), detail, None,
                                p.status if p else ("unknown" if api_error else "no port")))
+    if ext.get("network_id"):
+        n = nets.get(ext["network_id"])
+        detail = (f"{n.provider_network_type} {n.provider_physical_network} external" if n else api_error)
+        rows.append(NeutronRow("network", n.name if n else "ext", "", f"{ext['network_id']} {detail}", None,
+                               n.status if n else "unknown"))
+    rows += l3_rows(rec, ports, conn, api_error)
     for a in agents:
         rows.append(NeutronRow("agent", a.agent_type, "", f"host {a.host} binary {a.binary}", None,
                                "alive" if a.is_alive else "dead"))
