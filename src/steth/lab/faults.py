@@ -78,14 +78,17 @@ class FaultKind:
     help: str
     params: tuple[str, ...]
     apply: Callable[[FaultContext], str]
+    optional: tuple[str, ...] = ()
 
 
 KINDS: dict[str, FaultKind] = {}
 
 
-def kind(name: str, help: str, params: tuple[str, ...]) -> Callable[[Callable[[FaultContext], str]], Callable]:
+def kind(name: str, help: str, params: tuple[str, ...],
+         optional: tuple[str, ...] = ()) -> Callable[[Callable[[FaultContext], str]], Callable]:
+    """Register a kind; ``params`` must be given, ``optional`` may be (both reach ``ctx.params``)."""
     def register(fn: Callable[[FaultContext], str]) -> Callable[[FaultContext], str]:
-        KINDS[name] = FaultKind(name, help, params, fn)
+        KINDS[name] = FaultKind(name, help, params, fn, optional)
         return fn
     return register
 
@@ -107,7 +110,8 @@ def add(state: LabState, topo: Topology, kind_name: str, params: dict[str, Any])
     if missing:
         raise UsageError(f"fault {kind_name} needs --{' --'.join(missing)}",
                          f"{kind_name}: {fk.help}")
-    used = {k: v for k, v in params.items() if k in fk.params}
+    used = {k: v for k, v in params.items()
+            if k in fk.params or (k in fk.optional and v not in (None, ""))}
     fault: dict[str, Any] = {"id": _next_id(state), "kind": kind_name, "params": used, "undo": [],
                              "description": ""}
     state.faults.append(fault)
@@ -258,135 +262,5 @@ def _rate_limit(ctx: FaultContext) -> str:
             f"{ctx.topo.switch_port(ctx.node, ctx.network)})")
 
 
-# ---- Neutron lab kinds (`steth lab up --neutron`) ---------------------------
-
-def _neutron(ctx: FaultContext) -> dict[str, Any]:
-    rec = ctx.state.extra.get("neutron")
-    if not rec:
-        raise UsageError(f"lab {ctx.state.lab} has no Neutron", "build it with `steth lab up --neutron`")
-    return rec
-
-
-def _vm(ctx: FaultContext) -> dict[str, Any]:
-    name = ctx.params["vm"]
-    vms = _neutron(ctx).get("vms", [])
-    for vm in vms:
-        if vm["name"] == name:
-            return vm
-    raise UsageError(f"lab {ctx.state.lab} has no VM {name!r}", f"VMs: {', '.join(v['name'] for v in vms)}")
-
-
-def _neutron_network(ctx: FaultContext) -> str:
-    kind_ = ctx.params["network"]
-    nets = _neutron(ctx).get("networks", {})
-    if kind_ not in nets:
-        raise UsageError(f"--network must be one of the Neutron lab's networks: {', '.join(sorted(nets))}")
-    return nets[kind_]
-
-
-def _vsctl(ctx: FaultContext, node: str) -> list[str]:
-    from .neutron import ovs_rundir
-
-    return ["ovs-vsctl", f"--db=unix:{ovs_rundir(ctx.state, node)}/db.sock", "--timeout=10"]
-
-
-@kind("dnsmasq-stopped", "freeze the Neutron network's dnsmasq (SIGSTOP: alive but silent; --network vlan|vxlan)",
-      params=("network",))
-def _dnsmasq_stopped(ctx: FaultContext) -> str:
-    import os
-
-    net_id = _neutron_network(ctx)
-    pidfile = os.path.join(_neutron(ctx)["dir"], "state-network", "dhcp", net_id, "pid")
-    try:
-        with open(pidfile) as fh:
-            pid = int(fh.read().strip())
-    except (OSError, ValueError) as exc:
-        raise LabError(f"no dnsmasq for network {net_id}: {exc}") from exc
-    ctx.record(undo.argv(["kill", "-CONT", str(pid)]))
-    ctx.run(["kill", "-STOP", str(pid)], None)
-    return f"dnsmasq (pid {pid}) of network {net_id} stopped (SIGSTOP)"
-
-
-@kind("vxlan-block", "drop VXLAN (UDP 4789) from --node to --to on the tenant switch", params=("node", "to"))
-def _vxlan_block(ctx: FaultContext) -> str:
-    from .neutron import tunnel_ip
-
-    _neutron(ctx)
-    src, dst = str(tunnel_ip(ctx.topo, ctx.node)), str(tunnel_ip(ctx.topo, ctx.peer))
-    rule = ["FORWARD", "-p", "IPv4", "--ip-src", src, "--ip-dst", dst, "--ip-proto", "udp",
-            "--ip-dport", "4789", "-j", "DROP"]
-    ctx.record(undo.argv(["ebtables", "-D", *rule], ctx.topo.switch_ns))
-    ctx.run(["ebtables", "-A", *rule], ctx.topo.switch_ns)
-    return f"VXLAN {src} -> {dst} ({ctx.node.name} -> {ctx.peer.name}) dropped on the tenant switch"
-
-
-@kind("port-unplugged", "remove a VM's port (qvo or tap) from br-int", params=("vm",))
-def _port_unplugged(ctx: FaultContext) -> str:
-    vm = _vm(ctx)
-    vsctl = _vsctl(ctx, vm["node"])
-    port = vm["ovs_port"]
-    tag = proc.run([*vsctl, "get", "Port", port, "tag"], timeout=15).stdout.strip()
-    readd = [*vsctl, "--", "--may-exist", "add-port", "br-int", port, "--", "set", "Interface", port,
-             f"external_ids:iface-id={vm['port_id']}", f"external_ids:attached-mac={vm['mac']}",
-             "external_ids:iface-status=active", f"external_ids:vm-uuid={vm['device_id']}"]
-    if tag.isdigit():
-        readd += ["--", "set", "Port", port, f"tag={tag}"]
-    ctx.record(undo.argv(readd))
-    ctx.run([*vsctl, "del-port", "br-int", port], None)
-    return f"{vm['name']}: {port} removed from br-int on {vm['node']}"
-
-
-@kind("port-wrong-tag", "give a VM's br-int port a wrong VLAN tag (--tag, default 4094)", params=("vm",))
-def _port_wrong_tag(ctx: FaultContext) -> str:
-    vm = _vm(ctx)
-    vsctl = _vsctl(ctx, vm["node"])
-    port = vm["ovs_port"]
-    old = proc.run([*vsctl, "get", "Port", port, "tag"], timeout=15).stdout.strip()
-    new = int(ctx.params.get("tag") or 4094)
-    if not 1 <= new <= 4095:
-        raise UsageError(f"--tag {new} is out of range 1-4095")
-    ctx.record(undo.argv([*vsctl, "set", "Port", port, f"tag={old}"] if old.isdigit()
-                         else [*vsctl, "clear", "Port", port, "tag"]))
-    ctx.run([*vsctl, "set", "Port", port, f"tag={new}"], None)
-    return f"{vm['name']}: {port} tag {old} -> {new} on {vm['node']}"
-
-
-@kind("rogue-dhcp", "a foreign dnsmasq on br-int next to --vm, on its VLAN, offering 10.66.0.0/24",
-      params=("vm",))
-def _rogue_dhcp(ctx: FaultContext) -> str:
-    import os
-
-    from pyroute2 import netns as pnetns
-
-    vm = _vm(ctx)
-    node = ctx.topo.node(vm["node"])
-    node_ns = ctx.topo.node_ns(node)
-    vsctl = _vsctl(ctx, vm["node"])
-    tag = proc.run([*vsctl, "get", "Port", vm["ovs_port"], "tag"], timeout=15).stdout.strip()
-    if not tag.isdigit():
-        raise LabError(f"{vm['ovs_port']} has no VLAN tag on br-int")
-    ns = f"{ctx.topo.prefix}-rogue-{ctx.fault['id']}"
-    if ns in pnetns.listnetns():
-        raise LabError(f"network namespace {ns} already exists")
-    outer = f"rg{ctx.fault['id']}-{vm['name']}"[:15]
-    ctx.record(undo.argv(["ip", "netns", "del", ns]))
-    pnetns.create(ns)
-    ctx.record(undo.argv([*vsctl, "--if-exists", "del-port", "br-int", outer]))
-    with netlink.iproute(node_ns) as ipr:
-        ipr.link("add", ifname=outer, kind="veth", peer={"ifname": "eth0", "net_ns_fd": ns})
-        ipr.link("set", index=ipr.link_lookup(ifname=outer)[0], state="up")
-    with netlink.iproute(ns) as ipr:
-        idx = ipr.link_lookup(ifname="eth0")[0]
-        ipr.addr("add", index=idx, address="10.66.0.1", prefixlen=24)
-        ipr.link("set", index=idx, state="up")
-        ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
-    ctx.run([*vsctl, "add-port", "br-int", outer, f"tag={tag}"], None)
-    leases = os.path.join(ctx.state.directory, f"rogue-{ctx.fault['id']}.leases")
-    rec = proc.spawn(["ip", "netns", "exec", ns, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-hosts",
-                      "--no-resolv", "--port=0", "--user=root", "--interface=eth0", "--bind-interfaces",
-                      "--dhcp-range=10.66.0.100,10.66.0.200,255.255.255.0,1h", f"--dhcp-leasefile={leases}",
-                      f"--pid-file={leases}.pid"],
-                     log_path=os.path.join(ctx.state.directory, f"rogue-{ctx.fault['id']}.log"))
-    ctx.record(undo.path(leases))
-    ctx.record(undo.process(rec))
-    return f"rogue dnsmasq 10.66.0.1 on br-int of {vm['node']} (VLAN tag {tag}, next to {vm['name']})"
+# Neutron lab kinds live in their own module; importing it registers them (it needs `kind` above).
+from . import faults_neutron  # noqa: E402,F401

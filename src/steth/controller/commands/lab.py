@@ -217,13 +217,14 @@ class LabFaultAdd(StethCommand):
         parser = super().get_parser(prog_name)
         add_name(parser)
         parser.add_argument("kind", choices=sorted(KINDS), help="fault kind")
-        parser.add_argument("--node", help="lab node the fault is on, e.g. compute-1")
+        parser.add_argument("--node", help="lab node the fault is on, e.g. compute-1 (ovs-agent-down: its agent)")
         parser.add_argument("--network", help="lab network: management, tenant or storage (Neutron kinds: vlan or vxlan)")
         parser.add_argument("--to", help="peer node (for drop: traffic from --node to --to)")
-        parser.add_argument("--mtu", type=int, help="MTU for mtu / switch-mtu (68-65535)")
+        parser.add_argument("--mtu", type=int, help="MTU for mtu / switch-mtu / underlay-mtu (68-65535; "
+                            "underlay-mtu default: the VM's network MTU + encapsulation overhead - 100)")
         parser.add_argument("--rate", help="rate for rate-limit, e.g. 100mbit")
         parser.add_argument("--vlans", help="VLAN ids, e.g. 105 or 100-110,200")
-        parser.add_argument("--vm", help="Neutron lab VM, e.g. vm1 (port-unplugged, port-wrong-tag, rogue-dhcp)")
+        parser.add_argument("--vm", help="Neutron lab VM, e.g. vm1 (the Neutron kinds that act on one VM or its port)")
         parser.add_argument("--tag", type=int, help="VLAN tag for port-wrong-tag (default 4094)")
         return parser
 
@@ -262,7 +263,7 @@ class LabFaultKinds(StethLister):
         from ...lab.faults import KINDS
 
         return ["kind", "needs", "description"], [
-            [k.name, " ".join(f"--{p}" for p in k.params), k.help] for k in sorted(KINDS.values(), key=lambda k: k.name)]
+            [k.name, " ".join([*(f"--{p}" for p in k.params), *(f"[--{p}]" for p in k.optional)]), k.help] for k in sorted(KINDS.values(), key=lambda k: k.name)]
 
 
 class LabFaultRemove(StethCommand):
