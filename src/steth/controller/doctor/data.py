@@ -237,8 +237,8 @@ def mtu(f: Facts, ev: Evidence) -> Check:
                 return _d(name, text + ": full-size encapsulated packets do not pass the underlay",
                           cause="MTU / overlay overhead mismatch", catalogue=2,
                           next_step=f"raise the underlay MTU between {ev.compute} and {peer} to at least "
-                                    f"{net_mtu + overhead} (or lower the network's MTU: openstack network set "
-                                    f"--mtu {net_mtu} ...; existing ports keep the old MTU until recreated)")
+                                    f"{net_mtu + overhead}, or lower the network's MTU to the underlay's minus {overhead} "
+                                    f"(openstack network set --mtu N; existing ports keep the old MTU until recreated)")
             parts.append(text)
         return _ok(name, "; ".join(parts) or f"network MTU {net_mtu}; no remote tunnel peer")
     # VLAN / flat: the physnet NIC on every node must carry the network MTU
