@@ -116,10 +116,10 @@ async def ovs_step(client: AgentClient, cloud: Cloud, views: list[NodeView], sel
     unreachable = any(f.verdict is Verdict.ERROR and not by_name[h].alive for h in hosts if h in by_name
                       for f in found if f.text.startswith(f"{h}:"))
     good = [f.text for f in found if f.verdict is Verdict.OK]
-    if good and not bad:
+    if good and not bad:  # the per-node lines say what was verified (the HTML report lists them)
         good.insert(0, f"all {len(good)} nodes have the bridges, NICs and tunnel addresses their OVS agent expects")
     return Step("ovs-bridges", f"{len(hosts)} OVS agents", _verdict(f.verdict for f in found),
-                bad + good or ["no Open vSwitch agent in scope"], unreachable=unreachable)
+                bad or good or ["no Open vSwitch agent in scope"], unreachable=unreachable)
 
 
 def vlan_plan(config: ControllerConfig, cloud: Cloud, networks: list[str]) -> tuple[dict[str, tuple[list[int], list[str]]], list[str]]:
