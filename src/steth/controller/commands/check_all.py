@@ -181,16 +181,23 @@ async def _all(config: ControllerConfig, nodes, networks: list[str], quick: bool
         expected = mtu.expected_mtus(views, networks, config.mtu, None)
         mtu_rows = mtu.interface_rows(views, networks, expected) + await mtu.run(client, views, networks, expected)
         family = {n: config.networks[n].version for n in networks}
-        found = mtu.findings(mtu_rows, config.tunnels, config.neutron_mtu, expected, family)
+        found = [f"agent {n} is unreachable: its paths were not measured" for n in dead]
+        found += mtu.findings(mtu_rows, config.tunnels, config.neutron_mtu, expected, family)
         steps.append(Step("mtu", ", ".join(f"{n} {m}" for n, m in expected.items()),
                           _verdict((r.verdict for r in mtu_rows), bool(dead)),
                           found or ["every path carries the expected MTU"], time.perf_counter() - t, bool(dead)))
 
         plan, notes = vlan_plan(config, cloud, networks)
+        live = [v.node for v in views if v.alive]
         for net, (vlans, sources) in plan.items():
             t = time.perf_counter()
             progress(f"vlan {net}")
-            live = [v.node for v in views if v.alive]
+            if len(live) < 2:
+                steps.append(Step("vlan", f"{net}: {vlan.format_ranges(vlans)}",
+                                  Verdict.ERROR if dead else Verdict.SKIPPED,
+                                  [f"a trunk check needs two nodes; {len(live)} agent alive of {len(views)}"],
+                                  unreachable=bool(dead)))
+                continue
             report = await vlan.run_check(client, config, live, vlans, network=net)
             verdict = Verdict.FAIL if report.has_failures else Verdict.ERROR if report.has_errors else Verdict.OK
             origin = "" if sources == ["[vlans]"] else f" (from {', '.join(sources)})"
