@@ -60,7 +60,8 @@ def lab(lab_root):
         assert not {ns for ns in namespaces() if ns.startswith(f"steth-{LAB}-")}
 
 
-NEUTRON_LAB = "ne2e"
+# STETH_E2E_NEUTRON_LAB renames the Neutron lab (its ports and addresses follow the name), for concurrent runs
+NEUTRON_LAB = os.environ.get("STETH_E2E_NEUTRON_LAB", "ne2e")
 NEUTRON_PACKAGES = ("/usr/bin/neutron-server", "/usr/bin/neutron-openvswitch-agent", "/usr/bin/neutron-dhcp-agent",
                     "/usr/sbin/mariadbd", "/usr/lib/rabbitmq/bin/rabbitmq-server", "/usr/bin/socat", "/usr/bin/busybox")
 

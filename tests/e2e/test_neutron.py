@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from ..conftest import steth
+from .conftest import NEUTRON_LAB
 
 pytestmark = [pytest.mark.root, pytest.mark.e2e, pytest.mark.neutron]
 
@@ -74,7 +75,7 @@ def test_unknown_port_is_a_usage_error(neutron_lab):
 
 
 def test_lab_status_lists_vms_networks_agents(neutron_lab):
-    r = run(neutron_lab, "lab", "status", "--name", "ne2e", "-f", "json")
+    r = run(neutron_lab, "lab", "status", "--name", NEUTRON_LAB, "-f", "json")
     assert r.rc == 0, r.err
     rows = r.json()
     by_role: dict[str, list] = {}
@@ -138,13 +139,13 @@ def vm_named(lab, name):
 
 
 def with_fault(lab, *args):
-    r = steth("lab", "fault", "add", *args, "--name", "ne2e", env=lab["env"])
+    r = steth("lab", "fault", "add", *args, "--name", NEUTRON_LAB, env=lab["env"])
     assert r.rc == 0, r.err
     return r
 
 
 def remove_faults(lab):
-    r = steth("lab", "fault", "remove", "--all", "--name", "ne2e", env=lab["env"])
+    r = steth("lab", "fault", "remove", "--all", "--name", NEUTRON_LAB, env=lab["env"])
     assert r.rc == 0, r.err
 
 

@@ -205,8 +205,8 @@ async def _all(config: ControllerConfig, nodes, networks: list[str], quick: bool
                               time.perf_counter() - t, bool(report.unreachable)))
         if not plan:
             steps.append(Step("vlan", "-", Verdict.SKIPPED,
-                              (notes or []) + ["no [vlans] and no Neutron network_vlan_ranges mapped to a network: "
-                                               "no trunk to verify"]))
+                              (notes or []) + [f"no VLANs to verify on {', '.join(networks)}: none in [vlans] "
+                                               "nor in Neutron's network_vlan_ranges mapped by physnet_networks"]))
         elif notes:
             steps.append(Step("vlan", "unmapped physnets", Verdict.SKIPPED, notes))
 
