@@ -9,7 +9,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE, OpenStackError, OpenStackUnreachable, UsageError
+from ...errors import (EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE, AgentUnreachableError, OpenStackError,
+                        OpenStackUnreachable, UsageError)
 from ...openstack.adapter import AgentInfo as NeutronAgent
 from ...report import html
 from ...wire.models import Verdict, worst
@@ -108,13 +109,14 @@ async def ovs_step(client: AgentClient, cloud: Cloud, views: list[NodeView], sel
               for v in views if not v.alive}
     for o in outcomes:
         view = by_name[o.node.name]
-        states[o.node.name] = ovs_bridges.NodeState(show=o.value, interfaces=view.info.interfaces if view.info else None,
-                                                    error=o.error.message if o.error else None)
+        states[o.node.name] = ovs_bridges.NodeState(
+            show=o.value, interfaces=view.info.interfaces if view.info else None,
+            error=o.error.message if o.error else None)
     found = ovs_bridges.check(ovs_agents, states, set(by_name) if selected else None)
     hosts = sorted({a.host for a in ovs_agents if not selected or a.host in by_name})
     bad = [f.text for f in found if f.verdict is not Verdict.OK]
-    unreachable = any(f.verdict is Verdict.ERROR and not by_name[h].alive for h in hosts if h in by_name
-                      for f in found if f.text.startswith(f"{h}:"))
+    unreachable = any(not by_name[h].alive for h in hosts if h in by_name) or any(
+        isinstance(o.error, AgentUnreachableError) for o in outcomes)
     good = [f.text for f in found if f.verdict is Verdict.OK]
     if good and not bad:  # the per-node lines say what was verified (the HTML report lists them)
         good.insert(0, f"all {len(good)} nodes have the bridges, NICs and tunnel addresses their OVS agent expects")
@@ -122,7 +124,10 @@ async def ovs_step(client: AgentClient, cloud: Cloud, views: list[NodeView], sel
                 bad or good or ["no Open vSwitch agent in scope"], unreachable=unreachable)
 
 
-def vlan_plan(config: ControllerConfig, cloud: Cloud, networks: list[str]) -> tuple[dict[str, tuple[list[int], list[str]]], list[str]]:
+VlanPlan = dict[str, tuple[list[int], list[str]]]  # network -> (VLANs, where they come from)
+
+
+def vlan_plan(config: ControllerConfig, cloud: Cloud, networks: list[str]) -> tuple[VlanPlan, list[str]]:
     """network -> (VLANs, sources) for the selected networks, and notes about physnets left unchecked.
 
     Sources: [vlans], [neutron] network_vlan_ranges, and the cloud's VLAN segment ranges when it shows them;
