@@ -211,3 +211,32 @@ def test_host_without_tunneling_ip_is_named_not_guessed():
     assert list(nodes) == ["c-1"] and nodes["c-1"].url == "[2001:db8::1]:9698"  # the alive agent's address
     assert problems == ["Neutron host net-2 (neutron-dhcp-agent) reports no tunneling_ip: no address for its "
                         "steth-agent (discovery_address = {tunneling_ip}); add it to [nodes]"]
+
+
+# ---- the command's steps ----
+
+def test_neutron_step_skipped_error_unreachable_and_ok():
+    from steth.controller.commands.check_all import NO_CLOUD, Cloud, neutron_step
+    from steth.errors import OpenStackError, OpenStackUnreachable
+
+    skipped = neutron_step(Cloud(skipped=NO_CLOUD))
+    assert skipped.verdict is Verdict.SKIPPED and skipped.findings == [NO_CLOUD]
+    down = neutron_step(Cloud(error=OpenStackUnreachable("network agents: cannot reach OpenStack"), name="c"))
+    assert down.verdict is Verdict.ERROR and down.unreachable and "cannot reach" in down.findings[0]
+    denied = neutron_step(Cloud(error=OpenStackError("network agents: not authorised"), name="c"))
+    assert denied.verdict is Verdict.ERROR and not denied.unreachable
+    ok = neutron_step(Cloud(agents=agents(), name="steth-ne2e"))
+    assert ok.verdict is Verdict.OK and ok.scope == "steth-ne2e: 4 agents"
+
+
+def test_discovery_step_and_its_errors():
+    from steth.controller.commands.check_all import Cloud, discover_nodes
+    from steth.errors import UsageError
+
+    cfg = _config(discovery_address="{tunneling_ip}")
+    new, step = discover_nodes(cfg, Cloud(agents=agents()))
+    assert sorted(new.nodes) == ["compute-1", "compute-2", "network"] and step.verdict is Verdict.OK
+    with pytest.raises(UsageError, match="lists no \\[nodes\\]"):
+        discover_nodes(cfg, Cloud(skipped="no cloud"))
+    with pytest.raises(UsageError, match="no node found"):
+        discover_nodes(cfg, Cloud(agents=[]))
