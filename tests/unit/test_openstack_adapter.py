@@ -121,3 +121,32 @@ def test_error_mapping():
     cfg = map_error(sdk.ConfigException("Cloud nope was not found"), "connecting")
     assert isinstance(cfg, OpenStackError) and "clouds.yaml" in str(cfg)
     assert "admin" in str(map_error(sdk.HttpException("denied", http_status=403), "agents"))
+
+
+def test_vlan_segment_ranges_and_missing_extension():
+    from openstack import exceptions
+
+    class Ranges:
+        def __init__(self, ranges=None, error=None):
+            self.ranges, self.error = ranges, error
+
+        def network_segment_ranges(self, **query):
+            assert query == {"network_type": "vlan"}
+            if self.error:
+                raise self.error
+            return self.ranges
+
+    class Conn:
+        def __init__(self, network):
+            self.network = network
+
+    got = OpenStack(Conn(Ranges([{"physical_network": "physnet1", "minimum": 100, "maximum": 102},
+                                 {"physical_network": "physnet1", "minimum": 200, "maximum": 200},
+                                 {"physical_network": None, "minimum": 1, "maximum": 2}]))).vlan_ranges()
+    assert got == {"physnet1": [100, 101, 102, 200]}
+    missing = exceptions.NotFoundException("The resource could not be found.")
+    assert OpenStack(Conn(Ranges(error=missing))).vlan_ranges() is None
+    with pytest.raises(OpenStackUnreachable):
+        from keystoneauth1 import exceptions as ks
+
+        OpenStack(Conn(Ranges(error=ks.ConnectFailure("refused")))).vlan_ranges()

@@ -34,6 +34,10 @@ Example::
 
     [neutron]              # Neutron's MTU settings, to warn when instances would get too much
     global_physnet_mtu = 9000
+    # Neutron's ml2 network_vlan_ranges, and which network's trunks carry each physnet:
+    # the VLANs check all verifies on that network (with those of [vlans])
+    network_vlan_ranges = physnet1:100:199,physnet1:1000:1010
+    physnet_networks = physnet1:tenant
 
     [tls]
     enabled = false
@@ -69,6 +73,10 @@ _DEFAULT_OPTS = [
                help="Most agent requests in flight at once."),
     cfg.StrOpt("management_network", default="management",
                help="Name (in [networks]) of the network the agents are reached on."),
+    cfg.StrOpt("discovery_address", default="{tunneling_ip}",
+               help="Without [nodes], `check all` finds the nodes from Neutron's agents (node name = agent "
+                    "host): the agent address of each, from {tunneling_ip} (its Open vSwitch agent's) and/or "
+                    "{host} (the Neutron host name, resolved by DNS), e.g. {host}.mgmt.example.org."),
 ]
 _TLS_OPTS = [
     cfg.BoolOpt("enabled", default=False, help="Talk HTTPS to the agents."),
@@ -115,12 +123,16 @@ class ControllerConfig:
     neutron_mtu: dict[str, int] = field(default_factory=dict)  # global_physnet_mtu, path_mtu
     bandwidth: dict[str, int] = field(default_factory=dict)  # network -> expected bits/s
     vlans: dict[str, list[int]] = field(default_factory=dict)  # network -> VLANs its trunks must carry
+    neutron_vlans: dict[str, list[int]] = field(default_factory=dict)  # physnet -> VLANs (network_vlan_ranges)
+    physnet_networks: dict[str, str] = field(default_factory=dict)  # physnet -> network whose trunks carry it
+    discovery_address: str = "{tunneling_ip}"
+    agent_port: int = DEFAULT_PORT
 
     def token(self) -> str:
         return read_token(self.token_file)
 
 
-def _parse_node(name: str, value: str, default_port: int) -> NodeConfig:
+def parse_node(name: str, value: str, default_port: int) -> NodeConfig:
     value = value.strip()
     host, port = value, default_port
     if value.startswith("["):  # [v6]:port
@@ -158,8 +170,50 @@ def _section(path: str, section: str) -> dict[str, str]:
     return dict(parser[section]) if parser.has_section(section) else {}
 
 
-def load(path: str | None = None) -> ControllerConfig:
-    """Read the controller config; ConfigError names the file and what to fix."""
+def parse_vlan_ranges(text: str) -> dict[str, list[int]]:
+    """Neutron's network_vlan_ranges (``physnet1:100:199,physnet1:1000:1010,physnet2``) -> physnet -> VLANs.
+
+    A physnet without a range (provider networks only) maps to no VLAN. ValueError on bad syntax."""
+    ranges: dict[str, set[int]] = {}
+    for entry in (e.strip() for e in text.split(",")):
+        if not entry:
+            continue
+        parts = [p.strip() for p in entry.split(":")]
+        if len(parts) == 1 and parts[0]:
+            ranges.setdefault(parts[0], set())
+            continue
+        if len(parts) != 3 or not parts[0]:
+            raise ValueError(f"{entry!r} is not PHYSNET or PHYSNET:MIN:MAX")
+        try:
+            lo, hi = int(parts[1]), int(parts[2])
+        except ValueError:
+            raise ValueError(f"{entry!r}: VLAN ids must be numbers") from None
+        if not 1 <= lo <= hi <= 4094:
+            raise ValueError(f"{entry!r}: need 1 <= MIN <= MAX <= 4094")
+        ranges.setdefault(parts[0], set()).update(range(lo, hi + 1))
+    return {k: sorted(v) for k, v in ranges.items()}
+
+
+def vlans_by_network(config: "ControllerConfig") -> dict[str, tuple[list[int], list[str]]]:
+    """network -> (VLANs its trunks must carry, where they come from): [vlans] united with Neutron's
+    network_vlan_ranges of the physnets mapped to it by physnet_networks."""
+    out: dict[str, tuple[set[int], list[str]]] = {}
+    for net, vlans in config.vlans.items():
+        out[net] = (set(vlans), ["[vlans]"])
+    for physnet, vlans in sorted(config.neutron_vlans.items()):
+        net = config.physnet_networks.get(physnet)
+        if net is None or not vlans:
+            continue
+        have, sources = out.setdefault(net, (set(), []))
+        have.update(vlans)
+        sources.append(f"{physnet} (network_vlan_ranges)")
+    return {net: (sorted(v), src) for net, (v, src) in out.items()}
+
+
+def load(path: str | None = None, require_nodes: bool = True) -> ControllerConfig:
+    """Read the controller config; ConfigError names the file and what to fix.
+
+    ``require_nodes=False`` accepts a config without [nodes] (check all finds them from Neutron)."""
     path = path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
     if not os.path.exists(path):
         raise ConfigError(f"config file {path} not found",
@@ -193,8 +247,8 @@ def load(path: str | None = None) -> ControllerConfig:
             if name not in networks:
                 raise ConfigError(f"{path}: [{section}] names network {name!r}, which is not in [networks]")
     port = defaults.pop("agent_port")
-    nodes = {name: _parse_node(name, text, port) for name, text in _section(path, "nodes").items()}
-    if not nodes:
+    nodes = {name: parse_node(name, text, port) for name, text in _section(path, "nodes").items()}
+    if not nodes and require_nodes:
         raise ConfigError(f"{path} lists no nodes", "add a [nodes] section: NAME = AGENT_ADDRESS[:PORT]")
     if defaults["management_network"] not in networks and networks:
         raise ConfigError(f"{path}: management_network {defaults['management_network']!r} is not in [networks]",
@@ -219,8 +273,35 @@ def load(path: str | None = None) -> ControllerConfig:
             vlans[name] = parse_vlans(text, allow_untagged=True)
         except ValueError as exc:
             raise ConfigError(f"{path}: [vlans] {name}: {exc}", "write e.g. tenant = 100-199,1000") from None
+    neutron = _section(path, "neutron")
+    try:
+        neutron_vlans = parse_vlan_ranges(neutron.get("network_vlan_ranges", ""))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: [neutron] network_vlan_ranges: {exc}",
+                          "copy it from ml2_conf.ini, e.g. physnet1:100:199") from None
+    physnet_networks = {}
+    for entry in (e.strip() for e in neutron.get("physnet_networks", "").split(",")):
+        if not entry:
+            continue
+        physnet, _, net = (p.strip() for p in entry.partition(":"))
+        if not physnet or not net:
+            raise ConfigError(f"{path}: [neutron] physnet_networks: {entry!r} is not PHYSNET:NETWORK",
+                              "e.g. physnet_networks = physnet1:tenant")
+        if net not in networks:
+            raise ConfigError(f"{path}: [neutron] physnet_networks maps {physnet} to network {net!r}, "
+                              "which is not in [networks]", f"networks: {', '.join(networks) or 'none'}")
+        physnet_networks[physnet] = net
+    template = defaults["discovery_address"]
+    try:
+        template.format(host="h", tunneling_ip="192.0.2.1")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"{path}: discovery_address = {template!r}: bad placeholder {exc}",
+                          "use {host} and/or {tunneling_ip}") from None
+    if "{host}" not in template and "{tunneling_ip}" not in template:
+        raise ConfigError(f"{path}: discovery_address = {template!r} names neither {{host}} nor {{tunneling_ip}}")
     return ControllerConfig(nodes=nodes, networks=networks, tls=tls, source=path, bandwidth=bandwidth, vlans=vlans,
-                            mtu=mtu, tunnels=tunnels, neutron_mtu=neutron_mtu, **defaults)
+                            mtu=mtu, tunnels=tunnels, neutron_mtu=neutron_mtu, neutron_vlans=neutron_vlans,
+                            physnet_networks=physnet_networks, agent_port=port, **defaults)
 
 
 def _int_in(path: str, section: str, name: str, text: str, lo: int, hi: int) -> int:

@@ -263,4 +263,6 @@ def _rate_limit(ctx: FaultContext) -> str:
 
 
 # Neutron lab kinds live in their own module; importing it registers them (it needs `kind` above).
-from . import faults_neutron  # noqa: E402,F401
+from . import faults_neutron  # noqa: E402
+
+NEUTRON_KINDS = faults_neutron.__name__  # (used: the import registers the kinds)

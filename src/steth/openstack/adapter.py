@@ -97,6 +97,11 @@ class AgentInfo:
     alive: bool
     admin_state_up: bool
     configuration: dict[str, Any]
+    last_heartbeat: str | None = None  # as Neutron gives it (UTC, "2026-01-01T12:00:00" or with a space)
+
+    @property
+    def is_ovs(self) -> bool:
+        return self.binary == "neutron-openvswitch-agent" or self.agent_type == "Open vSwitch agent"
 
     @property
     def bridge_mappings(self) -> dict[str, str]:
@@ -159,7 +164,8 @@ def agent_from_api(a: Any) -> AgentInfo:
     return AgentInfo(id=_get(a, "id"), agent_type=_get(a, "agent_type") or "", binary=_get(a, "binary") or "",
                      host=_get(a, "host") or "", alive=bool(_get(a, "is_alive", False)),
                      admin_state_up=bool(_get(a, "is_admin_state_up", True)),
-                     configuration=dict(_get(a, "configuration") or {}))
+                     configuration=dict(_get(a, "configuration") or {}),
+                     last_heartbeat=str(_get(a, "last_heartbeat_at") or "") or None)
 
 
 def map_error(exc: BaseException, what: str) -> OpenStackError:
@@ -319,6 +325,27 @@ class OpenStack:
         with _api("network agents"):
             return [agent_from_api(a) for a in self.conn.network.agents(**query)]
 
+    def vlan_ranges(self) -> dict[str, list[int]] | None:
+        """physnet -> VLANs of Neutron's VLAN segment ranges (the network-segment-range extension shows
+        ml2's network_vlan_ranges); None when the extension is not enabled."""
+        from openstack import exceptions as sdk
+
+        ranges: dict[str, set[int]] = {}
+        try:
+            with _api("network segment ranges"):
+                found = list(self.conn.network.network_segment_ranges(network_type="vlan"))
+        except OpenStackNotFound:
+            return None
+        except OpenStackError as exc:
+            if isinstance(exc.__cause__, sdk.HttpException) and getattr(exc.__cause__, "status_code", None) == 404:
+                return None
+            raise
+        for r in found:
+            physnet, lo, hi = _get(r, "physical_network"), _get(r, "minimum"), _get(r, "maximum")
+            if physnet and lo and hi:
+                ranges.setdefault(physnet, set()).update(range(int(lo), int(hi) + 1))
+        return {k: sorted(v) for k, v in ranges.items()}
+
     def dhcp_agents(self, network_id: str) -> list[AgentInfo]:
         """DHCP agents hosting a network (each with whether it is alive)."""
         with _api(f"DHCP agents of network {network_id}"):
@@ -327,7 +354,7 @@ class OpenStack:
     def l2_agent(self, host: str) -> AgentInfo | None:
         """The Open vSwitch agent of a host (None when there is none)."""
         for a in self.agents(host=host):
-            if a.binary == "neutron-openvswitch-agent" or a.agent_type == "Open vSwitch agent":
+            if a.is_ovs:
                 return a
         return None
 
