@@ -506,9 +506,27 @@ class NeutronBuilder:
                             "--log-file", os.path.join(self.logs, f"dhcp-agent-{node.name}.log")],
                            netns=self.topo.node_ns(node), env=env)
                 self.spawn(f"l3-agent-{node.name}",
-                           ["neutron-l3-agent", *common, *host, "--config-file", self.conf("l3_agent.ini"),
+                           ["/usr/bin/python3", self.l3_agent_launcher(), *common, *host, "--config-file", self.conf("l3_agent.ini"),
                             "--log-file", os.path.join(self.logs, f"l3-agent-{node.name}.log")],
                            netns=self.topo.node_ns(node), env=env)
+
+    def l3_agent_launcher(self) -> str:
+        """Debian's neutron-l3-agent without its start-up sweep of the host's namespaces.
+
+        At its first sync the L3 agent deletes every qrouter-/snat-/fip- namespace on the host
+        whose router it does not know (neutron.agent.l3.namespace_manager): another lab's
+        routers, or a real cloud's. The lab's agent must never delete what the lab did not
+        make, so it is started through this launcher, which lists no namespaces for that sweep;
+        `lab down` removes the lab's own.
+        """
+        path = self.path("l3-agent-launcher.py")
+        with open(path, "w") as fh:
+            fh.write("import sys\n"
+                     "from neutron.cmd.eventlet.agents.l3 import main\n"
+                     "from neutron.agent.l3 import namespace_manager\n"
+                     "namespace_manager.NamespaceManager.list_all = lambda self: set()\n"
+                     "sys.exit(main())\n")
+        return path
 
     def expected_agents(self) -> int:
         """An OVS agent per node, and the DHCP and L3 agents of the network node."""
