@@ -82,6 +82,29 @@ RABBIT_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
 
+# neutron-l3-agent as /usr/bin/neutron-l3-agent runs it, except for one thing: at its first full sync
+# the agent deletes every qrouter-*/snat-*/fip-* namespace of the host whose router it does not know,
+# which on a machine with several labs (or a real cloud's agent) removes the others' routers. The lab's
+# agent keeps cleaning up the routers it knows (ensure_router_cleanup); `lab down` removes the rest.
+L3_LAUNCHER = """\
+import sys
+
+from neutron.cmd.eventlet.agents.l3 import main  # eventlet monkey-patching first, as upstream
+from neutron.agent.l3 import namespace_manager
+
+_init = namespace_manager.NamespaceManager.__init__
+
+
+def _no_stale_cleanup(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    self._clean_stale = False  # never list (and delete) namespaces of routers of other Neutrons
+
+
+namespace_manager.NamespaceManager.__init__ = _no_stale_cleanup
+sys.exit(main())
+"""
+
+
 def _quiet(_: str) -> None:
     pass
 
@@ -305,10 +328,15 @@ class NeutronBuilder:
     # --- MariaDB ---
     def mariadb(self) -> None:
         d = self.path("mysql")
-        os.makedirs(d, exist_ok=True)
+        # its own tmpdir: a starting mariadbd deletes every "#sql*" file in its tmpdir, which breaks
+        # another lab's MariaDB bootstrapping at the same moment in a shared /tmp
+        tmp = os.path.join(d, "tmp")
+        os.makedirs(tmp, exist_ok=True)
         self.run(["mariadb-install-db", "--no-defaults", f"--datadir={d}/data", "--user=root",
-                  "--auth-root-authentication-method=normal", "--skip-test-db"], what="mariadb-install-db")
+                  "--auth-root-authentication-method=normal", "--skip-test-db", f"--tmpdir={tmp}"],
+                 what="mariadb-install-db")
         self.spawn("mariadbd", ["mariadbd", "--no-defaults", f"--datadir={d}/data", f"--socket={d}/mysqld.sock",
+                                f"--tmpdir={tmp}",
                                 f"--pid-file={d}/mysqld.pid", "--skip-networking", "--user=root",
                                 f"--log-error={d}/error.log", "--innodb-buffer-pool-size=64M",
                                 "--innodb-flush-log-at-trx-commit=2", "--max-connections=500",
@@ -410,6 +438,8 @@ class NeutronBuilder:
                            ("dhcp_agent.ini", dhcp), ("l3_agent.ini", l3)):
             with open(self.conf(name), "w") as fh:
                 fh.write(_ini(data))
+        with open(self.conf("neutron-l3-agent.py"), "w") as fh:
+            fh.write(L3_LAUNCHER)
         for node in self.topo.nodes:
             rundir = ovs_rundir(self.state, node.name)
             host = {
@@ -506,7 +536,8 @@ class NeutronBuilder:
                             "--log-file", os.path.join(self.logs, f"dhcp-agent-{node.name}.log")],
                            netns=self.topo.node_ns(node), env=env)
                 self.spawn(f"l3-agent-{node.name}",
-                           ["neutron-l3-agent", *common, *host, "--config-file", self.conf("l3_agent.ini"),
+                           ["/usr/bin/python3", self.conf("neutron-l3-agent.py"), *common, *host,
+                            "--config-file", self.conf("l3_agent.ini"),
                             "--log-file", os.path.join(self.logs, f"l3-agent-{node.name}.log")],
                            netns=self.topo.node_ns(node), env=env)
 
