@@ -272,7 +272,8 @@ def conntrack(ns: str, *args: str) -> str:
 
 def test_router_state_recorded_and_namespace_built(neutron_lab):
     rec = l3(neutron_lab)
-    assert set(rec["router"]) == {"id", "name", "gateway_ip"} and rec["router"]["name"] == f"{neutron_lab['name']}-router"
+    assert set(rec["router"]) == {"id", "name", "gateway_ip"}
+    assert rec["router"]["name"] == f"{neutron_lab['name']}-router"
     ext = rec["external"]
     assert (ext["gateway"], ext["internet_host"], ext["tcp_port"], ext["dns"]) == (
         "198.51.100.1", "203.0.113.10", 80, "203.0.113.53")

@@ -800,8 +800,11 @@ def _router_evidence(ns: str) -> str:
         ifaces = netlink.list_interfaces(ns)
     except Exception as exc:  # the namespace may not exist: that is the evidence
         return f"{ns}: {exc}"
-    return f"{ns}: " + ", ".join(f"{i.name} {' '.join(f'{a.address}/{a.prefixlen}' for a in i.addresses if a.family == 4)}"
-                                 for i in ifaces if i.name != "lo")
+    shown = []
+    for i in ifaces:
+        if i.name != "lo":
+            shown.append(" ".join([i.name, *(f"{a.address}/{a.prefixlen}" for a in i.addresses if a.family == 4)]))
+    return f"{ns}: {', '.join(shown) or 'no interfaces'}"
 
 
 def l3_wait(b: "NeutronBuilder", timeout: float = L3_TIMEOUT) -> None:
