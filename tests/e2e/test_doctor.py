@@ -120,7 +120,8 @@ def fip(lab) -> str:
     return neutron(lab)["floating_ips"]["vm1"]["address"]
 
 
-# kind, params, affected VM (or a callable giving the doctor reference), root check, cause words, unaffected VM
+# kind, params, affected VM (optionally "vm:ref" where ref names what doctor is asked about), root check,
+# words of the cause, a VM the fault does not touch
 CASES = [
     ("sg-missing-rule", ["--vm", "vm1"], "vm1", "security groups", "security group denies", "vm2"),
     ("underlay-mtu", ["--vm", "vm2"], "vm2", "MTU", "MTU", "vm3"),
@@ -131,7 +132,7 @@ CASES = [
     ("l3-agent-down", [], "vm2", "L3 agent alive", "L3 agent down", None),
     ("port-admin-down", ["--vm", "vm1"], "vm1", "port admin state", "administratively down", "vm2"),
     ("port-bound-elsewhere", ["--vm", "vm2"], "vm2", "port binding", "without an L2 agent", "vm1"),
-    ("fip-disassociated", ["--vm", "vm1"], fip, "floating IP associated", "not associated", "vm2"),
+    ("fip-disassociated", ["--vm", "vm1"], "vm1:fip", "floating IP associated", "not associated", "vm2"),
     ("vlan-prune", ["--node", "compute-1", "--vlans", "101"], "vm1", "VLAN trunk", "VLAN not trunked", "vm2"),
     ("vxlan-block", ["--node", "compute-1", "--to", "network"], "vm2", "vxlan tunnel path",
      "tunnel underlay broken", "vm1"),
@@ -143,9 +144,11 @@ CASES = [
 @pytest.mark.parametrize("kind,params,affected,check,cause,unaffected", CASES, ids=[c[0] for c in CASES])
 def test_doctor_names_the_injected_fault(neutron_lab, fault, kind, params, affected, check, cause, unaffected):
     lab = neutron_lab
+    name, _, asked = affected.partition(":")
     all_agents_alive(lab)
+    healthy(lab, name)  # start from a healthy path (the previous fault's repair may still be settling)
     fault(kind, *params)
-    ref = affected(lab) if callable(affected) else vm_ref(lab, affected)
+    ref = fip(lab) if asked == "fip" else vm_ref(lab, name)
 
     def run():
         return doctor(lab, ref)

@@ -272,7 +272,8 @@ def conntrack(ns: str, *args: str) -> str:
 
 def test_router_state_recorded_and_namespace_built(neutron_lab):
     rec = l3(neutron_lab)
-    assert set(rec["router"]) == {"id", "name", "gateway_ip"} and rec["router"]["name"] == f"{neutron_lab['name']}-router"
+    assert set(rec["router"]) == {"id", "name", "gateway_ip"}
+    assert rec["router"]["name"] == f"{neutron_lab['name']}-router"
     ext = rec["external"]
     assert (ext["gateway"], ext["internet_host"], ext["tcp_port"], ext["dns"]) == (
         "198.51.100.1", "203.0.113.10", 80, "203.0.113.53")
@@ -282,7 +283,9 @@ def test_router_state_recorded_and_namespace_built(neutron_lab):
     addrs = {a["local"] for link in json.loads(out.stdout or "[]") for a in link.get("addr_info", [])
              if a.get("family") == "inet"}
     fip = rec["floating_ips"]["vm1"]
-    assert {rec["router"]["gateway_ip"], fip["address"], "192.168.101.1", "192.168.201.1"} <= addrs, addrs
+    assert {rec["router"]["gateway_ip"], fip["address"], "192.168.101.1", "192.168.201.1"} <= addrs, (
+        addrs, out.stderr, sorted(ns for ns in subprocess.run(["ip", "netns"], capture_output=True,
+                                                               text=True).stdout.split() if ns.startswith("q")))
     assert fip["port_id"] == vm_named(neutron_lab, "vm1")["port_id"]
     r = run(neutron_lab, "port", "show", fip["port_id"], "-f", "json")
     assert r.rc == 0, r.err

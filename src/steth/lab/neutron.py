@@ -82,6 +82,29 @@ RABBIT_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
 
+# neutron-l3-agent as /usr/bin/neutron-l3-agent runs it, except for one thing: at its first full sync
+# the agent deletes every qrouter-*/snat-*/fip-* namespace of the host whose router it does not know,
+# which on a machine with several labs (or a real cloud's agent) removes the others' routers. The lab's
+# agent keeps cleaning up the routers it knows (ensure_router_cleanup); `lab down` removes the rest.
+L3_LAUNCHER = """\
+import sys
+
+from neutron.cmd.eventlet.agents.l3 import main  # eventlet monkey-patching first, as upstream
+from neutron.agent.l3 import namespace_manager
+
+_init = namespace_manager.NamespaceManager.__init__
+
+
+def _no_stale_cleanup(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    self._clean_stale = False  # never list (and delete) namespaces of routers of other Neutrons
+
+
+namespace_manager.NamespaceManager.__init__ = _no_stale_cleanup
+sys.exit(main())
+"""
+
+
 def _quiet(_: str) -> None:
     pass
 
@@ -305,10 +328,15 @@ class NeutronBuilder:
     # --- MariaDB ---
     def mariadb(self) -> None:
         d = self.path("mysql")
-        os.makedirs(d, exist_ok=True)
+        # its own tmpdir: a starting mariadbd deletes every "#sql*" file in its tmpdir, which breaks
+        # another lab's MariaDB bootstrapping at the same moment in a shared /tmp
+        tmp = os.path.join(d, "tmp")
+        os.makedirs(tmp, exist_ok=True)
         self.run(["mariadb-install-db", "--no-defaults", f"--datadir={d}/data", "--user=root",
-                  "--auth-root-authentication-method=normal", "--skip-test-db"], what="mariadb-install-db")
+                  "--auth-root-authentication-method=normal", "--skip-test-db", f"--tmpdir={tmp}"],
+                 what="mariadb-install-db")
         self.spawn("mariadbd", ["mariadbd", "--no-defaults", f"--datadir={d}/data", f"--socket={d}/mysqld.sock",
+                                f"--tmpdir={tmp}",
                                 f"--pid-file={d}/mysqld.pid", "--skip-networking", "--user=root",
                                 f"--log-error={d}/error.log", "--innodb-buffer-pool-size=64M",
                                 "--innodb-flush-log-at-trx-commit=2", "--max-connections=500",
@@ -410,6 +438,8 @@ class NeutronBuilder:
                            ("dhcp_agent.ini", dhcp), ("l3_agent.ini", l3)):
             with open(self.conf(name), "w") as fh:
                 fh.write(_ini(data))
+        with open(self.conf("neutron-l3-agent.py"), "w") as fh:
+            fh.write(L3_LAUNCHER)
         for node in self.topo.nodes:
             rundir = ovs_rundir(self.state, node.name)
             host = {
@@ -506,27 +536,10 @@ class NeutronBuilder:
                             "--log-file", os.path.join(self.logs, f"dhcp-agent-{node.name}.log")],
                            netns=self.topo.node_ns(node), env=env)
                 self.spawn(f"l3-agent-{node.name}",
-                           ["/usr/bin/python3", self.l3_agent_launcher(), *common, *host, "--config-file", self.conf("l3_agent.ini"),
+                           ["/usr/bin/python3", self.conf("neutron-l3-agent.py"), *common, *host,
+                            "--config-file", self.conf("l3_agent.ini"),
                             "--log-file", os.path.join(self.logs, f"l3-agent-{node.name}.log")],
                            netns=self.topo.node_ns(node), env=env)
-
-    def l3_agent_launcher(self) -> str:
-        """Debian's neutron-l3-agent without its start-up sweep of the host's namespaces.
-
-        At its first sync the L3 agent deletes every qrouter-/snat-/fip- namespace on the host
-        whose router it does not know (neutron.agent.l3.namespace_manager): another lab's
-        routers, or a real cloud's. The lab's agent must never delete what the lab did not
-        make, so it is started through this launcher, which lists no namespaces for that sweep;
-        `lab down` removes the lab's own.
-        """
-        path = self.path("l3-agent-launcher.py")
-        with open(path, "w") as fh:
-            fh.write("import sys\n"
-                     "from neutron.cmd.eventlet.agents.l3 import main\n"
-                     "from neutron.agent.l3 import namespace_manager\n"
-                     "namespace_manager.NamespaceManager.list_all = lambda self: set()\n"
-                     "sys.exit(main())\n")
-        return path
 
     def expected_agents(self) -> int:
         """An OVS agent per node, and the DHCP and L3 agents of the network node."""
@@ -787,8 +800,11 @@ def _router_evidence(ns: str) -> str:
         ifaces = netlink.list_interfaces(ns)
     except Exception as exc:  # the namespace may not exist: that is the evidence
         return f"{ns}: {exc}"
-    return f"{ns}: " + ", ".join(f"{i.name} {' '.join(f'{a.address}/{a.prefixlen}' for a in i.addresses if a.family == 4)}"
-                                 for i in ifaces if i.name != "lo")
+    shown = []
+    for i in ifaces:
+        if i.name != "lo":
+            shown.append(" ".join([i.name, *(f"{a.address}/{a.prefixlen}" for a in i.addresses if a.family == 4)]))
+    return f"{ns}: {', '.join(shown) or 'no interfaces'}"
 
 
 def l3_wait(b: "NeutronBuilder", timeout: float = L3_TIMEOUT) -> None:

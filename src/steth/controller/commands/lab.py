@@ -26,7 +26,8 @@ class LabUp(StethCommand):
     """Build the lab: a network node and N compute nodes as namespaces, switches, an agent on each.
 
     With --neutron also a real Neutron (ML2/Open vSwitch) with per-node OVS and agents,
-    a VLAN and a VXLAN network and VMs with DHCP leases."""
+    a VLAN and a VXLAN network, VMs with DHCP leases, and a router (SNAT, a floating IP on vm1)
+    to an "internet" namespace (203.0.113.10 with TCP 80, DNS on 203.0.113.53)."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -37,7 +38,8 @@ class LabUp(StethCommand):
                                  "the kernel's shared ARP table (more than ~12 nodes)")
         parser.add_argument("--neutron", action="store_true",
                             help="also run a real Neutron (ML2/Open vSwitch) with per-node OVS and agents, a VLAN "
-                                 "and a VXLAN network and VMs with DHCP leases (needs scripts/setup.sh)")
+                                 "and a VXLAN network, VMs with DHCP leases and a router to an 'internet' namespace "
+                                 "(needs scripts/setup.sh)")
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
