@@ -169,6 +169,9 @@ class LabDemo(StethCommand):
         add_name(parser)
         parser.add_argument("--computes", type=int, default=2, help="number of compute nodes (default 2)")
         parser.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
+        parser.add_argument("--neutron", action="store_true",
+                            help="also bring up the lab's Neutron (1-2 minutes, ~2 GB) and show `steth doctor`: "
+                                 "a healthy VM, then the same VM with a fault injected")
         return parser
 
     def _step(self, title: str, argv: list[str]) -> int:
@@ -181,8 +184,9 @@ class LabDemo(StethCommand):
     def take_action(self, args: argparse.Namespace) -> int:
         from ...lab.build import topology_of
 
-        print(f"$ steth lab up --name {args.name} --computes {args.computes}", flush=True)
-        state = lab_build.up(args.name, args.computes, progress=progress)
+        print(f"$ steth lab up --name {args.name} --computes {args.computes}{' --neutron' if args.neutron else ''}",
+              flush=True)
+        state = lab_build.up(args.name, args.computes, progress=progress, neutron=args.neutron)
         topo = topology_of(state)
         computes = ",".join(n.name for n in topo.nodes if n.role == "compute")
         self.app.options.config_file = lab_build.config_path(state)
@@ -199,6 +203,8 @@ class LabDemo(StethCommand):
             failures += self._step("every VLAN carried to every node's tenant trunk (raw 802.1Q frames)",
                                    ["check", "vlan", "--network", "tenant", "--vlans", "untagged,1-4094"]) != 0
             self._step("the original command names still work", ["print-agents-info", "-c", "name", "-c", "alive"])
+            if args.neutron:
+                failures += self._doctor(state, args.name)
         finally:
             if args.keep:
                 print(f"\nlab {args.name} kept: export STETH_CONFIG={lab_build.config_path(state)}; "
@@ -208,6 +214,31 @@ class LabDemo(StethCommand):
                 lab_build.down(args.name, progress=progress)
         print(f"\ndemo: {'all checks passed' if not failures else f'{failures} check(s) found problems'}")
         return 1 if failures else 0
+
+
+    def _doctor(self, state, name: str) -> int:
+        """doctor on a healthy VM, then with a fault it must name (its exit 1 is the expected answer)."""
+        import os
+
+        from ...lab import faults, neutron
+        from ...lab.build import topology_of
+
+        os.environ.update(OS_CLIENT_CONFIG_FILE=neutron.clouds_path(state), OS_CLOUD=neutron.cloud_name(state))
+        internet = state.extra["neutron"].get("external", {}).get("internet_host", "203.0.113.10")
+        vm = f"{name}-vm2"
+        failures = self._step("Neutron's agents", ["neutron", "agent", "list"]) != 0
+        failures += self._step("a VM's whole path, and can it reach the internet host?",
+                               ["doctor", vm, "--to", internet, "-c", "check", "-c", "verdict", "-c", "evidence"]) != 0
+        fault = faults.add(state, topology_of(state), "sg-missing-rule", {"vm": "vm2"})
+        print(f"\n$ steth lab fault add sg-missing-rule --vm vm2 --name {name}\n{fault['id']}: {fault['description']}")
+        try:
+            rc = self._step("the same question with the fault: doctor names the root cause (exit 1)",
+                            ["doctor", vm, "--to", internet, "-c", "check", "-c", "verdict"])
+            failures += rc != 1
+        finally:
+            faults.remove(state, fault["id"])
+            print(f"$ steth lab fault remove {fault['id']} --name {name}")
+        return failures
 
 
 class LabFaultAdd(StethCommand):
