@@ -397,3 +397,23 @@ def test_nat_removed_stops_snat_and_dnat_and_restores_the_same_rules(neutron_lab
         remove_fault(neutron_lab, fid)
     assert qrouter_nat(neutron_lab) == before  # the same rules at the same places
     assert internet_ok(routed, neutron_lab) and fip_reachable(neutron_lab)
+
+
+# ---- underlay kinds aimed at the path between a VM's compute node and the network node ----
+
+@pytest.mark.parametrize("network_", ["vlan", "vxlan"])
+def test_underlay_kinds_cut_the_vm_from_the_network_node(neutron_lab, network_):
+    """vlan-prune (toward the VM's node, on its VLAN) and vxlan-block (VM's node -> network node) need no
+    new parameters: --node is the VM's compute node, --to the network node."""
+    v = vm_where(neutron_lab, network_)
+    if network_ == "vlan":
+        args = ("vlan-prune", "--node", v["node"], "--vlans", "101")
+    else:
+        args = ("vxlan-block", "--node", v["node"], "--to", "network")
+    assert ping(v["namespace"], v["dhcp_server"])
+    fid, _ = add_fault(neutron_lab, *args)
+    try:
+        assert not ping(v["namespace"], v["dhcp_server"], count=2)
+    finally:
+        remove_fault(neutron_lab, fid)
+    healthy(neutron_lab, v)
