@@ -248,3 +248,172 @@ def test_kinds_list_the_new_kinds(neutron_lab):
                  "port-bound-elsewhere", "vm-spoofing"):
         assert rows[name]["description"]
     assert rows["underlay-mtu"]["needs"] == "--vm [--mtu]"
+
+
+# ---- the router: L3 agent, gateway, interfaces, NAT, floating IP ----------------------
+
+ROUTER_HEALS = 60.0  # the L3 agent rebuilds the router's namespace on the update
+
+
+def ext(lab) -> dict:
+    return lab["state"]["extra"]["neutron"]["external"]
+
+
+def fip_of(lab, name: str = "vm1") -> dict:
+    return lab["state"]["extra"]["neutron"]["floating_ips"][name]
+
+
+def internet_ok(v: dict, lab) -> bool:
+    return ping(v["namespace"], ext(lab)["internet_host"])
+
+
+def fip_reachable(lab, name: str = "vm1") -> bool:
+    """The internet reaches the VM behind its floating IP (DNAT): the reply comes one hop away (TTL 63).
+    The router's namespace holds the floating IP itself, so without DNAT it answers (TTL 64)."""
+    r = subprocess.run(["ip", "netns", "exec", ext(lab)["namespace"], "ping", "-n", "-c", "1", "-W", "1",
+                        fip_of(lab, name)["address"]], capture_output=True, text=True, timeout=10)
+    return r.returncode == 0 and "ttl=63" in r.stdout
+
+
+def qrouter_nat(lab) -> list:
+    from steth.lab.faults_neutron import nat_rules
+
+    ns = f"qrouter-{lab['state']['extra']['neutron']['router']['id']}"
+    out = subprocess.run(["ip", "netns", "exec", ns, "iptables-save", "-t", "nat"], capture_output=True, text=True)
+    return nat_rules(out.stdout)
+
+
+def ensure_router_namespace(lab, router_id: str) -> None:
+    """Another lab's L3 agent, when it starts, deletes every qrouter-* namespace of the host that is not
+    one of its routers (neutron.agent.l3.namespace_manager): with labs built concurrently on one machine
+    ours can vanish. Rebuild it as an operator would: router admin down, then up."""
+    import openstack
+
+    ns = f"qrouter-{router_id}"
+    if ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout:
+        return
+    port = lab["state"]["extra"]["neutron"]["ports"]["api"]
+    net = openstack.connection.Connection(auth_type="none", region_name="RegionOne",
+                                          network_endpoint_override=f"http://127.0.0.1:{port}/").network
+    net.update_router(router_id, is_admin_state_up=False)
+    eventually(lambda: subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout,
+               lambda out: ns not in out, timeout=30, what=f"{ns} gone")
+    net.update_router(router_id, is_admin_state_up=True)
+    eventually(lambda: subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout,
+               lambda out: ns in out, timeout=60, what=f"{ns} rebuilt")
+
+
+@pytest.fixture
+def routed(neutron_lab):
+    """The lab's router works before the test (SNAT from vm2's network, DNAT to vm1's floating IP)."""
+    router = neutron_lab["state"]["extra"]["neutron"].get("router")
+    if not router:
+        pytest.skip("this lab has no router")
+    ensure_router_namespace(neutron_lab, router["id"])
+    v = vm_where(neutron_lab, "vxlan", "compute-1")
+    eventually(lambda: internet_ok(v, neutron_lab), bool, timeout=ROUTER_HEALS, what="SNAT works")
+    eventually(lambda: fip_reachable(neutron_lab), bool, timeout=ROUTER_HEALS, what="DNAT works")
+    return v
+
+
+def test_l3_agent_down_is_seen_dead_then_alive(neutron_lab, net):
+    if "l3-agent-network" not in neutron_lab["state"]["extra"]["neutron"]["procs"]:
+        pytest.skip("this lab has no L3 agent")
+    fid, _ = add_fault(neutron_lab, "l3-agent-down")
+    try:
+        eventually(lambda: agent_alive(net, "network", "neutron-l3-agent"), lambda a: not a,
+                   timeout=AGENT_DEAD_WITHIN, what="Neutron reports the L3 agent dead")
+    finally:
+        remove_fault(neutron_lab, fid)
+    eventually(lambda: agent_alive(net, "network", "neutron-l3-agent"), bool, timeout=AGENT_DEAD_WITHIN,
+               what="the L3 agent alive again")
+
+
+def test_router_gateway_removed_stops_snat_and_comes_back_with_the_same_address(neutron_lab, net, routed):
+    router = neutron_lab["state"]["extra"]["neutron"]["router"]
+    fid, desc = add_fault(neutron_lab, "router-gateway-removed")
+    try:
+        assert not net.get_router(router["id"]).external_gateway_info
+        assert net.get_ip(fip_of(neutron_lab)["id"]).port_id is None  # Neutron requires it for the gateway
+        assert router["gateway_ip"] in desc
+        eventually(lambda: internet_ok(routed, neutron_lab), lambda ok: not ok, timeout=ROUTER_HEALS,
+                   what="no SNAT without a gateway")
+    finally:
+        remove_fault(neutron_lab, fid)
+    gw = net.get_router(router["id"]).external_gateway_info
+    assert [ip["ip_address"] for ip in gw["external_fixed_ips"]] == [router["gateway_ip"]]
+    assert net.get_ip(fip_of(neutron_lab)["id"]).port_id == fip_of(neutron_lab)["port_id"]
+    eventually(lambda: internet_ok(routed, neutron_lab), bool, timeout=ROUTER_HEALS, what="SNAT back")
+    eventually(lambda: fip_reachable(neutron_lab), bool, timeout=ROUTER_HEALS, what="DNAT back")
+
+
+@pytest.mark.parametrize("network_", ["vxlan", "vlan"])
+def test_subnet_detached_cuts_the_vms_from_their_gateway(neutron_lab, net, routed, network_):
+    v = vm_where(neutron_lab, network_)
+    router_id = neutron_lab["state"]["extra"]["neutron"]["router"]["id"]
+    gateway = v["router"]
+    assert ping(v["namespace"], gateway)
+    fid, desc = add_fault(neutron_lab, "subnet-detached", "--network", network_)
+    try:
+        assert not [p for p in net.ports(device_id=router_id) if any(ip["ip_address"] == gateway for ip in p.fixed_ips)]
+        assert gateway in desc
+        eventually(lambda: ping(v["namespace"], gateway), lambda ok: not ok, timeout=ROUTER_HEALS,
+                   what=f"{v['name']} loses its gateway")
+        assert not internet_ok(v, neutron_lab)
+        if network_ == "vlan":  # vm1's floating IP used that interface: disassociated first
+            assert "disassociated first" in desc and net.get_ip(fip_of(neutron_lab)["id"]).port_id is None
+    finally:
+        remove_fault(neutron_lab, fid)
+    eventually(lambda: ping(v["namespace"], gateway), bool, timeout=ROUTER_HEALS, what="gateway back")
+    eventually(lambda: internet_ok(v, neutron_lab), bool, timeout=ROUTER_HEALS, what="SNAT back")
+    assert net.get_ip(fip_of(neutron_lab)["id"]).port_id == fip_of(neutron_lab)["port_id"]
+    eventually(lambda: fip_reachable(neutron_lab), bool, timeout=ROUTER_HEALS, what="DNAT back")
+
+
+def test_fip_disassociated_and_reassociated_to_the_same_port(neutron_lab, net, routed):
+    fip = fip_of(neutron_lab)
+    fixed = net.get_ip(fip["id"]).fixed_ip_address
+    fid, desc = add_fault(neutron_lab, "fip-disassociated", "--vm", "vm1")
+    try:
+        assert net.get_ip(fip["id"]).port_id is None and fip["address"] in desc
+        eventually(lambda: fip_reachable(neutron_lab), lambda ok: not ok, timeout=ROUTER_HEALS,
+                   what="the floating IP unreachable")
+    finally:
+        remove_fault(neutron_lab, fid)
+    back = net.get_ip(fip["id"])
+    assert (back.port_id, back.fixed_ip_address) == (fip["port_id"], fixed)
+    eventually(lambda: fip_reachable(neutron_lab), bool, timeout=ROUTER_HEALS, what="DNAT back")
+
+
+def test_nat_removed_stops_snat_and_dnat_and_restores_the_same_rules(neutron_lab, routed):
+    before = qrouter_nat(neutron_lab)
+    assert any(c == "neutron-l3-agent-snat" for c, _, _ in before) and any("DNAT" in s for _, _, s in before)
+    fid, desc = add_fault(neutron_lab, "nat-removed")
+    try:
+        assert qrouter_nat(neutron_lab) == [] and "conntrack flushed" in desc
+        assert not internet_ok(routed, neutron_lab)
+        assert not fip_reachable(neutron_lab)
+    finally:
+        remove_fault(neutron_lab, fid)
+    assert qrouter_nat(neutron_lab) == before  # the same rules at the same places
+    assert internet_ok(routed, neutron_lab) and fip_reachable(neutron_lab)
+
+
+# ---- underlay kinds aimed at the path between a VM's compute node and the network node ----
+
+@pytest.mark.parametrize("network_", ["vlan", "vxlan"])
+def test_underlay_kinds_cut_the_vm_from_the_network_node(neutron_lab, network_):
+    """vlan-prune (toward the VM's node, on its VLAN) and vxlan-block (VM's node -> network node) need no
+    new parameters: --node is the VM's compute node, --to the network node."""
+    v = vm_where(neutron_lab, network_)
+    if network_ == "vlan":
+        args = ("vlan-prune", "--node", v["node"], "--vlans", "101")
+    else:
+        args = ("vxlan-block", "--node", v["node"], "--to", "network")
+    assert ping(v["namespace"], v["dhcp_server"])
+    fid, _ = add_fault(neutron_lab, *args)
+    try:
+        assert not ping(v["namespace"], v["dhcp_server"], count=2)
+    finally:
+        remove_fault(neutron_lab, fid)
+    healthy(neutron_lab, v)

@@ -5,7 +5,9 @@ the step that reverses it (``ctx.record``) and then makes the change. Removing
 a fault, or `steth lab down`, runs the recorded steps in reverse.
 
 To add a kind: write a function ``def apply(ctx: FaultContext) -> str`` (returns
-a one-line description) and register it with ``@kind(NAME, "help", params=(...))``.
+a one-line description) and register it with ``@kind(NAME, "help", params=(...))``
+(``optional=(...)`` for parameters it may be given). The Neutron lab's kinds are in
+faults_neutron.py, imported at the end of this module.
 """
 
 from __future__ import annotations

@@ -228,6 +228,7 @@ def _sg_missing_rule(ctx: FaultContext) -> str:
     port = api(f"reading port {vm['port_id']}", net.get_port, vm["port_id"])
     if port.is_port_security_enabled is False:
         raise LabError(f"{vm['name']}'s port {port.id} has port security disabled: security groups do not apply")
+    claim(ctx, f"security groups of {vm['name']}'s port")
     old = list(port.security_group_ids or [])
     name = f"{ctx.state.lab}-{ctx.fault['id']}-empty"
     ctx.record(neutron_undo.delete_named(ctx.state, "security_group", name))
@@ -259,6 +260,7 @@ def _port_bound_elsewhere(ctx: FaultContext) -> str:
     vm = lab_vm(ctx)
     net = conn(ctx).network
     port = api(f"reading port {vm['port_id']}", net.get_port, vm["port_id"])
+    claim(ctx, f"binding of {vm['name']}'s port")
     old, gone = port.binding_host_id or vm["node"], f"{vm['node']}-gone"
     # undone in reverse: bound back to its node, then (bounded) until the agent has wired it again
     ctx.record(neutron_undo.wait_port(ctx.state, port.id, "ACTIVE", timeout=60))
@@ -283,6 +285,10 @@ def _underlay_mtu(ctx: FaultContext) -> str:
     ns, ifname = ctx.topo.node_ns(node), ctx.topo.networks[1].node_ifname
     claim(ctx, f"{node.name}/{ifname} MTU")
     old = ctx.link_mtu(ns, ifname)
+    # Measured: eth1 alone is enough, both ways. Out: ovs-vswitchd's AF_PACKET send of a frame above
+    # eth1's MTU fails ("error sending Ethernet packet on eth1: Message too long"), nothing is fragmented;
+    # in: the veth drops frames above eth1's MTU (rx_dropped). OVS lowers br-tenant to its smallest
+    # port's MTU by itself (and raises it back), so the node's own DF pings fail locally (EMSGSIZE).
     ctx.record(undo.link_set(ifname, ns, mtu=old))
     ctx.set_link(ns, ifname, mtu=mtu)
     return (f"{node.name} {ifname} (tenant underlay, port of br-tenant): MTU {old} -> {mtu}; "
@@ -341,6 +347,7 @@ def _default_gateway(ns: str) -> str | None:
       "DHCP server for 5 minutes): the OVS firewall drops it", params=("vm",))
 def _vm_spoofing(ctx: FaultContext) -> str:
     vm = lab_vm(ctx)
+    claim(ctx, f"addresses of {vm['name']}")
     net = conn(ctx).network
     port = api(f"reading port {vm['port_id']}", net.get_port, vm["port_id"])
     fixed = port.fixed_ips[0]
