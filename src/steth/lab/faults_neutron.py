@@ -148,17 +148,23 @@ def _vxlan_block(ctx: FaultContext) -> str:
 
 
 @kind("port-unplugged", "remove a VM's port (qvo or tap) from br-int", params=("vm",))
+def plug_argv(ctx: FaultContext, vm: dict[str, Any], tag: str = "") -> list[str]:
+    """ovs-vsctl adding the VM's interface to br-int as nova/os-vif does (external_ids for the agent)."""
+    cmd, port = vsctl(ctx, vm["node"]), vm["ovs_port"]
+    argv = [*cmd, "--", "--may-exist", "add-port", "br-int", port, "--", "set", "Interface", port,
+            f"external_ids:iface-id={vm['port_id']}", f"external_ids:attached-mac={vm['mac']}",
+            "external_ids:iface-status=active", f"external_ids:vm-uuid={vm['device_id']}"]
+    if tag.isdigit():
+        argv += ["--", "set", "Port", port, f"tag={tag}"]
+    return argv
+
+
 def _port_unplugged(ctx: FaultContext) -> str:
     vm = lab_vm(ctx)
     cmd = vsctl(ctx, vm["node"])
     port = vm["ovs_port"]
     tag = proc.run([*cmd, "get", "Port", port, "tag"], timeout=15).stdout.strip()
-    readd = [*cmd, "--", "--may-exist", "add-port", "br-int", port, "--", "set", "Interface", port,
-             f"external_ids:iface-id={vm['port_id']}", f"external_ids:attached-mac={vm['mac']}",
-             "external_ids:iface-status=active", f"external_ids:vm-uuid={vm['device_id']}"]
-    if tag.isdigit():
-        readd += ["--", "set", "Port", port, f"tag={tag}"]
-    ctx.record(undo.argv(readd))
+    ctx.record(undo.argv(plug_argv(ctx, vm, tag)))
     ctx.run([*cmd, "del-port", "br-int", port], None)
     return f"{vm['name']}: {port} removed from br-int on {vm['node']}"
 
@@ -262,8 +268,12 @@ def _port_bound_elsewhere(ctx: FaultContext) -> str:
     port = api(f"reading port {vm['port_id']}", net.get_port, vm["port_id"])
     claim(ctx, f"binding of {vm['name']}'s port")
     old, gone = port.binding_host_id or vm["node"], f"{vm['node']}-gone"
-    # undone in reverse: bound back to its node, then (bounded) until the agent has wired it again
+    # undone in reverse: bound back to its node, the VIF plugged again as nova does after a host change
+    # (seen once: the agent left a rebound port DOWN for over 60 s when only the binding changed back),
+    # then (bounded) until the agent has wired it again
     ctx.record(neutron_undo.wait_port(ctx.state, port.id, "ACTIVE", timeout=60))
+    ctx.record(undo.argv(plug_argv(ctx, vm)))
+    ctx.record(undo.argv([*vsctl(ctx, vm["node"]), "--if-exists", "del-port", "br-int", vm["ovs_port"]]))
     ctx.record(neutron_undo.step(ctx.state, "update_port", port.id, binding_host_id=old))
     api(f"updating port {port.id}", net.update_port, port.id, binding_host_id=gone)
     return f"{vm['name']}: port {port.id} binding:host_id {old} -> {gone} (no agent there)"
