@@ -17,11 +17,8 @@ from typing import Any, Callable
 
 from ..errors import LabError, UsageError
 from ..host import netlink, proc, undo
-from . import neutron_undo
 from .state import LabState
 from .topology import Node, PhysNet, Topology
-
-UNDO_KINDS = (neutron_undo.KIND,)  # step kinds beyond host/undo.py's own, registered on import
 
 PARAMS = ("node", "network", "to", "mtu", "rate", "vlans", "vm", "tag")
 
@@ -264,7 +261,8 @@ def _rate_limit(ctx: FaultContext) -> str:
             f"{ctx.topo.switch_port(ctx.node, ctx.network)})")
 
 
-# Neutron lab kinds live in their own module; importing it registers them (it needs `kind` above).
+# Neutron lab kinds live in their own module; importing it registers them (it needs `kind` above),
+# and its Neutron API undo steps (lab/neutron_undo.py) with host/undo.py.
 from . import faults_neutron  # noqa: E402
 
-NEUTRON_KINDS = faults_neutron.__name__  # (used: the import registers the kinds)
+NEUTRON_KINDS = sorted(n for n, k in KINDS.items() if k.apply.__module__ == faults_neutron.__name__)
