@@ -257,3 +257,12 @@ def test_fip_disassociated_of_a_vm_without_one(lab):
     with pytest.raises(UsageError) as exc:
         faults.add(state, topo, "fip-disassociated", {"vm": "vm1"})
     assert "vm1 has no floating IP" in exc.value.message and "vm3" in exc.value.hint
+
+
+def test_every_kind_is_registered_on_its_own_function():
+    """A helper put between a @kind decorator and its function would register the helper instead."""
+    from steth.lab.faults import KINDS
+
+    for name, k in KINDS.items():
+        assert k.apply.__name__.startswith("_"), (name, k.apply.__name__)
+        assert k.apply.__code__.co_argcount == 1, name

@@ -147,7 +147,6 @@ def _vxlan_block(ctx: FaultContext) -> str:
     return f"VXLAN {src} -> {dst} ({ctx.node.name} -> {ctx.peer.name}) dropped on the tenant switch"
 
 
-@kind("port-unplugged", "remove a VM's port (qvo or tap) from br-int", params=("vm",))
 def plug_argv(ctx: FaultContext, vm: dict[str, Any], tag: str = "") -> list[str]:
     """ovs-vsctl adding the VM's interface to br-int as nova/os-vif does (external_ids for the agent)."""
     cmd, port = vsctl(ctx, vm["node"]), vm["ovs_port"]
@@ -159,6 +158,7 @@ def plug_argv(ctx: FaultContext, vm: dict[str, Any], tag: str = "") -> list[str]
     return argv
 
 
+@kind("port-unplugged", "remove a VM's port (qvo or tap) from br-int", params=("vm",))
 def _port_unplugged(ctx: FaultContext) -> str:
     vm = lab_vm(ctx)
     cmd = vsctl(ctx, vm["node"])
