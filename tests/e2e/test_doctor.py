@@ -138,6 +138,7 @@ CASES = [
      "tunnel underlay broken", "vm1"),
     ("dnsmasq-stopped", ["--network", "vxlan"], "vm2", "DHCP exchange", "DHCP server not answering", "vm1"),
     ("vm-spoofing", ["--vm", "vm2"], "vm2", "VM source addresses", "anti-spoofing", "vm1"),
+    ("flood-flows-removed", ["--vm", "vm2"], "vm2", "tunnel flood flows", "missing tunnel flood flows", "vm1"),
 ]
 
 

@@ -336,6 +336,34 @@ def _l3_agent_down(ctx: FaultContext) -> str:
                   "this lab has no L3 agent (router); rebuild it with a steth that runs one")
 
 
+@kind("flood-flows-removed", "delete the flood flows of a VXLAN VM's network from br-tun table 22 on its node "
+      "(as after an OVS restart the agent did not notice): broadcasts such as DHCP stop at the tunnel",
+      params=("vm",))
+def _flood_flows_removed(ctx: FaultContext) -> str:
+    from .neutron import ovs_rundir
+
+    vm = lab_vm(ctx)
+    if vm["network"] != "vxlan":
+        raise UsageError(f"{vm['name']} is on the {vm['network']} network: flood flows are a tunnel's",
+                         "give a VM of the vxlan network")
+    tag = proc.run([*vsctl(ctx, vm["node"]), "get", "Port", vm["ovs_port"], "tag"], timeout=15).stdout.strip()
+    if not tag.isdigit():
+        raise LabError(f"{vm['ovs_port']} on {vm['node']} has no local VLAN tag")
+    claim(ctx, f"{vm['node']} br-tun flood flows of VLAN {tag}")
+    ofctl = ["ovs-ofctl", "-t", "10"]
+    bridge = f"unix:{ovs_rundir(ctx.state, vm['node'])}/br-tun.mgmt"
+    match = f"table=22,dl_vlan={tag}"
+    dumped = proc.run([*ofctl, "dump-flows", "--no-stats", bridge, match], timeout=15)
+    flows = [ln.strip() for ln in dumped.stdout.splitlines() if "actions=" in ln]
+    if dumped.returncode != 0 or not flows:
+        raise LabError(f"no flood flow for local VLAN {tag} in br-tun table 22 on {vm['node']}: "
+                       f"{(dumped.stderr or dumped.stdout).strip()[:200]}")
+    for flow in flows:  # put back exactly as dumped
+        ctx.record(undo.argv([*ofctl, "add-flow", bridge, flow]))
+    ctx.run([*ofctl, "del-flows", bridge, match], None)
+    return f"{vm['node']} br-tun table 22: {len(flows)} flood flow(s) of local VLAN {tag} deleted: {flows[0]}"
+
+
 # ---- the VM itself -------------------------------------------------------------
 
 def _dhcp_port(net: Any, network_id: str, address: str) -> Any:
