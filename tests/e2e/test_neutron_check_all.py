@@ -58,7 +58,8 @@ def test_healthy_neutron_lab_agents_and_bridges_ok(neutron_lab, tmp_path):
     rows = rows_of(r)
     assert list(rows)[:3] == ["agents", "neutron-agents", "ovs-bridges"]
     assert rows["neutron-agents"]["verdict"] == "ok"
-    assert rows["neutron-agents"]["detail"] == "all 4 Neutron agents on 3 hosts alive and admin-up"
+    # an OVS agent per node, the DHCP and the L3 agent on the network node
+    assert rows["neutron-agents"]["detail"] == "all 5 Neutron agents on 3 hosts alive and admin-up"
     assert rows["ovs-bridges"]["verdict"] == "ok" and rows["ovs-bridges"]["scope"] == "3 OVS agents"
     assert rows["vlan"]["verdict"] == "ok"
     text = page.read_text()
