@@ -98,6 +98,7 @@ def test_tcp_destination_and_html(neutron_lab, tmp_path):
     page = tmp_path / "doctor.html"
     ext = neutron(neutron_lab)["external"]
     rc, rows, _ = doctor(neutron_lab, vm_ref(neutron_lab, "vm2"), "--html", str(page), to=False)
+    assert rc == 0 and rows[-1]["verdict"] == "healthy"
     rc, rows, _ = doctor(neutron_lab, vm_ref(neutron_lab, "vm2"), "--to",
                          f"{ext['internet_host']}:{ext['tcp_port']}", to=False)
     assert rc == 0

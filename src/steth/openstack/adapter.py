@@ -104,6 +104,11 @@ class AgentInfo:
         return self.binary == "neutron-openvswitch-agent" or self.agent_type == "Open vSwitch agent"
 
     @property
+    def is_l2(self) -> bool:
+        """An agent that wires VM ports on its host (Open vSwitch or Linux bridge)."""
+        return self.is_ovs or self.binary == "neutron-linuxbridge-agent" or self.agent_type == "Linux bridge agent"
+
+    @property
     def bridge_mappings(self) -> dict[str, str]:
         return dict(self.configuration.get("bridge_mappings") or {})
 

@@ -181,12 +181,30 @@ class OvsPortInfo(BaseModel):
     interfaces: list[OvsInterfaceInfo] = []
 
 
+NIC_TYPES = frozenset({"", "system", "dpdk", "afxdp"})  # OVS interface types that are a host's NIC
+TUNNEL_TYPES = frozenset({"vxlan", "gre", "geneve"})
+
+
 class OvsBridgeInfo(BaseModel):
     name: str
     datapath_type: str = ""
     fail_mode: str | None = None
     external_ids: dict[str, str] = {}
     ports: list[OvsPortInfo] = []
+
+    def nics(self) -> tuple[list[str], list[str]]:
+        """(usable NICs, NICs OVS could not add, with the reason) among the bridge's ports:
+        interfaces that are neither patch, internal nor tunnel ports."""
+        good, broken = [], []
+        for port in self.ports:
+            for iface in port.interfaces:
+                if iface.type not in NIC_TYPES or iface.name == self.name:
+                    continue
+                if iface.error or iface.ofport == -1:
+                    broken.append(f"{iface.name} ({iface.error or 'ofport -1'})")
+                else:
+                    good.append(iface.name)
+        return good, broken
 
 
 class OvsShowResponse(BaseModel):
@@ -195,6 +213,23 @@ class OvsShowResponse(BaseModel):
     verdict: Verdict
     bridges: list[OvsBridgeInfo] = []
     problems: list[str] = []  # ofport errors, dead-VLAN tags, patch ports without a peer
+
+    def bridge(self, name: str) -> OvsBridgeInfo | None:
+        return next((b for b in self.bridges if b.name == name), None)
+
+    def with_iface_id(self, iface_id: str) -> tuple[OvsBridgeInfo, OvsPortInfo, OvsInterfaceInfo] | None:
+        """The (bridge, port, interface) whose external_ids:iface-id is a Neutron port ID (a VM's VIF)."""
+        for b in self.bridges:
+            for pt in b.ports:
+                for i in pt.interfaces:
+                    if i.external_ids.get("iface-id") == iface_id:
+                        return b, pt, i
+        return None
+
+    def tunnel_ofports(self) -> dict[str, int]:
+        """remote_ip -> ofport of every tunnel port (br-tun's ports toward the other nodes)."""
+        return {i.options["remote_ip"]: i.ofport for b in self.bridges for pt in b.ports for i in pt.interfaces
+                if i.type in TUNNEL_TYPES and i.options.get("remote_ip") and i.ofport}
 
 
 _MAC_PATTERN = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"

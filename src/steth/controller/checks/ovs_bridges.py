@@ -15,7 +15,6 @@ from ...openstack.adapter import AgentInfo
 from ...wire.models import Interface, OvsBridgeInfo, OvsShowResponse, Verdict
 
 DEFAULT_INTEGRATION_BRIDGE = "br-int"  # Neutron's default when the agent does not report one
-NIC_TYPES = frozenset({"", "system", "dpdk", "afxdp"})  # interface types that are a host's NIC
 
 
 @dataclass(frozen=True)
@@ -52,16 +51,7 @@ class Finding:
 
 def nics(bridge: OvsBridgeInfo) -> tuple[list[str], list[str]]:
     """(usable NICs, NICs OVS could not add with the reason) among the bridge's ports."""
-    good, broken = [], []
-    for port in bridge.ports:
-        for iface in port.interfaces:
-            if iface.type not in NIC_TYPES or iface.name == bridge.name:
-                continue
-            if iface.error or iface.ofport == -1:
-                broken.append(f"{iface.name} ({iface.error or 'ofport -1'})")
-            else:
-                good.append(iface.name)
-    return good, broken
+    return bridge.nics()
 
 
 def _holder(address: str, interfaces: list[Interface]) -> str | None:

@@ -218,8 +218,8 @@ def plan_port_path(config, cloud, port, uplink: str):
             return await api.ovs_show(client, compute, "br-int")
 
     shown = run(find_ovs_port())
-    found = next(((pt, i) for b in shown.bridges for pt in b.ports for i in pt.interfaces
-                  if i.external_ids.get("iface-id") == port.id), None)
+    vif = shown.with_iface_id(port.id)
+    found = vif[1:] if vif else None
     if found is None:
         return None, None, shown
     return dhcp_check.plan(port, network, dhcp_ports, hosts, uplink, ovs_port=found[1].name), found, shown

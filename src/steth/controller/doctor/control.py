@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from ...openstack.adapter import AgentInfo
+from ...wire.models import TUNNEL_TYPES
 from .facts import Facts
 from .model import Check, fail, ok, skipped, warn
 from .secgroups import Flow, allowing_rule, describe_groups
 
-TUNNEL_TYPES = ("vxlan", "gre", "geneve")
 
 
 def _agent(a: AgentInfo) -> str:
@@ -52,7 +52,7 @@ def port_binding(f: Facts) -> Check:
     if seg and seg.physical_network:
         base += f" physnet {seg.physical_network}"
     if agent is None:
-        hosts = sorted({a.host for a in f.agents if "Open vSwitch" in a.agent_type or "linuxbridge" in a.binary})
+        hosts = sorted({a.host for a in f.agents if a.is_l2})
         return fail("port binding", f"{base}; no L2 agent reports from host {host} (L2 agents on: "
                     f"{', '.join(hosts) or 'none'})", cause="port bound to a host without an L2 agent", catalogue=10,
                     next_step=f"binding:host_id must be the agent's `host` name; fix the host name or rebind "

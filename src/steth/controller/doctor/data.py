@@ -5,14 +5,14 @@ from __future__ import annotations
 import ipaddress
 
 from ...errors import StethError
-from ...wire.models import (Interface, IptablesResponse, OvsFlowsResponse, OvsShowResponse, PingResponse,
+from ...wire.models import (Interface, IptablesResponse, OvsFlowsResponse, PingResponse,
                             TcpConnectResult, Verdict)
 from ..checks import dhcp as dhcp_check
 from ..checks.vlan import VlanReport
 from .control import ingress_icmp_allowed
 from .facts import Facts
 from .model import Check, error, fail, ok, skipped, warn
-from .probes import ENCAP_OVERHEAD, SPOOF_WINDOW, Evidence, physnet_nics, qrouter, vm_ovs_port
+from .probes import ENCAP_OVERHEAD, SPOOF_WINDOW, Evidence, physnet_nic, qrouter, vif
 
 
 def _d(check: str, *args, **kw) -> Check:
@@ -25,6 +25,15 @@ def _ok(check: str, evidence: str) -> Check:
 
 def _skip(check: str, evidence: str) -> Check:
     return skipped(check, evidence, plane="data")
+
+
+def _unusable(check: str, res: object, missing: str) -> Check | None:
+    """The check's outcome when its evidence is absent (skipped) or its probe failed (error), else None."""
+    if res is None:
+        return _skip(check, missing)
+    if isinstance(res, BaseException):
+        return _probe_error(check, res)
+    return None
 
 
 def _probe_error(check: str, exc: BaseException) -> Check:
@@ -46,11 +55,9 @@ def _answered(res: PingResponse) -> bool:
 def ovs_port(f: Facts, ev: Evidence) -> Check:
     name = "VM port on br-int"
     shown = ev.ovs.get(ev.compute or "")
-    if shown is None:
-        return _skip(name, "the port is not bound to a host")
-    if isinstance(shown, BaseException):
-        return _probe_error(name, shown)
-    found = vm_ovs_port(shown, f.port.id)
+    if (unusable := _unusable(name, shown, "the port is not bound to a host")) is not None:
+        return unusable
+    found = shown.with_iface_id(f.port.id)
     if found is None:
         return _d(name, f"no interface on {ev.compute}'s Open vSwitch has external_ids:iface-id={f.port.id}",
                   cause="VM interface not plugged into br-int", catalogue=None,
@@ -99,7 +106,8 @@ def underlay(f: Facts, ev: Evidence) -> Check:
 
 def _tunnel(f: Facts, ev: Evidence, net_type: str) -> Check:
     name = f"{net_type} tunnel path"
-    src = (f.l2_agent(ev.compute).tunnel_ip if f.l2_agent(ev.compute) else None)
+    agent = f.l2_agent(ev.compute)
+    src = agent.tunnel_ip if agent else None
     if not src:
         return _d(name, f"the agent on {ev.compute} reports no tunneling_ip", cause="tunnel underlay broken",
                   catalogue=5, next_step=f"set [ovs] local_ip on {ev.compute}")
@@ -153,10 +161,8 @@ def _encapsulated_loss(ev: Evidence) -> str:
 def _vlan(f: Facts, ev: Evidence, seg_id: int | None) -> Check:
     name = "VLAN trunk"
     rep = ev.vlan
-    if rep is None:
-        return _skip(name, "not probed")
-    if isinstance(rep, BaseException):
-        return _probe_error(name, rep)
+    if (unusable := _unusable(name, rep, "not probed")) is not None:
+        return unusable
     assert isinstance(rep, VlanReport)
     if rep.errors:
         return error(name, "; ".join(f"{n}: {e}" for n, e in rep.errors.items()))
@@ -175,19 +181,17 @@ def flood_flows(f: Facts, ev: Evidence) -> Check:
     if seg is None or seg.network_type not in ENCAP_OVERHEAD or not ev.peers:
         return _skip(name, "not a tunnelled network, or no remote peer")
     flows = ev.flood_flows
-    if flows is None:
-        return _skip(name, "not probed")
-    if isinstance(flows, BaseException):
-        return _probe_error(name, flows)
+    if (unusable := _unusable(name, flows, "not probed")) is not None:
+        return unusable
     assert isinstance(flows, OvsFlowsResponse)
     if flows.verdict != Verdict.OK:
         return error(name, flows.detail)
     shown = ev.ovs.get(ev.compute or "")
-    found = vm_ovs_port(shown, f.port.id) if isinstance(shown, OvsShowResponse) else None
+    found = vif(ev, f.port.id)
     if found is None:
         return _skip(name, "the VM's port is not on br-int")
     tag = found[1].tag
-    ofports = _tunnel_ofports(shown) if isinstance(shown, OvsShowResponse) else {}
+    ofports = shown.tunnel_ofports()
     mine = [fl for fl in flows.flows if tag is not None and f"dl_vlan={tag}" in fl]
     missing = []
     for peer in ev.peers:
@@ -203,16 +207,6 @@ def flood_flows(f: Facts, ev: Evidence) -> Check:
                   catalogue=16, next_step=f"restart the OVS agent on {ev.compute} (it rebuilds br-tun) and check "
                                           "l2population's fdb entries")
     return _ok(name, text)
-
-
-def _tunnel_ofports(shown: OvsShowResponse) -> dict[str, int]:
-    out = {}
-    for b in shown.bridges:
-        for pt in b.ports:
-            for i in pt.interfaces:
-                if i.type in ENCAP_OVERHEAD and i.options.get("remote_ip") and i.ofport:
-                    out[i.options["remote_ip"]] = i.ofport
-    return out
 
 
 def mtu(f: Facts, ev: Evidence) -> Check:
@@ -248,7 +242,7 @@ def mtu(f: Facts, ev: Evidence) -> Check:
         ifaces = ev.interfaces.get(host)
         if isinstance(ifaces, BaseException):
             return _probe_error(name, ifaces)
-        nic = _physnet_nic(f, ev, host, seg.physical_network)
+        nic = physnet_nic(f, ev, host, seg.physical_network)
         iface = next((i for i in ifaces or [] if isinstance(i, Interface) and i.name == nic), None)
         if iface is None:
             continue
@@ -262,23 +256,11 @@ def mtu(f: Facts, ev: Evidence) -> Check:
     return _ok(name, f"network MTU {net_mtu}; {', '.join(seen) or 'NICs not found'}")
 
 
-def _physnet_nic(f: Facts, ev: Evidence, host: str, physnet: str | None) -> str | None:
-    agent = f.l2_agent(host)
-    shown = ev.ovs.get(host)
-    if agent is None or not physnet or not isinstance(shown, OvsShowResponse):
-        return None
-    bridge = agent.bridge_mappings.get(physnet)
-    nics = physnet_nics(shown, bridge) if bridge else []
-    return nics[0] if nics else None
-
-
 def dhcp(f: Facts, ev: Evidence) -> Check:
     name = "DHCP exchange"
     a = ev.dhcp
-    if a is None:
-        return _skip(name, "not traced (no DHCP on the subnet, or the port is not on br-int)")
-    if isinstance(a, BaseException):
-        return _probe_error(name, a)
+    if (unusable := _unusable(name, a, "not traced (no DHCP on the subnet, or the port is not on br-int)")) is not None:
+        return unusable
     assert isinstance(a, dhcp_check.Analysis)
     hops = ", ".join(f"{h.node}/{h.hop}:{'D' if h.discover else '-'}{'O' if h.offer else '-'}" for h in a.hops)
     text = f"{a.reason} [hops D=DISCOVER O=OFFER seen: {hops}]"
@@ -300,10 +282,8 @@ def dhcp(f: Facts, ev: Evidence) -> Check:
 def vm_sources(f: Facts, ev: Evidence) -> Check:
     name = "VM source addresses"
     frames = ev.vm_frames
-    if frames is None:
-        return _skip(name, "not captured")
-    if isinstance(frames, BaseException):
-        return _probe_error(name, frames)
+    if (unusable := _unusable(name, frames, "not captured")) is not None:
+        return unusable
     if not f.port.port_security_enabled:
         return _skip(name, "port security off")
     allowed = [ipaddress.ip_network(ip, strict=False) for ip in f.port.ips]
@@ -329,10 +309,8 @@ def vm_sources(f: Facts, ev: Evidence) -> Check:
 
 
 def _reach(name: str, f: Facts, res, where: str, source_ips: list[str]) -> Check:
-    if res is None:
-        return _skip(name, "not probed")
-    if isinstance(res, BaseException):
-        return _probe_error(name, res)
+    if (unusable := _unusable(name, res, "not probed")) is not None:
+        return unusable
     blocked = [s for s in source_ips if not ingress_icmp_allowed(f, s)]
     text = f"ping {f.fixed_ip} from {where}: {_ping_text(res)}"
     if _answered(res):
@@ -358,10 +336,8 @@ def router_namespace(f: Facts, ev: Evidence) -> Check:
     if f.router is None:
         return _skip(name, "no router")
     nat = ev.nat
-    if nat is None:
-        return _skip(name, "no L3 agent hosts the router")
-    if isinstance(nat, BaseException):
-        return _probe_error(name, nat)
+    if (unusable := _unusable(name, nat, "no L3 agent hosts the router")) is not None:
+        return unusable
     assert isinstance(nat, IptablesResponse)
     if "does not exist" in nat.detail:
         return _d(name, f"{qrouter(f.router.id)} does not exist on {f.l3_host}",
@@ -380,10 +356,8 @@ def from_router(f: Facts, ev: Evidence) -> Check:
 def router_gateway(f: Facts, ev: Evidence) -> Check:
     name = "external gateway reachable"
     res = ev.router_gateway
-    if res is None:
-        return _skip(name, "no router gateway or no gateway_ip on the external subnet")
-    if isinstance(res, BaseException):
-        return _probe_error(name, res)
+    if (unusable := _unusable(name, res, "no router gateway or no gateway_ip on the external subnet")) is not None:
+        return unusable
     gw = f.external_subnet.gateway_ip if f.external_subnet else "?"
     text = f"ping {gw} (external subnet's gateway) from qrouter on {f.l3_host}: {_ping_text(res)}"
     if not _answered(res):
@@ -427,10 +401,8 @@ def to_target(f: Facts, ev: Evidence) -> Check:
     if f.to is None:
         return _skip(name, "no --to given")
     res = ev.to
-    if res is None:
-        return _skip(name, "no router with a gateway to probe from")
-    if isinstance(res, BaseException):
-        return _probe_error(name, res)
+    if (unusable := _unusable(name, res, "no router with a gateway to probe from")) is not None:
+        return unusable
     if isinstance(res, TcpConnectResult):
         text = (f"TCP connect to {res.address}:{res.port} from qrouter on {f.l3_host}: "
                 f"{'connected in ' + str(res.seconds) + ' s' if res.connected else res.error}")
@@ -448,10 +420,8 @@ def to_target(f: Facts, ev: Evidence) -> Check:
 def dns_reach(f: Facts, ev: Evidence) -> Check:
     name = "DNS servers reachable"
     res = ev.dns
-    if res is None:
-        return _skip(name, "no DNS servers on the subnet, or no router gateway")
-    if isinstance(res, BaseException):
-        return _probe_error(name, res)
+    if (unusable := _unusable(name, res, "no DNS servers on the subnet, or no router gateway")) is not None:
+        return unusable
     bad = [r.target for r in res.results if r.received == 0]
     text = "; ".join(f"{r.target}: {r.received}/{r.sent}" for r in res.results)
     if bad:

@@ -59,10 +59,7 @@ class Facts:
         return [a for a in self.agents if host and a.host == host]
 
     def l2_agent(self, host: str | None) -> AgentInfo | None:
-        for a in self.agents_on(host):
-            if a.binary in ("neutron-openvswitch-agent", "neutron-linuxbridge-agent") or "Open vSwitch" in a.agent_type:
-                return a
-        return None
+        return next((a for a in self.agents_on(host) if a.is_l2), None)
 
     @property
     def fixed_ip(self) -> str | None:

@@ -57,23 +57,25 @@ def qrouter(router_id: str) -> str:
     return f"qrouter-{router_id}"
 
 
-def vm_ovs_port(shown: OvsShowResponse, port_id: str):
-    """(br-int port, interface) whose external_ids:iface-id is the Neutron port, or None."""
-    for b in shown.bridges:
-        for pt in b.ports:
-            for i in pt.interfaces:
-                if i.external_ids.get("iface-id") == port_id:
-                    return b, pt, i
-    return None
+def bridge_nic(shown: Any, bridge: str | None) -> str | None:
+    """The first NIC on an OVS bridge of a node's ``ovs show`` (None when unknown or without one)."""
+    br = shown.bridge(bridge) if bridge and isinstance(shown, OvsShowResponse) else None
+    good = br.nics()[0] if br else []
+    return good[0] if good else None
 
 
-def physnet_nics(shown: OvsShowResponse, bridge: str) -> list[str]:
-    """The ports of a provider bridge that are real NICs (not patch, internal, or tunnels)."""
-    for b in shown.bridges:
-        if b.name == bridge:
-            return [i.name for pt in b.ports for i in pt.interfaces
-                    if i.type in ("", "system") and i.name != bridge]
-    return []
+def physnet_nic(facts: Facts, ev: Evidence, host: str | None, physnet: str | None) -> str | None:
+    """The NIC carrying ``physnet`` on ``host``: its agent's bridge mapping, then that bridge's NIC."""
+    agent = facts.l2_agent(host)
+    if agent is None or not physnet:
+        return None
+    return bridge_nic(ev.ovs.get(host or ""), agent.bridge_mappings.get(physnet))
+
+
+def vif(ev: Evidence, port_id: str):
+    """(bridge, port, interface) of the VM's VIF on the compute node's OVS, or None."""
+    shown = ev.ovs.get(ev.compute or "")
+    return shown.with_iface_id(port_id) if isinstance(shown, OvsShowResponse) else None
 
 
 async def _safe(coro: Awaitable[Any]) -> Any:
@@ -81,10 +83,6 @@ async def _safe(coro: Awaitable[Any]) -> Any:
         return await coro
     except Exception as exc:  # evidence too: the check says the probe could not run
         return exc
-
-
-def _node(config: ControllerConfig, host: str | None) -> NodeConfig:
-    return resolve_node(config, host or "(unbound)")
 
 
 class Collector:
@@ -97,7 +95,7 @@ class Collector:
         self.ev = Evidence()
 
     def node(self, host: str | None) -> NodeConfig:
-        return _node(self.config, host)
+        return resolve_node(self.config, host or "(unbound)")
 
     async def on(self, host: str | None, call: Callable[[NodeConfig], Awaitable[Any]]) -> Any:
         """``call(node)`` on the host's agent; an unknown host or a failed call is returned, not raised."""
@@ -167,22 +165,13 @@ class Collector:
         got = await asyncio.gather(*(self.on(h, lambda n: api.interfaces(self.client, n)) for h in hosts))
         self.ev.interfaces.update(dict(zip(hosts, got)))
 
-    def nic_for(self, host: str, physnet: str | None) -> str | None:
-        agent = self.f.l2_agent(host)
-        shown = self.ev.ovs.get(host)
-        if agent is None or not physnet or not isinstance(shown, OvsShowResponse):
-            return None
-        bridge = agent.bridge_mappings.get(physnet)
-        nics = physnet_nics(shown, bridge) if bridge else []
-        return nics[0] if nics else None
-
     async def _vlan(self, net_type: str, physnet: str | None, seg_id: int | None) -> None:
         ev = self.ev
         hosts = [ev.compute, *ev.peers]
         await self._interfaces(hosts)
         if net_type != "vlan" or not seg_id:
             return
-        nics = {h: self.nic_for(h, physnet) for h in hosts}
+        nics = {h: physnet_nic(self.f, ev, h, physnet) for h in hosts}
         missing = [h for h, n in nics.items() if not n]
         if missing:
             ev.vlan = LookupError(f"no NIC on the bridge of physnet {physnet} on {', '.join(missing)}")
@@ -202,11 +191,8 @@ class Collector:
     # --- DHCP, the VM's own frames, reachability ---
     async def _dhcp(self) -> None:
         f, ev = self.f, self.ev
-        shown = ev.ovs.get(ev.compute or "")
-        if not isinstance(shown, OvsShowResponse) or not f.subnet or not f.subnet.enable_dhcp:
-            return
-        found = vm_ovs_port(shown, f.port.id)
-        if found is None:
+        found = vif(ev, f.port.id)
+        if found is None or not f.subnet or not f.subnet.enable_dhcp:
             return
         uplink = self._uplink()
         p = dhcp_check.plan(f.port, f.network, f.dhcp_ports, f.dhcp_hosts, uplink, ovs_port=found[2].name)
@@ -223,30 +209,20 @@ class Collector:
         """The compute node's NIC that carries the network (physnet NIC, or the one with the tunnel IP)."""
         f, ev = self.f, self.ev
         seg = f.network.segment
-        if seg and seg.physical_network:
-            nic = self.nic_for(ev.compute, seg.physical_network)
-            if nic:
-                return nic
+        nic = physnet_nic(f, ev, ev.compute, seg.physical_network if seg else None)
         agent = f.l2_agent(ev.compute)
-        shown = ev.ovs.get(ev.compute or "")
-        if agent and isinstance(shown, OvsShowResponse):
-            for bridge in agent.bridge_mappings.values():  # the tunnel endpoint usually rides a provider bridge
-                nics = physnet_nics(shown, bridge)
-                if nics:
-                    return nics[0]
-        return "eth1"
+        if not nic and agent:  # the tunnel endpoint usually rides a provider bridge
+            nic = next((n for n in (bridge_nic(ev.ovs.get(ev.compute or ""), b)
+                                    for b in agent.bridge_mappings.values()) if n), None)
+        return nic or "eth1"
 
     async def _vm_frames(self) -> None:
         f, ev = self.f, self.ev
-        shown = ev.ovs.get(ev.compute or "")
-        if not isinstance(shown, OvsShowResponse):
-            return
-        found = vm_ovs_port(shown, f.port.id)
-        tap = f"tap{f.port.id[:11]}"
+        found = vif(ev, f.port.id)
         if found is None:
             return
-        if found[2].name.startswith("tap"):
-            tap = found[2].name
+        # the VM's own side: the tap (hybrid plugging puts qvo on br-int, the tap on qbr)
+        tap = found[2].name if found[2].name.startswith("tap") else f"tap{f.port.id[:11]}"
 
         async def capture() -> list[Summary]:
             run = CaptureRun(self.client, self.config, [Hop(agent=ev.compute, interface=tap)],
