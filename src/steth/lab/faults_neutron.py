@@ -15,12 +15,10 @@ from typing import Any, Callable
 
 from ..errors import LabError, UsageError
 from ..host import netlink, proc, undo
+from ..wire import encap
 from . import neutron_undo
 from .faults import FaultContext, kind
 
-# Bytes a network's traffic gains on the underlay: VXLAN over IPv4 adds outer Ethernet (14),
-# IPv4 (20), UDP (8) and VXLAN (8) headers to the inner IP packet; a VLAN tag is not counted in the MTU.
-ENCAP_OVERHEAD = {"vxlan": 50, "geneve": 58, "gre": 42, "vlan": 0, "flat": 0}
 UNDERLAY_MARGIN = 100  # how far below the need underlay-mtu goes by default
 SPOOF_HOST = 250  # vm-spoofing's address: this host number in the VM's subnet
 SPOOF_PINGS = ("-c", "600", "-i", "0.5")  # bounded: it stops by itself after 5 minutes
@@ -30,9 +28,9 @@ SPOOF_PINGS = ("-c", "600", "-i", "0.5")  # bounded: it stops by itself after 5 
 
 def underlay_need(network_type: str, network_mtu: int) -> int:
     """MTU the underlay must carry for a network: its MTU plus the encapsulation overhead."""
-    if network_type not in ENCAP_OVERHEAD:
-        raise LabError(f"unknown network type {network_type!r}", f"known: {', '.join(sorted(ENCAP_OVERHEAD))}")
-    return network_mtu + ENCAP_OVERHEAD[network_type]
+    if network_type not in encap.known_types():
+        raise LabError(f"unknown network type {network_type!r}", f"known: {', '.join(encap.known_types())}")
+    return network_mtu + encap.overhead(network_type)
 
 
 def default_underlay_mtu(network_type: str, network_mtu: int) -> int:

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .encap import TUNNEL_TYPES
 from .validators import Count, IfName, IpAddress, NetnsName, OvsName, Seconds
 
 API_VERSION = "v1"
@@ -182,7 +183,6 @@ class OvsPortInfo(BaseModel):
 
 
 NIC_TYPES = frozenset({"", "system", "dpdk", "afxdp"})  # OVS interface types that are a host's NIC
-TUNNEL_TYPES = frozenset({"vxlan", "gre", "geneve"})
 
 
 class OvsBridgeInfo(BaseModel):

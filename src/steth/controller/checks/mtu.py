@@ -12,6 +12,7 @@ import ipaddress
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from ...wire import encap
 from ...wire.models import PingRequest, PingResponse, Verdict
 from .. import api
 from ..client import AgentClient
@@ -21,7 +22,6 @@ IPV4_OVERHEAD = 28  # IP header 20 + ICMP header 8
 IPV6_OVERHEAD = 48  # IPv6 header 40 + ICMPv6 header 8
 MIN_MTU = 68
 CANDIDATES_PER_ROUND = 16
-TUNNEL_OVERHEAD = {("vxlan", 4): 50, ("vxlan", 6): 70, ("geneve", 4): 58, ("geneve", 6): 78}
 VETH_SLACK = 4  # Linux veth/bridge ports accept frames up to MTU + 4 (room for a VLAN tag)
 
 
@@ -182,12 +182,12 @@ def findings(rows: list[MtuRow], tunnels: dict[str, str], neutron_mtu: dict[str,
         fam = (family or {}).get(net, 4)
         measured = [r.measured_mtu for r in paths if r.network == net and r.measured_mtu]
         underlay = min(measured + [expected[net]])
-        safe = underlay - TUNNEL_OVERHEAD[(kind, fam)]
+        safe = underlay - encap.overhead(kind, fam)
         line = f"{net} carries {kind} over IPv{fam}: largest safe instance MTU {safe} ({underlay} - " \
-               f"{TUNNEL_OVERHEAD[(kind, fam)]})"
+               f"{encap.overhead(kind, fam)})"
         configured = [v for v in (neutron_mtu.get("global_physnet_mtu"), neutron_mtu.get("path_mtu")) if v]
         if configured:
-            neutron = min(configured) - TUNNEL_OVERHEAD[(kind, fam)]
+            neutron = min(configured) - encap.overhead(kind, fam)
             if neutron > safe:
                 line += f"; WARNING: Neutron would give {kind} networks MTU {neutron} " \
                         f"(min of global_physnet_mtu/path_mtu {min(configured)} - overhead), above it"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...openstack.adapter import AgentInfo
-from ...wire.models import TUNNEL_TYPES
+from ...wire.encap import TUNNEL_TYPES
 from .facts import Facts
 from .model import Check, fail, ok, skipped, warn
 from .secgroups import Flow, allowing_rule, describe_groups

@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+from ...wire import encap
 from ...wire.models import IptablesResponse, OvsShowResponse, PingRequest, PingResponse, TcpConnectRequest
 from .. import api
 from ..capture import CaptureRun, Hop
@@ -21,8 +22,7 @@ from ..decode import Summary, summarize
 from ..inventory import resolve_node
 from .facts import Facts
 
-# outer IP packet = inner frame (MTU + 14) + VXLAN 8 + UDP 8 + IPv4 20; GRE 4+4 key; Geneve 8 + 8 + options
-ENCAP_OVERHEAD = {"vxlan": 50, "gre": 42, "geneve": 58}
+ENCAP_OVERHEAD = encap.OVERHEAD_IPV4  # the tunnel endpoints doctor probes are IPv4
 SPOOF_WINDOW = 3.0  # seconds of the VM's own traffic looked at on its tap
 DHCP_WINDOW = 6.0  # dnsmasq may wait ~3 s before an OFFER
 
