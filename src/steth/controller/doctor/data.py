@@ -143,9 +143,8 @@ def _encapsulated_loss(ev: Evidence) -> str:
     a = ev.dhcp
     if not isinstance(a, dhcp_check.Analysis):
         return ""
-    out = {h.hop: h for h in a.hops if h.hop == "compute-uplink"}
+    comp = next((h for h in a.hops if h.hop == "compute-uplink"), None)
     into = [h for h in a.hops if h.hop == "network-uplink"]
-    comp = out.get("compute-uplink")
     if comp is None or not into:
         return ""
     if comp.discover and not any(h.discover for h in into):
