@@ -41,8 +41,11 @@ def rss_mb(pid: int) -> float:
 
 
 def call(url: str, token: str, body: dict | None = None) -> int:
-    req = urllib.request.Request(url, headers={"X-Steth-Token": token, "Content-Type": "application/json"},
-                                 data=json.dumps(body).encode() if body else None)
+    req = urllib.request.Request(
+        url,
+        headers={"X-Steth-Token": token, "Content-Type": "application/json"},
+        data=json.dumps(body).encode() if body else None,
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         resp.read()
         return resp.status
@@ -52,8 +55,21 @@ def one_run(token_file: str, token: str) -> tuple[float, float, float]:
     port = free_port()
     state_dir = tempfile.mkdtemp(prefix="steth-bench-agent-")
     start = time.perf_counter()
-    agent = subprocess.Popen([os.path.join(BIN, "steth-agent"), "--bind", "127.0.0.1", "--port", str(port),
-                              "--token-file", token_file, "--state-dir", state_dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    agent = subprocess.Popen(
+        [
+            os.path.join(BIN, "steth-agent"),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--token-file",
+            token_file,
+            "--state-dir",
+            state_dir,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         while True:

@@ -21,8 +21,14 @@ BIN = os.path.dirname(sys.executable)
 
 
 def steth(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([os.path.join(BIN, "steth"), *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, stdin=subprocess.DEVNULL, timeout=600)
+    return subprocess.run(
+        [os.path.join(BIN, "steth"), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
 
 
 def main() -> int:
@@ -48,9 +54,12 @@ def main() -> int:
                 r = steth("agent", "list", "-f", "value", "-c", "alive", env=conf)
                 times.append(time.perf_counter() - t)
                 alive = r.stdout.split().count("True")
-            print(f"{size:4d} agents: lab up {built:5.1f} s; `steth agent list` wall "
-                  f"min {min(times):.3f} s  median {statistics.median(times):.3f} s  max {max(times):.3f} s "
-                  f"({alive}/{size} alive, exit {r.returncode})", flush=True)
+            print(
+                f"{size:4d} agents: lab up {built:5.1f} s; `steth agent list` wall "
+                f"min {min(times):.3f} s  median {statistics.median(times):.3f} s  max {max(times):.3f} s "
+                f"({alive}/{size} alive, exit {r.returncode})",
+                flush=True,
+            )
         finally:
             t = time.perf_counter()
             steth("lab", "down", "--name", "bench", env=env)

@@ -39,8 +39,14 @@ HAND_PORT = 5250
 
 
 def sh(argv: list[str], env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def steth(*args: str, env: dict) -> subprocess.CompletedProcess:
@@ -72,16 +78,18 @@ def by_hand(lab: str, server_addr: str, client_addr: str, duration: float) -> fl
     from steth.wire.iperf import IperfClientRequest
 
     server_ns, client_ns = f"steth-{lab}-compute-1", f"steth-{lab}-compute-2"
-    server = subprocess.Popen(["ip", "netns", "exec", server_ns, "iperf3", "-s", "-1", "-B", server_addr,
-                               "-p", str(HAND_PORT)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", server_ns, "iperf3", "-s", "-1", "-B", server_addr, "-p", str(HAND_PORT)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 5
         while not listening(server_ns, server_addr, HAND_PORT):
             if time.monotonic() > deadline:
                 raise SystemExit("hand-started iperf3 server did not listen")
             time.sleep(0.01)
-        argv = client_argv(IperfClientRequest(server=server_addr, port=HAND_PORT, duration=duration,
-                                              bind=client_addr))
+        argv = client_argv(IperfClientRequest(server=server_addr, port=HAND_PORT, duration=duration, bind=client_addr))
         out = sh(["ip", "netns", "exec", client_ns, *argv]).stdout
         data = json.loads(out)
         if data.get("error"):
@@ -95,8 +103,19 @@ def by_hand(lab: str, server_addr: str, client_addr: str, duration: float) -> fl
 
 def through_steth(env: dict, duration: float) -> tuple[float, float]:
     start = time.perf_counter()
-    r = steth("check", "bandwidth", "--pairs", "compute-2:compute-1", "--network", "tenant", "--duration",
-              f"{duration:g}", "-f", "json", env=env)
+    r = steth(
+        "check",
+        "bandwidth",
+        "--pairs",
+        "compute-2:compute-1",
+        "--network",
+        "tenant",
+        "--duration",
+        f"{duration:g}",
+        "-f",
+        "json",
+        env=env,
+    )
     wall = time.perf_counter() - start
     rows = json.loads(r.stdout or "[]")
     if not rows or rows[0]["bits_per_second"] is None:
@@ -106,11 +125,28 @@ def through_steth(env: dict, duration: float) -> tuple[float, float]:
 
 def overhead(env: dict, tests: int, duration: float) -> tuple[list[float], float]:
     """Per-test overhead from the rows' start/end, over ``tests`` tests (ordered pairs, repeated)."""
-    pairs = ["compute-1:compute-2", "compute-2:compute-1", "network:compute-1", "compute-1:network",
-             "network:compute-2", "compute-2:network"]
+    pairs = [
+        "compute-1:compute-2",
+        "compute-2:compute-1",
+        "network:compute-1",
+        "compute-1:network",
+        "network:compute-2",
+        "compute-2:network",
+    ]
     start = time.perf_counter()
-    r = steth("check", "bandwidth", "--pairs", ",".join(pairs[:tests]), "--network", "management",
-              "--duration", f"{duration:g}", "-f", "json", env=env)
+    r = steth(
+        "check",
+        "bandwidth",
+        "--pairs",
+        ",".join(pairs[:tests]),
+        "--network",
+        "management",
+        "--duration",
+        f"{duration:g}",
+        "-f",
+        "json",
+        env=env,
+    )
     wall = time.perf_counter() - start
     rows = json.loads(r.stdout or "[]")
     if len(rows) != min(tests, len(pairs)):
@@ -148,8 +184,21 @@ def main() -> int:
         for condition in ("uncapped", "capped 100mbit"):
             fault = None
             if condition.startswith("capped"):
-                f = steth("lab", "fault", "add", "--name", lab, "rate-limit", "--node", "compute-2", "--network",
-                          "tenant", "--rate", "100mbit", env=env)
+                f = steth(
+                    "lab",
+                    "fault",
+                    "add",
+                    "--name",
+                    lab,
+                    "rate-limit",
+                    "--node",
+                    "compute-2",
+                    "--network",
+                    "tenant",
+                    "--rate",
+                    "100mbit",
+                    env=env,
+                )
                 if f.returncode != 0:
                     raise SystemExit(f"fault add failed: {f.stderr}")
                 fault = f.stdout.split(":")[0]
@@ -170,17 +219,24 @@ def main() -> int:
             h, t = statistics.median(hand), statistics.median(tool)
             results.append((condition, h, t, walls))
             paired = statistics.median(100 * (b - a) / a for a, b in zip(hand, tool))
-            print(f"{condition:15s} by hand {mbit(h)}  steth {mbit(t)}  difference of medians "
-                  f"{100 * (t - h) / h:+6.1f} %, median of paired differences {paired:+6.1f} %"
-                  f"   (runs: hand {', '.join(f'{x / 1e6:.0f}' for x in hand)};"
-                  f" steth {', '.join(f'{x / 1e6:.0f}' for x in tool)} Mbit/s)", flush=True)
+            print(
+                f"{condition:15s} by hand {mbit(h)}  steth {mbit(t)}  difference of medians "
+                f"{100 * (t - h) / h:+6.1f} %, median of paired differences {paired:+6.1f} %"
+                f"   (runs: hand {', '.join(f'{x / 1e6:.0f}' for x in hand)};"
+                f" steth {', '.join(f'{x / 1e6:.0f}' for x in tool)} Mbit/s)",
+                flush=True,
+            )
         over, wall = overhead(env, args.tests, args.duration)
-        print(f"overhead per test beyond {args.duration:g} s (server start + wait listening + client request + "
-              f"server release): mean {statistics.mean(over):.3f} s, max {max(over):.3f} s over {len(over)} tests")
+        print(
+            f"overhead per test beyond {args.duration:g} s (server start + wait listening + client request + "
+            f"server release): mean {statistics.mean(over):.3f} s, max {max(over):.3f} s over {len(over)} tests"
+        )
         cli = [w - args.duration for _, _, _, ws in results for w in ws]
-        print(f"whole CLI invocation beyond the duration (Python start-up, config, /v1/info, one test): "
-              f"median {statistics.median(cli):.3f} s; {len(over)}-test run took {wall:.2f} s "
-              f"for {len(over) * args.duration:g} s of tests")
+        print(
+            f"whole CLI invocation beyond the duration (Python start-up, config, /v1/info, one test): "
+            f"median {statistics.median(cli):.3f} s; {len(over)}-test run took {wall:.2f} s "
+            f"for {len(over) * args.duration:g} s of tests"
+        )
     finally:
         down = steth("lab", "down", "--name", lab, env=env)
         if down.returncode != 0:

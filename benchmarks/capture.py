@@ -74,7 +74,7 @@ def cpu_seconds(pid: int) -> float:
         data = open(f"/proc/{pid}/stat").read()
     except OSError:
         return float("nan")
-    fields = data[data.rindex(")") + 2:].split()
+    fields = data[data.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
@@ -85,18 +85,27 @@ def free_port() -> int:
 
 
 def call(base: str, token: str, method: str, path: str, body: dict | None = None) -> dict:
-    req = urllib.request.Request(base + path, method=method, headers={"X-Steth-Token": token,
-                                                                     "Content-Type": "application/json"},
-                                 data=json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(
+        base + path,
+        method=method,
+        headers={"X-Steth-Token": token, "Content-Type": "application/json"},
+        data=json.dumps(body).encode() if body is not None else None,
+    )
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(req, timeout=60) as resp:
         return json.loads(resp.read())
 
 
-def one_run(base: str, token: str, agent_pid: int, ns_a: str, peer_mac: str, packets: int, size: int,
-            immediate: bool) -> dict:
-    info = call(base, token, "POST", "/v1/captures", {"interface": "eth0", "netns": ns_a, "immediate": immediate,
-                                                      "filter": "udp port 9999", "duration": 120})
+def one_run(
+    base: str, token: str, agent_pid: int, ns_a: str, peer_mac: str, packets: int, size: int, immediate: bool
+) -> dict:
+    info = call(
+        base,
+        token,
+        "POST",
+        "/v1/captures",
+        {"interface": "eth0", "netns": ns_a, "immediate": immediate, "filter": "udp port 9999", "duration": 120},
+    )
     received = {"bytes": 0}
 
     def stream() -> None:
@@ -110,8 +119,20 @@ def one_run(base: str, token: str, agent_pid: int, ns_a: str, peer_mac: str, pac
     reader.start()
     tcpdump_pid = info["pid"]
     a0, t0, w0 = cpu_seconds(agent_pid), cpu_seconds(tcpdump_pid), time.monotonic()
-    sent = int(sh("ip", "netns", "exec", ns_a, sys.executable, "-c", SENDER, str(packets), str(size),
-                  peer_mac.replace(":", "")).stdout.strip())
+    sent = int(
+        sh(
+            "ip",
+            "netns",
+            "exec",
+            ns_a,
+            sys.executable,
+            "-c",
+            SENDER,
+            str(packets),
+            str(size),
+            peer_mac.replace(":", ""),
+        ).stdout.strip()
+    )
     send_wall = time.monotonic() - w0
     # let tcpdump and the stream catch up: until the file stops growing (bounded)
     last, deadline = -1, time.monotonic() + 30
@@ -131,10 +152,17 @@ def one_run(base: str, token: str, agent_pid: int, ns_a: str, peer_mac: str, pac
             break
         time.sleep(0.05)
     return {
-        "sent": sent, "send_s": send_wall, "wall_s": wall, "streamed": done["packets_streamed"],
-        "pcap_bytes": received["bytes"], "captured": final.get("packets_captured"),
-        "received_by_filter": final.get("packets_received"), "dropped_by_kernel": final.get("packets_dropped"),
-        "agent_cpu_s": a_mid - a0, "tcpdump_cpu_s": t1 - t0, "state": done["state"],
+        "sent": sent,
+        "send_s": send_wall,
+        "wall_s": wall,
+        "streamed": done["packets_streamed"],
+        "pcap_bytes": received["bytes"],
+        "captured": final.get("packets_captured"),
+        "received_by_filter": final.get("packets_received"),
+        "dropped_by_kernel": final.get("packets_dropped"),
+        "agent_cpu_s": a_mid - a0,
+        "tcpdump_cpu_s": t1 - t0,
+        "state": done["state"],
     }
 
 
@@ -166,10 +194,23 @@ def main() -> int:
         with open(token_file, "w") as fh:
             fh.write(token)
         port = free_port()
-        agent = subprocess.Popen([os.path.join(BIN, "steth-agent"), "--bind", "127.0.0.1", "--port", str(port),
-                                  "--token-file", token_file, "--state-dir", os.path.join(tmp.name, "state"),
-                                  "--ovsdb-connection", f"unix:{tmp.name}/absent.sock"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        agent = subprocess.Popen(
+            [
+                os.path.join(BIN, "steth-agent"),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--token-file",
+                token_file,
+                "--state-dir",
+                os.path.join(tmp.name, "state"),
+                "--ovsdb-connection",
+                f"unix:{tmp.name}/absent.sock",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
             try:
@@ -177,19 +218,25 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.1)
-        print(f"capture of {args.packets} UDP frames ({args.size} B payload) on a veth, streamed over HTTP "
-              f"({os.cpu_count()} CPUs)")
+        print(
+            f"capture of {args.packets} UDP frames ({args.size} B payload) on a veth, streamed over HTTP "
+            f"({os.cpu_count()} CPUs)"
+        )
         for i, immediate in [(i, m) for m in (False, True) for i in range(args.runs)]:
             r = one_run(base, token, agent.pid, ns_a, peer_mac, args.packets, args.size, immediate)
             lost = r["sent"] - (r["streamed"] or 0)
             mode = "immediate" if immediate else "buffered"
-            print(f"{mode} run {i + 1}: sent {r['sent']} in {r['send_s']:.2f} s ({r['sent'] / r['send_s']:,.0f} pps); "
-                  f"client got {r['streamed']} packets ({r['pcap_bytes'] / 1e6:.1f} MB pcap), lost {lost}; "
-                  f"tcpdump: captured {r['captured']}, received by filter {r['received_by_filter']}, "
-                  f"dropped by kernel {r['dropped_by_kernel']}")
-            print(f"        CPU over {r['wall_s']:.2f} s: agent {r['agent_cpu_s']:.2f} s "
-                  f"({100 * r['agent_cpu_s'] / r['wall_s']:.0f}%), tcpdump {r['tcpdump_cpu_s']:.2f} s "
-                  f"({100 * r['tcpdump_cpu_s'] / r['wall_s']:.0f}%); capture {r['state']} afterwards")
+            print(
+                f"{mode} run {i + 1}: sent {r['sent']} in {r['send_s']:.2f} s ({r['sent'] / r['send_s']:,.0f} pps); "
+                f"client got {r['streamed']} packets ({r['pcap_bytes'] / 1e6:.1f} MB pcap), lost {lost}; "
+                f"tcpdump: captured {r['captured']}, received by filter {r['received_by_filter']}, "
+                f"dropped by kernel {r['dropped_by_kernel']}"
+            )
+            print(
+                f"        CPU over {r['wall_s']:.2f} s: agent {r['agent_cpu_s']:.2f} s "
+                f"({100 * r['agent_cpu_s'] / r['wall_s']:.0f}%), tcpdump {r['tcpdump_cpu_s']:.2f} s "
+                f"({100 * r['tcpdump_cpu_s'] / r['wall_s']:.0f}%); capture {r['state']} afterwards"
+            )
         left = os.listdir(os.path.join(tmp.name, "state", "captures"))
         print(f"left in the agent's capture directory: {left or 'nothing'}")
     finally:

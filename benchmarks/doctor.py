@@ -21,8 +21,11 @@ import time
 
 BIN = os.path.dirname(sys.executable)
 STETH = os.path.join(BIN, "steth")
-FAULTS = [("port-admin-down", ["--vm", "vm1"], "vm1"), ("dnsmasq-stopped", ["--network", "vxlan"], "vm2"),
-          ("vxlan-block", ["--node", "compute-1", "--to", "network"], "vm2")]
+FAULTS = [
+    ("port-admin-down", ["--vm", "vm1"], "vm1"),
+    ("dnsmasq-stopped", ["--network", "vxlan"], "vm2"),
+    ("vxlan-block", ["--node", "compute-1", "--to", "network"], "vm2"),
+]
 
 
 def doctor(env: dict[str, str], lab: str, vm: str, to: str | None) -> tuple[float, int, str]:
@@ -56,8 +59,11 @@ def main() -> int:
             return 1
         built = True
     directory = os.path.join(root or "/var/lib/steth", f"lab-{lab}")
-    env.update(STETH_CONFIG=f"{directory}/steth.conf", OS_CLIENT_CONFIG_FILE=f"{directory}/clouds.yaml",
-               OS_CLOUD=f"steth-{lab}")
+    env.update(
+        STETH_CONFIG=f"{directory}/steth.conf",
+        OS_CLIENT_CONFIG_FILE=f"{directory}/clouds.yaml",
+        OS_CLOUD=f"steth-{lab}",
+    )
     with open(f"{directory}/state.json") as fh:
         state = json.load(fh)
     to = (state["extra"]["neutron"].get("external") or {}).get("internet_host")
@@ -72,8 +78,9 @@ def main() -> int:
                 print(f"  healthy {vm}: {wall:5.2f} s  exit {rc}  {verdict}")
         broken = []
         for kind, params, vm in FAULTS:
-            add = subprocess.run([STETH, "lab", "fault", "add", kind, *params, "--name", lab], env=env,
-                                 capture_output=True, text=True)
+            add = subprocess.run(
+                [STETH, "lab", "fault", "add", kind, *params, "--name", lab], env=env, capture_output=True, text=True
+            )
             if add.returncode != 0:
                 print(f"  {kind}: could not add: {add.stderr.strip()}")
                 continue
@@ -83,12 +90,13 @@ def main() -> int:
                     broken.append(wall)
                     print(f"  {kind:16s} {vm}: {wall:5.2f} s  exit {rc}  {verdict}")
             finally:
-                subprocess.run([STETH, "lab", "fault", "remove", "--all", "--name", lab], env=env,
-                               capture_output=True)
+                subprocess.run([STETH, "lab", "fault", "remove", "--all", "--name", lab], env=env, capture_output=True)
         for name, xs, target in (("healthy", healthy, 15), ("broken", broken, 20)):
             if xs:
-                print(f"{name}: median {statistics.median(xs):.2f} s, max {max(xs):.2f} s "
-                      f"over {len(xs)} runs (target under {target} s)")
+                print(
+                    f"{name}: median {statistics.median(xs):.2f} s, max {max(xs):.2f} s "
+                    f"over {len(xs)} runs (target under {target} s)"
+                )
     finally:
         if built:
             subprocess.run([STETH, "lab", "down", "--name", lab], env=env, capture_output=True)

@@ -71,8 +71,12 @@ def main() -> int:
     directory = f"{root}/lab-{args.name}"
     before = used_kib()
     t0 = time.monotonic()
-    up = subprocess.run([STETH, "lab", "up", "--name", args.name, "--computes", str(args.computes), "--neutron"],
-                        env=env, capture_output=True, text=True)
+    up = subprocess.run(
+        [STETH, "lab", "up", "--name", args.name, "--computes", str(args.computes), "--neutron"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     t_up = time.monotonic() - t0
     try:
         if up.returncode != 0:
@@ -86,23 +90,32 @@ def main() -> int:
         for pid, name in pids.items():
             by_name[name] = by_name.get(name, 0) + pss_kib(pid)
         total = sum(by_name.values())
-        print(f"lab up --neutron, {args.computes} computes: {t_up:.1f} s "
-              f"(Neutron part {state['extra']['neutron'].get('up_seconds')} s)")
+        print(
+            f"lab up --neutron, {args.computes} computes: {t_up:.1f} s "
+            f"(Neutron part {state['extra']['neutron'].get('up_seconds')} s)"
+        )
         print(f"processes naming the lab directory: {len(pids)}, PSS {total / 1024:.0f} MiB")
         for name, kib in sorted(by_name.items(), key=lambda kv: -kv[1]):
             print(f"  {name:32s} {kib / 1024:7.1f} MiB")
         print(f"host used memory rose by {(used_kib() - before) / 1024:.0f} MiB")
-        run_env = {**env, "STETH_CONFIG": f"{directory}/steth.conf",
-                   "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml", "OS_CLOUD": f"steth-{args.name}"}
+        run_env = {
+            **env,
+            "STETH_CONFIG": f"{directory}/steth.conf",
+            "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml",
+            "OS_CLOUD": f"steth-{args.name}",
+        }
         has_dhcp = subprocess.run([STETH, "help", "check", "dhcp"], env=run_env, capture_output=True).returncode == 0
         if has_dhcp:
             for vm in state["extra"]["neutron"]["vms"]:
                 t = time.monotonic()
-                r = subprocess.run([STETH, "check", "dhcp", vm["port_id"], "-f", "json"],
-                                   env=run_env, capture_output=True, text=True)
+                r = subprocess.run(
+                    [STETH, "check", "dhcp", vm["port_id"], "-f", "json"], env=run_env, capture_output=True, text=True
+                )
                 finding = (r.stderr.strip().splitlines() or [""])[-1].split(": ", 1)[-1]
-                print(f"check dhcp {vm['name']} ({vm['network']}, {vm['plug']}): {time.monotonic() - t:.1f} s, "
-                      f"exit {r.returncode}: {finding}")
+                print(
+                    f"check dhcp {vm['name']} ({vm['network']}, {vm['plug']}): {time.monotonic() - t:.1f} s, "
+                    f"exit {r.returncode}: {finding}"
+                )
     finally:
         t = time.monotonic()
         down = subprocess.run([STETH, "lab", "down", "--name", args.name], env=env, capture_output=True, text=True)

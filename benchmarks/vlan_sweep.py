@@ -35,8 +35,14 @@ LAB = "vbench"
 
 
 def steth(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([os.path.join(BIN, "steth"), *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, stdin=subprocess.DEVNULL, timeout=600)
+    return subprocess.run(
+        [os.path.join(BIN, "steth"), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        stdin=subprocess.DEVNULL,
+        timeout=600,
+    )
 
 
 def sh(*argv: str) -> float:
@@ -53,8 +59,11 @@ def time_check(label: str, args: list[str], runs: int, env: dict) -> None:
         r = steth("check", "vlan", "--vlans", "1-4094", "--interface", "eth1", *args, env=env)
         times.append(time.perf_counter() - t)
     summary = r.stdout.strip().splitlines()[-1] if r and r.stdout.strip() else r.stderr.strip()
-    print(f"{label}: `steth check vlan --vlans 1-4094` wall min {min(times):.2f} s  median "
-          f"{statistics.median(times):.2f} s  max {max(times):.2f} s  (exit {r.returncode}; {summary})", flush=True)
+    print(
+        f"{label}: `steth check vlan --vlans 1-4094` wall min {min(times):.2f} s  median "
+        f"{statistics.median(times):.2f} s  max {max(times):.2f} s  (exit {r.returncode}; {summary})",
+        flush=True,
+    )
 
 
 def original_method(ns_a: str, ns_b: str, rounds: int = 20) -> dict[str, float]:
@@ -64,26 +73,66 @@ def original_method(ns_a: str, ns_b: str, rounds: int = 20) -> dict[str, float]:
     for i in range(rounds):
         vid = 100 + i
         if can_vlan:
-            steps["create"].append(sh("ip", "-n", ns_a, "link", "add", "link", "eth1", "name", f"eth1.{vid}",
-                                      "type", "vlan", "id", str(vid))
-                                   + sh("ip", "-n", ns_b, "link", "add", "link", "eth1", "name", f"eth1.{vid}",
-                                        "type", "vlan", "id", str(vid)))
+            steps["create"].append(
+                sh(
+                    "ip",
+                    "-n",
+                    ns_a,
+                    "link",
+                    "add",
+                    "link",
+                    "eth1",
+                    "name",
+                    f"eth1.{vid}",
+                    "type",
+                    "vlan",
+                    "id",
+                    str(vid),
+                )
+                + sh(
+                    "ip",
+                    "-n",
+                    ns_b,
+                    "link",
+                    "add",
+                    "link",
+                    "eth1",
+                    "name",
+                    f"eth1.{vid}",
+                    "type",
+                    "vlan",
+                    "id",
+                    str(vid),
+                )
+            )
             a_if = b_if = f"eth1.{vid}"
         else:  # stand-in: a veth pair from A into B
-            steps["create"].append(sh("ip", "-n", ns_a, "link", "add", "vbA", "type", "veth", "peer", "name", "vbB",
-                                      "netns", ns_b))
+            steps["create"].append(
+                sh("ip", "-n", ns_a, "link", "add", "vbA", "type", "veth", "peer", "name", "vbB", "netns", ns_b)
+            )
             a_if, b_if = "vbA", "vbB"
-        steps["address"].append(sh("ip", "-n", ns_a, "addr", "add", "192.0.2.1/30", "dev", a_if)
-                                + sh("ip", "-n", ns_b, "addr", "add", "192.0.2.2/30", "dev", b_if))
-        steps["up"].append(sh("ip", "-n", ns_a, "link", "set", a_if, "up") + sh("ip", "-n", ns_b, "link", "set", b_if, "up"))
+        steps["address"].append(
+            sh("ip", "-n", ns_a, "addr", "add", "192.0.2.1/30", "dev", a_if)
+            + sh("ip", "-n", ns_b, "addr", "add", "192.0.2.2/30", "dev", b_if)
+        )
+        steps["up"].append(
+            sh("ip", "-n", ns_a, "link", "set", a_if, "up") + sh("ip", "-n", ns_b, "link", "set", b_if, "up")
+        )
         t = time.perf_counter()
         deadline = t + 5
-        while subprocess.run(["ip", "netns", "exec", ns_a, "ping", "-c", "1", "-W", "1", "192.0.2.2"],
-                             capture_output=True).returncode != 0 and time.perf_counter() < deadline:
+        while (
+            subprocess.run(
+                ["ip", "netns", "exec", ns_a, "ping", "-c", "1", "-W", "1", "192.0.2.2"], capture_output=True
+            ).returncode
+            != 0
+            and time.perf_counter() < deadline
+        ):
             pass
         steps["ping"].append(time.perf_counter() - t)
         if can_vlan:
-            steps["delete"].append(sh("ip", "-n", ns_a, "link", "del", a_if) + sh("ip", "-n", ns_b, "link", "del", b_if))
+            steps["delete"].append(
+                sh("ip", "-n", ns_a, "link", "del", a_if) + sh("ip", "-n", ns_b, "link", "del", b_if)
+            )
         else:
             steps["delete"].append(sh("ip", "-n", ns_a, "link", "del", a_if))
     return {k: statistics.median(v) for k, v in steps.items()}
@@ -120,9 +169,12 @@ def main() -> int:
         how = "VLAN sub-interfaces" if can_vlan else f"measured on a veth pair instead ({why})"
         print(f"original method, per VLAN per node pair: {per_vlan * 1000:.0f} ms ({steps}); {how}", flush=True)
         pairs_10 = args.nodes * (args.nodes - 1) // 2
-        print(f"original method estimate: 4094 VLANs x 1 pair = {4094 * per_vlan / 60:.1f} min; "
-              f"x {pairs_10} pairs ({args.nodes} nodes) = {4094 * pairs_10 * per_vlan / 3600:.1f} h "
-              "(one VLAN and one pair at a time, as the original commands work)", flush=True)
+        print(
+            f"original method estimate: 4094 VLANs x 1 pair = {4094 * per_vlan / 60:.1f} min; "
+            f"x {pairs_10} pairs ({args.nodes} nodes) = {4094 * pairs_10 * per_vlan / 3600:.1f} h "
+            "(one VLAN and one pair at a time, as the original commands work)",
+            flush=True,
+        )
     finally:
         t = time.perf_counter()
         steth("lab", "down", "--name", LAB, env=env)

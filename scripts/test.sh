@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# guard rails first: a broken build fails in seconds, before any lab is built
+bash scripts/lint.sh
 exec .venv/bin/python -m pytest -ra "$@"

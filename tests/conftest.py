@@ -30,9 +30,16 @@ class Result:
 
 def steth(*args: str, env: dict | None = None, timeout: float = 120) -> Result:
     """Run the installed `steth` CLI; the timeout only guards against a hang."""
-    proc = subprocess.run([STETH, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [STETH, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
 
 def eventually(fetch, check, timeout: float = 5.0, what: str = "condition"):
     """Poll ``fetch()`` until ``check(value)`` holds (asynchronous kernel/OVSDB state); a bounded wait,

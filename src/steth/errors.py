@@ -65,7 +65,9 @@ class AgentRequestError(AgentError):
 
     exit_code = EXIT_USAGE
 
-    def __init__(self, message: str, hint: str | None = None, *, agent: str = "", address: str = "", status: int = 400) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, *, agent: str = "", address: str = "", status: int = 400
+    ) -> None:
         super().__init__(message, hint, agent=agent, address=address)
         self.status = status
 
@@ -89,8 +91,10 @@ class LabError(StethError):
 class OpenStackError(StethError):
     """The OpenStack API (openstacksdk) failed or could not be reached/configured."""
 
-    HINT = ("check clouds.yaml and OS_CLOUD (or --os-cloud / --os-* options); "
-            "`openstack network list` with the same settings should work")
+    HINT = (
+        "check clouds.yaml and OS_CLOUD (or --os-cloud / --os-* options); "
+        "`openstack network list` with the same settings should work"
+    )
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message, hint or self.HINT)

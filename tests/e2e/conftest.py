@@ -62,8 +62,18 @@ def lab(lab_root):
 
 # STETH_E2E_NEUTRON_LAB renames the Neutron lab (default ne2e), e.g. when another run uses ne2e
 NEUTRON_LAB = os.environ.get("STETH_E2E_NEUTRON_LAB", "ne2e")
-NEUTRON_PACKAGES = ("/usr/bin/neutron-server", "/usr/bin/neutron-openvswitch-agent", "/usr/bin/neutron-dhcp-agent",
-                    "/usr/bin/neutron-l3-agent", "/usr/sbin/conntrack", "/usr/sbin/dnsmasq", "/usr/sbin/mariadbd", "/usr/lib/rabbitmq/bin/rabbitmq-server", "/usr/bin/socat", "/usr/bin/busybox")
+NEUTRON_PACKAGES = (
+    "/usr/bin/neutron-server",
+    "/usr/bin/neutron-openvswitch-agent",
+    "/usr/bin/neutron-dhcp-agent",
+    "/usr/bin/neutron-l3-agent",
+    "/usr/sbin/conntrack",
+    "/usr/sbin/dnsmasq",
+    "/usr/sbin/mariadbd",
+    "/usr/lib/rabbitmq/bin/rabbitmq-server",
+    "/usr/bin/socat",
+    "/usr/bin/busybox",
+)
 
 
 def lab_processes(directory: str) -> list[int]:
@@ -103,9 +113,19 @@ def neutron_lab(tmp_path_factory):
         assert up.rc == 0, up.err + up.out
         with open(f"{directory}/state.json") as fh:
             state = json.load(fh)
-        yield {"env": {**env, "STETH_CONFIG": f"{directory}/steth.conf",
-                       "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml", "OS_CLOUD": f"steth-{NEUTRON_LAB}"},
-               "root": root, "dir": directory, "state": state, "up_out": up.out, "name": NEUTRON_LAB}
+        yield {
+            "env": {
+                **env,
+                "STETH_CONFIG": f"{directory}/steth.conf",
+                "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml",
+                "OS_CLOUD": f"steth-{NEUTRON_LAB}",
+            },
+            "root": root,
+            "dir": directory,
+            "state": state,
+            "up_out": up.out,
+            "name": NEUTRON_LAB,
+        }
     finally:
         down = steth("lab", "down", "--name", NEUTRON_LAB, env=env, timeout=180)
         assert down.rc == 0, down.err

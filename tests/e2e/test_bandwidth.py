@@ -107,10 +107,10 @@ def assert_schedule(rows):
         tests[(r["round"], r["client"], r["server"])] = (r["started_at"], r["ended_at"])
     for node in {n for (_, c, s) in tests for n in (c, s)}:
         spans = sorted(span for (_, c, s), span in tests.items() if node in (c, s))
-        for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
+        for (_s1, e1), (s2, _e2) in zip(spans, spans[1:]):
             assert e1 <= s2, f"{node} in two tests at once: {spans}"
-    for (rnd1, *_), (s1, e1) in tests.items():  # a later round starts after every test of an earlier one
-        for (rnd2, *_), (s2, e2) in tests.items():
+    for (rnd1, *_), (_s1, e1) in tests.items():  # a later round starts after every test of an earlier one
+        for (rnd2, *_), (s2, _e2) in tests.items():
             if rnd1 < rnd2:
                 assert e1 <= s2
 
@@ -120,8 +120,21 @@ def test_capped_node_is_flagged_and_the_rest_pass(lab, fault):
     # every ordered pair, one direction per test: through a shaped link, --bidir's reverse flow shares the
     # queue with the ACKs of the other and reads 75-90 Mbit/s on a busy host; one way it reads ~95
     pairs = ",".join(f"{a}:{b}" for a, b in itertools.permutations(sorted(NODES), 2))
-    r = run(lab, "check", "bandwidth", "--network", "tenant", "--pairs", pairs, "--duration", "2",
-            "--min-bandwidth", MIN, "-f", "json")
+    r = run(
+        lab,
+        "check",
+        "bandwidth",
+        "--network",
+        "tenant",
+        "--pairs",
+        pairs,
+        "--duration",
+        "2",
+        "--min-bandwidth",
+        MIN,
+        "-f",
+        "json",
+    )
     assert r.rc == 1, r.err + r.out
     rows = r.json()
     assert len(rows) == 6  # 3 pairs, both directions
@@ -141,21 +154,64 @@ def test_capped_node_is_flagged_and_the_rest_pass(lab, fault):
 def test_config_bandwidth_is_the_default_threshold(lab, tmp_path):
     conf = tmp_path / "steth.conf"
     text = Path(lab["conf"]).read_text()
-    conf.write_text(text.replace("[bandwidth]\n", "[bandwidth]\nstorage = 1T\n") if "[bandwidth]\n" in text
-                    else text + "\n[bandwidth]\nstorage = 1T\n")
-    r = steth("--config-file", str(conf), "check", "bandwidth", "--network", "storage", "--pairs",
-              "compute-1:network", "--duration", "1", "-f", "json")
+    conf.write_text(
+        text.replace("[bandwidth]\n", "[bandwidth]\nstorage = 1T\n")
+        if "[bandwidth]\n" in text
+        else text + "\n[bandwidth]\nstorage = 1T\n"
+    )
+    r = steth(
+        "--config-file",
+        str(conf),
+        "check",
+        "bandwidth",
+        "--network",
+        "storage",
+        "--pairs",
+        "compute-1:network",
+        "--duration",
+        "1",
+        "-f",
+        "json",
+    )
     assert r.rc == 1, r.err
     [row] = r.json()
     assert row["expected_bits_per_second"] == 10**12 and row["verdict"] == "fail"
-    r = steth("--config-file", str(conf), "check", "bandwidth", "--network", "storage", "--pairs",
-              "compute-1:network", "--duration", "1", "--min-bandwidth", "1k", "-f", "json")
+    r = steth(
+        "--config-file",
+        str(conf),
+        "check",
+        "bandwidth",
+        "--network",
+        "storage",
+        "--pairs",
+        "compute-1:network",
+        "--duration",
+        "1",
+        "--min-bandwidth",
+        "1k",
+        "-f",
+        "json",
+    )
     assert r.rc == 0 and r.json()[0]["verdict"] == "ok"  # --min-bandwidth wins over the config
 
 
 def test_udp_reports_loss_and_jitter(lab):
-    r = run(lab, "check", "bandwidth", "--network", "storage", "--pairs", "compute-1:compute-2", "--udp",
-            "--bandwidth", "50M", "--duration", "2", "-f", "json")
+    r = run(
+        lab,
+        "check",
+        "bandwidth",
+        "--network",
+        "storage",
+        "--pairs",
+        "compute-1:compute-2",
+        "--udp",
+        "--bandwidth",
+        "50M",
+        "--duration",
+        "2",
+        "-f",
+        "json",
+    )
     assert r.rc == 0, r.err
     [row] = r.json()
     assert row["protocol"] == "udp" and row["verdict"] == "ok", row
@@ -169,8 +225,22 @@ def test_udp_reports_loss_and_jitter(lab):
 
 def test_udp_through_a_cap_loses_the_excess(lab, fault):
     fault("rate-limit", node="compute-2", network="storage", rate="20mbit")
-    r = run(lab, "check", "bandwidth", "--network", "storage", "--pairs", "compute-1:compute-2", "--udp",
-            "--bandwidth", "50M", "--duration", "2", "-f", "json")
+    r = run(
+        lab,
+        "check",
+        "bandwidth",
+        "--network",
+        "storage",
+        "--pairs",
+        "compute-1:compute-2",
+        "--udp",
+        "--bandwidth",
+        "50M",
+        "--duration",
+        "2",
+        "-f",
+        "json",
+    )
     [row] = r.json()
     assert row["verdict"] == "ok", row
     assert row["bits_per_second"] <= 25e6 and row["loss_pct"] >= 40, row
@@ -204,7 +274,8 @@ def free_lab_name(stem: str) -> str:
         name = f"{stem}{n}"
         nets = [ipaddress.ip_network(c) for c in default_cidrs(name)]
         if not any(a.overlaps(u) for a in nets for u in used) and not any(
-                ns.startswith(f"steth-{name}-") for ns in taken):
+            ns.startswith(f"steth-{name}-") for ns in taken
+        ):
             return name
     pytest.skip("no free address range for a second lab")
 
@@ -256,8 +327,7 @@ def test_stopped_agent_is_a_per_pair_error_and_the_rest_run(lab):
 
 def test_unreachable_server_is_a_per_pair_error(lab, fault):
     fault("link-down", node="compute-2", network="tenant")
-    r = run(lab, "check", "bandwidth", "--network", "tenant", "--duration", "1", "--connect-timeout", "1",
-            "-f", "json")
+    r = run(lab, "check", "bandwidth", "--network", "tenant", "--duration", "1", "--connect-timeout", "1", "-f", "json")
     assert r.rc == 1, r.err
     rows = r.json()
     for x in rows:
@@ -269,9 +339,28 @@ def test_unreachable_server_is_a_per_pair_error(lab, fault):
 
 
 def test_original_check_iperf_every_option_applies(lab):
-    r = run(lab, "check-iperf", "compute-1", "compute-2", "--iperf_server_type", "others", "--server_protocol",
-            "udp", "--client_protocol", "udp", "--server_port", "5290", "--client_timeout", "1",
-            "--client_parallel", "2", "--client_bandwidth", "10M", "-f", "json")
+    r = run(
+        lab,
+        "check-iperf",
+        "compute-1",
+        "compute-2",
+        "--iperf_server_type",
+        "others",
+        "--server_protocol",
+        "udp",
+        "--client_protocol",
+        "udp",
+        "--server_port",
+        "5290",
+        "--client_timeout",
+        "1",
+        "--client_parallel",
+        "2",
+        "--client_bandwidth",
+        "10M",
+        "-f",
+        "json",
+    )
     assert r.rc == 0, r.err
     rows = r.json()
     assert [x["network"] for x in rows] == ["management", "tenant", "storage"]  # others: every network in turn
@@ -279,20 +368,37 @@ def test_original_check_iperf_every_option_applies(lab):
         assert (x["source"], x["destination"]) == ("compute-2", "compute-1")  # client -> server
         assert x["protocol"] == "udp" and x["verdict"] == "ok"
         assert 15e6 <= x["bits_per_second"] <= 25e6  # 10M per stream, 2 streams
-    r = run(lab, "check-iperf", "network", "compute-1", "--iperf_server_type", "net", "--client_timeout", "1",
-            "-f", "value", "-c", "network", "-c", "protocol")
+    r = run(
+        lab,
+        "check-iperf",
+        "network",
+        "compute-1",
+        "--iperf_server_type",
+        "net",
+        "--client_timeout",
+        "1",
+        "-f",
+        "value",
+        "-c",
+        "network",
+        "-c",
+        "protocol",
+    )
     assert r.rc == 0 and r.out.split() == ["tenant", "tcp"]
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["check", "bandwidth", "--min-bandwidth", "100MB"], "bytes"),
-    (["check", "bandwidth", "--pairs", "compute-1:compute-9"], "unknown agent 'compute-9'"),
-    (["check", "bandwidth", "--duration", "500"], "duration"),
-    (["check", "bandwidth", "--network", "nosuch"], "network 'nosuch' is not in [networks]"),
-    (["check", "bandwidth", "--pairs", "compute-1"], "SOURCE:DESTINATION"),
-    (["check-iperf", "compute-1", "compute-2", "--server_protocol", "tcp", "--client_protocol", "udp"], "disagree"),
-    (["check-iperf", "compute-1", "compute-1"], "same node"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["check", "bandwidth", "--min-bandwidth", "100MB"], "bytes"),
+        (["check", "bandwidth", "--pairs", "compute-1:compute-9"], "unknown agent 'compute-9'"),
+        (["check", "bandwidth", "--duration", "500"], "duration"),
+        (["check", "bandwidth", "--network", "nosuch"], "network 'nosuch' is not in [networks]"),
+        (["check", "bandwidth", "--pairs", "compute-1"], "SOURCE:DESTINATION"),
+        (["check-iperf", "compute-1", "compute-2", "--server_protocol", "tcp", "--client_protocol", "udp"], "disagree"),
+        (["check-iperf", "compute-1", "compute-1"], "same node"),
+    ],
+)
 def test_bad_input_gives_clear_error(lab, args, needle):
     r = run(lab, *args)
     assert r.rc == 2, (r.rc, r.out, r.err)
@@ -302,11 +408,30 @@ def test_bad_input_gives_clear_error(lab, args, needle):
 def test_help_lists_the_commands():
     r = steth("help", "check", "bandwidth")
     assert r.rc == 0
-    for opt in ("--pairs", "--mesh", "--star", "--duration", "--parallel", "--udp", "--bandwidth", "--reverse",
-                "--bidir", "--min-bandwidth", "--network"):
+    for opt in (
+        "--pairs",
+        "--mesh",
+        "--star",
+        "--duration",
+        "--parallel",
+        "--udp",
+        "--bandwidth",
+        "--reverse",
+        "--bidir",
+        "--min-bandwidth",
+        "--network",
+    ):
         assert opt in r.out
     r = steth("help", "check-iperf")
     assert r.rc == 0
-    for opt in ("--iperf_server_type", "--server_protocol", "--server_port", "--client_protocol", "--client_port",
-                "--client_timeout", "--client_parallel", "--client_bandwidth"):
+    for opt in (
+        "--iperf_server_type",
+        "--server_protocol",
+        "--server_port",
+        "--client_protocol",
+        "--client_port",
+        "--client_timeout",
+        "--client_parallel",
+        "--client_bandwidth",
+    ):
         assert opt in r.out

@@ -21,8 +21,14 @@ class Background:
     """`steth capture ...` running while the test makes traffic; ready once it says "capturing on"."""
 
     def __init__(self, lab, *args: str) -> None:
-        self.proc = subprocess.Popen([STETH, "capture", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env={**os.environ, **lab["env"]})
+        self.proc = subprocess.Popen(
+            [STETH, "capture", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **lab["env"]},
+        )
         self.err_lines = []
         for line in self.proc.stderr:  # bounded by the capture's own --duration
             self.err_lines.append(line)
@@ -48,11 +54,11 @@ def icmp_lines(packets):
 
 def test_capture_one_interface_while_ping_runs(lab, tmp_path):
     out = tmp_path / "c1.pcap"
-    cap = Background(lab, "compute-1", "eth1", "--filter", "icmp", "--count", "4", "--duration", "60",
-                     "-w", str(out))
+    cap = Background(lab, "compute-1", "eth1", "--filter", "icmp", "--count", "4", "--duration", "60", "-w", str(out))
     try:
-        ping = steth("ping", "compute-2", "compute-1", "--network", "tenant", "--count", "4", "-f", "json",
-                     env=lab["env"])
+        ping = steth(
+            "ping", "compute-2", "compute-1", "--network", "tenant", "--count", "4", "-f", "json", env=lab["env"]
+        )
         assert ping.rc == 0, ping.err
         rc, stdout, stderr = cap.finish()
     finally:
@@ -71,8 +77,12 @@ def test_capture_one_interface_while_ping_runs(lab, tmp_path):
 def test_live_lines_without_w(lab):
     cap = Background(lab, "compute-1", "eth1", "--filter", "icmp", "--count", "2", "--duration", "60")
     try:
-        assert steth("ping", "compute-2", "compute-1", "--network", "tenant", "--count", "1", "-f", "json",
-                     env=lab["env"]).rc == 0
+        assert (
+            steth(
+                "ping", "compute-2", "compute-1", "--network", "tenant", "--count", "1", "-f", "json", env=lab["env"]
+            ).rc
+            == 0
+        )
         rc, stdout, stderr = cap.finish()
     finally:
         cap.kill()
@@ -84,11 +94,13 @@ def test_live_lines_without_w(lab):
 
 def test_two_hops_merged_into_one_pcapng_and_ctrl_c_keeps_them(lab, tmp_path):
     out = tmp_path / "path.pcapng"
-    cap = Background(lab, "--hop", "compute-1:eth1", "--hop", "network:eth1", "--filter", "icmp",
-                     "--duration", "120", "-w", str(out))
+    cap = Background(
+        lab, "--hop", "compute-1:eth1", "--hop", "network:eth1", "--filter", "icmp", "--duration", "120", "-w", str(out)
+    )
     try:
-        ping = steth("ping", "compute-1", "network", "--network", "tenant", "--count", "3", "-f", "json",
-                     env=lab["env"])
+        ping = steth(
+            "ping", "compute-1", "network", "--network", "tenant", "--count", "3", "-f", "json", env=lab["env"]
+        )
         assert ping.rc == 0, ping.err
         rc, stdout, stderr = cap.finish(interrupt=True)
     finally:

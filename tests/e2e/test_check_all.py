@@ -25,8 +25,10 @@ def test_healthy_lab_passes_every_check(lab, tmp_path):
     rows = rows_of(r)
     assert list(rows) == ["agents", "neutron-agents", "ovs-bridges", "mesh", "mtu", "vlan", "bandwidth"]
     # no cloud configured for this lab: the Neutron steps say why they did not run
-    assert all(rows[k]["verdict"] == "skipped" and "no cloud configured" in rows[k]["detail"]
-               for k in ("neutron-agents", "ovs-bridges"))
+    assert all(
+        rows[k]["verdict"] == "skipped" and "no cloud configured" in rows[k]["detail"]
+        for k in ("neutron-agents", "ovs-bridges")
+    )
     assert all(x["verdict"] == "ok" for k, x in rows.items() if k not in ("neutron-agents", "ovs-bridges"))
     assert rows["vlan"]["scope"] == "tenant: 100-199"  # from [vlans] of the lab's config
     assert "steth check all" in page.read_text()
@@ -35,8 +37,10 @@ def test_healthy_lab_passes_every_check(lab, tmp_path):
 def test_faults_are_named_by_their_own_check_only(lab):
     added = []
     try:
-        for args in (["vlan-prune", "--node", "compute-2", "--vlans", "150"],
-                     ["rate-limit", "--node", "compute-1", "--network", "tenant", "--rate", "100mbit"]):
+        for args in (
+            ["vlan-prune", "--node", "compute-2", "--vlans", "150"],
+            ["rate-limit", "--node", "compute-1", "--network", "tenant", "--rate", "100mbit"],
+        ):
             r = run(lab, "lab", "fault", "add", "--name", LAB, *args)
             assert r.rc == 0, r.err
             added.append(r.out.split(":")[0])

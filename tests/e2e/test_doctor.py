@@ -49,16 +49,23 @@ def all_agents_alive(lab) -> None:
     import openstack
 
     port = neutron(lab)["ports"]["api"]
-    conn = openstack.connection.Connection(auth_type="none", region_name="RegionOne",
-                                           network_endpoint_override=f"http://127.0.0.1:{port}/")
-    eventually(lambda: [(a.binary, a.host) for a in conn.network.agents() if not a.is_alive], lambda dead: not dead,
-               timeout=SETTLE, what="every Neutron agent alive")
+    conn = openstack.connection.Connection(
+        auth_type="none", region_name="RegionOne", network_endpoint_override=f"http://127.0.0.1:{port}/"
+    )
+    eventually(
+        lambda: [(a.binary, a.host) for a in conn.network.agents() if not a.is_alive],
+        lambda dead: not dead,
+        timeout=SETTLE,
+        what="every Neutron agent alive",
+    )
 
 
 def healthy(lab, name: str) -> None:
     """Healthy now or within the settle time (after a fault's removal the agents resync)."""
+
     def run():
         return doctor(lab, vm_ref(lab, name))
+
     rc, rows, err = eventually(run, lambda res: res[0] == 0, timeout=SETTLE, what=f"doctor {name} healthy")
     assert rows[-1]["check"] == "diagnosis" and rows[-1]["verdict"] == "healthy", rows[-1]
 
@@ -69,8 +76,9 @@ def fault(neutron_lab):
     added = []
 
     def add(kind: str, *params: str) -> str:
-        r = steth("lab", "fault", "add", kind, *params, "--name", neutron_lab["name"], env=neutron_lab["env"],
-                  timeout=120)
+        r = steth(
+            "lab", "fault", "add", kind, *params, "--name", neutron_lab["name"], env=neutron_lab["env"], timeout=120
+        )
         assert r.rc == 0, r.err + r.out
         added.append(r.out.split(":", 1)[0])
         return r.out
@@ -86,8 +94,16 @@ def test_every_vm_is_healthy_with_the_whole_path_checked(neutron_lab):
         rc, rows, err = doctor(neutron_lab, vm_ref(neutron_lab, vm["name"]))
         assert rc == 0, err + json.dumps(rows, indent=1)
         verdicts = {x["check"]: x["verdict"] for x in rows}
-        for must in ("port binding", "VM port on br-int", "DHCP exchange", "security groups", "NAT rules",
-                     "external gateway reachable", "destination reachable from router", "reachable from router"):
+        for must in (
+            "port binding",
+            "VM port on br-int",
+            "DHCP exchange",
+            "security groups",
+            "NAT rules",
+            "external gateway reachable",
+            "destination reachable from router",
+            "reachable from router",
+        ):
             assert verdicts[must] == "ok", (must, rows)
         assert verdicts["VLAN trunk" if vm["network"] == "vlan" else "vxlan tunnel path"] == "ok"
         assert rows[-1]["verdict"] == "healthy"
@@ -99,8 +115,9 @@ def test_tcp_destination_and_html(neutron_lab, tmp_path):
     ext = neutron(neutron_lab)["external"]
     rc, rows, _ = doctor(neutron_lab, vm_ref(neutron_lab, "vm2"), "--html", str(page), to=False)
     assert rc == 0 and rows[-1]["verdict"] == "healthy"
-    rc, rows, _ = doctor(neutron_lab, vm_ref(neutron_lab, "vm2"), "--to",
-                         f"{ext['internet_host']}:{ext['tcp_port']}", to=False)
+    rc, rows, _ = doctor(
+        neutron_lab, vm_ref(neutron_lab, "vm2"), "--to", f"{ext['internet_host']}:{ext['tcp_port']}", to=False
+    )
     assert rc == 0
     dest = next(x for x in rows if x["check"] == "destination reachable from router")
     assert "TCP connect" in dest["evidence"] and "connected" in dest["evidence"]
@@ -135,8 +152,14 @@ CASES = [
     ("port-bound-elsewhere", ["--vm", "vm2"], "vm2", "port binding", "without an L2 agent", "vm1"),
     ("fip-disassociated", ["--vm", "vm1"], "vm1:fip", "floating IP associated", "not associated", "vm2"),
     ("vlan-prune", ["--node", "compute-1", "--vlans", "101"], "vm1", "VLAN trunk", "VLAN not trunked", "vm2"),
-    ("vxlan-block", ["--node", "compute-1", "--to", "network"], "vm2", "vxlan tunnel path",
-     "tunnel underlay broken", "vm1"),
+    (
+        "vxlan-block",
+        ["--node", "compute-1", "--to", "network"],
+        "vm2",
+        "vxlan tunnel path",
+        "tunnel underlay broken",
+        "vm1",
+    ),
     ("dnsmasq-stopped", ["--network", "vxlan"], "vm2", "DHCP exchange", "DHCP server not answering", "vm1"),
     ("vm-spoofing", ["--vm", "vm2"], "vm2", "VM source addresses", "anti-spoofing", "vm1"),
     ("flood-flows-removed", ["--vm", "vm2"], "vm2", "tunnel flood flows", "missing tunnel flood flows", "vm1"),
@@ -156,8 +179,12 @@ def test_doctor_names_the_injected_fault(neutron_lab, fault, kind, params, affec
         return doctor(lab, ref)
 
     # a dead agent shows only after agent_down_time: poll until the cause is named (bounded)
-    rc, rows, err = eventually(run, lambda res: res[0] == 1 and (root(res[1]) or {}).get("check") == check,
-                               timeout=SETTLE, what=f"doctor {ref} names {check!r}")
+    rc, rows, err = eventually(
+        run,
+        lambda res: res[0] == 1 and (root(res[1]) or {}).get("check") == check,
+        timeout=SETTLE,
+        what=f"doctor {ref} names {check!r}",
+    )
     first = root(rows)
     assert cause.lower() in first["cause"].lower(), first
     assert first["evidence"] and first["next_step"], first

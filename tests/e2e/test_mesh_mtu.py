@@ -112,7 +112,8 @@ def test_switch_side_mtu_flags_paths_not_interfaces(lab):
         bad = [x for x in rows if x["verdict"] != "ok"]
         assert all(x["check"] == "path" for x in bad)
         assert {(x["source"], x["destination"]) for x in bad} == {
-            (s, d) for s in NODES for d in NODES if s != d and "compute-2" in (s, d)}
+            (s, d) for s in NODES for d in NODES if s != d and "compute-2" in (s, d)
+        }
         assert all(1300 <= x["measured_mtu"] <= 1304 for x in bad)
         assert "every path to and from compute-2 has a lower MTU" in r.err
     assert mtu(lab, "--network", "storage")[0].rc == 0

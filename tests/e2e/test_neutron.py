@@ -23,8 +23,12 @@ def vms(lab):
 
 def ns_addresses(ns: str) -> list[str]:
     out = subprocess.run(["ip", "-n", ns, "-j", "addr", "show", "dev", "eth0"], capture_output=True, text=True)
-    return [a["local"] for link in json.loads(out.stdout or "[]") for a in link.get("addr_info", [])
-            if a.get("family") == "inet"]
+    return [
+        a["local"]
+        for link in json.loads(out.stdout or "[]")
+        for a in link.get("addr_info", [])
+        if a.get("family") == "inet"
+    ]
 
 
 def test_agents_alive_with_configuration(neutron_lab):
@@ -32,8 +36,12 @@ def test_agents_alive_with_configuration(neutron_lab):
     assert r.rc == 0, r.err
     rows = r.json()
     assert sorted((a["host"], a["binary"]) for a in rows) == [
-        ("compute-1", "neutron-openvswitch-agent"), ("compute-2", "neutron-openvswitch-agent"),
-        ("network", "neutron-dhcp-agent"), ("network", "neutron-l3-agent"), ("network", "neutron-openvswitch-agent")]
+        ("compute-1", "neutron-openvswitch-agent"),
+        ("compute-2", "neutron-openvswitch-agent"),
+        ("network", "neutron-dhcp-agent"),
+        ("network", "neutron-l3-agent"),
+        ("network", "neutron-openvswitch-agent"),
+    ]
     assert all(a["alive"] for a in rows)
     for a in rows:
         if a["binary"] == "neutron-openvswitch-agent":
@@ -110,9 +118,31 @@ def test_ovs_show_lists_vm_port_with_iface_id(neutron_lab):
 
 def test_ovs_trace_dhcp_discover_leaves_on_the_vlan(neutron_lab):
     vm = next(v for v in vms(neutron_lab) if v["network"] == "vlan" and v["plug"] == "hybrid")
-    r = run(neutron_lab, "ovs", "trace", vm["node"], "br-int", "--in-port", vm["ovs_port"], "--dl-src", vm["mac"],
-            "--dl-dst", "ff:ff:ff:ff:ff:ff", "--proto", "udp", "--nw-src", "0.0.0.0", "--nw-dst", "255.255.255.255",
-            "--tp-src", "68", "--tp-dst", "67", "-f", "json")
+    r = run(
+        neutron_lab,
+        "ovs",
+        "trace",
+        vm["node"],
+        "br-int",
+        "--in-port",
+        vm["ovs_port"],
+        "--dl-src",
+        vm["mac"],
+        "--dl-dst",
+        "ff:ff:ff:ff:ff:ff",
+        "--proto",
+        "udp",
+        "--nw-src",
+        "0.0.0.0",
+        "--nw-dst",
+        "255.255.255.255",
+        "--tp-src",
+        "68",
+        "--tp-dst",
+        "67",
+        "-f",
+        "json",
+    )
     assert r.rc == 0, r.err + r.out
     out = r.json()
     assert out["verdict"] == "ok" and not out["dropped"]
@@ -137,7 +167,9 @@ def test_check_dhcp_healthy(neutron_lab, kind):
     r, rows = check_dhcp(neutron_lab, vm["port_id"])
     assert r.rc == 0, r.err + r.out
     hops = {row["hop"]: row for row in rows}
-    expected = {"vm-tap", "compute-uplink", "network-uplink", "qdhcp"} | ({"qvb", "qvo"} if kind[1] == "hybrid" else set())
+    expected = {"vm-tap", "compute-uplink", "network-uplink", "qdhcp"} | (
+        {"qvb", "qvo"} if kind[1] == "hybrid" else set()
+    )
     assert set(hops) == expected
     assert hops["qdhcp"]["discover"] and hops["qdhcp"]["offer"] and hops["vm-tap"]["offer"]
     assert "ok: DHCPDISCOVER reached dnsmasq" in r.err
@@ -161,8 +193,11 @@ def remove_faults(lab):
 FAULTS = [
     # (fault args, VM, expected text in the finding)
     (("dnsmasq-stopped", "--network", "vlan"), ("vlan", "hybrid"), "dnsmasq sent no OFFER"),
-    (("vxlan-block", "--node", "{node}", "--to", "network"), ("vxlan", "direct"),
-     "stops after {node}/compute-uplink: not seen on network/network-uplink"),
+    (
+        ("vxlan-block", "--node", "{node}", "--to", "network"),
+        ("vxlan", "direct"),
+        "stops after {node}/compute-uplink: not seen on network/network-uplink",
+    ),
     (("port-wrong-tag", "--vm", "{vm}"), ("vlan", "direct"), "has tag 4094 but the Neutron agent assigned local VLAN"),
     (("rogue-dhcp", "--vm", "{vm}"), ("vlan", "hybrid"), "rogue DHCP server 10.66.0.1"),
     (("port-unplugged", "--vm", "{vm}"), ("vxlan", "hybrid"), "not plugged into Open vSwitch"),
@@ -210,9 +245,25 @@ def test_capture_port_path_while_the_vm_renews_its_lease(neutron_lab, tmp_path):
 
     vm = next(v for v in vms(neutron_lab) if (v["network"], v["plug"]) == ("vlan", "hybrid"))
     out = tmp_path / "path.pcapng"
-    cap = subprocess.Popen([STETH, "capture", "--port", vm["port_id"], "--filter", "udp port 67 or udp port 68",
-                            "--duration", "25", "-w", str(out)], env={**os.environ, **neutron_lab["env"]},
-                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cap = subprocess.Popen(
+        [
+            STETH,
+            "capture",
+            "--port",
+            vm["port_id"],
+            "--filter",
+            "udp port 67 or udp port 68",
+            "--duration",
+            "25",
+            "-w",
+            str(out),
+        ],
+        env={**os.environ, **neutron_lab["env"]},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         started = ""
@@ -220,9 +271,30 @@ def test_capture_port_path_while_the_vm_renews_its_lease(neutron_lab, tmp_path):
             started += cap.stderr.readline()
         assert "capturing on" in started, started
         # the VM asks again (busybox udhcpc; a script that changes nothing in the VM)
-        renew = subprocess.run(["ip", "netns", "exec", vm["namespace"], "busybox", "udhcpc", "-i", "eth0", "-n",
-                                "-q", "-f", "-t", "4", "-T", "2", "-s", "/bin/true"],
-                               capture_output=True, text=True, timeout=60)
+        renew = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                vm["namespace"],
+                "busybox",
+                "udhcpc",
+                "-i",
+                "eth0",
+                "-n",
+                "-q",
+                "-f",
+                "-t",
+                "4",
+                "-T",
+                "2",
+                "-s",
+                "/bin/true",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert renew.returncode == 0, renew.stderr
         time.sleep(2)
         cap.send_signal(signal.SIGINT)
@@ -258,6 +330,7 @@ def test_capture_port_path_while_the_vm_renews_its_lease(neutron_lab, tmp_path):
 
 # --- L3: the router, SNAT, the floating IP, the internet namespace ---
 
+
 def l3(lab):
     return lab["state"]["extra"]["neutron"]
 
@@ -276,16 +349,30 @@ def test_router_state_recorded_and_namespace_built(neutron_lab):
     assert rec["router"]["name"] == f"{neutron_lab['name']}-router"
     ext = rec["external"]
     assert (ext["gateway"], ext["internet_host"], ext["tcp_port"], ext["dns"]) == (
-        "198.51.100.1", "203.0.113.10", 80, "203.0.113.53")
+        "198.51.100.1",
+        "203.0.113.10",
+        80,
+        "203.0.113.53",
+    )
     assert ext["namespace"] == f"steth-{neutron_lab['name']}-inet" and ext["namespace"] in rec_namespaces(neutron_lab)
     qrouter = f"qrouter-{rec['router']['id']}"
     out = subprocess.run(["ip", "-n", qrouter, "-j", "addr"], capture_output=True, text=True)
-    addrs = {a["local"] for link in json.loads(out.stdout or "[]") for a in link.get("addr_info", [])
-             if a.get("family") == "inet"}
+    addrs = {
+        a["local"]
+        for link in json.loads(out.stdout or "[]")
+        for a in link.get("addr_info", [])
+        if a.get("family") == "inet"
+    }
     fip = rec["floating_ips"]["vm1"]
     assert {rec["router"]["gateway_ip"], fip["address"], "192.168.101.1", "192.168.201.1"} <= addrs, (
-        addrs, out.stderr, sorted(ns for ns in subprocess.run(["ip", "netns"], capture_output=True,
-                                                               text=True).stdout.split() if ns.startswith("q")))
+        addrs,
+        out.stderr,
+        sorted(
+            ns
+            for ns in subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout.split()
+            if ns.startswith("q")
+        ),
+    )
     assert fip["port_id"] == vm_named(neutron_lab, "vm1")["port_id"]
     r = run(neutron_lab, "port", "show", fip["port_id"], "-f", "json")
     assert r.rc == 0, r.err
@@ -318,9 +405,25 @@ def test_internet_sees_the_router_gateway_as_source(neutron_lab):
     vm = vm_named(neutron_lab, "vm2")
     gateway = l3(neutron_lab)["router"]["gateway_ip"]
     inet = l3(neutron_lab)["external"]["namespace"]
-    cap = subprocess.Popen(["ip", "netns", "exec", inet, "tcpdump", "-n", "-l", "-i", "eth0", "-c", "1",
-                            f"icmp[icmptype] == icmp-echo and src host {gateway}"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    cap = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            inet,
+            "tcpdump",
+            "-n",
+            "-l",
+            "-i",
+            "eth0",
+            "-c",
+            "1",
+            f"icmp[icmptype] == icmp-echo and src host {gateway}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         time.sleep(1)  # tcpdump's filter is attached
         for _ in range(5):

@@ -76,8 +76,10 @@ def test_nic_removed_from_provider_bridge_names_node_bridge_physnet(neutron_lab)
         assert r.rc == 1, r.out + r.err
         rows = rows_of(r)
         assert rows["ovs-bridges"]["verdict"] == "fail"
-        assert rows["ovs-bridges"]["detail"] == \
-            "compute-1: bridge br-tenant has no NIC: physnet physnet1 is left without a NIC"
+        assert (
+            rows["ovs-bridges"]["detail"]
+            == "compute-1: bridge br-tenant has no NIC: physnet physnet1 is left without a NIC"
+        )
         assert "ovs-bridges: compute-1: bridge br-tenant has no NIC" in r.err
         assert "compute-2" not in r.err and "network:" not in r.err
         assert {k for k, x in rows.items() if x["verdict"] not in ("ok", "skipped")} == {"ovs-bridges"}
@@ -91,13 +93,19 @@ def test_frozen_ovs_agent_is_named_dead(neutron_lab):
     os.kill(pid, signal.SIGSTOP)
     try:
         # Neutron marks an agent dead agent_down_time (11 s in the lab) after its last report
-        r = eventually(lambda: run(neutron_lab, *QUICK),
-                       lambda r: rows_of(r)["neutron-agents"]["verdict"] == "fail", timeout=90,
-                       what="compute-2's Open vSwitch agent reported dead by check all")
+        r = eventually(
+            lambda: run(neutron_lab, *QUICK),
+            lambda r: rows_of(r)["neutron-agents"]["verdict"] == "fail",
+            timeout=90,
+            what="compute-2's Open vSwitch agent reported dead by check all",
+        )
         assert r.rc == 1
         detail = rows_of(r)["neutron-agents"]["detail"]
-        assert re.fullmatch(r"Open vSwitch agent \(neutron-openvswitch-agent\) on compute-2 is dead, "
-                            r"last heartbeat \d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d UTC", detail), detail
+        assert re.fullmatch(
+            r"Open vSwitch agent \(neutron-openvswitch-agent\) on compute-2 is dead, "
+            r"last heartbeat \d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d UTC",
+            detail,
+        ), detail
         assert "compute-1" not in r.err and "on network" not in r.err
     finally:
         os.kill(pid, signal.SIGCONT)
@@ -106,8 +114,12 @@ def test_frozen_ovs_agent_is_named_dead(neutron_lab):
 
 
 def test_vlans_from_neutron_network_vlan_ranges(neutron_lab, tmp_path):
-    conf = config_without(neutron_lab, tmp_path, {"vlans", "bandwidth"},
-                          "[neutron]\nnetwork_vlan_ranges = physnet1:100:199\nphysnet_networks = physnet1:tenant\n")
+    conf = config_without(
+        neutron_lab,
+        tmp_path,
+        {"vlans", "bandwidth"},
+        "[neutron]\nnetwork_vlan_ranges = physnet1:100:199\nphysnet_networks = physnet1:tenant\n",
+    )
     r = run(neutron_lab, "--config-file", conf, "check", "all", "--quick", "-f", "json")
     assert r.rc == 0, r.out + r.err
     vlan = rows_of(r)["vlan"]
@@ -126,7 +138,8 @@ def test_nodes_discovered_from_neutron_agents_without_nodes(neutron_lab, tmp_pat
     assert rows["discovery"]["verdict"] == "ok", rows["discovery"]
     assert rows["discovery"]["scope"] == "3 nodes from Neutron (discovery_address {tunneling_ip})"
     assert rows["discovery"]["detail"] == "nodes from Neutron's agents: " + ", ".join(
-        f"{h} at {tunnel[h]}:9698" for h in ("compute-1", "compute-2", "network"))
+        f"{h} at {tunnel[h]}:9698" for h in ("compute-1", "compute-2", "network")
+    )
     # the lab's agents listen on their management address only, which Neutron does not know: the tunnel
     # addresses do not answer from here, and check all says so with exit status 3
     assert r.rc == 3 and rows["agents"]["verdict"] == "error"

@@ -21,6 +21,7 @@ AGENT_DEAD_WITHIN = 30.0  # agent_down_time is 11 s in the lab, reports every 5 
 
 # ---- helpers ---------------------------------------------------------------------
 
+
 def add_fault(lab, *args) -> tuple[str, str]:
     r = steth("lab", "fault", "add", *args, "--name", lab["name"], env=lab["env"], timeout=90)
     assert r.rc == 0, r.err + r.out
@@ -38,8 +39,11 @@ def vm(lab, name: str) -> dict:
 
 
 def vm_where(lab, network: str, node: str | None = None) -> dict:
-    return next(v for v in lab["state"]["extra"]["neutron"]["vms"]
-                if v["network"] == network and (node is None or v["node"] == node))
+    return next(
+        v
+        for v in lab["state"]["extra"]["neutron"]["vms"]
+        if v["network"] == network and (node is None or v["node"] == node)
+    )
 
 
 def node_ns(lab, node: str) -> str:
@@ -51,8 +55,9 @@ def net(neutron_lab):
     import openstack
 
     port = neutron_lab["state"]["extra"]["neutron"]["ports"]["api"]
-    return openstack.connection.Connection(auth_type="none", region_name="RegionOne",
-                                           network_endpoint_override=f"http://127.0.0.1:{port}/").network
+    return openstack.connection.Connection(
+        auth_type="none", region_name="RegionOne", network_endpoint_override=f"http://127.0.0.1:{port}/"
+    ).network
 
 
 def ping(ns: str, dst: str, size: int | None = None, df: bool = False, count: int = 1) -> bool:
@@ -75,14 +80,19 @@ def link_mtu(ns: str, ifname: str) -> int:
 
 def addresses(ns: str) -> list[str]:
     out = subprocess.run(["ip", "-n", ns, "-j", "addr", "show", "dev", "eth0"], capture_output=True, text=True)
-    return [a["local"] for link in json.loads(out.stdout or "[]") for a in link.get("addr_info", [])
-            if a.get("family") == "inet"]
+    return [
+        a["local"]
+        for link in json.loads(out.stdout or "[]")
+        for a in link.get("addr_info", [])
+        if a.get("family") == "inet"
+    ]
 
 
 def ovs_tag(lab, v: dict) -> str:
     db = f"{lab['dir']}/{v['node']}/db.sock"
-    return subprocess.run(["ovs-vsctl", f"--db=unix:{db}", "get", "Port", v["ovs_port"], "tag"],
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["ovs-vsctl", f"--db=unix:{db}", "get", "Port", v["ovs_port"], "tag"], capture_output=True, text=True
+    ).stdout.strip()
 
 
 def agent_alive(net, host: str, binary: str) -> bool:
@@ -102,6 +112,7 @@ def healthy(lab, v: dict) -> None:
 
 # ---- kinds -----------------------------------------------------------------------
 
+
 def test_sg_missing_rule_blocks_both_ways_and_is_undone(neutron_lab, net):
     v1, peer = vm_where(neutron_lab, "vlan", "compute-1"), vm_where(neutron_lab, "vlan", "compute-2")
     before = sorted(net.get_port(v1["port_id"]).security_group_ids)
@@ -114,8 +125,12 @@ def test_sg_missing_rule_blocks_both_ways_and_is_undone(neutron_lab, net):
         assert list(net.security_group_rules(security_group_id=group.id)) == []
         assert name in desc
         # the firewall on compute-1 follows the port update asynchronously
-        eventually(lambda: ping(v1["namespace"], v1["dhcp_server"]), lambda ok: not ok, timeout=20,
-                   what=f"{v1['name']} cannot send out")
+        eventually(
+            lambda: ping(v1["namespace"], v1["dhcp_server"]),
+            lambda ok: not ok,
+            timeout=20,
+            what=f"{v1['name']} cannot send out",
+        )
         assert not ping(peer["namespace"], v1["fixed_ip"], count=2), "the VM can still be pinged"
     finally:
         remove_fault(neutron_lab, fid)
@@ -147,8 +162,30 @@ def test_underlay_mtu_drops_full_size_frames_not_small_ones(neutron_lab, net, ne
         topo = build(neutron_lab["name"], 2, tuple(neutron_lab["state"]["cidrs"]))
         local, remote = str(tunnel_ip(topo, topo.node("network"))), str(tunnel_ip(topo, topo.node(v["node"])))
         netns = node_ns(neutron_lab, "network")
-        r = subprocess.run(["ip", "netns", "exec", netns, "ping", "-n", "-c", "2", "-W", "1", "-M", "do",
-                            "-s", "1472", "-I", local, remote], capture_output=True, text=True, timeout=10)
+        r = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                netns,
+                "ping",
+                "-n",
+                "-c",
+                "2",
+                "-W",
+                "1",
+                "-M",
+                "do",
+                "-s",
+                "1472",
+                "-I",
+                local,
+                remote,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         assert r.returncode == 1 and " 0 received" in r.stdout, r.stdout + r.stderr
         assert ping(netns, remote, size=1372, df=True)
     finally:
@@ -159,8 +196,19 @@ def test_underlay_mtu_drops_full_size_frames_not_small_ones(neutron_lab, net, ne
 
 def test_underlay_mtu_refuses_an_mtu_that_still_fits(neutron_lab):
     v = vm_where(neutron_lab, "vxlan")
-    r = steth("lab", "fault", "add", "underlay-mtu", "--vm", v["name"], "--mtu", "1500", "--name",
-              neutron_lab["name"], env=neutron_lab["env"])
+    r = steth(
+        "lab",
+        "fault",
+        "add",
+        "underlay-mtu",
+        "--vm",
+        v["name"],
+        "--mtu",
+        "1500",
+        "--name",
+        neutron_lab["name"],
+        env=neutron_lab["env"],
+    )
     assert r.rc == 2 and "still carries the vxlan network" in r.err
 
 
@@ -171,13 +219,21 @@ def test_ovs_agent_down_is_seen_dead_then_alive(neutron_lab, net):
     fid, desc = add_fault(neutron_lab, "ovs-agent-down", "--node", node)
     try:
         assert proc_state(pid) == "T" and str(pid) in desc
-        eventually(lambda: agent_alive(net, node, "neutron-openvswitch-agent"), lambda a: not a,
-                   timeout=AGENT_DEAD_WITHIN, what=f"Neutron reports the OVS agent on {node} dead")
+        eventually(
+            lambda: agent_alive(net, node, "neutron-openvswitch-agent"),
+            lambda a: not a,
+            timeout=AGENT_DEAD_WITHIN,
+            what=f"Neutron reports the OVS agent on {node} dead",
+        )
     finally:
         remove_fault(neutron_lab, fid)
     assert proc_state(pid) != "T"
-    eventually(lambda: agent_alive(net, node, "neutron-openvswitch-agent"), bool,
-               timeout=AGENT_DEAD_WITHIN, what=f"the OVS agent on {node} alive again")
+    eventually(
+        lambda: agent_alive(net, node, "neutron-openvswitch-agent"),
+        bool,
+        timeout=AGENT_DEAD_WITHIN,
+        what=f"the OVS agent on {node} alive again",
+    )
 
 
 def test_port_admin_down_goes_down_and_dead_vlan(neutron_lab, net):
@@ -186,8 +242,7 @@ def test_port_admin_down_goes_down_and_dead_vlan(neutron_lab, net):
     fid, _ = add_fault(neutron_lab, "port-admin-down", "--vm", v["name"])
     try:
         assert net.get_port(v["port_id"]).is_admin_state_up is False
-        eventually(lambda: net.get_port(v["port_id"]).status, lambda s: s == "DOWN", timeout=20,
-                   what="port DOWN")
+        eventually(lambda: net.get_port(v["port_id"]).status, lambda s: s == "DOWN", timeout=20, what="port DOWN")
         # what the OVS agent really does: the port moves to the dead VLAN 4095 (and table 0 drops its traffic)
         eventually(lambda: ovs_tag(neutron_lab, v), lambda t: t == "4095", timeout=20, what="tag 4095")
         assert not ping(v["namespace"], v["dhcp_server"], count=2)
@@ -204,8 +259,7 @@ def test_port_bound_elsewhere_fails_binding_and_is_rebound(neutron_lab, net):
     try:
         port = net.get_port(v["port_id"])
         assert port.binding_host_id == f"{v['node']}-gone" and port.binding_vif_type == "binding_failed"
-        eventually(lambda: net.get_port(v["port_id"]).status, lambda s: s == "DOWN", timeout=20,
-                   what="port DOWN")
+        eventually(lambda: net.get_port(v["port_id"]).status, lambda s: s == "DOWN", timeout=20, what="port DOWN")
         # the agent on the real node loses the port: dead VLAN, no traffic
         eventually(lambda: ovs_tag(neutron_lab, v), lambda t: t == "4095", timeout=20, what="tag 4095")
         assert not ping(v["namespace"], v["dhcp_server"], count=2)
@@ -223,9 +277,25 @@ def test_vm_spoofing_is_dropped_by_the_ovs_firewall(neutron_lab, net):
     try:
         assert addresses(v["namespace"]) == [spoofed] and spoofed in desc
         # the wire next to the VM sees its packets from the wrong source ...
-        cap = subprocess.run(["ip", "netns", "exec", node_ns(neutron_lab, v["node"]), "tcpdump", "-n", "-l",
-                              "-c", "2", "-i", v["ovs_port"], f"icmp and src host {spoofed}"],
-                             capture_output=True, text=True, timeout=15)
+        cap = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                node_ns(neutron_lab, v["node"]),
+                "tcpdump",
+                "-n",
+                "-l",
+                "-c",
+                "2",
+                "-i",
+                v["ovs_port"],
+                f"icmp and src host {spoofed}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=15,
+        )
         assert cap.stdout.count(f"{spoofed} > {v['dhcp_server']}: ICMP echo request") == 2, cap.stdout + cap.stderr
         # ... and they never reach the DHCP server: the VM gets no replies
         assert not ping(v["namespace"], v["dhcp_server"], count=2)
@@ -236,16 +306,24 @@ def test_vm_spoofing_is_dropped_by_the_ovs_firewall(neutron_lab, net):
 
 
 def test_vm_spoofing_of_an_unknown_vm_is_a_usage_error(neutron_lab):
-    r = steth("lab", "fault", "add", "vm-spoofing", "--vm", "vm99", "--name", neutron_lab["name"],
-              env=neutron_lab["env"])
+    r = steth(
+        "lab", "fault", "add", "vm-spoofing", "--vm", "vm99", "--name", neutron_lab["name"], env=neutron_lab["env"]
+    )
     assert r.rc == 2 and "no VM 'vm99'" in r.err and "vm1" in r.err
 
 
 def test_kinds_list_the_new_kinds(neutron_lab):
     r = steth("lab", "fault", "kinds", "-f", "json", env=neutron_lab["env"])
     rows = {row["kind"]: row for row in r.json()}
-    for name in ("sg-missing-rule", "underlay-mtu", "ovs-agent-down", "l3-agent-down", "port-admin-down",
-                 "port-bound-elsewhere", "vm-spoofing"):
+    for name in (
+        "sg-missing-rule",
+        "underlay-mtu",
+        "ovs-agent-down",
+        "l3-agent-down",
+        "port-admin-down",
+        "port-bound-elsewhere",
+        "vm-spoofing",
+    ):
         assert rows[name]["description"]
     assert rows["underlay-mtu"]["needs"] == "--vm [--mtu]"
 
@@ -270,8 +348,24 @@ def internet_ok(v: dict, lab) -> bool:
 def fip_reachable(lab, name: str = "vm1") -> bool:
     """The internet reaches the VM behind its floating IP (DNAT): the reply comes one hop away (TTL 63).
     The router's namespace holds the floating IP itself, so without DNAT it answers (TTL 64)."""
-    r = subprocess.run(["ip", "netns", "exec", ext(lab)["namespace"], "ping", "-n", "-c", "1", "-W", "1",
-                        fip_of(lab, name)["address"]], capture_output=True, text=True, timeout=10)
+    r = subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            ext(lab)["namespace"],
+            "ping",
+            "-n",
+            "-c",
+            "1",
+            "-W",
+            "1",
+            fip_of(lab, name)["address"],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
     return r.returncode == 0 and "ttl=63" in r.stdout
 
 
@@ -293,14 +387,23 @@ def ensure_router_namespace(lab, router_id: str) -> None:
     if ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout:
         return
     port = lab["state"]["extra"]["neutron"]["ports"]["api"]
-    net = openstack.connection.Connection(auth_type="none", region_name="RegionOne",
-                                          network_endpoint_override=f"http://127.0.0.1:{port}/").network
+    net = openstack.connection.Connection(
+        auth_type="none", region_name="RegionOne", network_endpoint_override=f"http://127.0.0.1:{port}/"
+    ).network
     net.update_router(router_id, is_admin_state_up=False)
-    eventually(lambda: subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout,
-               lambda out: ns not in out, timeout=30, what=f"{ns} gone")
+    eventually(
+        lambda: subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout,
+        lambda out: ns not in out,
+        timeout=30,
+        what=f"{ns} gone",
+    )
     net.update_router(router_id, is_admin_state_up=True)
-    eventually(lambda: subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout,
-               lambda out: ns in out, timeout=60, what=f"{ns} rebuilt")
+    eventually(
+        lambda: subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout,
+        lambda out: ns in out,
+        timeout=60,
+        what=f"{ns} rebuilt",
+    )
 
 
 @pytest.fixture
@@ -321,12 +424,20 @@ def test_l3_agent_down_is_seen_dead_then_alive(neutron_lab, net):
         pytest.skip("this lab has no L3 agent")
     fid, _ = add_fault(neutron_lab, "l3-agent-down")
     try:
-        eventually(lambda: agent_alive(net, "network", "neutron-l3-agent"), lambda a: not a,
-                   timeout=AGENT_DEAD_WITHIN, what="Neutron reports the L3 agent dead")
+        eventually(
+            lambda: agent_alive(net, "network", "neutron-l3-agent"),
+            lambda a: not a,
+            timeout=AGENT_DEAD_WITHIN,
+            what="Neutron reports the L3 agent dead",
+        )
     finally:
         remove_fault(neutron_lab, fid)
-    eventually(lambda: agent_alive(net, "network", "neutron-l3-agent"), bool, timeout=AGENT_DEAD_WITHIN,
-               what="the L3 agent alive again")
+    eventually(
+        lambda: agent_alive(net, "network", "neutron-l3-agent"),
+        bool,
+        timeout=AGENT_DEAD_WITHIN,
+        what="the L3 agent alive again",
+    )
 
 
 def test_router_gateway_removed_stops_snat_and_comes_back_with_the_same_address(neutron_lab, net, routed):
@@ -336,8 +447,12 @@ def test_router_gateway_removed_stops_snat_and_comes_back_with_the_same_address(
         assert not net.get_router(router["id"]).external_gateway_info
         assert net.get_ip(fip_of(neutron_lab)["id"]).port_id is None  # Neutron requires it for the gateway
         assert router["gateway_ip"] in desc
-        eventually(lambda: internet_ok(routed, neutron_lab), lambda ok: not ok, timeout=ROUTER_HEALS,
-                   what="no SNAT without a gateway")
+        eventually(
+            lambda: internet_ok(routed, neutron_lab),
+            lambda ok: not ok,
+            timeout=ROUTER_HEALS,
+            what="no SNAT without a gateway",
+        )
     finally:
         remove_fault(neutron_lab, fid)
     gw = net.get_router(router["id"]).external_gateway_info
@@ -357,8 +472,12 @@ def test_subnet_detached_cuts_the_vms_from_their_gateway(neutron_lab, net, route
     try:
         assert not [p for p in net.ports(device_id=router_id) if any(ip["ip_address"] == gateway for ip in p.fixed_ips)]
         assert gateway in desc
-        eventually(lambda: ping(v["namespace"], gateway), lambda ok: not ok, timeout=ROUTER_HEALS,
-                   what=f"{v['name']} loses its gateway")
+        eventually(
+            lambda: ping(v["namespace"], gateway),
+            lambda ok: not ok,
+            timeout=ROUTER_HEALS,
+            what=f"{v['name']} loses its gateway",
+        )
         assert not internet_ok(v, neutron_lab)
         if network_ == "vlan":  # vm1's floating IP used that interface: disassociated first
             assert "disassociated first" in desc and net.get_ip(fip_of(neutron_lab)["id"]).port_id is None
@@ -376,8 +495,12 @@ def test_fip_disassociated_and_reassociated_to_the_same_port(neutron_lab, net, r
     fid, desc = add_fault(neutron_lab, "fip-disassociated", "--vm", "vm1")
     try:
         assert net.get_ip(fip["id"]).port_id is None and fip["address"] in desc
-        eventually(lambda: fip_reachable(neutron_lab), lambda ok: not ok, timeout=ROUTER_HEALS,
-                   what="the floating IP unreachable")
+        eventually(
+            lambda: fip_reachable(neutron_lab),
+            lambda ok: not ok,
+            timeout=ROUTER_HEALS,
+            what="the floating IP unreachable",
+        )
     finally:
         remove_fault(neutron_lab, fid)
     back = net.get_ip(fip["id"])
@@ -400,6 +523,7 @@ def test_nat_removed_stops_snat_and_dnat_and_restores_the_same_rules(neutron_lab
 
 
 # ---- underlay kinds aimed at the path between a VM's compute node and the network node ----
+
 
 @pytest.mark.parametrize("network_", ["vlan", "vxlan"])
 def test_underlay_kinds_cut_the_vm_from_the_network_node(neutron_lab, network_):

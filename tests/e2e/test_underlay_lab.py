@@ -57,8 +57,14 @@ def test_get_interface_agrees_with_ip(lab):
     r = run(lab, "get-interface", "compute-1", "eth1", "-f", "json")
     assert r.rc == 0, r.err
     shown = r.json()
-    ip = json.loads(subprocess.run(["ip", "-n", f"steth-{LAB}-compute-1", "-j", "addr", "show", "eth1"],
-                                   capture_output=True, text=True, check=True).stdout)[0]
+    ip = json.loads(
+        subprocess.run(
+            ["ip", "-n", f"steth-{LAB}-compute-1", "-j", "addr", "show", "eth1"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )[0]
     assert shown["mtu"] == ip["mtu"] and shown["mac"] == ip["address"] and shown["index"] == ip["ifindex"]
     assert shown["kind"] == "veth" and shown["state"] == ip["operstate"].lower()
     expected = {f"{a['local']}/{a['prefixlen']}" for a in ip["addr_info"]}
@@ -109,15 +115,18 @@ def test_ovs_check_ports_without_ovs_is_a_clear_error(lab):
     assert row["verdict"] == "error" and "Open vSwitch" in row["detail"]
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["ping", "compute-1", "10.0.0.300"], "neither an IP address nor a known agent"),
-    (["ping", "compute-9", "compute-1"], "unknown agent 'compute-9'"),
-    (["interface", "show", "compute-1", "averyveryverylongname"], "longer than 15 bytes"),
-    (["interface", "show", "compute-1", "../etc"], "contains '/'"),
-    (["interface", "show", "compute-1", "nosuch0"], "no interface named 'nosuch0'"),
-    (["ping", "compute-1", "compute-2", "--count", "0"], "count"),
-    (["ovs", "check-ports", "compute-1", "br int", "p1"], "bridge"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["ping", "compute-1", "10.0.0.300"], "neither an IP address nor a known agent"),
+        (["ping", "compute-9", "compute-1"], "unknown agent 'compute-9'"),
+        (["interface", "show", "compute-1", "averyveryverylongname"], "longer than 15 bytes"),
+        (["interface", "show", "compute-1", "../etc"], "contains '/'"),
+        (["interface", "show", "compute-1", "nosuch0"], "no interface named 'nosuch0'"),
+        (["ping", "compute-1", "compute-2", "--count", "0"], "count"),
+        (["ovs", "check-ports", "compute-1", "br int", "p1"], "bridge"),
+    ],
+)
 def test_bad_input_gives_clear_error(lab, args, needle):
     r = run(lab, *args)
     assert r.rc == 2, (r.rc, r.out, r.err)
@@ -170,7 +179,12 @@ def test_demo_runs_every_check_and_cleans_up(lab_root):
     r = steth("lab", "demo", "--name", DEMO_LAB, env={"STETH_LAB_ROOT": lab_root})
     assert r.rc == 0, r.out + r.err
     assert "demo: all checks passed" in r.out
-    for cmd in ("steth agent list", "steth interface show network eth0", "steth ping network",
-                "steth check mesh", "steth check mtu"):
+    for cmd in (
+        "steth agent list",
+        "steth interface show network eth0",
+        "steth ping network",
+        "steth check mesh",
+        "steth check mtu",
+    ):
         assert cmd in r.out
     assert not {ns for ns in namespaces() if ns.startswith(f"steth-{DEMO_LAB}-")}

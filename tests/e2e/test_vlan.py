@@ -31,10 +31,10 @@ def storage_cidr(lab) -> ipaddress.IPv4Network:
 
 
 def addrs(node: str, ifname: str) -> set[str]:
-    out = subprocess.run(["ip", "-n", node_ns(node), "-j", "addr", "show", "dev", ifname], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        ["ip", "-n", node_ns(node), "-j", "addr", "show", "dev", ifname], capture_output=True, text=True, check=True
+    ).stdout
     return {f"{a['local']}/{a['prefixlen']}" for a in json.loads(out)[0]["addr_info"] if a.get("scope") == "global"}
-
 
 
 class Faults:
@@ -81,8 +81,11 @@ def test_pruned_vlans_are_named_for_exactly_those_nodes(lab):
         r = run(lab, "check", "vlan", "--vlans", "100-199", "-f", "json")
         assert r.rc == 1, r.err
         fails = {(x["vlan"], x["source"], x["destination"]) for x in r.json() if x["verdict"] != "ok"}
-        assert fails == {(105, "network", "compute-2"), (105, "compute-1", "compute-2"),
-                         *((v, s, "compute-1") for v in (150, 151, 152) for s in ("network", "compute-2"))}
+        assert fails == {
+            (105, "network", "compute-2"),
+            (105, "compute-1", "compute-2"),
+            *((v, s, "compute-1") for v in (150, 151, 152) for s in ("network", "compute-2")),
+        }
         table = run(lab, "check", "vlan", "--vlans", "100-199")
         assert table.rc == 1
         assert "VLAN 105 is not carried to compute-2 eth1 (compute-2 hears no peer on it)" in table.out
@@ -91,7 +94,9 @@ def test_pruned_vlans_are_named_for_exactly_those_nodes(lab):
         one = run(lab, "check-vlan-interface", "compute-1", "compute-2", "eth1", "105", "-f", "json")
         assert one.rc == 1
         assert {(x["source"], x["destination"], x["verdict"]) for x in one.json()} == {
-            ("compute-1", "compute-2", "fail"), ("compute-2", "compute-1", "ok")}
+            ("compute-1", "compute-2", "fail"),
+            ("compute-2", "compute-1", "ok"),
+        }
     finally:
         faults.remove_all()
     assert run(lab, "check", "vlan", "--vlans", "100-199").rc == 0  # faults gone: all carried again
@@ -109,16 +114,21 @@ def test_check_vlan_interface_original_command(lab):
     r = run(lab, "check-vlan-interface", "compute-1", "compute-2", "eth1", "105", "-f", "json")
     assert r.rc == 0, r.err
     assert [(x["vlan"], x["source"], x["destination"], x["verdict"]) for x in r.json()] == [
-        (105, "compute-1", "compute-2", "ok"), (105, "compute-2", "compute-1", "ok")]
+        (105, "compute-1", "compute-2", "ok"),
+        (105, "compute-2", "compute-1", "ok"),
+    ]
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["check", "vlan", "--vlans", "4095"], "out of range"),
-    (["check", "vlan", "--vlans", "10-5"], "backwards"),
-    (["check", "vlan", "--network", "nosuch"], "network 'nosuch' is not in [networks]"),
-    (["check", "vlan", "--nodes", "compute-1"], "at least two nodes"),
-    (["check-vlan-interface", "compute-1", "compute-1", "eth1", "5"], "same node"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["check", "vlan", "--vlans", "4095"], "out of range"),
+        (["check", "vlan", "--vlans", "10-5"], "backwards"),
+        (["check", "vlan", "--network", "nosuch"], "network 'nosuch' is not in [networks]"),
+        (["check", "vlan", "--nodes", "compute-1"], "at least two nodes"),
+        (["check-vlan-interface", "compute-1", "compute-1", "eth1", "5"], "same node"),
+    ],
+)
 def test_check_vlan_bad_input(lab, args, needle):
     r = run(lab, *args)
     assert r.rc == 2 and needle in r.err, (r.rc, r.err)
@@ -137,6 +147,7 @@ def test_check_vlan_unreachable_agent_exit_3(lab):
 
 
 # ---- the leased link commands ------------------------------------------------------
+
 
 def test_setup_link_adds_a_secondary_address_and_teardown_removes_it(lab):
     net = storage_cidr(lab)
@@ -179,6 +190,7 @@ def test_setup_link_undone_when_the_agent_restarts_after_a_crash(lab):
     cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
     assert b"steth-agent" in cmdline  # the recorded PID is our lab's agent
     subprocess.run(["kill", "-9", str(pid)], check=True)
+
     def state() -> str:
         rows = run(lab, "lab", "status", "--name", LAB, "-f", "json").json()
         return next(x["agent_state"] for x in rows if x["node"] == "compute-1")
@@ -196,5 +208,7 @@ def test_add_vlan_to_interface_says_no_8021q(lab):
     r = run(lab, "add-vlan-to-interface", "compute-1", "eth1", "105")
     assert r.rc != 0
     assert "8021q" in r.err and "check vlan" in r.err
-    assert "eth1.105" not in subprocess.run(["ip", "-n", node_ns("compute-1"), "link"], capture_output=True,
-                                            text=True).stdout
+    assert (
+        "eth1.105"
+        not in subprocess.run(["ip", "-n", node_ns("compute-1"), "link"], capture_output=True, text=True).stdout
+    )

@@ -33,12 +33,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.client import HTTPException
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
+
 from ..conftest import eventually  # noqa: F401  (re-exported for the integration tests)
 
 IS_ROOT = os.geteuid() == 0
@@ -59,6 +61,7 @@ def skip_unless_root() -> None:
 
 
 # ---- commands (argv only, never a shell) -------------------------------------
+
 
 def run(argv: list[str], *, check: bool = True, timeout: float = 30.0) -> subprocess.CompletedProcess:
     proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
@@ -101,8 +104,16 @@ class Reply:
         return self.body.get("detail", "") if isinstance(self.body, dict) else str(self.body)
 
 
-def http(method: str, url: str, *, headers: dict[str, str] | None = None, body: Any = None,
-         raw: bytes | None = None, context: ssl.SSLContext | None = None, timeout: float = 30.0) -> Reply:
+def http(
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: Any = None,
+    raw: bytes | None = None,
+    context: ssl.SSLContext | None = None,
+    timeout: float = 30.0,
+) -> Reply:
     """One request (``body`` sent as JSON, or ``raw`` bytes as they are); 4xx/5xx come back as a
     Reply, transport failures raise."""
     handlers: list[Any] = [urllib.request.ProxyHandler({})]
@@ -137,8 +148,16 @@ class Agent:
     log_path: Path
     context: ssl.SSLContext | None = None
 
-    def request(self, method: str, path: str, body: Any = None, *, token: Any = None,
-                headers: dict[str, str] | None = None, timeout: float = 60.0) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> Reply:
         """``token``: None = the right one in X-Steth-Token; NO_TOKEN = none; a string = that one."""
         hdrs = dict(headers or {})
         if token is None:
@@ -178,12 +197,32 @@ def agent_has_state_dir() -> bool:
 
 
 @contextlib.contextmanager
-def running_agent(ns: str, bind: str, port: int, token: str, token_file: Path, log_path: Path,
-                  extra: list[str] | None = None, context: ssl.SSLContext | None = None) -> Iterator[Agent]:
+def running_agent(
+    ns: str,
+    bind: str,
+    port: int,
+    token: str,
+    token_file: Path,
+    log_path: Path,
+    extra: list[str] | None = None,
+    context: ssl.SSLContext | None = None,
+) -> Iterator[Agent]:
     """Start `ip netns exec NS steth-agent ...` (ip execs in place: the PID is the agent's), wait for
     /v1/health (bounded), yield it, and stop it by PID afterwards whatever happened."""
-    argv = ["ip", "netns", "exec", ns, str(AGENT_BIN), "--bind", bind, "--port", str(port),
-            "--token-file", str(token_file), *(extra or [])]
+    argv = [
+        "ip",
+        "netns",
+        "exec",
+        ns,
+        str(AGENT_BIN),
+        "--bind",
+        bind,
+        "--port",
+        str(port),
+        "--token-file",
+        str(token_file),
+        *(extra or []),
+    ]
     if agent_has_state_dir():
         # never the shared default: an agent undoes at start-up what others recorded there
         state_dir = log_path.parent / f"state-{port}"
@@ -204,8 +243,7 @@ def running_agent(ns: str, bind: str, port: int, token: str, token_file: Path, l
             except (OSError, HTTPException):
                 pass
             if time.monotonic() > deadline:
-                raise AssertionError(f"steth-agent did not answer /v1/health within {START_TIMEOUT:g} s: "
-                                     f"{agent.log()}")
+                raise AssertionError(f"steth-agent did not answer /v1/health within {START_TIMEOUT:g} s: {agent.log()}")
             time.sleep(0.1)
         # `ip netns exec` execs in place: the PID we will stop is the agent itself, not a wrapper
         cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes().split(b"\0")
@@ -216,6 +254,7 @@ def running_agent(ns: str, bind: str, port: int, token: str, token_file: Path, l
 
 
 # ---- the namespaces ------------------------------------------------------------
+
 
 @dataclass
 class Net:
@@ -303,15 +342,17 @@ def _wait_links_up(ns: str, names: list[str], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         links = {link["ifname"]: link for link in ip_json("addr", "show", ns=ns)}
-        pending = [n for n in names if links.get(n, {}).get("operstate") != "UP"
-                   or any(a.get("tentative") for a in links.get(n, {}).get("addr_info", []))]
+        pending = [
+            n
+            for n in names
+            if links.get(n, {}).get("operstate") != "UP"
+            or any(a.get("tentative") for a in links.get(n, {}).get("addr_info", []))
+        ]
         if not pending:
             return
         if time.monotonic() > deadline:
             raise AssertionError(f"links {pending} in {ns} did not come up")
         time.sleep(0.05)
-
-
 
 
 RUN_NETNS = Path("/run/netns")
@@ -379,8 +420,7 @@ def net() -> Iterator[Net]:
         # the agent's eth0 is created directly inside its namespace (root has an eth0 of its own)
         ip("link", "add", root_link, "type", "veth", "peer", "name", "eth0", "netns", agent_ns)
         links.append(root_link)
-        net = Net(suffix=suffix, octet=_claim_octet(root_link), ns=agent_ns, peer_ns=peer_ns,
-                  root_link=root_link)
+        net = Net(suffix=suffix, octet=_claim_octet(root_link), ns=agent_ns, peer_ns=peer_ns, root_link=root_link)
         ip("-n", net.ns, "link", "add", net.peer_if, "type", "veth", "peer", "name", "eth0", "netns", net.peer_ns)
         ip("link", "set", net.root_link, "up")
         ip("addr", "add", f"{net.agent_ip}/30", "dev", net.agent_if, ns=net.ns)
@@ -421,8 +461,9 @@ def agent(net, token, no_ovs_connection, tmp_path_factory) -> Iterator[Agent]:
     """The agent every route test talks to: plain HTTP on 10.251.X.2:9698, no OVS."""
     value, path = token
     log = tmp_path_factory.mktemp("agent") / "agent.log"
-    with running_agent(net.ns, net.agent_ip, AGENT_PORT, value, path, log,
-                       extra=["--ovsdb-connection", no_ovs_connection]) as a:
+    with running_agent(
+        net.ns, net.agent_ip, AGENT_PORT, value, path, log, extra=["--ovsdb-connection", no_ovs_connection]
+    ) as a:
         yield a
 
 

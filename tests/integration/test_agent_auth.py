@@ -32,8 +32,9 @@ def test_health_needs_no_token(agent):
     assert r.body == {"status": "ok", "version": steth.__version__}
 
 
-@pytest.mark.parametrize("how", ["missing", "wrong", "wrong-bearer", "basic", "prefix-of-token",
-                                 "token-plus-suffix", "empty-bearer"])
+@pytest.mark.parametrize(
+    "how", ["missing", "wrong", "wrong-bearer", "basic", "prefix-of-token", "token-plus-suffix", "empty-bearer"]
+)
 def test_every_other_route_refuses_without_the_right_token(agent, net, how):
     t = agent.token
     headers, token = {}, NO_TOKEN
@@ -91,8 +92,9 @@ def test_every_route_the_agent_publishes_needs_the_token(agent, net):
         concrete = re.sub(r"\{[a-z_]+\}", "0123456789ab", path.replace("{name}", net.agent_if))
         assert "{" not in concrete, f"add a value for the parameter of {path}"
         for method in methods:
-            r = agent.request(method.upper(), concrete, {} if method in ("post", "put", "patch") else None,
-                              token=NO_TOKEN)
+            r = agent.request(
+                method.upper(), concrete, {} if method in ("post", "put", "patch") else None, token=NO_TOKEN
+            )
             assert r.status == 401, (method, path, r.status, r.body)
             checked.add((method.upper(), path))
     # the routes this suite tests one by one are all published

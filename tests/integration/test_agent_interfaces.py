@@ -28,17 +28,26 @@ def ip_view(ns: str) -> dict[str, dict]:
         if not kind:
             kind = "loopback" if "LOOPBACK" in link.get("flags", []) else "device"
         view[name] = dict(
-            index=link["ifindex"], kind=kind, mtu=link["mtu"], mac=link.get("address"),
-            state=link["operstate"].lower(), admin_up="UP" in link.get("flags", []),
-            addresses=sorted((_FAMILY[a["family"]], a["local"], a["prefixlen"], a.get("scope"))
-                             for a in addrs.get(name, [])),
+            index=link["ifindex"],
+            kind=kind,
+            mtu=link["mtu"],
+            mac=link.get("address"),
+            state=link["operstate"].lower(),
+            admin_up="UP" in link.get("flags", []),
+            addresses=sorted(
+                (_FAMILY[a["family"]], a["local"], a["prefixlen"], a.get("scope")) for a in addrs.get(name, [])
+            ),
         )
     return view
 
 
 def agent_view(iface: dict) -> dict:
     return dict(
-        index=iface["index"], kind=iface["kind"], mtu=iface["mtu"], mac=iface["mac"], state=iface["state"],
+        index=iface["index"],
+        kind=iface["kind"],
+        mtu=iface["mtu"],
+        mac=iface["mac"],
+        state=iface["state"],
         admin_up=iface["admin_up"],
         addresses=sorted((a["family"], a["address"], a["prefixlen"], a["scope"]) for a in iface["addresses"]),
     )
@@ -62,6 +71,7 @@ def stats(ns: str, name: str) -> dict:
 
 # ---- /v1/info ------------------------------------------------------------------
 
+
 def test_info(agent, net):
     r = agent.get("/v1/info")
     assert r.status == 200, r.body
@@ -72,7 +82,8 @@ def test_info(agent, net):
     assert info["api_version"] == "v1"
     eth0 = next(i for i in info["interfaces"] if i["name"] == net.agent_if)
     assert {"family": 4, "address": net.agent_ip, "prefixlen": 30} in [
-        {k: a[k] for k in ("family", "address", "prefixlen")} for a in eth0["addresses"]]
+        {k: a[k] for k in ("family", "address", "prefixlen")} for a in eth0["addresses"]
+    ]
     assert eth0["kind"] == "veth"
     # the agent sees its own namespace, not the root one: no root-side link, no host eth0 address
     names = {i["name"] for i in info["interfaces"]}
@@ -83,8 +94,14 @@ def test_info(agent, net):
     assert not (root_addrs - {"127.0.0.1", "::1"}) & seen_addrs
 
     caps = info["capabilities"]
-    assert set(caps) == {"openvswitch", "openvswitch_detail", "vlan_8021q", "vlan_8021q_detail",
-                         "iperf3", "raw_sockets"}
+    assert set(caps) == {
+        "openvswitch",
+        "openvswitch_detail",
+        "vlan_8021q",
+        "vlan_8021q_detail",
+        "iperf3",
+        "raw_sockets",
+    }
     assert caps["raw_sockets"] is True  # root
     assert caps["iperf3"] is (shutil.which("iperf3") is not None)
     assert isinstance(caps["vlan_8021q"], bool)
@@ -95,6 +112,7 @@ def test_info(agent, net):
 
 
 # ---- /v1/interfaces --------------------------------------------------------------
+
 
 def test_interfaces_agree_with_ip(agent, net):
     got, ip_now = stable_compare(net, lambda: agent.get("/v1/interfaces"))
@@ -110,7 +128,7 @@ def test_interfaces_agree_with_ip(agent, net):
 
 def test_one_interface_agrees_with_ip(agent, net):
     for name in ("lo", net.agent_if, net.peer_if):
-        got, ip_now = stable_compare(net, lambda: agent.get(f"/v1/interfaces/{name}"))
+        got, ip_now = stable_compare(net, lambda name=name: agent.get(f"/v1/interfaces/{name}"))
         assert got.status == 200, got.body
         assert got.body["name"] == name
         assert agent_view(got.body) == ip_now[name]
@@ -169,15 +187,18 @@ def test_unknown_interface_is_404_naming_it(agent):
     assert "nosuch0" in r.detail
 
 
-@pytest.mark.parametrize("name, problem", [
-    ("a" * 16, "longer than 15 bytes"),
-    ("é" * 8, "longer than 15 bytes"),  # 8 characters but 16 bytes
-    ("eth0:1", "':'"),
-    ("eth 0", "' '"),
-    ("eth\t0", "'\\t'"),
-    (".", "not allowed"),
-    ("..", "not allowed"),
-])
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("a" * 16, "longer than 15 bytes"),
+        ("é" * 8, "longer than 15 bytes"),  # 8 characters but 16 bytes
+        ("eth0:1", "':'"),
+        ("eth 0", "' '"),
+        ("eth\t0", "'\\t'"),
+        (".", "not allowed"),
+        ("..", "not allowed"),
+    ],
+)
 def test_bad_interface_name_is_422_naming_the_problem(agent, name, problem):
     r = agent.get("/v1/interfaces/" + urllib.parse.quote(name, safe=""))
     assert r.status == 422, (name, r.status, r.body)

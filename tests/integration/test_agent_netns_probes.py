@@ -39,8 +39,25 @@ def test_iptables_save_reads_the_nat_rules_of_a_namespace(agent, net):
     extra = f"{net.ns}-nat"
     try:
         ip("netns", "add", extra)
-        run(["ip", "netns", "exec", extra, "iptables", "-t", "nat", "-A", "POSTROUTING", "-s", "10.9.9.0/24",
-             "-j", "SNAT", "--to-source", "10.8.8.8"])
+        run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                extra,
+                "iptables",
+                "-t",
+                "nat",
+                "-A",
+                "POSTROUTING",
+                "-s",
+                "10.9.9.0/24",
+                "-j",
+                "SNAT",
+                "--to-source",
+                "10.8.8.8",
+            ]
+        )
         r = agent.get(f"/v1/netns/{extra}/iptables?table=nat")
         assert r.status == 200, r.body
         assert r.body["verdict"] == "ok"

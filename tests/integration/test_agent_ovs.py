@@ -17,10 +17,8 @@ pytestmark = pytest.mark.root
 OVS_PORT = 9699
 SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
 
-if not (shutil.which("ovsdb-server") and shutil.which("ovsdb-tool") and shutil.which("ovs-vsctl")
-        and SCHEMA.exists()):
-    pytest.skip("needs Open vSwitch (ovsdb-server, ovsdb-tool, ovs-vsctl, vswitch.ovsschema)",
-                allow_module_level=True)
+if not (shutil.which("ovsdb-server") and shutil.which("ovsdb-tool") and shutil.which("ovs-vsctl") and SCHEMA.exists()):
+    pytest.skip("needs Open vSwitch (ovsdb-server, ovsdb-tool, ovs-vsctl, vswitch.ovsschema)", allow_module_level=True)
 
 
 class OvsdbServer:
@@ -40,11 +38,18 @@ class OvsdbServer:
         run(["ovsdb-tool", "create", str(self.db), str(SCHEMA)])
 
     def start(self) -> None:
-        argv = ["ovsdb-server", str(self.db), f"--remote=punix:{self.sock}",
-                f"--pidfile={self.dir / 'ovsdb-server.pid'}", f"--unixctl={self.dir / 'ovsdb-server.ctl'}",
-                "--no-chdir", f"--log-file={self.dir / 'ovsdb-server.log'}"]
-        self.proc = subprocess.Popen(argv, cwd=self.dir, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        argv = [
+            "ovsdb-server",
+            str(self.db),
+            f"--remote=punix:{self.sock}",
+            f"--pidfile={self.dir / 'ovsdb-server.pid'}",
+            f"--unixctl={self.dir / 'ovsdb-server.ctl'}",
+            "--no-chdir",
+            f"--log-file={self.dir / 'ovsdb-server.log'}",
+        ]
+        self.proc = subprocess.Popen(
+            argv, cwd=self.dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
         while not self.sock.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -107,8 +112,10 @@ def test_present_and_missing_ports(ovs_agent):
     body = check(ovs_agent, "br-test", ["p1", "p2"])
     assert body["ovs_available"] is True and body["bridge_exists"] is True
     assert body["verdict"] == "fail"
-    assert body["ports"] == [{"port": "p1", "present": True, "verdict": "ok"},
-                             {"port": "p2", "present": False, "verdict": "fail"}]
+    assert body["ports"] == [
+        {"port": "p1", "present": True, "verdict": "ok"},
+        {"port": "p2", "present": False, "verdict": "fail"},
+    ]
     assert "p2" in body["detail"] and "p1" not in body["detail"]
 
 
@@ -151,17 +158,20 @@ def test_a_port_added_later_is_seen(ovs_agent, ovsdb):
         ovsdb.vsctl("--if-exists", "del-port", "br-test", "p5")
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"bridge": "br int", "ports": ["p1"]}, "bridge"),
-    ({"bridge": "a/b", "ports": ["p1"]}, "bridge"),
-    ({"bridge": "", "ports": ["p1"]}, "bridge"),
-    ({"bridge": "b" * 65, "ports": ["p1"]}, "bridge"),
-    ({"bridge": "br-test", "ports": ["p1", "bad;port"]}, "ports.1"),
-    ({"bridge": "br-test", "ports": []}, "ports"),
-    ({"bridge": "br-test", "ports": [f"p{i}" for i in range(257)]}, "ports"),
-    ({"bridge": "br-test"}, "ports"),
-    ({"bridge": "br-test", "ports": ["p1"], "extra": True}, "extra"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"bridge": "br int", "ports": ["p1"]}, "bridge"),
+        ({"bridge": "a/b", "ports": ["p1"]}, "bridge"),
+        ({"bridge": "", "ports": ["p1"]}, "bridge"),
+        ({"bridge": "b" * 65, "ports": ["p1"]}, "bridge"),
+        ({"bridge": "br-test", "ports": ["p1", "bad;port"]}, "ports.1"),
+        ({"bridge": "br-test", "ports": []}, "ports"),
+        ({"bridge": "br-test", "ports": [f"p{i}" for i in range(257)]}, "ports"),
+        ({"bridge": "br-test"}, "ports"),
+        ({"bridge": "br-test", "ports": ["p1"], "extra": True}, "extra"),
+    ],
+)
 def test_bad_names_are_422(ovs_agent, body, field):
     r = ovs_agent.post("/v1/ovs/check-ports", body)
     assert r.status == 422, r.body

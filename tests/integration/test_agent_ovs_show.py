@@ -20,8 +20,12 @@ pytestmark = pytest.mark.root
 PORT = 9701
 SCHEMA = Path("/usr/share/openvswitch/vswitch.ovsschema")
 
-if not all(shutil.which(b) for b in ("ovsdb-server", "ovsdb-tool", "ovs-vsctl", "ovs-vswitchd", "ovs-appctl",
-                                      "nsenter")) or not SCHEMA.exists():
+if (
+    not all(
+        shutil.which(b) for b in ("ovsdb-server", "ovsdb-tool", "ovs-vsctl", "ovs-vswitchd", "ovs-appctl", "nsenter")
+    )
+    or not SCHEMA.exists()
+):
     pytest.skip("needs Open vSwitch (ovsdb-server, ovs-vswitchd, ovs-appctl)", allow_module_level=True)
 
 
@@ -44,31 +48,106 @@ def switch(tmp_path_factory):
     try:
         run(["ip", "-n", ns, "link", "set", "lo", "up"])
         run(["ovsdb-tool", "create", str(d / "conf.db"), str(SCHEMA)])
-        procs.append(subprocess.Popen(
-            ["ovsdb-server", str(d / "conf.db"), f"--remote=punix:{d}/db.sock", f"--pidfile={d}/ovsdb-server.pid",
-             f"--unixctl={d}/ovsdb-server.ctl", f"--log-file={d}/ovsdb-server.log"],
-            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    "ovsdb-server",
+                    str(d / "conf.db"),
+                    f"--remote=punix:{d}/db.sock",
+                    f"--pidfile={d}/ovsdb-server.pid",
+                    f"--unixctl={d}/ovsdb-server.ctl",
+                    f"--log-file={d}/ovsdb-server.log",
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         wait_for(lambda: (d / "db.sock").exists(), "ovsdb-server")
         vsctl = ["ovs-vsctl", f"--db=unix:{d}/db.sock", "--timeout=20"]
         run([*vsctl, "--no-wait", "init"])
-        procs.append(subprocess.Popen(
-            ["nsenter", f"--net=/run/netns/{ns}", "ovs-vswitchd", f"unix:{d}/db.sock",
-             f"--pidfile={d}/ovs-vswitchd.pid", f"--log-file={d}/ovs-vswitchd.log"],
-            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(
+            subprocess.Popen(
+                [
+                    "nsenter",
+                    f"--net=/run/netns/{ns}",
+                    "ovs-vswitchd",
+                    f"unix:{d}/db.sock",
+                    f"--pidfile={d}/ovs-vswitchd.pid",
+                    f"--log-file={d}/ovs-vswitchd.log",
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         wait_for(lambda: (d / "ovs-vswitchd.pid").exists(), "ovs-vswitchd")
         run(["ip", "-n", ns, "link", "add", "qvo-a", "type", "veth", "peer", "name", "qvb-a"])
         run(["ip", "-n", ns, "link", "set", "qvo-a", "up"])
         run(["ip", "-n", ns, "link", "set", "qvb-a", "up"])
-        run([*vsctl, "add-br", "br-int", "--", "set", "bridge", "br-int", "datapath_type=netdev",
-             "--", "add-br", "br-tun", "--", "set", "bridge", "br-tun", "datapath_type=netdev",
-             "--", "add-port", "br-int", "qvo-a", "tag=5", "--", "set", "interface", "qvo-a",
-             "external_ids:iface-id=port-a", "external_ids:attached-mac=fa:16:3e:00:00:0a",
-             "--", "add-port", "br-int", "patch-tun", "--", "set", "interface", "patch-tun", "type=patch",
-             "options:peer=patch-int",
-             "--", "add-port", "br-tun", "patch-int", "--", "set", "interface", "patch-int", "type=patch",
-             "options:peer=patch-tun",
-             "--", "add-port", "br-int", "ghost", "--", "set", "interface", "ghost", "type=patch",
-             "options:peer=nowhere"])
+        run(
+            [
+                *vsctl,
+                "add-br",
+                "br-int",
+                "--",
+                "set",
+                "bridge",
+                "br-int",
+                "datapath_type=netdev",
+                "--",
+                "add-br",
+                "br-tun",
+                "--",
+                "set",
+                "bridge",
+                "br-tun",
+                "datapath_type=netdev",
+                "--",
+                "add-port",
+                "br-int",
+                "qvo-a",
+                "tag=5",
+                "--",
+                "set",
+                "interface",
+                "qvo-a",
+                "external_ids:iface-id=port-a",
+                "external_ids:attached-mac=fa:16:3e:00:00:0a",
+                "--",
+                "add-port",
+                "br-int",
+                "patch-tun",
+                "--",
+                "set",
+                "interface",
+                "patch-tun",
+                "type=patch",
+                "options:peer=patch-int",
+                "--",
+                "add-port",
+                "br-tun",
+                "patch-int",
+                "--",
+                "set",
+                "interface",
+                "patch-int",
+                "type=patch",
+                "options:peer=patch-tun",
+                "--",
+                "add-port",
+                "br-int",
+                "ghost",
+                "--",
+                "set",
+                "interface",
+                "ghost",
+                "type=patch",
+                "options:peer=nowhere",
+            ]
+        )
         yield {"connection": f"unix:{d}/db.sock", "ns": ns, "dir": d}
     finally:
         for p in reversed(procs):
@@ -105,9 +184,20 @@ def test_show_all_bridges_and_unknown_bridge(ovs_agent):
 
 
 def test_trace_through_vswitchd(ovs_agent):
-    r = ovs_agent.post("/v1/ovs/trace", {"bridge": "br-int", "in_port": "qvo-a", "dl_src": "fa:16:3e:00:00:0a",
-                                         "dl_dst": "ff:ff:ff:ff:ff:ff", "proto": "udp", "nw_src": "0.0.0.0",
-                                         "nw_dst": "255.255.255.255", "tp_src": 68, "tp_dst": 67})
+    r = ovs_agent.post(
+        "/v1/ovs/trace",
+        {
+            "bridge": "br-int",
+            "in_port": "qvo-a",
+            "dl_src": "fa:16:3e:00:00:0a",
+            "dl_dst": "ff:ff:ff:ff:ff:ff",
+            "proto": "udp",
+            "nw_src": "0.0.0.0",
+            "nw_dst": "255.255.255.255",
+            "tp_src": 68,
+            "tp_dst": 67,
+        },
+    )
     assert r.status == 200, r.body
     body = r.body
     assert body["verdict"] == "ok", body["detail"]

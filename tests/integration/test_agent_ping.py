@@ -90,8 +90,7 @@ def test_dont_fragment_larger_than_mtu_fails_and_fragmentation_works(agent, net)
     try:
         net.ip("link", "set", net.peer_if, "mtu", "1280", ns=net.ns)
         net.ip("link", "set", "eth0", "mtu", "1280", ns=net.peer_ns)
-        [df] = ping(agent, targets=[net.peer_ip], count=2, interval=0.05, timeout=0.5, size=1400,
-                    dont_fragment=True)
+        [df] = ping(agent, targets=[net.peer_ip], count=2, interval=0.05, timeout=0.5, size=1400, dont_fragment=True)
         assert df["verdict"] == "fail" and df["received"] == 0 and df["loss_pct"] == 100
         assert df["error"], "a refused send must say why"
         # just under the MTU with DF: 1252 + 8 (ICMP) + 20 (IP) = 1280
@@ -146,23 +145,26 @@ def test_target_not_an_ip_is_422_naming_its_index(agent, net, targets, field):
     assert [e["field"] for e in r.body["errors"]] == [field]
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"count": 0}, "count"),
-    ({"count": 1000}, "count"),
-    ({"count": -1}, "count"),
-    ({"count": "three"}, "count"),
-    ({"targets": []}, "targets"),
-    ({"targets": None}, "targets"),
-    ({"interval": 0}, "interval"),
-    ({"timeout": 0}, "timeout"),
-    ({"timeout": 61}, "timeout"),
-    ({"size": 65001}, "size"),
-    ({"size": -1}, "size"),
-    ({"interface": "a" * 16}, "interface"),
-    ({"source": "nothost"}, "source"),
-    ({"count": 100, "interval": 1, "timeout": 1}, "request"),  # 200 s of probing: over the 120 s bound
-    ({"bogus": 1}, "bogus"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"count": 0}, "count"),
+        ({"count": 1000}, "count"),
+        ({"count": -1}, "count"),
+        ({"count": "three"}, "count"),
+        ({"targets": []}, "targets"),
+        ({"targets": None}, "targets"),
+        ({"interval": 0}, "interval"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": 61}, "timeout"),
+        ({"size": 65001}, "size"),
+        ({"size": -1}, "size"),
+        ({"interface": "a" * 16}, "interface"),
+        ({"source": "nothost"}, "source"),
+        ({"count": 100, "interval": 1, "timeout": 1}, "request"),  # 200 s of probing: over the 120 s bound
+        ({"bogus": 1}, "bogus"),
+    ],
+)
 def test_bad_request_is_422_naming_the_field(agent, net, change, field):
     body = {"targets": [net.peer_ip], "count": 1, **change}
     r = agent.post("/v1/ping", body)
@@ -182,6 +184,10 @@ def test_more_than_1024_targets_is_422(agent, net):
 
 @pytest.mark.parametrize("raw", [b"", b"{not json", b'["10.252.0.2"]'])
 def test_body_not_a_json_object_is_422(agent, raw):
-    r = http("POST", agent.base_url + "/v1/ping", raw=raw,
-             headers={"X-Steth-Token": agent.token, "Content-Type": "application/json"})
+    r = http(
+        "POST",
+        agent.base_url + "/v1/ping",
+        raw=raw,
+        headers={"X-Steth-Token": agent.token, "Content-Type": "application/json"},
+    )
     assert r.status == 422, (raw, r.status, r.body)

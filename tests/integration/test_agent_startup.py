@@ -71,8 +71,16 @@ def test_missing_tls_file_is_named(run_agent, tmp_path, token, missing):
         files[which] = tmp_path / f"{which}.pem"
         if which != missing:
             files[which].write_text("placeholder\n")
-    r = run_agent("--token-file", str(token[1]), "--tls-cert-file", str(files["cert"]),
-              "--tls-key-file", str(files["key"]), "--tls-ca-file", str(files["ca"]))
+    r = run_agent(
+        "--token-file",
+        str(token[1]),
+        "--tls-cert-file",
+        str(files["cert"]),
+        "--tls-key-file",
+        str(files["key"]),
+        "--tls-ca-file",
+        str(files["ca"]),
+    )
     assert r.returncode == 2
     assert f"cannot read tls_{missing}_file {files[missing]}" in r.stderr
 

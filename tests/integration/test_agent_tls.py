@@ -43,32 +43,77 @@ class Pki:
         self.rogue, self.rogue_key = d / "rogue.pem", d / "rogue.key"
         self._ca(self.ca, self.ca_key, "steth-it test CA")
         self._ca(self.other_ca, self.other_ca_key, "steth-it other CA")
-        self._leaf(self.server, self.server_key, "steth-agent", self.ca, self.ca_key,
-                   f"subjectAltName=IP:{server_ip}\nextendedKeyUsage=serverAuth\n")
-        self._leaf(self.client, self.client_key, "steth-controller", self.ca, self.ca_key,
-                   "extendedKeyUsage=clientAuth\n")
+        self._leaf(
+            self.server,
+            self.server_key,
+            "steth-agent",
+            self.ca,
+            self.ca_key,
+            f"subjectAltName=IP:{server_ip}\nextendedKeyUsage=serverAuth\n",
+        )
+        self._leaf(
+            self.client, self.client_key, "steth-controller", self.ca, self.ca_key, "extendedKeyUsage=clientAuth\n"
+        )
         # a client certificate from a CA the agent does not trust
-        self._leaf(self.rogue, self.rogue_key, "rogue", self.other_ca, self.other_ca_key,
-                   "extendedKeyUsage=clientAuth\n")
+        self._leaf(
+            self.rogue, self.rogue_key, "rogue", self.other_ca, self.other_ca_key, "extendedKeyUsage=clientAuth\n"
+        )
 
     def _key(self, path: Path) -> None:
         run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(path)])
 
     def _ca(self, cert: Path, key: Path, cn: str) -> None:
         self._key(key)
-        run(["openssl", "req", "-x509", "-new", "-key", str(key), "-out", str(cert), "-days", "2",
-             "-subj", f"/CN={cn}", "-addext", "basicConstraints=critical,CA:TRUE",
-             "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
+        run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                str(key),
+                "-out",
+                str(cert),
+                "-days",
+                "2",
+                "-subj",
+                f"/CN={cn}",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ]
+        )
 
     def _leaf(self, cert: Path, key: Path, cn: str, ca: Path, ca_key: Path, ext: str) -> None:
         self._key(key)
         csr = cert.with_suffix(".csr")
         extfile = cert.with_suffix(".ext")
-        extfile.write_text("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                           "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n" + ext)
+        extfile.write_text(
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+            "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n" + ext
+        )
         run(["openssl", "req", "-new", "-key", str(key), "-out", str(csr), "-subj", f"/CN={cn}"])
-        run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca), "-CAkey", str(ca_key),
-             "-CAcreateserial", "-out", str(cert), "-days", "2", "-extfile", str(extfile)])
+        run(
+            [
+                "openssl",
+                "x509",
+                "-req",
+                "-in",
+                str(csr),
+                "-CA",
+                str(ca),
+                "-CAkey",
+                str(ca_key),
+                "-CAcreateserial",
+                "-out",
+                str(cert),
+                "-days",
+                "2",
+                "-extfile",
+                str(extfile),
+            ]
+        )
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +121,9 @@ def pki(net, tmp_path_factory) -> Pki:
     return Pki(tmp_path_factory.mktemp("pki"), net.agent_ip)
 
 
-def client_context(pki: Pki, *, cert: bool = True, ca: Path | None = None,
-                   max_version: ssl.TLSVersion | None = None) -> ssl.SSLContext:
+def client_context(
+    pki: Pki, *, cert: bool = True, ca: Path | None = None, max_version: ssl.TLSVersion | None = None
+) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=str(ca or pki.ca))
     if cert:
         ctx.load_cert_chain(str(pki.client), str(pki.client_key))
@@ -88,8 +134,16 @@ def client_context(pki: Pki, *, cert: bool = True, ca: Path | None = None,
 
 @pytest.fixture(scope="module")
 def tls_agent(start_agent, pki, no_ovs_connection):
-    extra = ["--tls-cert-file", str(pki.server), "--tls-key-file", str(pki.server_key),
-             "--tls-ca-file", str(pki.ca), "--ovsdb-connection", no_ovs_connection]
+    extra = [
+        "--tls-cert-file",
+        str(pki.server),
+        "--tls-key-file",
+        str(pki.server_key),
+        "--tls-ca-file",
+        str(pki.ca),
+        "--ovsdb-connection",
+        no_ovs_connection,
+    ]
     with start_agent(TLS_PORT, extra=extra, context=client_context(pki)) as a:
         yield a
 
@@ -127,8 +181,9 @@ def test_without_client_certificate_the_handshake_fails(tls_agent, pki, net):
         with pytest.raises(ssl.SSLError):  # the server hangs up mid-handshake
             ctx12.wrap_socket(raw, server_hostname=net.agent_ip).close()
     # the same TLS 1.2 connection with the certificate is fine: the refusal above was about the certificate
-    assert _exchange(client_context(pki, max_version=ssl.TLSVersion.TLSv1_2), net.agent_ip,
-                     TLS_PORT).startswith(b"HTTP/1.1 200")
+    assert _exchange(client_context(pki, max_version=ssl.TLSVersion.TLSv1_2), net.agent_ip, TLS_PORT).startswith(
+        b"HTTP/1.1 200"
+    )
     # TLS 1.3: the client's half of the handshake ends first; the server's alert arrives on the first read
     ctx13 = client_context(pki, cert=False)
     with pytest.raises((ssl.SSLError, ConnectionError)):
@@ -162,12 +217,18 @@ def test_plain_http_to_the_tls_port_fails(tls_agent, net):
 
 # ---- the controller's side ---------------------------------------------------------
 
+
 def controller_config(pki: Pki, net, token_file: Path, *, cert: bool = True) -> ControllerConfig:
-    tls = TlsConfig(enabled=True, ca_file=str(pki.ca), cert_file=str(pki.client) if cert else None,
-                    key_file=str(pki.client_key) if cert else None)
+    tls = TlsConfig(
+        enabled=True,
+        ca_file=str(pki.ca),
+        cert_file=str(pki.client) if cert else None,
+        key_file=str(pki.client_key) if cert else None,
+    )
     node = NodeConfig(name="it-agent", host=net.agent_ip, port=TLS_PORT)
-    return ControllerConfig(nodes={node.name: node}, networks={}, token_file=str(token_file),
-                            request_timeout=10, tls=tls)
+    return ControllerConfig(
+        nodes={node.name: node}, networks={}, token_file=str(token_file), request_timeout=10, tls=tls
+    )
 
 
 def call(config: ControllerConfig, fn, *args, token: str | None = None):

@@ -46,8 +46,12 @@ def pair(net):
         ip("addr", "add", f"{B_IP}/30", "dev", "eth0", ns=ns_b)
         ip("link", "set", "eth0", "up", ns=ns_a)
         ip("link", "set", "eth0", "up", ns=ns_b)
-        eventually(lambda: ping(ns_a, 1, check=False).returncode, lambda rc: rc == 0, timeout=10,
-                   what="the veth pair passing pings")
+        eventually(
+            lambda: ping(ns_a, 1, check=False).returncode,
+            lambda rc: rc == 0,
+            timeout=10,
+            what="the veth pair passing pings",
+        )
         yield ns_a, ns_b
     finally:
         for ns in reversed(made):
@@ -55,8 +59,28 @@ def pair(net):
 
 
 def ping(ns: str, count: int, interval: float = 0.2, size: int = 56, check: bool = True):
-    return run(["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", str(count), "-i", str(interval),
-                "-s", str(size), "-W", "2", B_IP], check=check, timeout=120)
+    return run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "ping",
+            "-n",
+            "-q",
+            "-c",
+            str(count),
+            "-i",
+            str(interval),
+            "-s",
+            str(size),
+            "-W",
+            "2",
+            B_IP,
+        ],
+        check=check,
+        timeout=120,
+    )
 
 
 def start(agent, **body):
@@ -104,8 +128,12 @@ def pid_alive(pid: int) -> bool:
 
 
 def assert_nothing_left(agent, info) -> None:
-    gone = eventually(lambda: agent.get(f"/v1/captures/{info['id']}").body, lambda b: b["state"] == "removed",
-                      timeout=15, what="capture removed")
+    gone = eventually(
+        lambda: agent.get(f"/v1/captures/{info['id']}").body,
+        lambda b: b["state"] == "removed",
+        timeout=15,
+        what="capture removed",
+    )
     assert not pid_alive(info["pid"]), f"tcpdump {info['pid']} still runs"
     leftovers = [p.name for p in capture_dir(agent).glob(f"{info['id']}*")] if capture_dir(agent).exists() else []
     assert leftovers == [], leftovers
@@ -140,8 +168,12 @@ def test_fetched_after_it_ended(agent, pair):
     ns_a, _ = pair
     info = start(agent, interface="eth0", netns=ns_a, filter="icmp[icmptype] == icmp-echo", duration=60, count=2)
     ping(ns_a, 2)
-    eventually(lambda: agent.get(f"/v1/captures/{info['id']}").body, lambda b: b["state"] == "finished",
-               timeout=15, what="capture finished")
+    eventually(
+        lambda: agent.get(f"/v1/captures/{info['id']}").body,
+        lambda b: b["state"] == "finished",
+        timeout=15,
+        what="capture finished",
+    )
     _, packets = read_pcap(io.BytesIO(fetch(agent, info["id"])))
     assert len(packets) == 2  # echo requests only
     assert_nothing_left(agent, info)
@@ -153,14 +185,17 @@ def test_bad_filter_is_422_with_the_compilers_message(agent, pair):
     assert "does not compile" in r.detail and "syntax error" in r.detail, r.detail
 
 
-@pytest.mark.parametrize("body, status, words", [
-    ({"interface": "nope0"}, 404, "no interface named 'nope0'"),
-    ({"interface": "eth0", "netns": "steth-it-absent-ns"}, 404, "no network namespace"),
-    ({"interface": "eth0", "filter": "-w /tmp/x"}, 422, "must not start with '-'"),
-    ({"interface": "eth0", "duration": 301}, 422, "--capture-max-seconds"),
-    ({"interface": "eth0", "max_bytes": 10**12}, 422, "--capture-max-bytes"),
-    ({"interface": "eth0/x"}, 422, "interface"),
-])
+@pytest.mark.parametrize(
+    "body, status, words",
+    [
+        ({"interface": "nope0"}, 404, "no interface named 'nope0'"),
+        ({"interface": "eth0", "netns": "steth-it-absent-ns"}, 404, "no network namespace"),
+        ({"interface": "eth0", "filter": "-w /tmp/x"}, 422, "must not start with '-'"),
+        ({"interface": "eth0", "duration": 301}, 422, "--capture-max-seconds"),
+        ({"interface": "eth0", "max_bytes": 10**12}, 422, "--capture-max-bytes"),
+        ({"interface": "eth0/x"}, 422, "interface"),
+    ],
+)
 def test_bad_requests(agent, body, status, words):
     r = agent.post("/v1/captures", {"duration": 5, **body})
     assert r.status == status, r.body
@@ -214,7 +249,10 @@ def test_concurrency_limit(start_agent, pair):
         first = [start(a, interface="eth0", netns=pair[0], duration=60) for _ in range(2)]
         r = a.post("/v1/captures", {"interface": "eth0", "netns": pair[0], "duration": 5})
         assert r.status == 429, r.body
-        assert "--capture-max-concurrent" in r.detail and {k.lower(): v for k, v in r.headers.items()}.get("retry-after") == "5"
+        assert (
+            "--capture-max-concurrent" in r.detail
+            and {k.lower(): v for k, v in r.headers.items()}.get("retry-after") == "5"
+        )
         assert a.request("DELETE", f"/v1/captures/{first[0]['id']}").status == 200
         third = start(a, interface="eth0", netns=pair[0], duration=5)
         for info in (first[1], third):
@@ -272,8 +310,12 @@ def test_an_unfetched_capture_is_removed_when_its_lease_ends(start_agent, pair):
     with start_agent(9714, extra=["--capture-fetch-seconds", "1", "--capture-max-concurrent", "1"]) as a:
         info = start(a, interface="eth0", netns=pair[0], duration=1)
         assert a.post("/v1/captures", {"interface": "eth0", "netns": pair[0], "duration": 1}).status == 429
-        gone = eventually(lambda: a.get(f"/v1/captures/{info['id']}").body, lambda b: b["state"] == "removed",
-                          timeout=30, what="capture removed at the end of its lease")
+        gone = eventually(
+            lambda: a.get(f"/v1/captures/{info['id']}").body,
+            lambda b: b["state"] == "removed",
+            timeout=30,
+            what="capture removed at the end of its lease",
+        )
         assert gone["stop_reason"] == "duration" and gone["removed_by"] == "expired"
         assert not pid_alive(info["pid"])
         assert list((a.log_path.parent / "state-9714" / "captures").iterdir()) == []

@@ -55,8 +55,17 @@ def iperf3_pids_in(ns: str) -> set[int]:
 @pytest.fixture(scope="module")
 def ipa(start_agent):
     """An agent with a small iperf3 port range and at most 2 servers."""
-    with start_agent(IPERF_PORT, extra=["--iperf-ports", f"{PORTS[0]}-{PORTS[1]}", "--iperf-max-servers", "2",
-                                        "--ovsdb-connection", "unix:/nonexistent/db.sock"]) as a:
+    with start_agent(
+        IPERF_PORT,
+        extra=[
+            "--iperf-ports",
+            f"{PORTS[0]}-{PORTS[1]}",
+            "--iperf-max-servers",
+            "2",
+            "--ovsdb-connection",
+            "unix:/nonexistent/db.sock",
+        ],
+    ) as a:
         yield a
 
 
@@ -76,8 +85,27 @@ def start(agent, net, **kw):
 
 def hand_client(net, port, *args):
     """iperf3 run by hand in the peer namespace against the agent's server."""
-    return subprocess.run(["ip", "netns", "exec", net.peer_ns, "iperf3", "-c", net.agent_peer_ip, "-p", str(port),
-                           "-t", "1", "--connect-timeout", "2000", *args], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            net.peer_ns,
+            "iperf3",
+            "-c",
+            net.agent_peer_ip,
+            "-p",
+            str(port),
+            "-t",
+            "1",
+            "--connect-timeout",
+            "2000",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_server_listens_on_a_port_of_the_range_before_answering(ipa, net):
@@ -144,8 +172,9 @@ def test_address_not_on_the_node(ipa, net):
 
 def test_agent_client_against_its_server(ipa, net):
     srv = start(ipa, net)
-    r = ipa.post("/v1/iperf/client", {"server": net.agent_peer_ip, "port": srv["port"], "duration": 1,
-                                      "bind": net.agent_peer_ip})
+    r = ipa.post(
+        "/v1/iperf/client", {"server": net.agent_peer_ip, "port": srv["port"], "duration": 1, "bind": net.agent_peer_ip}
+    )
     assert r.status == 200, r.body
     res = r.body
     assert res["verdict"] == "ok" and res["error"] is None
@@ -157,14 +186,32 @@ def test_agent_client_against_its_server(ipa, net):
 
 def test_agent_client_udp_over_the_link(ipa, net):
     """A server started by hand in the peer namespace; the agent's client sends UDP at 20 Mbit/s to it."""
-    server = subprocess.Popen(["ip", "netns", "exec", net.peer_ns, "iperf3", "-s", "-1", "-B", net.peer_ip,
-                               "-p", "5398"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["ip", "netns", "exec", net.peer_ns, "iperf3", "-s", "-1", "-B", net.peer_ip, "-p", "5398"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
+
         def attempt():
-            return ipa.post("/v1/iperf/client", {"server": net.peer_ip, "port": 5398, "duration": 1,
-                                                 "protocol": "udp", "bandwidth": "20M", "bidir": True}).body
-        res = eventually(attempt, lambda b: b.get("verdict") == "ok" or "refused" not in str(b.get("error")),
-                         timeout=10, what="hand-started server listening")
+            return ipa.post(
+                "/v1/iperf/client",
+                {
+                    "server": net.peer_ip,
+                    "port": 5398,
+                    "duration": 1,
+                    "protocol": "udp",
+                    "bandwidth": "20M",
+                    "bidir": True,
+                },
+            ).body
+
+        res = eventually(
+            attempt,
+            lambda b: b.get("verdict") == "ok" or "refused" not in str(b.get("error")),
+            timeout=10,
+            what="hand-started server listening",
+        )
         assert res["verdict"] == "ok", res
         fwd, rev = res["flows"]
         for flow in (fwd, rev):
@@ -181,33 +228,49 @@ def test_refused_and_unreachable_server_errors(ipa, net):
     assert r.status == 200
     assert r.body["verdict"] == "error"
     assert r.body["error"] == "iperf3: unable to connect to server: Connection refused"
-    r = ipa.post("/v1/iperf/client", {"server": str(net.blackhole_net[5]), "port": 5397, "duration": 1,
-                                      "connect_timeout": 1})
+    r = ipa.post(
+        "/v1/iperf/client", {"server": str(net.blackhole_net[5]), "port": 5397, "duration": 1, "connect_timeout": 1}
+    )
     assert r.body["verdict"] == "error"
     assert r.body["error"] == "iperf3: unable to connect to server: Connection timed out"
 
 
-@pytest.mark.parametrize("body,needle", [
-    ({"server": "10.0.0.1", "port": 5201, "duration": 301}, "duration"),
-    ({"server": "10.0.0.1", "port": 5201, "parallel": 100}, "parallel"),
-    ({"server": "10.0.0.1", "port": 5201, "reverse": True, "bidir": True}, "exclude"),
-    ({"server": "10.0.0.1", "port": 5201, "bandwidth": "100MB"}, "bytes"),
-    ({"server": "10.0.0.1; reboot", "port": 5201}, "server"),
-])
+@pytest.mark.parametrize(
+    "body,needle",
+    [
+        ({"server": "10.0.0.1", "port": 5201, "duration": 301}, "duration"),
+        ({"server": "10.0.0.1", "port": 5201, "parallel": 100}, "parallel"),
+        ({"server": "10.0.0.1", "port": 5201, "reverse": True, "bidir": True}, "exclude"),
+        ({"server": "10.0.0.1", "port": 5201, "bandwidth": "100MB"}, "bytes"),
+        ({"server": "10.0.0.1; reboot", "port": 5201}, "server"),
+    ],
+)
 def test_client_request_bounds(ipa, body, needle):
     r = ipa.post("/v1/iperf/client", body)
     assert r.status == 422 and needle in r.detail
 
 
 def test_server_request_bounds(ipa, net):
-    for body in ({"bind": net.agent_peer_ip, "lease_seconds": 7200}, {"bind": "nowhere"},
-                 {"bind": net.agent_peer_ip, "port": 0}):
+    for body in (
+        {"bind": net.agent_peer_ip, "lease_seconds": 7200},
+        {"bind": "nowhere"},
+        {"bind": net.agent_peer_ip, "port": 0},
+    ):
         assert ipa.post("/v1/iperf/servers", body).status == 422
 
 
 def test_no_free_port_in_range(start_agent, net):
-    with start_agent(LIMITED_PORT, extra=["--iperf-ports", "5321-5322", "--iperf-max-servers", "4",
-                                          "--ovsdb-connection", "unix:/nonexistent/db.sock"]) as a:
+    with start_agent(
+        LIMITED_PORT,
+        extra=[
+            "--iperf-ports",
+            "5321-5322",
+            "--iperf-max-servers",
+            "4",
+            "--ovsdb-connection",
+            "unix:/nonexistent/db.sock",
+        ],
+    ) as a:
         ports = {start(a, net)["port"], start(a, net)["port"]}
         assert ports == {5321, 5322}
         r = a.post("/v1/iperf/servers", {"bind": net.agent_peer_ip})

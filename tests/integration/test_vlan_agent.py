@@ -22,8 +22,13 @@ HELPER = str(Path(__file__).with_name("vlan_helper.py"))
 
 
 def helper(ns: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, HELPER, *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        ["ip", "netns", "exec", ns, sys.executable, HELPER, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_listen_collect_hears_the_peer_with_tags(agent, net):
@@ -37,8 +42,7 @@ def test_listen_collect_hears_the_peer_with_tags(agent, net):
     c = agent.post(f"/v1/vlan/listen/{cid}/collect", {"grace": 0.2})
     assert c.status == 200, c.body
     assert c.body["verdict"] == "ok" and c.body["kernel_drops"] == 0
-    assert c.body["heard"] == [{"sender": "peer", "interface": "eth0", "vlans": list(range(0, 4095)),
-                                "mismatched": []}]
+    assert c.body["heard"] == [{"sender": "peer", "interface": "eth0", "vlans": list(range(0, 4095)), "mismatched": []}]
     # collected once: gone
     assert agent.post(f"/v1/vlan/listen/{cid}/collect", {}).status == 404
 
@@ -47,8 +51,17 @@ def test_send_is_heard_by_the_peer(agent, net):
     run_id = secrets.token_hex(8)
     lst = helper(net.peer_ns, "listen", "eth0", run_id, "20", "6")
     assert json.loads(lst.stdout.readline()).get("ready")
-    r = agent.post("/v1/vlan/send", {"interface": net.peer_if, "run_id": run_id, "sender": "agent",
-                                     "vlans": [0, 100, 4094], "repeat": 2, "rate": 10000})
+    r = agent.post(
+        "/v1/vlan/send",
+        {
+            "interface": net.peer_if,
+            "run_id": run_id,
+            "sender": "agent",
+            "vlans": [0, 100, 4094],
+            "repeat": 2,
+            "rate": 10000,
+        },
+    )
     assert r.status == 200, r.body
     assert r.body["sent"] == 6 and r.body["verdict"] == "ok" and r.body["mac"]
     out, err = lst.communicate(timeout=30)
@@ -61,15 +74,18 @@ def test_capture_ends_at_its_duration_and_can_still_be_collected(agent, net):
     assert c.status == 200 and c.body["heard"] == [] and c.body["frames"] == 0
 
 
-@pytest.mark.parametrize("path,body,words", [
-    ("/v1/vlan/listen", {"interface": "nosuch0", "run_id": "ab"}, "no interface named 'nosuch0'"),
-    ("/v1/vlan/listen", {"interface": "eth1", "run_id": "ab", "duration": 61}, "duration"),
-    ("/v1/vlan/listen", {"interface": "eth1", "run_id": "not hex"}, "run_id"),
-    ("/v1/vlan/send", {"interface": "nosuch0", "run_id": "ab", "sender": "x", "vlans": [1]}, "no interface"),
-    ("/v1/vlan/send", {"interface": "eth1", "run_id": "ab", "sender": "x", "vlans": list(range(4096))}, "vlans"),
-    ("/v1/vlan/send", {"interface": "eth1", "run_id": "ab", "sender": "x", "vlans": [4095]}, "vlans"),
-    ("/v1/vlan/listen/zz/collect", {}, "capture_id"),
-])
+@pytest.mark.parametrize(
+    "path,body,words",
+    [
+        ("/v1/vlan/listen", {"interface": "nosuch0", "run_id": "ab"}, "no interface named 'nosuch0'"),
+        ("/v1/vlan/listen", {"interface": "eth1", "run_id": "ab", "duration": 61}, "duration"),
+        ("/v1/vlan/listen", {"interface": "eth1", "run_id": "not hex"}, "run_id"),
+        ("/v1/vlan/send", {"interface": "nosuch0", "run_id": "ab", "sender": "x", "vlans": [1]}, "no interface"),
+        ("/v1/vlan/send", {"interface": "eth1", "run_id": "ab", "sender": "x", "vlans": list(range(4096))}, "vlans"),
+        ("/v1/vlan/send", {"interface": "eth1", "run_id": "ab", "sender": "x", "vlans": [4095]}, "vlans"),
+        ("/v1/vlan/listen/zz/collect", {}, "capture_id"),
+    ],
+)
 def test_bad_requests_are_422_naming_the_field(agent, path, body, words):
     r = agent.post(path, body)
     assert r.status == 422 and words in r.detail, r.body
@@ -80,6 +96,7 @@ def test_unknown_capture_is_404(agent):
 
 
 # ---- /v1/links ---------------------------------------------------------------
+
 
 @pytest.fixture
 def veth(net):
@@ -95,8 +112,11 @@ def veth(net):
 
 def addrs(net, ifname: str) -> set[str]:
     found = ip_json("addr", "show", "dev", ifname, ns=net.ns)
-    return {f"{a['local']}/{a['prefixlen']}" for a in found[0]["addr_info"] if a.get("scope") == "global"} \
-        if found else set()
+    return (
+        {f"{a['local']}/{a['prefixlen']}" for a in found[0]["addr_info"] if a.get("scope") == "global"}
+        if found
+        else set()
+    )
 
 
 def is_up(net, ifname: str) -> bool:
@@ -120,8 +140,12 @@ def test_setup_link_flush_restores_the_others_when_the_lease_ends(agent, net, ve
     r = agent.post("/v1/links/setup", {"interface": veth, "cidr": "192.0.2.2/24", "flush": True, "lease": 1})
     assert r.status == 200, r.body
     assert addrs(net, veth) == {"192.0.2.2/24"}
-    eventually(lambda: addrs(net, veth), lambda a: a == {"198.51.100.1/24"}, timeout=10,
-               what="lease expiry restoring the flushed address")
+    eventually(
+        lambda: addrs(net, veth),
+        lambda a: a == {"198.51.100.1/24"},
+        timeout=10,
+        what="lease expiry restoring the flushed address",
+    )
 
 
 def test_setup_link_keeps_an_address_that_was_there(agent, net, veth):

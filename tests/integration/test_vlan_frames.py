@@ -56,8 +56,13 @@ def trunk():
 
 
 def helper(ns: str, *args: str) -> subprocess.Popen:
-    return subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, HELPER, *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        ["ip", "netns", "exec", ns, sys.executable, HELPER, *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def run_helper(ns: str, *args: str) -> dict:
@@ -111,8 +116,10 @@ def test_burst_from_two_senders_at_once_not_dropped(trunk):
     run_id = secrets.token_hex(8)
     cap_a = Capture(trunk.a, run_id, 20, expect=4094)
     cap_b = Capture(trunk.b, run_id, 20, expect=4094)
-    senders = [helper(trunk.a, "send", "eth1", run_id, "node-a", "1-4094"),
-               helper(trunk.b, "send", "eth1", run_id, "node-b", "1-4094")]
+    senders = [
+        helper(trunk.a, "send", "eth1", run_id, "node-a", "1-4094"),
+        helper(trunk.b, "send", "eth1", run_id, "node-b", "1-4094"),
+    ]
     for p in senders:
         out, err = p.communicate(timeout=60)
         assert p.returncode == 0 and json.loads(out)["sent"] == 4094, err

@@ -33,9 +33,18 @@ def listen(ifname: str, run_id: str, seconds: str, expect: str = "0") -> None:
     lst.stop()
     t.join()
     h = lst.heard
-    print(json.dumps({"frames": h.frames, "ignored": h.ignored, "kernel_drops": h.kernel_drops,
-                      "heard": {f"{s}/{i}": sorted(v) for (s, i), v in h.by_sender.items()},
-                      "mismatched": {f"{s}/{i}": sorted(v) for (s, i), v in h.mismatched.items()}}), flush=True)
+    print(
+        json.dumps(
+            {
+                "frames": h.frames,
+                "ignored": h.ignored,
+                "kernel_drops": h.kernel_drops,
+                "heard": {f"{s}/{i}": sorted(v) for (s, i), v in h.by_sender.items()},
+                "mismatched": {f"{s}/{i}": sorted(v) for (s, i), v in h.mismatched.items()},
+            }
+        ),
+        flush=True,
+    )
 
 
 def send(ifname: str, run_id: str, sender: str, vlans: str) -> None:
@@ -54,7 +63,8 @@ def noise(ifname: str) -> None:
         bcast + b"\x08\x06" + b"\0" * 46,  # ARP
         bcast + b"\x81\x00\x00\x64\x08\x00" + b"\0" * 46,  # IPv4 in VLAN 100
         bcast + b"\x88\xb5" + b"NOPE" + b"\0" * 42,  # our ethertype, not our magic
-        other_run.frame(100), other_run.frame(0),  # a probe of another run
+        other_run.frame(100),
+        other_run.frame(0),  # a probe of another run
     ]
     n = 0
     for _ in range(200):

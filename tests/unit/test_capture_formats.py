@@ -12,19 +12,40 @@ import pytest
 from steth.controller.decode import summarize, summary_line
 from steth.host.inet import checksum
 from steth.wire.capture import CaptureRequest
-from steth.wire.pcap import (LINKTYPE_ETHERNET, LINKTYPE_RAW, Packet, PcapFormatError, PcapFramer, PcapHeader,
-                             PcapngInterface, PcapngWriter, PcapReader, merge, read_pcap, read_pcapng,
-                             write_pcap)
+from steth.wire.pcap import (
+    LINKTYPE_ETHERNET,
+    LINKTYPE_RAW,
+    Packet,
+    PcapFormatError,
+    PcapFramer,
+    PcapHeader,
+    PcapngInterface,
+    PcapngWriter,
+    PcapReader,
+    merge,
+    read_pcap,
+    read_pcapng,
+    write_pcap,
+)
 
 MAC_A = bytes.fromhex("020000000001")
 MAC_B = bytes.fromhex("020000000002")
 
 
-
-
 def ipv4(src: str, dst: str, proto: int, payload: bytes, flags_frag: int = 0) -> bytes:
-    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 1, flags_frag, 64, proto, 0,
-                      bytes(map(int, src.split("."))), bytes(map(int, dst.split("."))))
+    hdr = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(payload),
+        1,
+        flags_frag,
+        64,
+        proto,
+        0,
+        bytes(map(int, src.split("."))),
+        bytes(map(int, dst.split("."))),
+    )
     hdr = hdr[:10] + struct.pack("!H", checksum(hdr)) + hdr[12:]
     return hdr + payload
 
@@ -44,6 +65,7 @@ def echo_frame(seq: int = 1, vlans: tuple[int, ...] = ()) -> bytes:
 
 
 # ---- pcap ----------------------------------------------------------------------
+
 
 def packets(n: int, hop: int = 0, start: int = 1_700_000_000_123_456_789, step: int = 1000) -> list[Packet]:
     return [Packet(start + i * step, echo_frame(i), 98, LINKTYPE_ETHERNET, hop) for i in range(n)]
@@ -94,7 +116,7 @@ def test_framer_never_splits_a_record_and_keeps_within_the_limit():
     record = 16 + len(echo_frame(0))
     limit = 24 + 3 * record + record // 2  # room for 3.5 records
     framer = PcapFramer(limit)
-    out = b"".join(framer.feed(raw[i:i + 7]) for i in range(0, len(raw), 7))
+    out = b"".join(framer.feed(raw[i : i + 7]) for i in range(0, len(raw), 7))
     assert len(out) == 24 + 3 * record and framer.packets == 3 and framer.full
     _, got = read_pcap(io.BytesIO(out))
     assert len(got) == 3
@@ -112,6 +134,7 @@ def test_framer_holds_back_a_partial_record():
 
 
 # ---- pcapng --------------------------------------------------------------------
+
 
 def test_pcapng_round_trip_with_interface_names():
     buf = io.BytesIO()
@@ -157,6 +180,7 @@ def test_pcapng_and_pcap_open_in_tcpdump(tmp_path):
 
 # ---- merge ---------------------------------------------------------------------
 
+
 def test_merge_orders_by_time_and_keeps_hop_order_on_ties():
     a = [Packet(30, b"a3", 2, hop=0), Packet(10, b"a1", 2, hop=0), Packet(20, b"a2", 2, hop=0)]
     b = [Packet(10, b"b1", 2, hop=1), Packet(25, b"b2", 2, hop=1)]
@@ -165,6 +189,7 @@ def test_merge_orders_by_time_and_keeps_hop_order_on_ties():
 
 
 # ---- summaries -----------------------------------------------------------------
+
 
 def test_icmp_echo_summary():
     s = summarize(LINKTYPE_ETHERNET, echo_frame(seq=3))
@@ -189,8 +214,9 @@ def test_tcp_and_udp_summaries():
 
 
 def test_arp_summary():
-    arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, MAC_A, bytes([10, 0, 0, 1]), b"\0" * 6,
-                      bytes([10, 0, 0, 2]))
+    arp = struct.pack(
+        "!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, MAC_A, bytes([10, 0, 0, 1]), b"\0" * 6, bytes([10, 0, 0, 2])
+    )
     s = summarize(LINKTYPE_ETHERNET, ether(arp, 0x0806))
     assert (s.proto, s.info) == ("ARP", "who-has 10.0.0.2 tell 10.0.0.1")
 
@@ -222,9 +248,20 @@ def test_later_fragment_has_no_transport_header():
 
 # ---- the request model ---------------------------------------------------------
 
-@pytest.mark.parametrize("bad", [{"filter": "-w /etc/passwd"}, {"filter": "icmp\n"}, {"interface": "a/b"},
-                                 {"netns": "../x"}, {"duration": 0}, {"count": 0}, {"snaplen": 10},
-                                 {"surprise": 1}])
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"filter": "-w /etc/passwd"},
+        {"filter": "icmp\n"},
+        {"interface": "a/b"},
+        {"netns": "../x"},
+        {"duration": 0},
+        {"count": 0},
+        {"snaplen": 10},
+        {"surprise": 1},
+    ],
+)
 def test_capture_request_refuses(bad):
     with pytest.raises(ValueError):
         CaptureRequest(**{"interface": "eth0", **bad})
@@ -242,6 +279,6 @@ def test_reader_hands_on_the_bytes_it_completed():
     reader = PcapReader()
     out = b""
     for i in range(0, len(raw), 50):
-        reader.feed(raw[i:i + 50])
+        reader.feed(raw[i : i + 50])
         out += reader.last_bytes
     assert out == raw

@@ -16,20 +16,32 @@ from steth.errors import AgentRequestError, AgentUnreachableError
 from steth.wire.capture import CaptureInfo, CaptureState
 from steth.wire.pcap import Packet, read_pcapng, write_pcap
 
-CONFIG = ControllerConfig(nodes={n: NodeConfig(n, "192.0.2.1", 9698) for n in ("a", "b", "c")}, networks={},
-                          token_file="/nonexistent")
+CONFIG = ControllerConfig(
+    nodes={n: NodeConfig(n, "192.0.2.1", 9698) for n in ("a", "b", "c")}, networks={}, token_file="/nonexistent"
+)
 
 
 def info(capture_id: str, hop: Hop, state=CaptureState.RUNNING, **kw) -> CaptureInfo:
-    return CaptureInfo(id=capture_id, interface=hop.interface, netns=hop.netns, state=state, started_at=time.time(),
-                       ends_by=time.time() + 60, duration=60, max_bytes=10**6, snaplen=262144, **kw)
+    return CaptureInfo(
+        id=capture_id,
+        interface=hop.interface,
+        netns=hop.netns,
+        state=state,
+        started_at=time.time(),
+        ends_by=time.time() + 60,
+        duration=60,
+        max_bytes=10**6,
+        snaplen=262144,
+        **kw,
+    )
 
 
 class FakeAgents:
     """Every agent streams its packets in small chunks, then waits for a stop (or ends by itself)."""
 
-    def __init__(self, packets: dict[str, list[Packet]], refuse: dict[str, Exception] | None = None,
-                 wait_for_stop: bool = True) -> None:
+    def __init__(
+        self, packets: dict[str, list[Packet]], refuse: dict[str, Exception] | None = None, wait_for_stop: bool = True
+    ) -> None:
         self.packets = packets
         self.refuse = refuse or {}
         self.wait_for_stop = wait_for_stop
@@ -56,11 +68,13 @@ class FakeAgents:
                 write_pcap(buf, agents.packets[node.name])
                 raw = buf.getvalue()
                 for i in range(0, len(raw), 37):
-                    yield raw[i:i + 37]
+                    yield raw[i : i + 37]
                     await asyncio.sleep(0)
                 if agents.wait_for_stop:
                     await agents.stop_events[node.name].wait()
+
             yield body()
+
         return stream()
 
     async def capture_stop(self, client, node, capture_id):
@@ -73,8 +87,7 @@ class FakeAgents:
         return info(capture_id, self.hops[node.name], CaptureState.REMOVED)
 
     async def capture_info(self, client, node, capture_id):
-        return info(capture_id, self.hops[node.name], CaptureState.REMOVED, stop_reason="stopped",
-                    packets_dropped=0)
+        return info(capture_id, self.hops[node.name], CaptureState.REMOVED, stop_reason="stopped", packets_dropped=0)
 
 
 @pytest.fixture
@@ -83,6 +96,7 @@ def fake(monkeypatch):
         for name in ("capture_start", "capture_pcap", "capture_stop", "capture_delete", "capture_info"):
             monkeypatch.setattr(capture_mod.api, name, getattr(agents, name))
         return agents
+
     return install
 
 
@@ -151,9 +165,14 @@ def test_live_callback_sees_packets_as_they_arrive(fake):
     chunks: list[bytes] = []
 
     async def go():
-        run = CaptureRun(None, CONFIG, [Hop("a", "eth1")], keep_packets=False,
-                         on_packets=lambda h, ps: seen.extend((h.hop.label, p.ts_ns) for p in ps),
-                         on_bytes=lambda h, b: chunks.append(b))
+        run = CaptureRun(
+            None,
+            CONFIG,
+            [Hop("a", "eth1")],
+            keep_packets=False,
+            on_packets=lambda h, ps: seen.extend((h.hop.label, p.ts_ns) for p in ps),
+            on_bytes=lambda h, b: chunks.append(b),
+        )
         await run.start()
         await run.stream()
         return run

@@ -24,9 +24,13 @@ def agents(data=DATA):
 
 
 def states(data=DATA) -> dict[str, NodeState]:
-    return {name: NodeState(show=OvsShowResponse.model_validate(n["ovs_show"]),
-                            interfaces=[Interface.model_validate(i) for i in n["interfaces"]])
-            for name, n in data["nodes"].items()}
+    return {
+        name: NodeState(
+            show=OvsShowResponse.model_validate(n["ovs_show"]),
+            interfaces=[Interface.model_validate(i) for i in n["interfaces"]],
+        )
+        for name, n in data["nodes"].items()
+    }
 
 
 def bad(found):
@@ -34,6 +38,7 @@ def bad(found):
 
 
 # ---- agent health ----
+
 
 def test_all_agents_alive():
     verdict, lines = neutron_agents.findings(agents())
@@ -48,9 +53,10 @@ def test_dead_and_admin_down_agents_are_named_with_heartbeat():
     dhcp["is_admin_state_up"] = False
     verdict, lines = neutron_agents.findings(agents(data))
     assert verdict is Verdict.FAIL
-    assert lines == ["Open vSwitch agent (neutron-openvswitch-agent) on compute-1 is dead, last heartbeat "
-                     "2026-11-22 02:55:57 UTC",
-                     "DHCP agent (neutron-dhcp-agent) on network is administratively down (admin_state_up false)"]
+    assert lines == [
+        "Open vSwitch agent (neutron-openvswitch-agent) on compute-1 is dead, last heartbeat 2026-11-22 02:55:57 UTC",
+        "DHCP agent (neutron-dhcp-agent) on network is administratively down (admin_state_up false)",
+    ]
 
 
 def test_no_agents_is_skipped():
@@ -58,6 +64,7 @@ def test_no_agents_is_skipped():
 
 
 # ---- OVS bridges ----
+
 
 def test_agent_configuration_parsed():
     c1 = next(a for a in agents() if a.host == "compute-1")
@@ -93,7 +100,8 @@ def test_bridge_without_nic_names_the_physnet():
     st = states()
     _drop_port(st["compute-2"], "br-tenant", "eth1")
     assert bad(ovs_bridges.check(agents(), st)) == [
-        "compute-2: bridge br-tenant has no NIC: physnet physnet1 is left without a NIC"]
+        "compute-2: bridge br-tenant has no NIC: physnet physnet1 is left without a NIC"
+    ]
 
 
 def test_nic_ovs_could_not_add_is_not_a_nic():
@@ -116,7 +124,8 @@ def test_missing_bridges_and_tunnel_address():
     assert bad(ovs_bridges.check(agents(), st)) == [
         "compute-1: integration bridge br-int does not exist",
         "compute-1: bridge br-tenant of physnet physnet1 (bridge_mappings) does not exist: physnet physnet1 has no NIC",
-        f"compute-1: tunneling_ip {tip} (vxlan) is not configured on any interface of the node"]
+        f"compute-1: tunneling_ip {tip} (vxlan) is not configured on any interface of the node",
+    ]
 
 
 def test_no_tunnel_types_no_tunnel_address_needed():
@@ -135,8 +144,10 @@ def test_unmapped_host_unreachable_node_and_no_ovs():
     del st["compute-2"]
     st["network"] = NodeState(error="agent network at 10.0.0.1:9698 is unreachable")
     found = bad(ovs_bridges.check(agents(), st))
-    assert "Neutron host compute-2 (Open vSwitch agent) has no steth node of that name: its bridges were not checked" \
+    assert (
+        "Neutron host compute-2 (Open vSwitch agent) has no steth node of that name: its bridges were not checked"
         in found
+    )
     assert "network: cannot read Open vSwitch: agent network at 10.0.0.1:9698 is unreachable" in found
     # --nodes: hosts outside the selection are not findings
     assert not any("compute-2" in f for f in bad(ovs_bridges.check(agents(), st, selected={"compute-1"})))
@@ -147,9 +158,12 @@ def test_unmapped_host_unreachable_node_and_no_ovs():
 
 # ---- VLAN ranges ----
 
+
 def test_parse_network_vlan_ranges():
     assert parse_vlan_ranges("physnet1:100:102, physnet1:200:200,physnet2") == {
-        "physnet1": [100, 101, 102, 200], "physnet2": []}
+        "physnet1": [100, 101, 102, 200],
+        "physnet2": [],
+    }
     assert parse_vlan_ranges("") == {}
     for bad_text in ("physnet1:100", "physnet1:a:b", "physnet1:0:5", "physnet1:10:5", ":1:2"):
         with pytest.raises(ValueError):
@@ -159,14 +173,20 @@ def test_parse_network_vlan_ranges():
 def _config(**kw) -> ControllerConfig:
     import ipaddress
 
-    return ControllerConfig(nodes={}, networks={"management": ipaddress.ip_network("10.0.0.0/24"),
-                                                "tenant": ipaddress.ip_network("10.0.1.0/24")},
-                            token_file="/nonexistent", **kw)
+    return ControllerConfig(
+        nodes={},
+        networks={"management": ipaddress.ip_network("10.0.0.0/24"), "tenant": ipaddress.ip_network("10.0.1.0/24")},
+        token_file="/nonexistent",
+        **kw,
+    )
 
 
 def test_vlans_by_network_unites_config_and_neutron():
-    cfg = _config(vlans={"tenant": [0, 100]}, neutron_vlans={"physnet1": [100, 101], "physnet2": [5]},
-                  physnet_networks={"physnet1": "tenant"})
+    cfg = _config(
+        vlans={"tenant": [0, 100]},
+        neutron_vlans={"physnet1": [100, 101], "physnet2": [5]},
+        physnet_networks={"physnet1": "tenant"},
+    )
     assert vlans_by_network(cfg) == {"tenant": ([0, 100, 101], ["[vlans]", "physnet1 (network_vlan_ranges)"])}
     only_neutron = _config(neutron_vlans={"physnet1": [7]}, physnet_networks={"physnet1": "tenant"})
     assert vlans_by_network(only_neutron) == {"tenant": ([7], ["physnet1 (network_vlan_ranges)"])}
@@ -176,17 +196,22 @@ def test_vlan_plan_takes_cloud_ranges_and_notes_unmapped_physnets():
     from steth.controller.commands.check_all import Cloud, vlan_plan
 
     cfg = _config(neutron_vlans={"physnet1": [100]}, physnet_networks={"physnet1": "tenant"})
-    plan, notes = vlan_plan(cfg, Cloud(agents=[], vlan_ranges={"physnet1": [101], "physnet9": [9]}),
-                            ["management", "tenant"])
+    plan, notes = vlan_plan(
+        cfg, Cloud(agents=[], vlan_ranges={"physnet1": [101], "physnet9": [9]}), ["management", "tenant"]
+    )
     assert plan == {"tenant": ([100, 101], ["physnet1 (network_vlan_ranges)"])}
-    assert notes == ["physnet physnet9: VLANs 9 of Neutron's network_vlan_ranges are not checked: map it to a "
-                     "network with [neutron] physnet_networks = physnet9:NETWORK"]
-    plan, _ = vlan_plan(_config(physnet_networks={"physnet1": "tenant"}), Cloud(vlan_ranges={"physnet1": [5]}),
-                        ["tenant"])
+    assert notes == [
+        "physnet physnet9: VLANs 9 of Neutron's network_vlan_ranges are not checked: map it to a "
+        "network with [neutron] physnet_networks = physnet9:NETWORK"
+    ]
+    plan, _ = vlan_plan(
+        _config(physnet_networks={"physnet1": "tenant"}), Cloud(vlan_ranges={"physnet1": [5]}), ["tenant"]
+    )
     assert plan == {"tenant": ([5], ["physnet1 (Neutron segment ranges)"])}
 
 
 # ---- discovery ----
+
 
 def test_nodes_from_agents_by_tunneling_ip():
     nodes, problems = nodes_from_agents(agents(), "{tunneling_ip}", 9698)
@@ -202,18 +227,31 @@ def test_nodes_from_agents_by_host_name_and_template():
 
 
 def test_host_without_tunneling_ip_is_named_not_guessed():
-    raw = [{"host": "net-2", "binary": "neutron-dhcp-agent", "agent_type": "DHCP agent", "configuration": {}},
-           {"host": "c-1", "binary": "neutron-openvswitch-agent", "is_alive": False,
-            "configuration": {"tunneling_ip": "192.0.2.1"}},
-           {"host": "c-1", "binary": "neutron-openvswitch-agent", "is_alive": True,
-            "configuration": {"tunneling_ip": "2001:db8::1"}}]
+    raw = [
+        {"host": "net-2", "binary": "neutron-dhcp-agent", "agent_type": "DHCP agent", "configuration": {}},
+        {
+            "host": "c-1",
+            "binary": "neutron-openvswitch-agent",
+            "is_alive": False,
+            "configuration": {"tunneling_ip": "192.0.2.1"},
+        },
+        {
+            "host": "c-1",
+            "binary": "neutron-openvswitch-agent",
+            "is_alive": True,
+            "configuration": {"tunneling_ip": "2001:db8::1"},
+        },
+    ]
     nodes, problems = nodes_from_agents([agent_from_api(a) for a in raw], "{tunneling_ip}", 9698)
     assert list(nodes) == ["c-1"] and nodes["c-1"].url == "[2001:db8::1]:9698"  # the alive agent's address
-    assert problems == ["Neutron host net-2 (neutron-dhcp-agent) reports no tunneling_ip: no address for its "
-                        "steth-agent (discovery_address = {tunneling_ip}); add it to [nodes]"]
+    assert problems == [
+        "Neutron host net-2 (neutron-dhcp-agent) reports no tunneling_ip: no address for its "
+        "steth-agent (discovery_address = {tunneling_ip}); add it to [nodes]"
+    ]
 
 
 # ---- the command's steps ----
+
 
 def test_neutron_step_skipped_error_unreachable_and_ok():
     from steth.controller.commands.check_all import NO_CLOUD, Cloud, neutron_step

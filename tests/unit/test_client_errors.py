@@ -45,6 +45,7 @@ def run_against(handlers, call, timeout=0.5):
                 return await call(c, cfg.nodes["n1"])
         finally:
             await runner.cleanup()
+
     return asyncio.run(go())
 
 

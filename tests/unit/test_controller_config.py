@@ -55,20 +55,25 @@ def test_missing_file_says_what_to_do(tmp_path):
     assert "not found" in exc.value.message and "steth lab config" in exc.value.hint
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("[networks]\nmgmt = 10.1.0.0/33\n[nodes]\na = 10.1.0.1\n", "bad CIDR"),
-    ("[networks]\nmanagement = 10.1.0.0/24\n", "lists no nodes"),
-    ("[nodes]\na = 10.1.0.1:99999\n", "out of range"),
-    ("[nodes]\na = 10.1.0.1:http\n", "not a number"),
-    ("[DEFAULT]\nrequest_timeout = fast\n[nodes]\na = 10.1.0.1\n", "request_timeout"),
-    ("[DEFAULT]\nmanagement_network = mgmt\n[networks]\nmanagement = 10.1.0.0/24\n[nodes]\na = 10.1.0.1\n",
-     "management_network"),
-    ("[neutron]\nnetwork_vlan_ranges = physnet1:100\n[nodes]\na = 10.1.0.1\n", "network_vlan_ranges"),
-    ("[neutron]\nphysnet_networks = physnet1\n[nodes]\na = 10.1.0.1\n", "not PHYSNET:NETWORK"),
-    ("[neutron]\nphysnet_networks = physnet1:nowhere\n[nodes]\na = 10.1.0.1\n", "not in [networks]"),
-    ("[DEFAULT]\ndiscovery_address = {{ip}}\n[nodes]\na = 10.1.0.1\n", "bad placeholder"),
-    ("[DEFAULT]\ndiscovery_address = 10.0.0.1\n[nodes]\na = 10.1.0.1\n", "names neither"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("[networks]\nmgmt = 10.1.0.0/33\n[nodes]\na = 10.1.0.1\n", "bad CIDR"),
+        ("[networks]\nmanagement = 10.1.0.0/24\n", "lists no nodes"),
+        ("[nodes]\na = 10.1.0.1:99999\n", "out of range"),
+        ("[nodes]\na = 10.1.0.1:http\n", "not a number"),
+        ("[DEFAULT]\nrequest_timeout = fast\n[nodes]\na = 10.1.0.1\n", "request_timeout"),
+        (
+            "[DEFAULT]\nmanagement_network = mgmt\n[networks]\nmanagement = 10.1.0.0/24\n[nodes]\na = 10.1.0.1\n",
+            "management_network",
+        ),
+        ("[neutron]\nnetwork_vlan_ranges = physnet1:100\n[nodes]\na = 10.1.0.1\n", "network_vlan_ranges"),
+        ("[neutron]\nphysnet_networks = physnet1\n[nodes]\na = 10.1.0.1\n", "not PHYSNET:NETWORK"),
+        ("[neutron]\nphysnet_networks = physnet1:nowhere\n[nodes]\na = 10.1.0.1\n", "not in [networks]"),
+        ("[DEFAULT]\ndiscovery_address = {{ip}}\n[nodes]\na = 10.1.0.1\n", "bad placeholder"),
+        ("[DEFAULT]\ndiscovery_address = 10.0.0.1\n[nodes]\na = 10.1.0.1\n", "names neither"),
+    ],
+)
 def test_bad_values_are_named(tmp_path, text, needle):
     with pytest.raises(ConfigError) as exc:
         load(write(tmp_path, text))
@@ -98,22 +103,39 @@ def test_unknown_agent_lists_known_ones(tmp_path):
 
 def test_addresses_are_matched_to_networks(tmp_path):
     cfg = load(write(tmp_path, GOOD))
-    iface = Interface(name="eth0", index=2, kind="veth", state="up", admin_up=True, mtu=1500, addresses=[
-        Address(family=4, address="10.1.0.11", prefixlen=24),
-        Address(family=4, address="10.2.0.11", prefixlen=24),
-        Address(family=6, address="fd10::11", prefixlen=64),
-        Address(family=4, address="192.168.9.9", prefixlen=24),
-    ])
-    info = AgentInfo(hostname="c1", version="0", interfaces=[iface],
-                     capabilities=Capabilities(openvswitch=False, vlan_8021q=False, iperf3=True, raw_sockets=True))
+    iface = Interface(
+        name="eth0",
+        index=2,
+        kind="veth",
+        state="up",
+        admin_up=True,
+        mtu=1500,
+        addresses=[
+            Address(family=4, address="10.1.0.11", prefixlen=24),
+            Address(family=4, address="10.2.0.11", prefixlen=24),
+            Address(family=6, address="fd10::11", prefixlen=64),
+            Address(family=4, address="192.168.9.9", prefixlen=24),
+        ],
+    )
+    info = AgentInfo(
+        hostname="c1",
+        version="0",
+        interfaces=[iface],
+        capabilities=Capabilities(openvswitch=False, vlan_8021q=False, iperf3=True, raw_sockets=True),
+    )
     assert addresses_by_network(cfg, info) == {
-        "management": ["10.1.0.11"], "tenant": ["10.2.0.11"], "storage": ["fd10::11"]}
+        "management": ["10.1.0.11"],
+        "tenant": ["10.2.0.11"],
+        "storage": ["fd10::11"],
+    }
 
 
 def test_neutron_vlan_ranges_and_discovery_settings(tmp_path):
-    text = ("[DEFAULT]\nagent_port = 9701\ndiscovery_address = {{host}}.mgmt\n[networks]\nmanagement = 10.1.0.0/24\n"
-            "tenant = 10.2.0.0/24\n[neutron]\nglobal_physnet_mtu = 9000\n"
-            "network_vlan_ranges = physnet1:100:101,physnet2\nphysnet_networks = physnet1:tenant\n")
+    text = (
+        "[DEFAULT]\nagent_port = 9701\ndiscovery_address = {{host}}.mgmt\n[networks]\nmanagement = 10.1.0.0/24\n"
+        "tenant = 10.2.0.0/24\n[neutron]\nglobal_physnet_mtu = 9000\n"
+        "network_vlan_ranges = physnet1:100:101,physnet2\nphysnet_networks = physnet1:tenant\n"
+    )
     cfg = load(write(tmp_path, text), require_nodes=False)
     assert cfg.nodes == {} and cfg.agent_port == 9701 and cfg.discovery_address == "{host}.mgmt"
     assert cfg.neutron_vlans == {"physnet1": [100, 101], "physnet2": []}

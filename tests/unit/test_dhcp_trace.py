@@ -13,12 +13,24 @@ MAC = "fa:16:3e:00:00:01"
 XID = 0x1234ABCD
 
 
-def port(pid="11111111-2222-3333-4444-555555555555", host="compute-1", hybrid=True, owner="compute:nova",
-         ip="192.168.1.10"):
-    return PortInfo(id=pid, name="", mac_address=MAC, fixed_ips=[{"ip_address": ip}], network_id="net-1",
-                    status="ACTIVE", binding_host=host, vif_type="ovs",
-                    vif_details={"ovs_hybrid_plug": hybrid}, vnic_type="normal", device_id="vm",
-                    device_owner=owner, admin_state_up=True)
+def port(
+    pid="11111111-2222-3333-4444-555555555555", host="compute-1", hybrid=True, owner="compute:nova", ip="192.168.1.10"
+):
+    return PortInfo(
+        id=pid,
+        name="",
+        mac_address=MAC,
+        fixed_ips=[{"ip_address": ip}],
+        network_id="net-1",
+        status="ACTIVE",
+        binding_host=host,
+        vif_type="ovs",
+        vif_details={"ovs_hybrid_plug": hybrid},
+        vnic_type="normal",
+        device_id="vm",
+        device_owner=owner,
+        admin_state_up=True,
+    )
 
 
 NET = NetworkInfo(id="net-1", name="n", status="ACTIVE", mtu=1500, admin_state_up=True, segments=[], subnet_ids=[])
@@ -30,10 +42,10 @@ def offer_frame(server="192.168.1.2", xid=XID):
     # turn the DISCOVER into an OFFER from ``server``: op=2, message type 2, option 54
     d[14 + 20 + 8] = 2
     opts = 14 + 20 + 8 + 240
-    assert d[opts:opts + 3] == bytes([53, 1, 1])
+    assert d[opts : opts + 3] == bytes([53, 1, 1])
     d[opts + 2] = 2
-    d[opts + 3:opts + 3 + 6] = bytes([54, 4]) + bytes(int(x) for x in server.split("."))
-    d[14 + 20 + 8 + 16:14 + 20 + 8 + 20] = bytes([192, 168, 1, 10])
+    d[opts + 3 : opts + 3 + 6] = bytes([54, 4]) + bytes(int(x) for x in server.split("."))
+    d[14 + 20 + 8 + 16 : 14 + 20 + 8 + 20] = bytes([192, 168, 1, 10])
     return bytes(d)
 
 
@@ -54,8 +66,19 @@ def test_vlan_and_vxlan_frames():
     inner = f
     outer_udp = struct.pack("!HHHH", 50000, 4789, 8 + 8 + len(inner), 0)
     vx = b"\x08\x00\x00\x00" + (1001).to_bytes(3, "big") + b"\x00"
-    outer_ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(outer_udp) + len(vx) + len(inner), 0, 0, 64, 17, 0,
-                           bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]))
+    outer_ip = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(outer_udp) + len(vx) + len(inner),
+        0,
+        0,
+        64,
+        17,
+        0,
+        bytes([10, 0, 0, 1]),
+        bytes([10, 0, 0, 2]),
+    )
     frame = b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + outer_ip + outer_udp + vx + inner
     m = parse(frame)
     assert m.message == "DISCOVER" and m.vni == 1001
@@ -70,9 +93,13 @@ def test_offer_parse():
 def test_plan_hybrid_and_direct():
     p = plan(port(), NET, [DHCP], ["network"])
     assert [(h.node, h.name, h.interface) for h in p.hops] == [
-        ("compute-1", "vm-tap", "tap11111111-22"), ("compute-1", "qvb", "qvb11111111-22"),
-        ("compute-1", "qvo", "qvo11111111-22"), ("compute-1", "compute-uplink", "eth1"),
-        ("network", "network-uplink", "eth1"), ("network", "qdhcp", "tapdddddddd-22")]
+        ("compute-1", "vm-tap", "tap11111111-22"),
+        ("compute-1", "qvb", "qvb11111111-22"),
+        ("compute-1", "qvo", "qvo11111111-22"),
+        ("compute-1", "compute-uplink", "eth1"),
+        ("network", "network-uplink", "eth1"),
+        ("network", "qdhcp", "tapdddddddd-22"),
+    ]
     assert p.inject.interface == "qvb11111111-22" and p.hops[-1].netns == "qdhcp-net-1"
     d = plan(port(hybrid=False), NET, [DHCP], ["network"])
     assert d.inject.bridge == "br-int" and d.inject.ovs_port == "tap11111111-22"
@@ -81,16 +108,20 @@ def test_plan_hybrid_and_direct():
 
 
 def msg(kind, server=None):
-    return DhcpMessage(message=kind, xid=XID, client_mac=MAC, src_mac=MAC, src_ip="0.0.0.0", dst_ip="255.255.255.255",
-                       server_id=server)
+    return DhcpMessage(
+        message=kind, xid=XID, client_mac=MAC, src_mac=MAC, src_ip="0.0.0.0", dst_ip="255.255.255.255", server_id=server
+    )
 
 
 def results(p, seen):
     """seen: hop name -> list of messages."""
     out = {}
     for node in {h.node for h in p.hops}:
-        hops = [DhcpHop(name=h.name, interface=h.interface, netns=h.netns, messages=seen.get(h.name, []))
-                for h in p.hops if h.node == node]
+        hops = [
+            DhcpHop(name=h.name, interface=h.interface, netns=h.netns, messages=seen.get(h.name, []))
+            for h in p.hops
+            if h.node == node
+        ]
         out[node] = DhcpTraceResponse(xid=XID, injected=node == "compute-1", hops=hops, verdict=Verdict.OK)
     return out
 

@@ -17,40 +17,107 @@ PORT_ID = "11111111-2222-3333-4444-555555555555"
 NET_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 
 
-def rule(direction: str, protocol: str | None = None, prefix: str | None = None, pmin: int | None = None,
-         pmax: int | None = None, group: str | None = None, ethertype: str = "IPv4") -> RuleInfo:
+def rule(
+    direction: str,
+    protocol: str | None = None,
+    prefix: str | None = None,
+    pmin: int | None = None,
+    pmax: int | None = None,
+    group: str | None = None,
+    ethertype: str = "IPv4",
+) -> RuleInfo:
     return RuleInfo("r", direction, ethertype, protocol, pmin, pmax, prefix, group)
 
 
 def default_egress() -> SecurityGroupInfo:
-    return SecurityGroupInfo("sg1", "vm", [rule("egress"), rule("egress", ethertype="IPv6"),
-                                            rule("ingress", "icmp", "0.0.0.0/0")])
+    return SecurityGroupInfo(
+        "sg1", "vm", [rule("egress"), rule("egress", ethertype="IPv6"), rule("ingress", "icmp", "0.0.0.0/0")]
+    )
 
 
 def agent(host: str, binary: str = "neutron-openvswitch-agent", alive: bool = True, **conf) -> AgentInfo:
-    kind = {"neutron-openvswitch-agent": "Open vSwitch agent", "neutron-dhcp-agent": "DHCP agent",
-            "neutron-l3-agent": "L3 agent"}[binary]
-    configuration = {"bridge_mappings": {"physnet1": "br-tenant"}, "tunnel_types": ["vxlan"],
-                     "tunneling_ip": f"10.0.99.{len(host)}", "integration_bridge": "br-int", **conf}
+    kind = {
+        "neutron-openvswitch-agent": "Open vSwitch agent",
+        "neutron-dhcp-agent": "DHCP agent",
+        "neutron-l3-agent": "L3 agent",
+    }[binary]
+    configuration = {
+        "bridge_mappings": {"physnet1": "br-tenant"},
+        "tunnel_types": ["vxlan"],
+        "tunneling_ip": f"10.0.99.{len(host)}",
+        "integration_bridge": "br-int",
+        **conf,
+    }
     return AgentInfo(f"id-{host}-{binary}", kind, binary, host, alive, True, configuration)
 
 
 def healthy(**over) -> Facts:
-    port = PortInfo(PORT_ID, "vm1", "fa:16:3e:00:00:01", [{"subnet_id": "s1", "ip_address": "192.168.1.10"}],
-                    NET_ID, "ACTIVE", "compute-1", "ovs", {}, "normal", "dev", "compute:nova", True,
-                    security_group_ids=["sg1"])
+    port = PortInfo(
+        PORT_ID,
+        "vm1",
+        "fa:16:3e:00:00:01",
+        [{"subnet_id": "s1", "ip_address": "192.168.1.10"}],
+        NET_ID,
+        "ACTIVE",
+        "compute-1",
+        "ovs",
+        {},
+        "normal",
+        "dev",
+        "compute:nova",
+        True,
+        security_group_ids=["sg1"],
+    )
     subnet = SubnetInfo("s1", "sub", "192.168.1.0/24", 4, "192.168.1.1", True, dns_nameservers=["203.0.113.53"])
     net = NetworkInfo(NET_ID, "net", "ACTIVE", 1450, True, [SegmentInfo("vxlan", None, 1001)], ["s1"], [subnet])
-    dhcp_port = PortInfo("d" * 36, "", "fa:16:3e:00:00:02", [{"subnet_id": "s1", "ip_address": "192.168.1.2"}],
-                         NET_ID, "ACTIVE", "network", "ovs", {}, "normal", "dhcp", "network:dhcp", True)
-    rport = PortInfo("r" * 36, "", "fa:16:3e:00:00:03", [{"subnet_id": "s1", "ip_address": "192.168.1.1"}],
-                     NET_ID, "ACTIVE", "network", "ovs", {}, "normal", "router", "network:router_interface", True)
+    dhcp_port = PortInfo(
+        "d" * 36,
+        "",
+        "fa:16:3e:00:00:02",
+        [{"subnet_id": "s1", "ip_address": "192.168.1.2"}],
+        NET_ID,
+        "ACTIVE",
+        "network",
+        "ovs",
+        {},
+        "normal",
+        "dhcp",
+        "network:dhcp",
+        True,
+    )
+    rport = PortInfo(
+        "r" * 36,
+        "",
+        "fa:16:3e:00:00:03",
+        [{"subnet_id": "s1", "ip_address": "192.168.1.1"}],
+        NET_ID,
+        "ACTIVE",
+        "network",
+        "ovs",
+        {},
+        "normal",
+        "router",
+        "network:router_interface",
+        True,
+    )
     router = RouterInfo("router-id", "r1", "ACTIVE", True, "ext-net", ["198.51.100.20"], True)
-    f = Facts(ref="vm1", port=port, network=net, subnet=subnet,
-              agents=[agent("compute-1"), agent("network"), agent("network", "neutron-dhcp-agent"),
-                      agent("network", "neutron-l3-agent")],
-              dhcp_ports=[dhcp_port], security_groups=[default_egress()], router=router, router_port=rport,
-              to=Target("203.0.113.10"))
+    f = Facts(
+        ref="vm1",
+        port=port,
+        network=net,
+        subnet=subnet,
+        agents=[
+            agent("compute-1"),
+            agent("network"),
+            agent("network", "neutron-dhcp-agent"),
+            agent("network", "neutron-l3-agent"),
+        ],
+        dhcp_ports=[dhcp_port],
+        security_groups=[default_egress()],
+        router=router,
+        router_port=rport,
+        to=Target("203.0.113.10"),
+    )
     f.dhcp_agents = [a for a in f.agents if a.binary == "neutron-dhcp-agent"]
     f.l3_agents = [a for a in f.agents if a.binary == "neutron-l3-agent"]
     for k, v in over.items():

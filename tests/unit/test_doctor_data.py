@@ -8,29 +8,61 @@ from steth.controller.doctor import data
 from steth.controller.doctor.diagnose import diagnose, in_chain_order
 from steth.controller.doctor.model import Check, Outcome
 from steth.controller.doctor.probes import Evidence
-from steth.wire.models import (IptablesResponse, OvsBridgeInfo, OvsInterfaceInfo, OvsPortInfo, OvsShowResponse,
-                               PingResponse, PingResult, TcpConnectResult, Verdict)
+from steth.wire.models import (
+    IptablesResponse,
+    OvsBridgeInfo,
+    OvsInterfaceInfo,
+    OvsPortInfo,
+    OvsShowResponse,
+    PingResponse,
+    PingResult,
+    TcpConnectResult,
+    Verdict,
+)
 
 from .test_doctor_control import PORT_ID, healthy
 
 
 def show(tag: int | None = 1, intended: str = "1", iface_id: str = PORT_ID) -> OvsShowResponse:
-    vm = OvsPortInfo(name="qvo1111111", tag=tag, other_config={"tag": intended},
-                     interfaces=[OvsInterfaceInfo(name="qvo1111111", ofport=3, external_ids={"iface-id": iface_id})])
-    tun = OvsPortInfo(name="vxlan-0a", interfaces=[OvsInterfaceInfo(name="vxlan-0a", type="vxlan", ofport=2,
-                                                                    options={"remote_ip": "10.0.99.7"})])
-    return OvsShowResponse(ovs_available=True, verdict=Verdict.OK,
-                           bridges=[OvsBridgeInfo(name="br-int", ports=[vm]), OvsBridgeInfo(name="br-tun", ports=[tun])])
+    vm = OvsPortInfo(
+        name="qvo1111111",
+        tag=tag,
+        other_config={"tag": intended},
+        interfaces=[OvsInterfaceInfo(name="qvo1111111", ofport=3, external_ids={"iface-id": iface_id})],
+    )
+    tun = OvsPortInfo(
+        name="vxlan-0a",
+        interfaces=[OvsInterfaceInfo(name="vxlan-0a", type="vxlan", ofport=2, options={"remote_ip": "10.0.99.7"})],
+    )
+    return OvsShowResponse(
+        ovs_available=True,
+        verdict=Verdict.OK,
+        bridges=[OvsBridgeInfo(name="br-int", ports=[vm]), OvsBridgeInfo(name="br-tun", ports=[tun])],
+    )
 
 
 def pong(target: str, received: int = 3, sent: int = 3) -> PingResponse:
-    return PingResponse(results=[PingResult(target=target, sent=sent, received=received, loss_pct=0,
-                                            verdict=Verdict.OK if received == sent else Verdict.FAIL)])
+    return PingResponse(
+        results=[
+            PingResult(
+                target=target,
+                sent=sent,
+                received=received,
+                loss_pct=0,
+                verdict=Verdict.OK if received == sent else Verdict.FAIL,
+            )
+        ]
+    )
 
 
 def evidence(**over) -> Evidence:
-    ev = Evidence(compute="compute-1", peers=["network"], ovs={"compute-1": show()},
-                  tunnel_ping={"network": pong("10.0.99.7")}, mtu_ping={"network": pong("10.0.99.7")})
+    ev = Evidence(
+        compute="compute-1",
+        peers=["network"],
+        ovs={"compute-1": show()},
+        tunnel_ping={"network": pong("10.0.99.7")},
+        mtu_ping={"network": pong("10.0.99.7")},
+    )
     for k, v in over.items():
         setattr(ev, k, v)
     return ev
@@ -49,8 +81,10 @@ def test_vm_port_dead_vlan_wrong_tag_and_missing():
 
 def test_tunnel_pings_pass_but_encapsulated_dhcp_is_lost():
     f = healthy()
-    hops = [HopResult("compute-1", "compute-uplink", "eth1", True, False, [], None),
-            HopResult("network", "network-uplink", "eth1", False, False, [], None)]
+    hops = [
+        HopResult("compute-1", "compute-uplink", "eth1", True, False, [], None),
+        HopResult("network", "network-uplink", "eth1", False, False, [], None),
+    ]
     ev = evidence(dhcp=Analysis(Verdict.FAIL, "DHCPDISCOVER stops after compute-1/compute-uplink", hops, []))
     c = data.underlay(f, ev)
     assert c.failed and c.catalogue == 5 and "UDP 4789" in c.evidence
@@ -70,8 +104,11 @@ def test_flood_flows_must_output_to_the_peers_tunnel_port():
 
     f = healthy()
     f.agents[1].configuration["tunneling_ip"] = "10.0.99.7"
-    good = OvsFlowsResponse(bridge="br-tun", table=22, flows=[
-        "table=22, priority=1,dl_vlan=1 actions=strip_vlan,load:0x3e9->NXM_NX_TUN_ID[],output:2"])
+    good = OvsFlowsResponse(
+        bridge="br-tun",
+        table=22,
+        flows=["table=22, priority=1,dl_vlan=1 actions=strip_vlan,load:0x3e9->NXM_NX_TUN_ID[],output:2"],
+    )
     assert data.flood_flows(f, evidence(flood_flows=good)).outcome == Outcome.OK
     bad = OvsFlowsResponse(bridge="br-tun", table=22, flows=["table=22, priority=0 actions=drop"])
     c = data.flood_flows(f, evidence(flood_flows=bad))
@@ -80,8 +117,10 @@ def test_flood_flows_must_output_to_the_peers_tunnel_port():
 
 def test_vm_sending_from_a_foreign_address_is_anti_spoofing():
     f = healthy()
-    frames = [Summary(src="192.168.1.250", dst="192.168.1.1", proto="ARP"),
-              Summary(src="192.168.1.10", dst="192.168.1.1", proto="IPv4")]
+    frames = [
+        Summary(src="192.168.1.250", dst="192.168.1.1", proto="ARP"),
+        Summary(src="192.168.1.10", dst="192.168.1.1", proto="IPv4"),
+    ]
     c = data.vm_sources(f, evidence(vm_frames=frames))
     assert c.failed and c.catalogue == 12 and "192.168.1.250 (1 frames)" in c.evidence
     f.port.allowed_address_pairs = [{"ip_address": "192.168.1.248/29"}]
@@ -92,9 +131,11 @@ def test_nat_rules_for_snat_and_floating_ip():
     from steth.openstack.l3 import FloatingIpInfo
 
     f = healthy(floating_ips=[FloatingIpInfo("x", "198.51.100.15", "ext", PORT_ID, "192.168.1.10", "r", "ACTIVE")])
-    rules = ["-A neutron-l3-agent-snat -o qg-1 -j SNAT --to-source 198.51.100.20 --random-fully",
-             "-A neutron-l3-agent-PREROUTING -d 198.51.100.15/32 -i qg-1 -j DNAT --to-destination 192.168.1.10",
-             "-A neutron-l3-agent-float-snat -s 192.168.1.10/32 -j SNAT --to-source 198.51.100.15 --random-fully"]
+    rules = [
+        "-A neutron-l3-agent-snat -o qg-1 -j SNAT --to-source 198.51.100.20 --random-fully",
+        "-A neutron-l3-agent-PREROUTING -d 198.51.100.15/32 -i qg-1 -j DNAT --to-destination 192.168.1.10",
+        "-A neutron-l3-agent-float-snat -s 192.168.1.10/32 -j SNAT --to-source 198.51.100.15 --random-fully",
+    ]
     full = IptablesResponse(netns="qrouter-router-id", table="nat", rules=rules)
     assert data.nat_rules(f, evidence(nat=full)).outcome == Outcome.OK
     c = data.nat_rules(f, evidence(nat=IptablesResponse(netns="q", table="nat", rules=rules[1:])))
@@ -110,8 +151,9 @@ def test_router_namespace_missing_and_destination_by_tcp():
     from steth.controller.doctor.facts import Target
 
     f.to = Target("203.0.113.10", 80)
-    refused = TcpConnectResult(address="203.0.113.10", port=80, connected=False, error="Connection refused",
-                               verdict=Verdict.FAIL)
+    refused = TcpConnectResult(
+        address="203.0.113.10", port=80, connected=False, error="Connection refused", verdict=Verdict.FAIL
+    )
     c = data.to_target(f, evidence(to=refused))
     assert c.failed and "Connection refused" in c.evidence and c.catalogue == 8
 
@@ -128,9 +170,11 @@ def test_silence_without_an_ingress_icmp_rule_proves_nothing():
 
 
 def test_chain_order_puts_port_status_after_the_br_int_port():
-    checks = [Check("port status", Outcome.FAIL, "DOWN", cause="port DOWN"),
-              Check("VM port on br-int", Outcome.FAIL, "missing", plane="data", cause="unplugged"),
-              Check("port admin state", Outcome.OK, "up")]
+    checks = [
+        Check("port status", Outcome.FAIL, "DOWN", cause="port DOWN"),
+        Check("VM port on br-int", Outcome.FAIL, "missing", plane="data", cause="unplugged"),
+        Check("port admin state", Outcome.OK, "up"),
+    ]
     ordered = in_chain_order(checks)
     assert [c.check for c in ordered] == ["port admin state", "VM port on br-int", "port status"]
     d = diagnose(ordered)

@@ -7,8 +7,12 @@ from steth.host.icmp import Pinger, TargetStats, _bpf, _checksum, _echo
 
 
 def ipv4(src: str, dst: str, payload: bytes) -> bytes:
-    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, 1, 0,
-                       socket.inet_aton(src), socket.inet_aton(dst)) + payload
+    return (
+        struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), 0, 0, 64, 1, 0, socket.inet_aton(src), socket.inet_aton(dst)
+        )
+        + payload
+    )
 
 
 def bare_pinger(ident: int) -> Pinger:

@@ -23,8 +23,21 @@ def test_progress_only_on_a_terminal(monkeypatch):
 
 
 def test_tbf_argv():
-    assert tbf_argv("eth1", 100_000_000) == ["tc", "qdisc", "add", "dev", "eth1", "root", "tbf", "rate",
-                                             "100000000bit", "burst", "125000", "latency", "50ms"]
+    assert tbf_argv("eth1", 100_000_000) == [
+        "tc",
+        "qdisc",
+        "add",
+        "dev",
+        "eth1",
+        "root",
+        "tbf",
+        "rate",
+        "100000000bit",
+        "burst",
+        "125000",
+        "latency",
+        "50ms",
+    ]
     assert tbf_argv("eth1", 1_000_000)[10] == "16000"  # a GSO segment always fits the bucket
 
 

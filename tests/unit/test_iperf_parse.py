@@ -70,10 +70,13 @@ def test_udp_loss_computed_by_iperf3_is_kept():
     assert flow.lost_packets == 431 and flow.loss_pct == pytest.approx(9.991)
 
 
-@pytest.mark.parametrize("name,text", [
-    ("error_refused.json", "iperf3: unable to connect to server: Connection refused"),
-    ("error_timeout.json", "iperf3: unable to connect to server: Connection timed out"),
-])
+@pytest.mark.parametrize(
+    "name,text",
+    [
+        ("error_refused.json", "iperf3: unable to connect to server: Connection refused"),
+        ("error_timeout.json", "iperf3: unable to connect to server: Connection timed out"),
+    ],
+)
 def test_errors_are_iperf3s_own_words(name, text):
     res = parse_report(load(name), req(), 0, 1)
     assert res.verdict == Verdict.ERROR and res.error == text and res.flows == []
@@ -89,19 +92,55 @@ def test_not_json_object():
 
 
 def test_client_argv():
-    argv = client_argv(req(protocol="udp", bandwidth="50M", duration=3, parallel=2, reverse=True,
-                           bind="10.231.0.12", connect_timeout=1.5))
-    assert argv == ["iperf3", "-c", "10.231.0.11", "-p", "5201", "-J", "-t", "3", "-P", "2",
-                    "--connect-timeout", "1500", "-u", "-b", "50000000", "-R", "-B", "10.231.0.12"]
+    argv = client_argv(
+        req(
+            protocol="udp",
+            bandwidth="50M",
+            duration=3,
+            parallel=2,
+            reverse=True,
+            bind="10.231.0.12",
+            connect_timeout=1.5,
+        )
+    )
+    assert argv == [
+        "iperf3",
+        "-c",
+        "10.231.0.11",
+        "-p",
+        "5201",
+        "-J",
+        "-t",
+        "3",
+        "-P",
+        "2",
+        "--connect-timeout",
+        "1500",
+        "-u",
+        "-b",
+        "50000000",
+        "-R",
+        "-B",
+        "10.231.0.12",
+    ]
     assert "--bidir" in client_argv(req(bidir=True))
 
 
-@pytest.mark.parametrize("kw,field", [
-    (dict(duration=301), "duration"), (dict(duration=0.5), "duration"), (dict(parallel=0), "parallel"),
-    (dict(parallel=65), "parallel"), (dict(reverse=True, bidir=True), "exclude"), (dict(bandwidth="fast"), "rate"),
-    (dict(server="server.example"), "server"), (dict(port=0), "port"), (dict(connect_timeout=31), "connect_timeout"),
-    (dict(shell="rm -rf /"), "shell"),
-])
+@pytest.mark.parametrize(
+    "kw,field",
+    [
+        (dict(duration=301), "duration"),
+        (dict(duration=0.5), "duration"),
+        (dict(parallel=0), "parallel"),
+        (dict(parallel=65), "parallel"),
+        (dict(reverse=True, bidir=True), "exclude"),
+        (dict(bandwidth="fast"), "rate"),
+        (dict(server="server.example"), "server"),
+        (dict(port=0), "port"),
+        (dict(connect_timeout=31), "connect_timeout"),
+        (dict(shell="rm -rf /"), "shell"),
+    ],
+)
 def test_request_bounds(kw, field):
     base = dict(server="10.0.0.1", port=5201)
     with pytest.raises(ValidationError) as exc:

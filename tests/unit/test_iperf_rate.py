@@ -7,21 +7,50 @@ from steth.errors import ConfigError
 from steth.wire.iperf import IperfClientRequest, format_rate, parse_rate
 
 
-@pytest.mark.parametrize("text,bps", [
-    ("1G", 10**9), ("1g", 10**9), ("100M", 10**8), ("100mbit", 10**8), ("100Mbit/s", 10**8),
-    ("100 Mbit", 10**8), ("500k", 500_000), ("500K", 500_000), ("500kbit", 500_000), ("2.5G", 2_500_000_000),
-    ("1.5Gbit", 1_500_000_000), ("1000000", 1_000_000), ("10bit", 10), ("1T", 10**12), ("40Gb/s", 4 * 10**10),
-    (" 10M ", 10**7), (100, 100), (2.5e6, 2_500_000),
-])
+@pytest.mark.parametrize(
+    "text,bps",
+    [
+        ("1G", 10**9),
+        ("1g", 10**9),
+        ("100M", 10**8),
+        ("100mbit", 10**8),
+        ("100Mbit/s", 10**8),
+        ("100 Mbit", 10**8),
+        ("500k", 500_000),
+        ("500K", 500_000),
+        ("500kbit", 500_000),
+        ("2.5G", 2_500_000_000),
+        ("1.5Gbit", 1_500_000_000),
+        ("1000000", 1_000_000),
+        ("10bit", 10),
+        ("1T", 10**12),
+        ("40Gb/s", 4 * 10**10),
+        (" 10M ", 10**7),
+        (100, 100),
+        (2.5e6, 2_500_000),
+    ],
+)
 def test_parses(text, bps):
     assert parse_rate(text) == bps
 
 
-@pytest.mark.parametrize("text,needle", [
-    ("100MB", "bytes"), ("100mbps", "bytes"), ("10Kbytes", "bytes"), ("12MB/s", "bytes"),
-    ("fast", "not a rate"), ("", "not a rate"), ("1e9", "not a rate"), ("-5M", "not a rate"), ("5X", "not a rate"),
-    ("0", "more than 0"), ("0M", "more than 0"), ("20T", "10 Tbit/s"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ("100MB", "bytes"),
+        ("100mbps", "bytes"),
+        ("10Kbytes", "bytes"),
+        ("12MB/s", "bytes"),
+        ("fast", "not a rate"),
+        ("", "not a rate"),
+        ("1e9", "not a rate"),
+        ("-5M", "not a rate"),
+        ("5X", "not a rate"),
+        ("0", "more than 0"),
+        ("0M", "more than 0"),
+        ("20T", "10 Tbit/s"),
+    ],
+)
 def test_refuses(text, needle):
     with pytest.raises(ValueError) as exc:
         parse_rate(text)
@@ -33,10 +62,18 @@ def test_bool_is_not_a_rate():
         parse_rate(True)
 
 
-@pytest.mark.parametrize("bps,text", [
-    (95_123_456, "95.1 Mbit/s"), (8.7e9, "8.7 Gbit/s"), (10**9, "1 Gbit/s"), (500_000, "500 kbit/s"),
-    (512, "512 bit/s"), (123_456_789_012, "123 Gbit/s"), (None, ""),
-])
+@pytest.mark.parametrize(
+    "bps,text",
+    [
+        (95_123_456, "95.1 Mbit/s"),
+        (8.7e9, "8.7 Gbit/s"),
+        (10**9, "1 Gbit/s"),
+        (500_000, "500 kbit/s"),
+        (512, "512 bit/s"),
+        (123_456_789_012, "123 Gbit/s"),
+        (None, ""),
+    ],
+)
 def test_formats(bps, text):
     assert format_rate(bps) == text
 

@@ -7,8 +7,17 @@ G = 10**9
 
 
 def row(src, dst, bps, expected=G, verdict=None, error=""):
-    r = Row(round=1, network="tenant", source=src, destination=dst, client=src, server=dst, protocol="tcp",
-            bits_per_second=bps, expected_bits_per_second=expected)
+    r = Row(
+        round=1,
+        network="tenant",
+        source=src,
+        destination=dst,
+        client=src,
+        server=dst,
+        protocol="tcp",
+        bits_per_second=bps,
+        expected_bits_per_second=expected,
+    )
     r.verdict = verdict or (Verdict.ERROR if error else verdict_for(bps, expected))
     r.error = error
     return r

@@ -9,13 +9,24 @@ import pytest
 
 from steth.errors import LabError, UsageError
 from steth.host import undo
-from steth.lab import faults, faults_neutron as fn, neutron_undo
+from steth.lab import faults, neutron_undo
+from steth.lab import faults_neutron as fn
 from steth.lab.state import LabState
 from steth.lab.topology import build
 
-NEW_KINDS = ("sg-missing-rule", "underlay-mtu", "ovs-agent-down", "l3-agent-down", "port-admin-down",
-             "port-bound-elsewhere", "vm-spoofing", "router-gateway-removed", "subnet-detached", "nat-removed",
-             "fip-disassociated")
+NEW_KINDS = (
+    "sg-missing-rule",
+    "underlay-mtu",
+    "ovs-agent-down",
+    "l3-agent-down",
+    "port-admin-down",
+    "port-bound-elsewhere",
+    "vm-spoofing",
+    "router-gateway-removed",
+    "subnet-detached",
+    "nat-removed",
+    "fip-disassociated",
+)
 OLD_KINDS = ("dnsmasq-stopped", "vxlan-block", "port-unplugged", "port-wrong-tag", "rogue-dhcp")
 
 
@@ -24,9 +35,12 @@ def lab(tmp_path, monkeypatch):
     monkeypatch.setenv("STETH_LAB_ROOT", str(tmp_path))
     state = LabState(lab="ut", computes=2, cidrs=("10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"))
     state.extra["neutron"] = {
-        "ports": {"api": 1}, "dir": str(tmp_path / "neutron"), "networks": {"vlan": "net-a", "vxlan": "net-b"},
+        "ports": {"api": 1},
+        "dir": str(tmp_path / "neutron"),
+        "networks": {"vlan": "net-a", "vxlan": "net-b"},
         "procs": {"ovs-agent-compute-1": {"pid": 999999999, "start_ticks": 1, "argv": ["x"]}},
-        "vms": [{"name": "vm1", "node": "compute-1", "network": "vlan", "port_id": "p1", "namespace": "ns-vm1"}]}
+        "vms": [{"name": "vm1", "node": "compute-1", "network": "vlan", "port_id": "p1", "namespace": "ns-vm1"}],
+    }
     state.save()
     return state, build("ut", 2)
 
@@ -38,8 +52,10 @@ def test_kinds_registered_with_help(name):
     assert set(fk.params) | set(fk.optional) <= set(faults.PARAMS)
 
 
-@pytest.mark.parametrize("ntype,mtu,default,need", [("vxlan", 1450, 1400, 1500), ("vlan", 1500, 1400, 1500),
-                                                    ("vxlan", 8950, 8900, 9000), ("flat", 1500, 1400, 1500)])
+@pytest.mark.parametrize(
+    "ntype,mtu,default,need",
+    [("vxlan", 1450, 1400, 1500), ("vlan", 1500, 1400, 1500), ("vxlan", 8950, 8900, 9000), ("flat", 1500, 1400, 1500)],
+)
 def test_default_underlay_mtu(ntype, mtu, default, need):
     assert fn.default_underlay_mtu(ntype, mtu) == default
     assert fn.underlay_need(ntype, mtu) == need
@@ -65,17 +81,20 @@ def test_spoof_address_is_host_250_of_the_subnet():
         fn.spoof_address("fd00::/64")
 
 
-@pytest.mark.parametrize("kind_,params,error", [
-    ("sg-missing-rule", {"vm": "vm9"}, UsageError),
-    ("port-admin-down", {"vm": "vm9"}, UsageError),
-    ("vm-spoofing", {"vm": "nope"}, UsageError),
-    ("underlay-mtu", {"vm": "vm9"}, UsageError),
-    ("ovs-agent-down", {"node": "compute-7"}, UsageError),
-    ("ovs-agent-down", {"node": "compute-2"}, LabError),   # no recorded agent
-    ("ovs-agent-down", {"node": "compute-1"}, LabError),   # recorded, but not running
-    ("l3-agent-down", {}, LabError),                       # no L3 agent in this lab
-    ("port-bound-elsewhere", {}, UsageError),              # --vm missing
-])
+@pytest.mark.parametrize(
+    "kind_,params,error",
+    [
+        ("sg-missing-rule", {"vm": "vm9"}, UsageError),
+        ("port-admin-down", {"vm": "vm9"}, UsageError),
+        ("vm-spoofing", {"vm": "nope"}, UsageError),
+        ("underlay-mtu", {"vm": "vm9"}, UsageError),
+        ("ovs-agent-down", {"node": "compute-7"}, UsageError),
+        ("ovs-agent-down", {"node": "compute-2"}, LabError),  # no recorded agent
+        ("ovs-agent-down", {"node": "compute-1"}, LabError),  # recorded, but not running
+        ("l3-agent-down", {}, LabError),  # no L3 agent in this lab
+        ("port-bound-elsewhere", {}, UsageError),  # --vm missing
+    ],
+)
 def test_bad_input_leaves_no_fault(lab, kind_, params, error):
     state, topo = lab
     with pytest.raises(error):
@@ -111,8 +130,13 @@ def test_optional_parameters_reach_the_kind_and_unused_ones_do_not(lab, monkeypa
 
 def test_claim_refuses_a_second_fault_on_the_same_resource(lab, monkeypatch):
     state, topo = lab
-    monkeypatch.setitem(faults.KINDS, "claimer", faults.FaultKind(
-        "claimer", "h", ("node",), lambda ctx: fn.claim(ctx, f"{ctx.params['node']}/eth1 MTU") or "ok"))
+    monkeypatch.setitem(
+        faults.KINDS,
+        "claimer",
+        faults.FaultKind(
+            "claimer", "h", ("node",), lambda ctx: fn.claim(ctx, f"{ctx.params['node']}/eth1 MTU") or "ok"
+        ),
+    )
     first = faults.add(state, topo, "claimer", {"node": "compute-1"})
     assert first["claims"] == ["compute-1/eth1 MTU"]
     with pytest.raises(UsageError) as exc:
@@ -161,9 +185,11 @@ def test_neutron_undo_steps_are_json_and_run_against_the_recorded_api(lab, monke
 
     ports = []
     monkeypatch.setattr(neutron_undo, "_connect", lambda s: ports.append(s["api_port"]) or Conn())
-    steps = [neutron_undo.step(state, "update_port", "p1", security_group_ids=["a", "b"]),
-             neutron_undo.delete_named(state, "security_group", "ut-f1-empty"),
-             neutron_undo.wait_port(state, "p1", "ACTIVE", timeout=1)]
+    steps = [
+        neutron_undo.step(state, "update_port", "p1", security_group_ids=["a", "b"]),
+        neutron_undo.delete_named(state, "security_group", "ut-f1-empty"),
+        neutron_undo.wait_port(state, "p1", "ACTIVE", timeout=1),
+    ]
     steps = json.loads(json.dumps(steps))  # as a later process reads them
     assert undo.run_all(steps) == []
     assert calls == [("delete", "sg-ut-f1-empty", True), ("update_port", ("p1",), {"security_group_ids": ["a", "b"]})]
@@ -214,8 +240,13 @@ COMMIT
 def test_nat_rules_selects_snat_chains_and_dnat_rules_with_positions():
     rules = fn.nat_rules(SAVE)
     assert [(c, pos) for c, pos, _ in rules] == [
-        ("neutron-l3-agent-OUTPUT", 1), ("neutron-l3-agent-PREROUTING", 2), ("neutron-l3-agent-float-snat", 1),
-        ("neutron-l3-agent-snat", 1), ("neutron-l3-agent-snat", 2), ("neutron-l3-agent-snat", 3)]
+        ("neutron-l3-agent-OUTPUT", 1),
+        ("neutron-l3-agent-PREROUTING", 2),
+        ("neutron-l3-agent-float-snat", 1),
+        ("neutron-l3-agent-snat", 1),
+        ("neutron-l3-agent-snat", 2),
+        ("neutron-l3-agent-snat", 3),
+    ]
     assert rules[1][2] == "-d 198.51.100.20/32 -j DNAT --to-destination 192.168.101.5"
     # the metadata REDIRECT, the POSTROUTING ACCEPT, the jump to snat and the filter table stay
     assert not any("REDIRECT" in s or "ACCEPT" in s or "neutron-l3-agent-INPUT" in s for _, _, s in rules)
@@ -234,7 +265,8 @@ def test_nat_scripts_delete_then_reinsert_at_the_old_places():
         "-I neutron-l3-agent-snat 1 -j neutron-l3-agent-float-snat",
         "-I neutron-l3-agent-snat 2 -o qg-1234 -j SNAT --to-source 198.51.100.10 --random-fully",
         "-I neutron-l3-agent-snat 3 -m mark ! --mark 0x2/0xffff -m conntrack --ctstate DNAT -j SNAT "
-        "--to-source 198.51.100.10 --random-fully"]
+        "--to-source 198.51.100.10 --random-fully",
+    ]
 
 
 def test_nat_rules_of_an_empty_or_filter_only_save():
@@ -242,8 +274,9 @@ def test_nat_rules_of_an_empty_or_filter_only_save():
     assert fn.nat_rules("*filter\n-A neutron-l3-agent-snat -j ACCEPT\nCOMMIT\n") == []
 
 
-@pytest.mark.parametrize("kind_,params", [("router-gateway-removed", {}), ("subnet-detached", {"network": "vlan"}),
-                                          ("nat-removed", {})])
+@pytest.mark.parametrize(
+    "kind_,params", [("router-gateway-removed", {}), ("subnet-detached", {"network": "vlan"}), ("nat-removed", {})]
+)
 def test_router_kinds_without_a_router_say_so(lab, kind_, params):
     state, topo = lab
     with pytest.raises(LabError) as exc:

@@ -30,7 +30,7 @@ def test_default_lab_layout():
 def test_default_cidrs_are_private_and_disjoint():
     cidrs = [ipaddress.ip_network(c) for c in default_cidrs("lab")]
     assert all(c.is_private for c in cidrs)
-    assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1:])
+    assert not any(a.overlaps(b) for i, a in enumerate(cidrs) for b in cidrs[i + 1 :])
 
 
 @pytest.mark.parametrize("name,computes", [("Lab", 2), ("la b", 2), ("toolongname", 2), ("lab", 0), ("lab", 251)])

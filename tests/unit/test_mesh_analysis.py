@@ -12,9 +12,22 @@ def rows(net="n1", fail=(), error=()):
                 continue
             v = Verdict.ERROR if (s, d) in error else Verdict.FAIL if (s, d) in fail else Verdict.OK
             ok = v is Verdict.OK
-            out.append(MeshRow(net, s, d, "10.0.0.1", 3, 3 if ok else 0, 0.0 if ok else 100.0,
-                               0.1 if ok else None, 0.2 if ok else None, 0.3 if ok else None, 0.01 if ok else None,
-                               v))
+            out.append(
+                MeshRow(
+                    net,
+                    s,
+                    d,
+                    "10.0.0.1",
+                    3,
+                    3 if ok else 0,
+                    0.0 if ok else 100.0,
+                    0.1 if ok else None,
+                    0.2 if ok else None,
+                    0.3 if ok else None,
+                    0.01 if ok else None,
+                    v,
+                )
+            )
     return out
 
 
@@ -30,10 +43,12 @@ def test_node_cut_off():
 def test_node_unreachable_inbound_only_and_outbound_only():
     inbound = {("a", "c"), ("b", "c")}
     assert findings(rows(fail=inbound), []) == [
-        "n1: c is unreachable from every peer but reaches them (inbound filtering on c?)"]
+        "n1: c is unreachable from every peer but reaches them (inbound filtering on c?)"
+    ]
     outbound = {("c", "a"), ("c", "b")}
     assert findings(rows(fail=outbound), []) == [
-        "n1: c reaches no peer but every peer reaches it (outbound filtering on c?)"]
+        "n1: c reaches no peer but every peer reaches it (outbound filtering on c?)"
+    ]
 
 
 def test_pair_and_asymmetric():

@@ -26,14 +26,25 @@ def test_search_converges_in_few_rounds():
 
 def path(net, s, d, exp, got):
     ok = got == exp
-    return MtuRow(net, "path", s, d, "", exp, got, Verdict.OK if ok else Verdict.FAIL,
-                  "" if ok else f"path MTU {s} -> {d} is {got} < {exp}")
+    return MtuRow(
+        net,
+        "path",
+        s,
+        d,
+        "",
+        exp,
+        got,
+        Verdict.OK if ok else Verdict.FAIL,
+        "" if ok else f"path MTU {s} -> {d} is {got} < {exp}",
+    )
 
 
 def test_node_level_finding_and_interface_note():
     nodes = ["a", "b", "c"]
     rows = [path("t", s, d, 1500, 1400 if "c" in (s, d) else 1500) for s in nodes for d in nodes if s != d]
-    rows.append(MtuRow("t", "interface", "c", "", "eth1", 1500, 1400, Verdict.FAIL, "c eth1 has MTU 1400, t expects 1500"))
+    rows.append(
+        MtuRow("t", "interface", "c", "", "eth1", 1500, 1400, Verdict.FAIL, "c eth1 has MTU 1400, t expects 1500")
+    )
     out = findings(rows, {}, {}, {"t": 1500})
     assert out[0] == "c eth1 has MTU 1400, t expects 1500"
     assert out[1].startswith("t: every path to and from c has a lower MTU (1400 < 1500)")

@@ -9,15 +9,22 @@ from steth.lab.topology import build
 
 
 def test_lease_report_with_router_and_dns():
-    kv = neutron.parse_lease("LEASE ip=192.168.101.5 mask=24 serverid=192.168.101.2 router=192.168.101.1 "
-                             "dns=203.0.113.53")
-    assert kv == {"ip": "192.168.101.5", "mask": "24", "serverid": "192.168.101.2", "router": "192.168.101.1",
-                  "dns": "203.0.113.53"}
+    kv = neutron.parse_lease(
+        "LEASE ip=192.168.101.5 mask=24 serverid=192.168.101.2 router=192.168.101.1 dns=203.0.113.53"
+    )
+    assert kv == {
+        "ip": "192.168.101.5",
+        "mask": "24",
+        "serverid": "192.168.101.2",
+        "router": "192.168.101.1",
+        "dns": "203.0.113.53",
+    }
 
 
 def test_lease_report_keeps_the_first_of_several_routers_and_servers():
-    kv = neutron.parse_lease("LEASE ip=10.0.0.5 mask=24 serverid=10.0.0.2 router=10.0.0.1 10.0.0.254 "
-                             "dns=1.1.1.1 9.9.9.9")
+    kv = neutron.parse_lease(
+        "LEASE ip=10.0.0.5 mask=24 serverid=10.0.0.2 router=10.0.0.1 10.0.0.254 dns=1.1.1.1 9.9.9.9"
+    )
     assert kv is not None and kv["router"] == "10.0.0.1" and kv["dns"] == "1.1.1.1"
 
 
@@ -30,8 +37,11 @@ def test_lease_report_without_router():
 def test_only_the_network_node_maps_the_external_network():
     topo = build("l3u", 2, None)
     maps = {n.name: neutron.bridge_mappings(n) for n in topo.nodes}
-    assert maps == {"network": "physnet1:br-tenant,extnet:br-ex", "compute-1": "physnet1:br-tenant",
-                    "compute-2": "physnet1:br-tenant"}
+    assert maps == {
+        "network": "physnet1:br-tenant,extnet:br-ex",
+        "compute-1": "physnet1:br-tenant",
+        "compute-2": "physnet1:br-tenant",
+    }
     assert neutron.inet_ns(topo) == "steth-l3u-inet"
 
 

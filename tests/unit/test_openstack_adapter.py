@@ -87,8 +87,11 @@ def test_network_segment_mtu_subnets(os_):
     nets = {n.name: n for n in (network_from_api(d) for d in DATA["networks"])}
     vlan = next(n for name, n in nets.items() if "vlan" in name)
     vx = next(n for name, n in nets.items() if "vxlan" in name)
-    assert (vlan.segment.network_type, vlan.segment.physical_network, vlan.segment.segmentation_id) == \
-        ("vlan", "physnet1", 101)
+    assert (vlan.segment.network_type, vlan.segment.physical_network, vlan.segment.segmentation_id) == (
+        "vlan",
+        "physnet1",
+        101,
+    )
     assert (vx.segment.network_type, vx.segment.segmentation_id, vx.mtu) == ("vxlan", 1001, 1450)
     full = os_.network(vlan.id)
     assert full.subnets and full.subnets[0].enable_dhcp and full.subnets[0].cidr.endswith("/24")
@@ -140,9 +143,17 @@ def test_vlan_segment_ranges_and_missing_extension():
         def __init__(self, network):
             self.network = network
 
-    got = OpenStack(Conn(Ranges([{"physical_network": "physnet1", "minimum": 100, "maximum": 102},
-                                 {"physical_network": "physnet1", "minimum": 200, "maximum": 200},
-                                 {"physical_network": None, "minimum": 1, "maximum": 2}]))).vlan_ranges()
+    got = OpenStack(
+        Conn(
+            Ranges(
+                [
+                    {"physical_network": "physnet1", "minimum": 100, "maximum": 102},
+                    {"physical_network": "physnet1", "minimum": 200, "maximum": 200},
+                    {"physical_network": None, "minimum": 1, "maximum": 2},
+                ]
+            )
+        )
+    ).vlan_ranges()
     assert got == {"physnet1": [100, 101, 102, 200]}
     missing = exceptions.NotFoundException("The resource could not be found.")
     assert OpenStack(Conn(Ranges(error=missing))).vlan_ranges() is None

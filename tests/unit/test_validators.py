@@ -10,10 +10,20 @@ def test_ifname_accepts_kernel_valid_names(name):
     assert check_ifname(name) == name
 
 
-@pytest.mark.parametrize("name,reason", [
-    ("", "empty"), ("a" * 16, "longer than 15"), ("../etc", "'/'"), ("a/b", "'/'"), ("eth0:1", "':'"),
-    ("eth 0", "' '"), (".", "not allowed"), ("..", "not allowed"), ("eth\n0", "'\\n'"),
-])
+@pytest.mark.parametrize(
+    "name,reason",
+    [
+        ("", "empty"),
+        ("a" * 16, "longer than 15"),
+        ("../etc", "'/'"),
+        ("a/b", "'/'"),
+        ("eth0:1", "':'"),
+        ("eth 0", "' '"),
+        (".", "not allowed"),
+        ("..", "not allowed"),
+        ("eth\n0", "'\\n'"),
+    ],
+)
 def test_ifname_rejects_with_reason(name, reason):
     with pytest.raises(ValueError) as exc:
         check_ifname(name)
@@ -46,10 +56,16 @@ def test_ping_request_bounds_and_field_names():
     with pytest.raises(ValidationError) as exc:
         PingRequest(targets=["10.0.0.1", "nope"])
     assert exc.value.errors()[0]["loc"] == ("targets", 1)
-    for bad in (dict(targets=[]), dict(targets=["10.0.0.1"], count=0), dict(targets=["10.0.0.1"], count=101),
-                dict(targets=["10.0.0.1"], size=70000), dict(targets=["10.0.0.1"], timeout=0),
-                dict(targets=["10.0.0.1"], interface="x" * 20), dict(targets=["10.0.0.1"], bogus=1),
-                dict(targets=["10.0.0.1"] * 1025)):
+    for bad in (
+        dict(targets=[]),
+        dict(targets=["10.0.0.1"], count=0),
+        dict(targets=["10.0.0.1"], count=101),
+        dict(targets=["10.0.0.1"], size=70000),
+        dict(targets=["10.0.0.1"], timeout=0),
+        dict(targets=["10.0.0.1"], interface="x" * 20),
+        dict(targets=["10.0.0.1"], bogus=1),
+        dict(targets=["10.0.0.1"] * 1025),
+    ):
         with pytest.raises(ValidationError):
             PingRequest(**bad)
 

@@ -43,10 +43,16 @@ def test_pruned_toward_one_node_is_named_per_node():
         "VLANs 150-152 are not carried to compute-1 eth1 (compute-1 hears no peer on it)",
     ]
     fails = {(r["vlan"], r["source"], r["destination"]) for r in rep.rows() if r["verdict"] == "fail"}
-    assert fails == {(105, "network", "compute-2"), (105, "compute-1", "compute-2"),
-                     (150, "network", "compute-1"), (151, "network", "compute-1"), (152, "network", "compute-1"),
-                     (150, "compute-2", "compute-1"), (151, "compute-2", "compute-1"),
-                     (152, "compute-2", "compute-1")}
+    assert fails == {
+        (105, "network", "compute-2"),
+        (105, "compute-1", "compute-2"),
+        (150, "network", "compute-1"),
+        (151, "network", "compute-1"),
+        (152, "network", "compute-1"),
+        (150, "compute-2", "compute-1"),
+        (151, "compute-2", "compute-1"),
+        (152, "compute-2", "compute-1"),
+    }
     pairs = {(p["source"], p["destination"]): p for p in rep.pair_rows()}
     assert pairs[("network", "compute-1")]["missing"] == "150-152" and pairs[("network", "compute-1")]["ok"] == 97
     assert pairs[("compute-1", "network")]["verdict"] == "ok"
@@ -107,13 +113,22 @@ def test_unreachable_node_rows_are_errors_and_exit_3():
 
 
 def test_report_from_captures_maps_sender_ids_and_mismatches():
-    cap = VlanCaptureResult(capture_id="00" * 8, run_id="ab", interface="eth1", frames=3, ignored=1,
-                            kernel_drops=2, verdict="ok",
-                            heard=[VlanHeard(sender="node1", interface="eth1", vlans=[1, 2, 9999 % 4095],
-                                             mismatched=[VlanMismatch(sent=3, seen=4)]),
-                                   VlanHeard(sender="stranger", interface="eth1", vlans=[1])])
-    rep = report_from([1, 2, 3], ["a", "b"], {"a": "eth1", "b": "eth1"}, {"node0": "a", "node1": "b"},
-                      {"a": cap})
+    cap = VlanCaptureResult(
+        capture_id="00" * 8,
+        run_id="ab",
+        interface="eth1",
+        frames=3,
+        ignored=1,
+        kernel_drops=2,
+        verdict="ok",
+        heard=[
+            VlanHeard(
+                sender="node1", interface="eth1", vlans=[1, 2, 9999 % 4095], mismatched=[VlanMismatch(sent=3, seen=4)]
+            ),
+            VlanHeard(sender="stranger", interface="eth1", vlans=[1]),
+        ],
+    )
+    rep = report_from([1, 2, 3], ["a", "b"], {"a": "eth1", "b": "eth1"}, {"node0": "a", "node1": "b"}, {"a": cap})
     assert rep.heard == {"a": {"b": {1, 2}}}
     assert rep.drops == {"a": 2}
     assert rep.mismatched == ["a eth1 heard VLAN 3 from b as 4 (tag changed on the way)"]

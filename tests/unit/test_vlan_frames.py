@@ -50,8 +50,13 @@ def test_decode_tag_from_auxdata_after_the_kernel_stripped_it():
     f = template().frame(300)
     stripped = f[:12] + f[16:]  # what a packet socket sees: tag moved to metadata
     p = packets.decode(stripped, aux_tci=300)
-    assert p == packets.Probe(run_id=packets.run_id_bytes("abcdef0123456789"), vlan_sent=300, vlan_seen=300,
-                              sender="compute-1", interface="eth1")
+    assert p == packets.Probe(
+        run_id=packets.run_id_bytes("abcdef0123456789"),
+        vlan_sent=300,
+        vlan_seen=300,
+        sender="compute-1",
+        interface="eth1",
+    )
 
 
 def test_decode_in_band_tag_and_priority_bits_ignored():
@@ -91,7 +96,7 @@ def _bpf(program, frame: bytes) -> int:
         if code == packets.BPF_LD_H_ABS:
             if k + 2 > len(frame):
                 return 0
-            a = int.from_bytes(frame[k:k + 2], "big")
+            a = int.from_bytes(frame[k : k + 2], "big")
             pc += 1
         elif code == packets.BPF_JEQ_K:
             pc += 1 + (jt if a == k else jf)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from steth.wire.vlan import (LinkSetupRequest, VlanListenRequest, VlanSendRequest, format_ranges, parse_vlans)
+from steth.wire.vlan import LinkSetupRequest, VlanListenRequest, VlanSendRequest, format_ranges, parse_vlans
 
 
 def test_parse_ranges_and_singles():
@@ -24,11 +24,20 @@ def test_untagged_only_where_allowed():
         parse_vlans("0")
 
 
-@pytest.mark.parametrize("bad,words", [
-    ("", "no VLAN"), ("4095", "out of range"), ("100-", "not a VLAN"), ("199-100", "backwards"),
-    ("a", "not a VLAN"), ("1,,2", "empty item"), ("1-2-3", "not a VLAN"), ("-5", "not a VLAN"),
-    ("100000", "out of range"),
-])
+@pytest.mark.parametrize(
+    "bad,words",
+    [
+        ("", "no VLAN"),
+        ("4095", "out of range"),
+        ("100-", "not a VLAN"),
+        ("199-100", "backwards"),
+        ("a", "not a VLAN"),
+        ("1,,2", "empty item"),
+        ("1-2-3", "not a VLAN"),
+        ("-5", "not a VLAN"),
+        ("100000", "out of range"),
+    ],
+)
 def test_bad_input_names_the_part(bad, words):
     with pytest.raises(ValueError, match=words):
         parse_vlans(bad)
@@ -45,8 +54,17 @@ def test_format_ranges():
 def test_send_request_bounds():
     ok = VlanSendRequest(interface="eth1", run_id="ab12", sender="compute-1", vlans=list(range(0, 4095)))
     assert len(ok.vlans) == 4095
-    for bad in (dict(vlans=[]), dict(vlans=[4095]), dict(vlans=[1, 1]), dict(sender="a b"),
-                dict(run_id="XYZ"), dict(repeat=4), dict(rate=1), dict(interface="x" * 16), dict(extra=1)):
+    for bad in (
+        dict(vlans=[]),
+        dict(vlans=[4095]),
+        dict(vlans=[1, 1]),
+        dict(sender="a b"),
+        dict(run_id="XYZ"),
+        dict(repeat=4),
+        dict(rate=1),
+        dict(interface="x" * 16),
+        dict(extra=1),
+    ):
         args = dict(interface="eth1", run_id="ab12", sender="c1", vlans=[1]) | bad
         with pytest.raises(ValidationError):
             VlanSendRequest(**args)

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -71,8 +71,9 @@ def create_app(ctx: AgentContext) -> FastAPI:
             ctx.vlan_captures.stop_all()
             await ctx.leases.stop()  # release every lease: nothing outlives the agent
 
-    app = FastAPI(title="steth-agent", version=__version__, lifespan=lifespan,
-                  description="Network probes of one OpenStack node.")
+    app = FastAPI(
+        title="steth-agent", version=__version__, lifespan=lifespan, description="Network probes of one OpenStack node."
+    )
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HostError, _host_error)
 

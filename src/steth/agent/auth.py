@@ -21,8 +21,6 @@ class TokenAuth:
         if not given and auth.lower().startswith("bearer "):
             given = auth[7:].strip()
         if not given:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing token",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing token", headers={"WWW-Authenticate": "Bearer"})
         if not hmac.compare_digest(given.encode(), self._token):
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong token",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong token", headers={"WWW-Authenticate": "Bearer"})

@@ -19,8 +19,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import AsyncIterator
 
 from ..host import capture as tcpdump
 from ..host import netlink, proc, undo
@@ -70,23 +70,41 @@ def parse_size(text: str | int) -> int:
     """Bytes from "100MB", "1GiB", "500k", "2000000"; ValueError when it is none of those."""
     if isinstance(text, int):
         return text
-    units = {"": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9,
-             "kib": 2**10, "mib": 2**20, "gib": 2**30}
+    units = {
+        "": 1,
+        "k": 10**3,
+        "kb": 10**3,
+        "m": 10**6,
+        "mb": 10**6,
+        "g": 10**9,
+        "gb": 10**9,
+        "kib": 2**10,
+        "mib": 2**20,
+        "gib": 2**30,
+    }
     s = str(text).strip().lower().replace(" ", "")
     digits = s.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = s[len(digits):]
+    unit = s[len(digits) :]
     if not digits or unit not in units:
         raise ValueError(f"{text!r} is not a size (e.g. 100MB, 1GiB, 500000)")
     return int(float(digits) * units[unit])
 
 
 class CaptureManager:
-    def __init__(self, leases: LeaseStore, state_dir: str, max_seconds: float = 300.0,
-                 max_bytes: int = 100_000_000, max_concurrent: int = 4, fetch_seconds: float = FETCH_GRACE) -> None:
+    def __init__(
+        self,
+        leases: LeaseStore,
+        state_dir: str,
+        max_seconds: float = 300.0,
+        max_bytes: int = 100_000_000,
+        max_concurrent: int = 4,
+        fetch_seconds: float = FETCH_GRACE,
+    ) -> None:
         self.leases = leases
         self.dir = os.path.join(state_dir, "captures")
-        self.limits = CaptureLimits(max_seconds=max_seconds, max_bytes=max_bytes, max_concurrent=max_concurrent,
-                                    fetch_seconds=fetch_seconds)
+        self.limits = CaptureLimits(
+            max_seconds=max_seconds, max_bytes=max_bytes, max_concurrent=max_concurrent, fetch_seconds=fetch_seconds
+        )
         self._active: dict[str, Capture] = {}
         self._summaries: OrderedDict[str, CaptureInfo] = OrderedDict()
         self._starting = 0
@@ -113,11 +131,16 @@ class CaptureManager:
     def _check(self, req: CaptureRequest) -> int:
         lim = self.limits
         if req.duration > lim.max_seconds:
-            raise CaptureRefused(422, f"duration: {req.duration:g} s is over this agent's limit of "
-                                      f"{lim.max_seconds:g} s (--capture-max-seconds)")
+            raise CaptureRefused(
+                422,
+                f"duration: {req.duration:g} s is over this agent's limit of "
+                f"{lim.max_seconds:g} s (--capture-max-seconds)",
+            )
         if req.max_bytes is not None and req.max_bytes > lim.max_bytes:
-            raise CaptureRefused(422, f"max_bytes: {req.max_bytes} is over this agent's limit of "
-                                      f"{lim.max_bytes} bytes (--capture-max-bytes)")
+            raise CaptureRefused(
+                422,
+                f"max_bytes: {req.max_bytes} is over this agent's limit of {lim.max_bytes} bytes (--capture-max-bytes)",
+            )
         if req.netns and not tcpdump.netns_exists(req.netns):
             raise CaptureRefused(404, f"netns: no network namespace named {req.netns!r} on this node")
         iface = netlink.get_interface(req.interface, req.netns)
@@ -125,11 +148,11 @@ class CaptureManager:
         if iface is None:
             raise CaptureRefused(404, f"interface: no interface named {req.interface!r} in {where}")
         if not iface.admin_up:
-            raise CaptureRefused(409, f"interface: {req.interface} in {where} is down; tcpdump captures only "
-                                      f"on an interface that is up")
+            raise CaptureRefused(
+                409, f"interface: {req.interface} in {where} is down; tcpdump captures only on an interface that is up"
+            )
         # interfaces with a MAC carry Ethernet frames (loopback too); others (tun) are asked for their link type
-        problem = tcpdump.compile_filter(req.interface, req.filter, req.netns,
-                                         linktype="EN10MB" if iface.mac else None)
+        problem = tcpdump.compile_filter(req.interface, req.filter, req.netns, linktype="EN10MB" if iface.mac else None)
         if problem:
             raise CaptureRefused(422, f"filter: {req.filter!r} does not compile: {problem}")
         return req.max_bytes or lim.max_bytes
@@ -139,9 +162,12 @@ class CaptureManager:
             busy = len(self._active) + self._starting
             if busy >= self.limits.max_concurrent:
                 raise CaptureRefused(
-                    429, f"this agent already holds {busy} captures, its limit (--capture-max-concurrent) is "
-                         f"{self.limits.max_concurrent}: wait until one ends and is fetched, or stop one "
-                         f"(DELETE /v1/captures/ID)", headers={"Retry-After": "5"})
+                    429,
+                    f"this agent already holds {busy} captures, its limit (--capture-max-concurrent) is "
+                    f"{self.limits.max_concurrent}: wait until one ends and is fetched, or stop one "
+                    f"(DELETE /v1/captures/ID)",
+                    headers={"Retry-After": "5"},
+                )
             self._starting += 1
 
     def start(self, req: CaptureRequest) -> Capture:
@@ -150,25 +176,46 @@ class CaptureManager:
         try:
             max_bytes = self._check(req)
             os.makedirs(self.dir, mode=0o700, exist_ok=True)
-            lease = self.leases.open(f"capture on {req.interface}" + (f" in {req.netns}" if req.netns else ""),
-                                     req.duration + self.limits.fetch_seconds)
+            lease = self.leases.open(
+                f"capture on {req.interface}" + (f" in {req.netns}" if req.netns else ""),
+                req.duration + self.limits.fetch_seconds,
+            )
             path = os.path.join(self.dir, f"{lease.id}.pcap")
             log_path = os.path.join(self.dir, f"{lease.id}.log")
             self.leases.add_undo(lease, undo.path(path))
             self.leases.add_undo(lease, undo.path(log_path))
             try:
-                rec = tcpdump.start(req.interface, path, log_path, netns=req.netns, bpf=req.filter,
-                                    snaplen=req.snaplen, count=req.count, immediate=req.immediate)
+                rec = tcpdump.start(
+                    req.interface,
+                    path,
+                    log_path,
+                    netns=req.netns,
+                    bpf=req.filter,
+                    snaplen=req.snaplen,
+                    count=req.count,
+                    immediate=req.immediate,
+                )
             except OSError as exc:
                 self.leases.release(lease.id)
                 raise CaptureRefused(500, f"cannot start tcpdump: {exc}") from exc
             self.leases.add_undo(lease, undo.process(rec))
             self._wait_listening(lease.id, rec, log_path)
             now = time.time()
-            info = CaptureInfo(id=lease.id, interface=req.interface, netns=req.netns, filter=req.filter,
-                               state=CaptureState.RUNNING, started_at=now, ends_by=now + req.duration,
-                               duration=req.duration, count=req.count, max_bytes=max_bytes, snaplen=req.snaplen,
-                               immediate=req.immediate, pid=rec.pid)
+            info = CaptureInfo(
+                id=lease.id,
+                interface=req.interface,
+                netns=req.netns,
+                filter=req.filter,
+                state=CaptureState.RUNNING,
+                started_at=now,
+                ends_by=now + req.duration,
+                duration=req.duration,
+                count=req.count,
+                max_bytes=max_bytes,
+                snaplen=req.snaplen,
+                immediate=req.immediate,
+                pid=rec.pid,
+            )
             cap = Capture(info=info, rec=rec, path=path, log_path=log_path)
             with self._lock:
                 self._active[cap.id] = cap
@@ -346,7 +393,7 @@ class CaptureManager:
                         continue
                     try:
                         await asyncio.wait_for(cap.ended.wait(), idle)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
                     idle = min(idle * 2, 0.1)
             sent_all = True

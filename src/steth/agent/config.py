@@ -15,27 +15,50 @@ DEFAULT_CONFIG = "/etc/steth/steth-agent.conf"
 _OPTS = [
     cfg.StrOpt("bind", default="0.0.0.0", help="Address to listen on."),
     cfg.PortOpt("port", default=DEFAULT_PORT, help="TCP port to listen on."),
-    cfg.StrOpt("token-file", default="/etc/steth/token",
-               help="File holding the shared token every /v1 request must carry."),
+    cfg.StrOpt(
+        "token-file", default="/etc/steth/token", help="File holding the shared token every /v1 request must carry."
+    ),
     cfg.StrOpt("tls-cert-file", help="Serve HTTPS with this certificate (PEM)."),
     cfg.StrOpt("tls-key-file", help="Private key of tls_cert_file (PEM)."),
     cfg.StrOpt("tls-ca-file", help="Require client certificates signed by this CA (PEM)."),
-    cfg.StrOpt("ovsdb-connection", default=DEFAULT_CONNECTION,
-               help="Open vSwitch database: unix:PATH or tcp:HOST:PORT."),
-    cfg.StrOpt("state-dir", default="/var/lib/steth-agent",
-               help="Where the agent records its leases (host changes it must undo)."),
-    cfg.StrOpt("iperf-ports", default="5201-5299",
-               help="Ports the agent may give iperf3 servers, FIRST-LAST."),
-    cfg.IntOpt("iperf-max-servers", default=4, min=1, max=64,
-               help="Most iperf3 servers (and clients) this agent runs at once."),
-    cfg.FloatOpt("capture-max-seconds", default=300.0, min=1.0, max=86400.0,
-                 help="Longest packet capture a client may ask for, in seconds."),
-    cfg.StrOpt("capture-max-bytes", default="100MB",
-               help="Largest pcap of one capture (e.g. 100MB, 1GiB, 500000); the capture stops there."),
-    cfg.IntOpt("capture-max-concurrent", default=4, min=1, max=64,
-               help="Captures this agent holds at once (running, or finished and not yet fetched)."),
-    cfg.FloatOpt("capture-fetch-seconds", default=60.0, min=1.0, max=3600.0,
-                 help="How long a finished capture waits on the node to be fetched before it is removed."),
+    cfg.StrOpt(
+        "ovsdb-connection", default=DEFAULT_CONNECTION, help="Open vSwitch database: unix:PATH or tcp:HOST:PORT."
+    ),
+    cfg.StrOpt(
+        "state-dir",
+        default="/var/lib/steth-agent",
+        help="Where the agent records its leases (host changes it must undo).",
+    ),
+    cfg.StrOpt("iperf-ports", default="5201-5299", help="Ports the agent may give iperf3 servers, FIRST-LAST."),
+    cfg.IntOpt(
+        "iperf-max-servers", default=4, min=1, max=64, help="Most iperf3 servers (and clients) this agent runs at once."
+    ),
+    cfg.FloatOpt(
+        "capture-max-seconds",
+        default=300.0,
+        min=1.0,
+        max=86400.0,
+        help="Longest packet capture a client may ask for, in seconds.",
+    ),
+    cfg.StrOpt(
+        "capture-max-bytes",
+        default="100MB",
+        help="Largest pcap of one capture (e.g. 100MB, 1GiB, 500000); the capture stops there.",
+    ),
+    cfg.IntOpt(
+        "capture-max-concurrent",
+        default=4,
+        min=1,
+        max=64,
+        help="Captures this agent holds at once (running, or finished and not yet fetched).",
+    ),
+    cfg.FloatOpt(
+        "capture-fetch-seconds",
+        default=60.0,
+        min=1.0,
+        max=3600.0,
+        help="How long a finished capture waits on the node to be fetched before it is removed.",
+    ),
     cfg.StrOpt("log-level", default="warning", choices=["debug", "info", "warning", "error"]),
 ]
 
@@ -65,9 +88,10 @@ def read_token(path: str) -> str:
         with open(path, encoding="utf-8") as fh:
             token = fh.read().strip()
     except OSError as exc:
-        raise ConfigError(f"cannot read token file {path}: {exc.strerror}",
-                          "create it with a random secret, e.g. `openssl rand -hex 32 > FILE`, "
-                          "or pass --token-file") from exc
+        raise ConfigError(
+            f"cannot read token file {path}: {exc.strerror}",
+            "create it with a random secret, e.g. `openssl rand -hex 32 > FILE`, or pass --token-file",
+        ) from exc
     if len(token) < 16:
         raise ConfigError(f"token in {path} is shorter than 16 characters", "use a longer random secret")
     return token
@@ -92,8 +116,9 @@ def load(argv: list[str] | None = None) -> AgentSettings:
     except ValueError as exc:
         raise ConfigError(f"--iperf-ports: {exc}") from None
     if iperf_ports[0] <= conf.port <= iperf_ports[1]:
-        raise ConfigError(f"--iperf-ports {conf.iperf_ports} contains the agent's own port {conf.port}",
-                          "choose a range without it")
+        raise ConfigError(
+            f"--iperf-ports {conf.iperf_ports} contains the agent's own port {conf.port}", "choose a range without it"
+        )
     for option in ("tls_cert_file", "tls_key_file", "tls_ca_file"):
         if conf[option]:
             _check_readable(option, conf[option])
@@ -106,12 +131,21 @@ def load(argv: list[str] | None = None) -> AgentSettings:
     if capture_max_bytes < 1024:
         raise ConfigError(f"capture_max_bytes: {capture_max_bytes} bytes is less than 1024")
     return AgentSettings(
-        bind=conf.bind, port=conf.port, token=read_token(conf.token_file),
-        tls_cert_file=conf.tls_cert_file, tls_key_file=conf.tls_key_file, tls_ca_file=conf.tls_ca_file,
-        ovsdb_connection=conf.ovsdb_connection, state_dir=conf.state_dir, log_level=conf.log_level,
-        iperf_ports=iperf_ports, iperf_max_servers=conf.iperf_max_servers,
-        capture_max_seconds=conf.capture_max_seconds, capture_max_bytes=capture_max_bytes,
-        capture_max_concurrent=conf.capture_max_concurrent, capture_fetch_seconds=conf.capture_fetch_seconds,
+        bind=conf.bind,
+        port=conf.port,
+        token=read_token(conf.token_file),
+        tls_cert_file=conf.tls_cert_file,
+        tls_key_file=conf.tls_key_file,
+        tls_ca_file=conf.tls_ca_file,
+        ovsdb_connection=conf.ovsdb_connection,
+        state_dir=conf.state_dir,
+        log_level=conf.log_level,
+        iperf_ports=iperf_ports,
+        iperf_max_servers=conf.iperf_max_servers,
+        capture_max_seconds=conf.capture_max_seconds,
+        capture_max_bytes=capture_max_bytes,
+        capture_max_concurrent=conf.capture_max_concurrent,
+        capture_fetch_seconds=conf.capture_fetch_seconds,
     )
 
 
@@ -125,8 +159,9 @@ def _check_readable(option: str, path: str) -> None:
         with open(path, "rb"):
             pass
     except OSError as exc:
-        raise ConfigError(f"cannot read {option} {path}: {exc.strerror}",
-                          f"check the path, or pass --{option.replace('_', '-')}") from exc
+        raise ConfigError(
+            f"cannot read {option} {path}: {exc.strerror}", f"check the path, or pass --{option.replace('_', '-')}"
+        ) from exc
 
 
 def _exists(path: str) -> bool:

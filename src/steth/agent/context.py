@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..probes.vlan import CaptureStore
 from ..probes.iperf import DEFAULT_MAX_SERVERS, DEFAULT_PORTS, IperfServers
+from ..probes.vlan import CaptureStore
 from .captures import CaptureManager
 from .leases import LeaseStore
 
@@ -30,8 +30,14 @@ class AgentContext:
     def __post_init__(self) -> None:
         self.leases = LeaseStore(self.state_dir)
         self.vlan_captures = CaptureStore()
-        self.captures = CaptureManager(self.leases, self.state_dir, self.capture_max_seconds,
-                                       self.capture_max_bytes, self.capture_max_concurrent,
-                                       self.capture_fetch_seconds)
-        self.iperf = IperfServers(self.leases, self.state_dir, self.iperf_ports, self.iperf_max_servers,
-                                  reserved_ports=(self.agent_port,))
+        self.captures = CaptureManager(
+            self.leases,
+            self.state_dir,
+            self.capture_max_seconds,
+            self.capture_max_bytes,
+            self.capture_max_concurrent,
+            self.capture_fetch_seconds,
+        )
+        self.iperf = IperfServers(
+            self.leases, self.state_dir, self.iperf_ports, self.iperf_max_servers, reserved_ports=(self.agent_port,)
+        )

@@ -47,7 +47,7 @@ class LeaseStore:
         os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
         tmp = self.path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump([asdict(l) for l in self._leases.values()], fh)
+            json.dump([asdict(lease) for lease in self._leases.values()], fh)
         os.replace(tmp, self.path)
 
     def _load(self) -> list[Lease]:
@@ -89,8 +89,7 @@ class LeaseStore:
     def open(self, purpose: str, duration: float, subject: str = "") -> Lease:
         """Record a lease before making the change; add undo steps with ``add_undo`` as changes are made."""
         duration = min(max(duration, 1.0), MAX_LEASE_SECONDS)
-        lease = Lease(id=uuid.uuid4().hex[:12], purpose=purpose, expires_at=time.time() + duration,
-                      subject=subject)
+        lease = Lease(id=uuid.uuid4().hex[:12], purpose=purpose, expires_at=time.time() + duration, subject=subject)
         with self._lock:
             self._leases[lease.id] = lease
             self._save()
@@ -110,11 +109,11 @@ class LeaseStore:
 
     def about(self, subject: str) -> list[Lease]:
         """Leases that changed ``subject`` (an interface name)."""
-        return [l for l in self._leases.values() if l.subject == subject]
+        return [lease for lease in self._leases.values() if lease.subject == subject]
 
     def due(self) -> list[Lease]:
         now = time.time()
-        return [l for l in self._leases.values() if l.expires_at <= now]
+        return [lease for lease in self._leases.values() if lease.expires_at <= now]
 
     def release(self, lease_id: str) -> list[str]:
         """Undo a lease now; returns problems met (empty when clean). Unknown ids are a no-op."""

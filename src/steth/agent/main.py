@@ -30,24 +30,40 @@ def main(argv: list[str] | None = None) -> int:
     from .context import AgentContext
 
     _raise_fd_limit()
-    app = create_app(AgentContext(token=settings.token, ovsdb_connection=settings.ovsdb_connection,
-                                  state_dir=settings.state_dir, iperf_ports=settings.iperf_ports,
-                                  iperf_max_servers=settings.iperf_max_servers, agent_port=settings.port,
-                                  capture_max_seconds=settings.capture_max_seconds,
-                                  capture_max_bytes=settings.capture_max_bytes,
-                                  capture_max_concurrent=settings.capture_max_concurrent,
-                                  capture_fetch_seconds=settings.capture_fetch_seconds))
+    app = create_app(
+        AgentContext(
+            token=settings.token,
+            ovsdb_connection=settings.ovsdb_connection,
+            state_dir=settings.state_dir,
+            iperf_ports=settings.iperf_ports,
+            iperf_max_servers=settings.iperf_max_servers,
+            agent_port=settings.port,
+            capture_max_seconds=settings.capture_max_seconds,
+            capture_max_bytes=settings.capture_max_bytes,
+            capture_max_concurrent=settings.capture_max_concurrent,
+            capture_fetch_seconds=settings.capture_fetch_seconds,
+        )
+    )
     kwargs: dict = {}
     if settings.tls_cert_file:
         kwargs.update(ssl_certfile=settings.tls_cert_file, ssl_keyfile=settings.tls_key_file)
     if settings.tls_ca_file:
         kwargs.update(ssl_ca_certs=settings.tls_ca_file, ssl_cert_reqs=ssl.CERT_REQUIRED)
     try:
-        uvicorn.run(app, host=settings.bind, port=settings.port, log_level=settings.log_level,
-                    access_log=settings.log_level == "debug", **kwargs)
+        uvicorn.run(
+            app,
+            host=settings.bind,
+            port=settings.port,
+            log_level=settings.log_level,
+            access_log=settings.log_level == "debug",
+            **kwargs,
+        )
     except ssl.SSLError as exc:  # an OSError too, but about the files, not the address
-        print(f"steth-agent: cannot use TLS certificate {settings.tls_cert_file}, key {settings.tls_key_file}"
-              f"{f', CA {settings.tls_ca_file}' if settings.tls_ca_file else ''}: {exc}", file=sys.stderr)
+        print(
+            f"steth-agent: cannot use TLS certificate {settings.tls_cert_file}, key {settings.tls_key_file}"
+            f"{f', CA {settings.tls_ca_file}' if settings.tls_ca_file else ''}: {exc}",
+            file=sys.stderr,
+        )
         return 2
     except OSError as exc:
         print(f"steth-agent: cannot listen on {settings.bind}:{settings.port}: {exc}", file=sys.stderr)

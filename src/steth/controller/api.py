@@ -5,15 +5,45 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from ..wire.capture import CaptureInfo, CaptureRequest
-from ..wire.iperf import (IperfClientRequest, IperfClientResult, IperfServer, IperfServerList,
-                          IperfServerRequest, IperfServerStop)
-from ..wire.models import (AgentInfo, DhcpTraceRequest, DhcpTraceResponse, Health, Interface, IptablesResponse,
-                           Namespace, OvsCheckPortsRequest, OvsCheckPortsResponse, OvsFlowsResponse,
-                           OvsShowResponse, OvsTraceRequest, OvsTraceResponse, PingRequest, PingResponse,
-                           TcpConnectRequest, TcpConnectResult)
-from ..wire.vlan import (LinkChange, LinkSetupRequest, LinkTeardownRequest, VlanCaptureResult,
-                         VlanCollectRequest, VlanInterfaceRequest, VlanListenRequest, VlanListenStarted,
-                         VlanSendRequest, VlanSendResult)
+from ..wire.iperf import (
+    IperfClientRequest,
+    IperfClientResult,
+    IperfServer,
+    IperfServerList,
+    IperfServerRequest,
+    IperfServerStop,
+)
+from ..wire.models import (
+    AgentInfo,
+    DhcpTraceRequest,
+    DhcpTraceResponse,
+    Health,
+    Interface,
+    IptablesResponse,
+    Namespace,
+    OvsCheckPortsRequest,
+    OvsCheckPortsResponse,
+    OvsFlowsResponse,
+    OvsShowResponse,
+    OvsTraceRequest,
+    OvsTraceResponse,
+    PingRequest,
+    PingResponse,
+    TcpConnectRequest,
+    TcpConnectResult,
+)
+from ..wire.vlan import (
+    LinkChange,
+    LinkSetupRequest,
+    LinkTeardownRequest,
+    VlanCaptureResult,
+    VlanCollectRequest,
+    VlanInterfaceRequest,
+    VlanListenRequest,
+    VlanListenStarted,
+    VlanSendRequest,
+    VlanSendResult,
+)
 from .client import AgentClient
 from .config import NodeConfig
 
@@ -59,8 +89,14 @@ async def vlan_send(c: AgentClient, node: NodeConfig, req: VlanSendRequest) -> V
 
 
 async def vlan_collect(c: AgentClient, node: NodeConfig, capture_id: str, req: VlanCollectRequest) -> VlanCaptureResult:
-    return await c.request(node, "POST", f"/v1/vlan/listen/{capture_id}/collect", body=req,
-                           result=VlanCaptureResult, extra_timeout=req.grace + 5)
+    return await c.request(
+        node,
+        "POST",
+        f"/v1/vlan/listen/{capture_id}/collect",
+        body=req,
+        result=VlanCaptureResult,
+        extra_timeout=req.grace + 5,
+    )
 
 
 async def link_setup(c: AgentClient, node: NodeConfig, req: LinkSetupRequest) -> LinkChange:
@@ -91,11 +127,11 @@ async def iperf_server_stop(c: AgentClient, node: NodeConfig, lease_id: str) -> 
 async def iperf_client(c: AgentClient, node: NodeConfig, req: IperfClientRequest) -> IperfClientResult:
     """The agent needs the test's duration plus its connect timeout; wait that long (and a margin) on top."""
     budget = req.duration + req.connect_timeout + 5
-    return await c.request(node, "POST", "/v1/iperf/client", body=req, result=IperfClientResult,
-                           extra_timeout=budget)
+    return await c.request(node, "POST", "/v1/iperf/client", body=req, result=IperfClientResult, extra_timeout=budget)
 
 
 # ---- capture ----------------------------------------------------------------------
+
 
 async def capture_start(c: AgentClient, node: NodeConfig, req: CaptureRequest) -> CaptureInfo:
     """Answers once tcpdump listens on the node (a filter is compiled first: allow a few seconds)."""
@@ -128,9 +164,10 @@ async def ovs_trace(c: AgentClient, node: NodeConfig, req: OvsTraceRequest) -> O
     return await c.request(node, "POST", "/v1/ovs/trace", body=req, result=OvsTraceResponse, extra_timeout=12)
 
 
-async def dhcp_trace(c: AgentClient, node: NodeConfig, req: "DhcpTraceRequest") -> "DhcpTraceResponse":
-    return await c.request(node, "POST", "/v1/dhcp/trace", body=req, result=DhcpTraceResponse,
-                           extra_timeout=req.duration + req.delay + 5)
+async def dhcp_trace(c: AgentClient, node: NodeConfig, req: DhcpTraceRequest) -> DhcpTraceResponse:
+    return await c.request(
+        node, "POST", "/v1/dhcp/trace", body=req, result=DhcpTraceResponse, extra_timeout=req.duration + req.delay + 5
+    )
 
 
 async def ovs_flows(c: AgentClient, node: NodeConfig, bridge: str, table: int | None = None) -> OvsFlowsResponse:
@@ -139,10 +176,16 @@ async def ovs_flows(c: AgentClient, node: NodeConfig, bridge: str, table: int | 
 
 
 async def iptables(c: AgentClient, node: NodeConfig, netns: str, table: str = "nat") -> IptablesResponse:
-    return await c.request(node, "GET", f"/v1/netns/{quote(netns, safe='')}/iptables?table={table}",
-                           result=IptablesResponse, extra_timeout=15)
+    return await c.request(
+        node,
+        "GET",
+        f"/v1/netns/{quote(netns, safe='')}/iptables?table={table}",
+        result=IptablesResponse,
+        extra_timeout=15,
+    )
 
 
 async def tcp_connect(c: AgentClient, node: NodeConfig, req: TcpConnectRequest) -> TcpConnectResult:
-    return await c.request(node, "POST", "/v1/tcp-connect", body=req, result=TcpConnectResult,
-                           extra_timeout=req.timeout)
+    return await c.request(
+        node, "POST", "/v1/tcp-connect", body=req, result=TcpConnectResult, extra_timeout=req.timeout
+    )

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 from ..errors import AgentError, AgentUnreachableError, StethError, UsageError
 from ..wire.capture import CaptureInfo, CaptureRequest
@@ -52,8 +53,10 @@ def parse_hop(text: str) -> Hop:
     """AGENT:IFACE[@NETNS] -> Hop; UsageError naming the expected form otherwise."""
     m = _HOP_RE.match(text.strip())
     if not m:
-        raise UsageError(f"hop {text!r} is not AGENT:IFACE[@NETNS]", "e.g. --hop compute-1:eth1 --hop "
-                                                                     "network:qr-1234abcd@qrouter-5678")
+        raise UsageError(
+            f"hop {text!r} is not AGENT:IFACE[@NETNS]",
+            "e.g. --hop compute-1:eth1 --hop network:qr-1234abcd@qrouter-5678",
+        )
     try:
         check_ifname(m["iface"])
         if m["netns"]:
@@ -63,8 +66,14 @@ def parse_hop(text: str) -> Hop:
     return Hop(m["agent"], m["iface"], m["netns"])
 
 
-def plan_hops(*, hops: list[str] | None = None, agent: str | None = None, interface: str | None = None,
-              netns: str | None = None, port_hops: list[Hop] | None = None) -> list[Hop]:
+def plan_hops(
+    *,
+    hops: list[str] | None = None,
+    agent: str | None = None,
+    interface: str | None = None,
+    netns: str | None = None,
+    port_hops: list[Hop] | None = None,
+) -> list[Hop]:
     """The hops to capture on: from the command line, or a Neutron port's path (``port_hops``,
     planned by the caller from the OpenStack API); everything after planning is the same."""
     if port_hops is not None:
@@ -118,13 +127,26 @@ BytesCallback = Callable[[HopCapture, bytes], None]  # the pcap stream, cut at r
 class CaptureRun:
     """One capture on every hop at once. ``await start()``, then ``await stream()``; ``interrupt()`` any time."""
 
-    def __init__(self, client: AgentClient, config: ControllerConfig, hops: list[Hop], *, filter: str = "",
-                 duration: float = 60.0, count: int | None = None, snaplen: int = 262144,
-                 max_bytes: int | None = None, immediate: bool = False, keep_packets: bool = True,
-                 on_packets: PacketsCallback | None = None, on_bytes: BytesCallback | None = None) -> None:
+    def __init__(
+        self,
+        client: AgentClient,
+        config: ControllerConfig,
+        hops: list[Hop],
+        *,
+        filter: str = "",
+        duration: float = 60.0,
+        count: int | None = None,
+        snaplen: int = 262144,
+        max_bytes: int | None = None,
+        immediate: bool = False,
+        keep_packets: bool = True,
+        on_packets: PacketsCallback | None = None,
+        on_bytes: BytesCallback | None = None,
+    ) -> None:
         self.client = client
-        self.request = dict(filter=filter, duration=duration, count=count, snaplen=snaplen, max_bytes=max_bytes,
-                            immediate=immediate)
+        self.request = dict(
+            filter=filter, duration=duration, count=count, snaplen=snaplen, max_bytes=max_bytes, immediate=immediate
+        )
         self.hops = [HopCapture(h, resolve_node(config, h.agent), i) for i, h in enumerate(hops)]
         self.keep_packets = keep_packets
         self.on_packets = on_packets
@@ -164,8 +186,10 @@ class CaptureRun:
 
     async def abort(self) -> None:
         """Stop and remove every started capture now (nothing is fetched)."""
-        await asyncio.gather(*(self._quiet(api.capture_delete(self.client, h.node, h.started.id))
-                               for h in self.running), return_exceptions=True)
+        await asyncio.gather(
+            *(self._quiet(api.capture_delete(self.client, h.node, h.started.id)) for h in self.running),
+            return_exceptions=True,
+        )
 
     @staticmethod
     async def _quiet(coro) -> None:
@@ -224,8 +248,10 @@ class CaptureRun:
                 t.cancel()
 
     async def stop_all(self) -> None:
-        await asyncio.gather(*(self._quiet(api.capture_stop(self.client, h.node, h.started.id))
-                               for h in self.running), return_exceptions=True)
+        await asyncio.gather(
+            *(self._quiet(api.capture_stop(self.client, h.node, h.started.id)) for h in self.running),
+            return_exceptions=True,
+        )
 
     # ---- results ----
     def merged(self) -> Iterator[Packet]:
@@ -235,10 +261,14 @@ class CaptureRun:
         """One interface block per hop (if_name node/interface), packets of all hops in time order."""
         w = PcapngWriter(fh)
         for h in self.hops:
-            w.add_interface(PcapngInterface(
-                h.hop.label, h.header.linktype if h.header else LINKTYPE_ETHERNET,
-                h.header.snaplen if h.header else 262144,
-                description=f"{h.hop}" + (f" filter {self.request['filter']}" if self.request["filter"] else "")))
+            w.add_interface(
+                PcapngInterface(
+                    h.hop.label,
+                    h.header.linktype if h.header else LINKTYPE_ETHERNET,
+                    h.header.snaplen if h.header else 262144,
+                    description=f"{h.hop}" + (f" filter {self.request['filter']}" if self.request["filter"] else ""),
+                )
+            )
         for p in self.merged():
             w.write(p)
         return w.packets
@@ -249,15 +279,25 @@ class CaptureRun:
         for h in self.hops:
             f = h.final
             error = str(h.error) if h.error else (f.error if f and f.error else "")
-            rows.append([h.hop.label, h.hop.netns or "", h.count, h.bytes,
-                         "" if f is None or f.packets_dropped is None else f.packets_dropped,
-                         (f.stop_reason if f else "") or "", "error" if error else "ok", error])
+            rows.append(
+                [
+                    h.hop.label,
+                    h.hop.netns or "",
+                    h.count,
+                    h.bytes,
+                    "" if f is None or f.packets_dropped is None else f.packets_dropped,
+                    (f.stop_reason if f else "") or "",
+                    "error" if error else "ok",
+                    error,
+                ]
+            )
         return columns, rows
 
     def exit_reasons(self) -> tuple[bool, bool]:
         """(an agent was unreachable, a hop failed otherwise)."""
         unreachable = any(isinstance(h.error, AgentUnreachableError) for h in self.hops)
-        failed = any((h.error and not isinstance(h.error, AgentUnreachableError)) or (h.final and h.final.error)
-                     for h in self.hops)
+        failed = any(
+            (h.error and not isinstance(h.error, AgentUnreachableError)) or (h.final and h.final.error)
+            for h in self.hops
+        )
         return unreachable, failed
-

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from cliff.app import App
 from cliff.commandmanager import CommandManager
 
 from .. import __version__
 from ..errors import EXIT_USAGE
-from .commands import (agents, bandwidth, capture, check, check_all, doctor, interfaces, lab, links, openstack,
-                       ovs, ping, vlan)
+from .commands import (
+    agents,
+    bandwidth,
+    capture,
+    check,
+    check_all,
+    doctor,
+    interfaces,
+    lab,
+    links,
+    openstack,
+    ovs,
+    ping,
+    vlan,
+)
 
 # name -> command class; the original tool's names are aliases of the new ones.
 COMMANDS = {
@@ -71,20 +84,25 @@ class StethApp(App):
         manager = CommandManager("steth.cli")
         for name, cls in COMMANDS.items():
             manager.add_command(name, cls)
-        super().__init__(description=DESCRIPTION, version=__version__, command_manager=manager,
-                         deferred_help=True)
+        super().__init__(description=DESCRIPTION, version=__version__, command_manager=manager, deferred_help=True)
 
     def build_option_parser(self, description, version, argparse_kwargs=None):
         parser = super().build_option_parser(description, version, argparse_kwargs)
-        parser.add_argument("--config-file", metavar="PATH", default=None,
-                            help="controller config (default: $STETH_CONFIG or /etc/steth/steth.conf)")
+        parser.add_argument(
+            "--config-file",
+            metavar="PATH",
+            default=None,
+            help="controller config (default: $STETH_CONFIG or /etc/steth/steth.conf)",
+        )
         return parser
 
     def run(self, argv: Sequence[str]) -> int:
         if not argv:  # no interactive shell: a script without arguments should not hang
-            self.stdout.write(f"usage: steth [--config-file PATH] COMMAND ...\n"
-                              f"commands: {', '.join(sorted(COMMANDS))}\n"
-                              f"`steth help` or `steth help COMMAND` for more\n")
+            self.stdout.write(
+                f"usage: steth [--config-file PATH] COMMAND ...\n"
+                f"commands: {', '.join(sorted(COMMANDS))}\n"
+                f"`steth help` or `steth help COMMAND` for more\n"
+            )
             return EXIT_USAGE
         return super().run(list(argv))
 

@@ -67,16 +67,26 @@ CONFIG_ENV = "STETH_CONFIG"
 _DEFAULT_OPTS = [
     cfg.PortOpt("agent_port", default=DEFAULT_PORT, help="Port the agents listen on."),
     cfg.StrOpt("token_file", default="/etc/steth/token", help="File holding the agents' shared token."),
-    cfg.FloatOpt("request_timeout", default=5.0, min=0.1, max=600,
-                 help="Seconds to wait for one agent's answer (on top of the probe's own duration)."),
-    cfg.IntOpt("max_connections", default=100, min=1, max=4096,
-               help="Most agent requests in flight at once."),
-    cfg.StrOpt("management_network", default="management",
-               help="Name (in [networks]) of the network the agents are reached on."),
-    cfg.StrOpt("discovery_address", default="{tunneling_ip}",
-               help="Without [nodes], `check all` finds the nodes from Neutron's agents (node name = agent "
-                    "host): the agent address of each, from {tunneling_ip} (its Open vSwitch agent's) and/or "
-                    "{host} (the Neutron host name, resolved by DNS), e.g. {host}.mgmt.example.org."),
+    cfg.FloatOpt(
+        "request_timeout",
+        default=5.0,
+        min=0.1,
+        max=600,
+        help="Seconds to wait for one agent's answer (on top of the probe's own duration).",
+    ),
+    cfg.IntOpt("max_connections", default=100, min=1, max=4096, help="Most agent requests in flight at once."),
+    cfg.StrOpt(
+        "management_network",
+        default="management",
+        help="Name (in [networks]) of the network the agents are reached on.",
+    ),
+    cfg.StrOpt(
+        "discovery_address",
+        default="{tunneling_ip}",
+        help="Without [nodes], `check all` finds the nodes from Neutron's agents (node name = agent "
+        "host): the agent address of each, from {tunneling_ip} (its Open vSwitch agent's) and/or "
+        "{host} (the Neutron host name, resolved by DNS), e.g. {host}.mgmt.example.org.",
+    ),
 ]
 _TLS_OPTS = [
     cfg.BoolOpt("enabled", default=False, help="Talk HTTPS to the agents."),
@@ -194,7 +204,7 @@ def parse_vlan_ranges(text: str) -> dict[str, list[int]]:
     return {k: sorted(v) for k, v in ranges.items()}
 
 
-def vlans_by_network(config: "ControllerConfig") -> dict[str, tuple[list[int], list[str]]]:
+def vlans_by_network(config: ControllerConfig) -> dict[str, tuple[list[int], list[str]]]:
     """network -> (VLANs its trunks must carry, where they come from): [vlans] united with Neutron's
     network_vlan_ranges of the physnets mapped to it by physnet_networks."""
     out: dict[str, tuple[set[int], list[str]]] = {}
@@ -216,8 +226,10 @@ def load(path: str | None = None, require_nodes: bool = True) -> ControllerConfi
     ``require_nodes=False`` accepts a config without [nodes] (check all finds them from Neutron)."""
     path = path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
     if not os.path.exists(path):
-        raise ConfigError(f"config file {path} not found",
-                          "pass --config-file, set STETH_CONFIG, or run `steth lab config` for the lab")
+        raise ConfigError(
+            f"config file {path} not found",
+            "pass --config-file, set STETH_CONFIG, or run `steth lab config` for the lab",
+        )
     conf = cfg.ConfigOpts()
     conf.register_opts(_DEFAULT_OPTS)
     conf.register_opts(_TLS_OPTS, group="tls")
@@ -232,16 +244,20 @@ def load(path: str | None = None, require_nodes: bool = True) -> ControllerConfi
         try:
             networks[name] = ipaddress.ip_network(text.strip(), strict=False)
         except ValueError:
-            raise ConfigError(f"{path}: network {name!r} has a bad CIDR {text!r}",
-                              "write [networks] NAME = ADDRESS/PREFIX") from None
+            raise ConfigError(
+                f"{path}: network {name!r} has a bad CIDR {text!r}", "write [networks] NAME = ADDRESS/PREFIX"
+            ) from None
     mtu = {name: _int_in(path, "mtu", name, text, 68, 65535) for name, text in _section(path, "mtu").items()}
     tunnels = {}
     for name, text in _section(path, "tunnels").items():
         if text.strip().lower() not in ("vxlan", "geneve"):
             raise ConfigError(f"{path}: [tunnels] {name} = {text!r}: use vxlan or geneve")
         tunnels[name] = text.strip().lower()
-    neutron_mtu = {k: _int_in(path, "neutron", k, v, 0, 65535) for k, v in _section(path, "neutron").items()
-                   if k in ("global_physnet_mtu", "path_mtu")}
+    neutron_mtu = {
+        k: _int_in(path, "neutron", k, v, 0, 65535)
+        for k, v in _section(path, "neutron").items()
+        if k in ("global_physnet_mtu", "path_mtu")
+    }
     for section, values in (("mtu", mtu), ("tunnels", tunnels)):
         for name in values:
             if name not in networks:
@@ -251,13 +267,17 @@ def load(path: str | None = None, require_nodes: bool = True) -> ControllerConfi
     if not nodes and require_nodes:
         raise ConfigError(f"{path} lists no nodes", "add a [nodes] section: NAME = AGENT_ADDRESS[:PORT]")
     if defaults["management_network"] not in networks and networks:
-        raise ConfigError(f"{path}: management_network {defaults['management_network']!r} is not in [networks]",
-                          f"networks: {', '.join(networks)}")
+        raise ConfigError(
+            f"{path}: management_network {defaults['management_network']!r} is not in [networks]",
+            f"networks: {', '.join(networks)}",
+        )
     bandwidth = {}
     for name, text in _section(path, "bandwidth").items():
         if name not in networks:
-            raise ConfigError(f"{path}: [bandwidth] names network {name!r}, which is not in [networks]",
-                              f"networks: {', '.join(networks) or 'none'}")
+            raise ConfigError(
+                f"{path}: [bandwidth] names network {name!r}, which is not in [networks]",
+                f"networks: {', '.join(networks) or 'none'}",
+            )
         try:
             bandwidth[name] = parse_rate(text)
         except ValueError as exc:
@@ -265,8 +285,10 @@ def load(path: str | None = None, require_nodes: bool = True) -> ControllerConfi
     vlans = {}
     for name, text in _section(path, "vlans").items():
         if name not in networks:
-            raise ConfigError(f"{path}: [vlans] names network {name!r}, which is not in [networks]",
-                              f"networks: {', '.join(networks) or 'none'}")
+            raise ConfigError(
+                f"{path}: [vlans] names network {name!r}, which is not in [networks]",
+                f"networks: {', '.join(networks) or 'none'}",
+            )
         from ..wire.vlan import parse_vlans
 
         try:
@@ -277,31 +299,49 @@ def load(path: str | None = None, require_nodes: bool = True) -> ControllerConfi
     try:
         neutron_vlans = parse_vlan_ranges(neutron.get("network_vlan_ranges", ""))
     except ValueError as exc:
-        raise ConfigError(f"{path}: [neutron] network_vlan_ranges: {exc}",
-                          "copy it from ml2_conf.ini, e.g. physnet1:100:199") from None
+        raise ConfigError(
+            f"{path}: [neutron] network_vlan_ranges: {exc}", "copy it from ml2_conf.ini, e.g. physnet1:100:199"
+        ) from None
     physnet_networks = {}
     for entry in (e.strip() for e in neutron.get("physnet_networks", "").split(",")):
         if not entry:
             continue
         physnet, _, net = (p.strip() for p in entry.partition(":"))
         if not physnet or not net:
-            raise ConfigError(f"{path}: [neutron] physnet_networks: {entry!r} is not PHYSNET:NETWORK",
-                              "e.g. physnet_networks = physnet1:tenant")
+            raise ConfigError(
+                f"{path}: [neutron] physnet_networks: {entry!r} is not PHYSNET:NETWORK",
+                "e.g. physnet_networks = physnet1:tenant",
+            )
         if net not in networks:
-            raise ConfigError(f"{path}: [neutron] physnet_networks maps {physnet} to network {net!r}, "
-                              "which is not in [networks]", f"networks: {', '.join(networks) or 'none'}")
+            raise ConfigError(
+                f"{path}: [neutron] physnet_networks maps {physnet} to network {net!r}, which is not in [networks]",
+                f"networks: {', '.join(networks) or 'none'}",
+            )
         physnet_networks[physnet] = net
     template = defaults["discovery_address"]
     try:
         template.format(host="h", tunneling_ip="192.0.2.1")
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConfigError(f"{path}: discovery_address = {template!r}: bad placeholder {exc}",
-                          "use {host} and/or {tunneling_ip}") from None
+        raise ConfigError(
+            f"{path}: discovery_address = {template!r}: bad placeholder {exc}", "use {host} and/or {tunneling_ip}"
+        ) from None
     if "{host}" not in template and "{tunneling_ip}" not in template:
         raise ConfigError(f"{path}: discovery_address = {template!r} names neither {{host}} nor {{tunneling_ip}}")
-    return ControllerConfig(nodes=nodes, networks=networks, tls=tls, source=path, bandwidth=bandwidth, vlans=vlans,
-                            mtu=mtu, tunnels=tunnels, neutron_mtu=neutron_mtu, neutron_vlans=neutron_vlans,
-                            physnet_networks=physnet_networks, agent_port=port, **defaults)
+    return ControllerConfig(
+        nodes=nodes,
+        networks=networks,
+        tls=tls,
+        source=path,
+        bandwidth=bandwidth,
+        vlans=vlans,
+        mtu=mtu,
+        tunnels=tunnels,
+        neutron_mtu=neutron_mtu,
+        neutron_vlans=neutron_vlans,
+        physnet_networks=physnet_networks,
+        agent_port=port,
+        **defaults,
+    )
 
 
 def _int_in(path: str, section: str, name: str, text: str, lo: int, hi: int) -> int:

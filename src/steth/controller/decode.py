@@ -12,18 +12,43 @@ import struct
 import time
 from dataclasses import dataclass, field
 
-from ..wire.pcap import (LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW, Packet)
+from ..wire.pcap import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW, Packet
 
 ETH_IPV4, ETH_IPV6, ETH_ARP, ETH_VLAN, ETH_QINQ, ETH_LLDP = 0x0800, 0x86DD, 0x0806, 0x8100, 0x88A8, 0x88CC
 _TAGS = (ETH_VLAN, ETH_QINQ, 0x9100)
-_IP_PROTOS = {1: "ICMP", 2: "IGMP", 6: "TCP", 17: "UDP", 47: "GRE", 50: "ESP", 58: "ICMPv6", 89: "OSPF",
-              112: "VRRP", 132: "SCTP"}
-_ICMP4 = {0: "echo reply", 3: "unreachable", 5: "redirect", 8: "echo request", 11: "time exceeded",
-          12: "parameter problem"}
+_IP_PROTOS = {
+    1: "ICMP",
+    2: "IGMP",
+    6: "TCP",
+    17: "UDP",
+    47: "GRE",
+    50: "ESP",
+    58: "ICMPv6",
+    89: "OSPF",
+    112: "VRRP",
+    132: "SCTP",
+}
+_ICMP4 = {
+    0: "echo reply",
+    3: "unreachable",
+    5: "redirect",
+    8: "echo request",
+    11: "time exceeded",
+    12: "parameter problem",
+}
 _ICMP4_UNREACH = {0: "net", 1: "host", 2: "protocol", 3: "port", 4: "need frag", 13: "admin prohibited"}
-_ICMP6 = {1: "unreachable", 2: "packet too big", 3: "time exceeded", 4: "parameter problem",
-          128: "echo request", 129: "echo reply", 133: "router solicitation", 134: "router advertisement",
-          135: "neighbor solicitation", 136: "neighbor advertisement"}
+_ICMP6 = {
+    1: "unreachable",
+    2: "packet too big",
+    3: "time exceeded",
+    4: "parameter problem",
+    128: "echo request",
+    129: "echo reply",
+    133: "router solicitation",
+    134: "router advertisement",
+    135: "neighbor solicitation",
+    136: "neighbor advertisement",
+}
 _TCP_FLAGS = "FSRPAUEC"
 _IPV6_EXT = {0, 43, 44, 51, 60}  # hop-by-hop, routing, fragment, AH, destination options
 
@@ -77,7 +102,7 @@ def _ethernet(data: bytes, s: Summary) -> None:
         pos += 4
     if etype <= 1500:  # 802.3 length field: LLC (STP and friends)
         s.proto = "LLC"
-        s.info = "STP" if data[pos:pos + 2] == b"\x42\x42" else f"length {etype}"
+        s.info = "STP" if data[pos : pos + 2] == b"\x42\x42" else f"length {etype}"
         return
     _ethertype(etype, data[pos:], s)
 
@@ -111,9 +136,9 @@ def _arp(p: bytes, s: Summary) -> None:
     if ptype != ETH_IPV4 or plen != 4:
         s.info = f"op {op}"
         return
-    sha = p[8:8 + hlen]
-    spa = str(ipaddress.IPv4Address(p[8 + hlen:12 + hlen]))
-    tpa = str(ipaddress.IPv4Address(p[12 + 2 * hlen:16 + 2 * hlen]))
+    sha = p[8 : 8 + hlen]
+    spa = str(ipaddress.IPv4Address(p[8 + hlen : 12 + hlen]))
+    tpa = str(ipaddress.IPv4Address(p[12 + 2 * hlen : 16 + 2 * hlen]))
     s.src, s.dst = spa, tpa
     if op == 1:
         s.info = f"who-has {tpa} tell {spa}"

@@ -31,8 +31,10 @@ def nodes_from_agents(agents: list[AgentInfo], template: str, port: int) -> tupl
     for host in sorted({a.host for a in agents if a.host}):
         if "{tunneling_ip}" in template and host not in ips:
             kinds = ", ".join(sorted({a.binary or a.agent_type for a in agents if a.host == host}))
-            problems.append(f"Neutron host {host} ({kinds}) reports no tunneling_ip: no address for its "
-                            f"steth-agent (discovery_address = {template}); add it to [nodes]")
+            problems.append(
+                f"Neutron host {host} ({kinds}) reports no tunneling_ip: no address for its "
+                f"steth-agent (discovery_address = {template}); add it to [nodes]"
+            )
             continue
         address = template.format(host=host, tunneling_ip=ips.get(host, ""))
         try:

@@ -16,8 +16,7 @@ def resolve_node(config: ControllerConfig, name: str) -> NodeConfig:
         return config.nodes[name]
     except KeyError:
         known = ", ".join(sorted(config.nodes)) or "none"
-        raise UnknownAgentError(f"unknown agent {name!r}",
-                                f"known agents in {config.source}: {known}") from None
+        raise UnknownAgentError(f"unknown agent {name!r}", f"known agents in {config.source}: {known}") from None
 
 
 def select_nodes(config: ControllerConfig, names: list[str] | None) -> list[NodeConfig]:

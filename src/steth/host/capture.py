@@ -28,8 +28,9 @@ _STATS = {
 
 
 def tcpdump_path() -> str:
-    found = shutil.which(TCPDUMP) or next((p for p in ("/usr/sbin/tcpdump", "/usr/bin/tcpdump", "/sbin/tcpdump")
-                                           if os.access(p, os.X_OK)), None)
+    found = shutil.which(TCPDUMP) or next(
+        (p for p in ("/usr/sbin/tcpdump", "/usr/bin/tcpdump", "/sbin/tcpdump") if os.access(p, os.X_OK)), None
+    )
     if not found:
         raise CapabilityMissing("tcpdump is not installed on this node", "install the tcpdump package")
     return found
@@ -44,8 +45,9 @@ def _filter_args(bpf: str) -> list[str]:
     return ["--", bpf] if bpf else []
 
 
-def compile_filter(interface: str, bpf: str, netns: str | None = None, linktype: str | None = None,
-                   timeout: float = 15.0) -> str | None:
+def compile_filter(
+    interface: str, bpf: str, netns: str | None = None, linktype: str | None = None, timeout: float = 15.0
+) -> str | None:
     """Compile ``bpf`` with libpcap (`tcpdump -d`) for ``linktype`` (e.g. EN10MB), or for the link type
     of ``interface`` (opened to learn it); None when it compiles, else the compiler's message."""
     if not bpf:
@@ -58,13 +60,34 @@ def compile_filter(interface: str, bpf: str, netns: str | None = None, linktype:
     return "; ".join(lines) or f"tcpdump -d exited with {done.returncode}"
 
 
-def capture_argv(interface: str, path: str, *, bpf: str = "", snaplen: int = 262144,
-                 count: int | None = None, immediate: bool = False) -> list[str]:
+def capture_argv(
+    interface: str,
+    path: str,
+    *,
+    bpf: str = "",
+    snaplen: int = 262144,
+    count: int | None = None,
+    immediate: bool = False,
+) -> list[str]:
     """tcpdump's argv. Buffered (the default) it hands packets over in blocks of the kernel ring, at
     the latest after BLOCK_TIMEOUT: cheap, no loss at 100k+ packets/s on a veth. --immediate-mode
     hands over every packet at once (a live view), at a higher cost per packet."""
-    argv = [tcpdump_path(), "-i", interface, "-n", "-s", str(snaplen), "-U", "--time-stamp-precision=nano",
-            "-B", str(BUFFER_KIB), "-Z", "root", "-w", path]
+    argv = [
+        tcpdump_path(),
+        "-i",
+        interface,
+        "-n",
+        "-s",
+        str(snaplen),
+        "-U",
+        "--time-stamp-precision=nano",
+        "-B",
+        str(BUFFER_KIB),
+        "-Z",
+        "root",
+        "-w",
+        path,
+    ]
     if immediate:
         argv.append("--immediate-mode")
     if count:
@@ -72,11 +95,23 @@ def capture_argv(interface: str, path: str, *, bpf: str = "", snaplen: int = 262
     return argv + _filter_args(bpf)
 
 
-def start(interface: str, path: str, log_path: str, *, netns: str | None = None, bpf: str = "",
-          snaplen: int = 262144, count: int | None = None, immediate: bool = False) -> proc.ProcRecord:
+def start(
+    interface: str,
+    path: str,
+    log_path: str,
+    *,
+    netns: str | None = None,
+    bpf: str = "",
+    snaplen: int = 262144,
+    count: int | None = None,
+    immediate: bool = False,
+) -> proc.ProcRecord:
     """Start tcpdump writing ``path`` (its messages and statistics go to ``log_path``)."""
-    return proc.spawn(capture_argv(interface, path, bpf=bpf, snaplen=snaplen, count=count, immediate=immediate),
-                      netns=netns, log_path=log_path)
+    return proc.spawn(
+        capture_argv(interface, path, bpf=bpf, snaplen=snaplen, count=count, immediate=immediate),
+        netns=netns,
+        log_path=log_path,
+    )
 
 
 def read_log(log_path: str, limit: int = 65536) -> str:
@@ -111,4 +146,3 @@ def error_lines(log_text: str) -> str:
             continue
         keep.append(line.removeprefix("tcpdump: "))
     return "; ".join(keep)[:500]
-

@@ -21,13 +21,13 @@ from .inet import checksum as _checksum
 ETH_P_ALL = 0x0003
 VXLAN_PORT = 4789
 DHCP_MAGIC = b"\x63\x82\x53\x63"
-MESSAGE_TYPES = {1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK", 6: "NAK", 7: "RELEASE",
-                 8: "INFORM"}
+MESSAGE_TYPES = {1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK", 6: "NAK", 7: "RELEASE", 8: "INFORM"}
 MAX_FRAMES = 20000  # per capture: bounds memory and time on a busy interface
 
 
 def packet_socket(ifname: str, netns: str | None = None) -> socket.socket:
     """An AF_PACKET socket bound to ``ifname`` (in ``netns``), non-blocking."""
+
     def opener() -> socket.socket:
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         try:
@@ -87,11 +87,11 @@ def parse(frame: bytes, outgoing: bool = False, now: float = 0.0, _vni: int | No
     ihl = (frame[off] & 0x0F) * 4
     if frame[off + 9] != 17 or len(frame) < off + ihl + 8:
         return None
-    src_ip = socket.inet_ntoa(frame[off + 12:off + 16])
-    dst_ip = socket.inet_ntoa(frame[off + 16:off + 20])
+    src_ip = socket.inet_ntoa(frame[off + 12 : off + 16])
+    dst_ip = socket.inet_ntoa(frame[off + 16 : off + 20])
     udp = off + ihl
-    sport, dport = struct.unpack("!HH", frame[udp:udp + 4])
-    payload = frame[udp + 8:]
+    sport, dport = struct.unpack("!HH", frame[udp : udp + 4])
+    payload = frame[udp + 8 :]
     if dport == VXLAN_PORT and _vni is None and len(payload) >= 8 + 14:
         vni = int.from_bytes(payload[4:7], "big")
         return parse(payload[8:], outgoing, now, _vni=vni)
@@ -113,7 +113,7 @@ def parse(frame: bytes, outgoing: bool = False, now: float = 0.0, _vni: int | No
         if i + 1 >= len(opts):
             break
         ln = opts[i + 1]
-        val = opts[i + 2:i + 2 + ln]
+        val = opts[i + 2 : i + 2 + ln]
         if code == 53 and ln == 1:
             mtype = val[0]
         elif code == 54 and ln == 4:
@@ -121,19 +121,43 @@ def parse(frame: bytes, outgoing: bool = False, now: float = 0.0, _vni: int | No
         i += 2 + ln
     if mtype is None:
         return None
-    return DhcpFrame(message=MESSAGE_TYPES.get(mtype, str(mtype)), xid=xid, client_mac=chaddr, src_mac=_mac(src),
-                     dst_mac=_mac(dst), src_ip=src_ip, dst_ip=dst_ip, server_id=server_id,
-                     your_ip=None if yiaddr == "0.0.0.0" else yiaddr, vlan=vlan, vni=_vni, outgoing=outgoing,
-                     time=now)
-
-
+    return DhcpFrame(
+        message=MESSAGE_TYPES.get(mtype, str(mtype)),
+        xid=xid,
+        client_mac=chaddr,
+        src_mac=_mac(src),
+        dst_mac=_mac(dst),
+        src_ip=src_ip,
+        dst_ip=dst_ip,
+        server_id=server_id,
+        your_ip=None if yiaddr == "0.0.0.0" else yiaddr,
+        vlan=vlan,
+        vni=_vni,
+        outgoing=outgoing,
+        time=now,
+    )
 
 
 def discover(mac: str, xid: int) -> bytes:
     """A broadcast DHCPDISCOVER from ``mac`` as a complete Ethernet frame (checksums filled in)."""
     hw = bytes.fromhex(mac.replace(":", ""))
-    bootp = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, xid, 0, 0x8000, b"\0" * 4, b"\0" * 4,
-                        b"\0" * 4, b"\0" * 4, hw + b"\0" * 10, b"\0" * 64, b"\0" * 128)
+    bootp = struct.pack(
+        "!BBBBIHH4s4s4s4s16s64s128s",
+        1,
+        1,
+        6,
+        0,
+        xid,
+        0,
+        0x8000,
+        b"\0" * 4,
+        b"\0" * 4,
+        b"\0" * 4,
+        b"\0" * 4,
+        hw + b"\0" * 10,
+        b"\0" * 64,
+        b"\0" * 128,
+    )
     options = DHCP_MAGIC + bytes([53, 1, 1, 61, 7, 1]) + hw + bytes([55, 3, 1, 3, 6, 57, 2, 0x05, 0xDC, 255])
     payload = bootp + options + b"\0" * max(0, 300 - len(bootp) - len(options))
     src, dst = b"\0" * 4, b"\xff" * 4
@@ -159,7 +183,7 @@ class Capture:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"capture-{ifname}", daemon=True)
 
-    def start(self) -> "Capture":
+    def start(self) -> Capture:
         self._thread.start()
         return self
 

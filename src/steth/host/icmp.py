@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass, field
 
 from . import netns as netns_mod
-
 from .inet import checksum as _checksum
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
@@ -37,13 +36,27 @@ IPV6_PMTUDISC_DO = 2
 ECHO_REQUEST = {4: 8, 6: 128}
 ECHO_REPLY = {4: 0, 6: 129}
 UNREACHABLE_TEXT = {
-    4: {3: {0: "Destination network unreachable", 1: "Destination host unreachable",
-            2: "Destination protocol unreachable", 3: "Destination port unreachable",
-            4: "Fragmentation needed", 13: "Communication administratively prohibited"},
-        11: {0: "Time to live exceeded", 1: "Fragment reassembly time exceeded"}},
-    6: {1: {0: "No route to destination", 1: "Communication administratively prohibited",
-            3: "Address unreachable", 4: "Port unreachable"},
-        2: {0: "Packet too big"}, 3: {0: "Hop limit exceeded"}},
+    4: {
+        3: {
+            0: "Destination network unreachable",
+            1: "Destination host unreachable",
+            2: "Destination protocol unreachable",
+            3: "Destination port unreachable",
+            4: "Fragmentation needed",
+            13: "Communication administratively prohibited",
+        },
+        11: {0: "Time to live exceeded", 1: "Fragment reassembly time exceeded"},
+    },
+    6: {
+        1: {
+            0: "No route to destination",
+            1: "Communication administratively prohibited",
+            3: "Address unreachable",
+            4: "Port unreachable",
+        },
+        2: {0: "Packet too big"},
+        3: {0: "Hop limit exceeded"},
+    },
 }
 
 
@@ -70,38 +83,37 @@ def _bpf(ident: int, family: int) -> list[tuple[int, int, int, int]]:
     ret_all, ret_none = (0x06, 0, 0, 0xFFFF), (0x06, 0, 0, 0)
     if family == 4:
         return [
-            (0xB1, 0, 0, 0),             # 0 ldxb 4*([0]&0xf)
-            (0x50, 0, 0, 0),             # 1 ldb [x+0]         type
-            (0x15, 4, 0, 0),             # 2 jeq #0 -> 7
-            (0x15, 2, 0, 8),             # 3 jeq #8 -> 6 (drop peers' requests)
-            (0x15, 1, 0, 13),            # 4 jeq #13 (timestamp) -> 6
-            ret_all,                     # 5 errors and others: pass
-            ret_none,                    # 6
-            (0x48, 0, 0, 4),             # 7 ldh [x+4]         identifier
-            (0x15, 0, 1, ident),         # 8 jeq #ident
-            ret_all,                     # 9
-            ret_none,                    # 10
+            (0xB1, 0, 0, 0),  # 0 ldxb 4*([0]&0xf)
+            (0x50, 0, 0, 0),  # 1 ldb [x+0]         type
+            (0x15, 4, 0, 0),  # 2 jeq #0 -> 7
+            (0x15, 2, 0, 8),  # 3 jeq #8 -> 6 (drop peers' requests)
+            (0x15, 1, 0, 13),  # 4 jeq #13 (timestamp) -> 6
+            ret_all,  # 5 errors and others: pass
+            ret_none,  # 6
+            (0x48, 0, 0, 4),  # 7 ldh [x+4]         identifier
+            (0x15, 0, 1, ident),  # 8 jeq #ident
+            ret_all,  # 9
+            ret_none,  # 10
         ]
     return [
-        (0x30, 0, 0, 0),                 # 0 ldb [0]           type
-        (0x15, 3, 0, 129),               # 1 jeq #129 -> 5
-        (0x25, 1, 0, 4),                 # 2 jgt #4 -> 4 (requests, neighbour discovery: drop)
-        ret_all,                         # 3 errors 1-4: pass
-        ret_none,                        # 4
-        (0x28, 0, 0, 4),                 # 5 ldh [4]           identifier
-        (0x15, 0, 1, ident),             # 6 jeq #ident
-        ret_all,                         # 7
-        ret_none,                        # 8
+        (0x30, 0, 0, 0),  # 0 ldb [0]           type
+        (0x15, 3, 0, 129),  # 1 jeq #129 -> 5
+        (0x25, 1, 0, 4),  # 2 jgt #4 -> 4 (requests, neighbour discovery: drop)
+        ret_all,  # 3 errors 1-4: pass
+        ret_none,  # 4
+        (0x28, 0, 0, 4),  # 5 ldh [4]           identifier
+        (0x15, 0, 1, ident),  # 6 jeq #ident
+        ret_all,  # 7
+        ret_none,  # 8
     ]
 
 
 def _attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
     insns = (_SockFilter * len(program))(*[_SockFilter(c, jt, jf, k) for c, jt, jf, k in program])
     prog = _SockFprog(len(program), insns)
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(ctypes.string_at(ctypes.addressof(prog),
-                                                                               ctypes.sizeof(prog))))
-
-
+    sock.setsockopt(
+        socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(ctypes.string_at(ctypes.addressof(prog), ctypes.sizeof(prog)))
+    )
 
 
 def _echo(family: int, ident: int, seq: int, payload: bytes) -> bytes:
@@ -115,8 +127,15 @@ def _echo(family: int, ident: int, seq: int, payload: bytes) -> bytes:
 class Pinger:
     """One request's worth of echoes: all targets of one address family, one socket."""
 
-    def __init__(self, family: int, *, dont_fragment: bool = False, interface: str | None = None,
-                 source: str | None = None, netns: str | None = None) -> None:
+    def __init__(
+        self,
+        family: int,
+        *,
+        dont_fragment: bool = False,
+        interface: str | None = None,
+        source: str | None = None,
+        netns: str | None = None,
+    ) -> None:
         self.family = family
         self.ident = int.from_bytes(os.urandom(2), "big")
 
@@ -149,8 +168,9 @@ class Pinger:
     def close(self) -> None:
         self.sock.close()
 
-    async def run(self, targets: list[str], count: int, interval: float, timeout: float,
-                  size: int) -> dict[str, TargetStats]:
+    async def run(
+        self, targets: list[str], count: int, interval: float, timeout: float, size: int
+    ) -> dict[str, TargetStats]:
         """Send ``count`` rounds ``interval`` apart; wait ``timeout`` after the last for stragglers."""
         loop = asyncio.get_running_loop()
         stats = {t: TargetStats() for t in targets}
@@ -202,19 +222,26 @@ class Pinger:
                 return stats
             try:
                 await asyncio.wait_for(asyncio.shield(done), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             # replies arriving after the deadline are losses, as for ping -W
             return stats
         finally:
             loop.remove_reader(self.sock.fileno())
 
-    def _handle(self, data: bytes, src: str, now_ns: int, stats: dict[str, TargetStats],
-                sent_at: dict[tuple[str, int], int], outstanding: dict[str, int]) -> None:
+    def _handle(
+        self,
+        data: bytes,
+        src: str,
+        now_ns: int,
+        stats: dict[str, TargetStats],
+        sent_at: dict[tuple[str, int], int],
+        outstanding: dict[str, int],
+    ) -> None:
         if self.family == 4:
             if len(data) < 20:
                 return
-            data = data[(data[0] & 0x0F) * 4:]
+            data = data[(data[0] & 0x0F) * 4 :]
         if len(data) < 8:
             return
         icmp_type, code = data[0], data[1]
@@ -235,7 +262,7 @@ class Pinger:
             if len(inner) < 28:
                 return
             dst = socket.inet_ntop(socket.AF_INET, inner[16:20])
-            inner = inner[(inner[0] & 0x0F) * 4:]
+            inner = inner[(inner[0] & 0x0F) * 4 :]
         else:
             if len(inner) < 48:
                 return

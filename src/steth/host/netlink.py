@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import socket
-from typing import Any, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from ..errors import HostError
 from ..wire.models import Address, Interface, LinkStats, Namespace
@@ -153,5 +154,6 @@ def disable_tx_checksum(ifname: str, netns: str) -> None:
     t.start()
     t.join(10)
     if t.is_alive() or failure:
-        raise HostError(f"cannot turn off TX checksum offload of {ifname} in {netns}: "
-                        f"{failure[0] if failure else 'timed out'}")
+        raise HostError(
+            f"cannot turn off TX checksum offload of {ifname} in {netns}: {failure[0] if failure else 'timed out'}"
+        )

@@ -109,7 +109,9 @@ def tables(connection: str = DEFAULT_CONNECTION) -> dict[str, list[dict[str, Any
     try:
         out = {}
         for table in ("Bridge", "Port", "Interface"):
-            out[table] = [{k: _plain(v) for k, v in row.items()} for row in ovs.db_list(table).execute(check_error=True)]
+            out[table] = [
+                {k: _plain(v) for k, v in row.items()} for row in ovs.db_list(table).execute(check_error=True)
+            ]
         return out
     except Exception as exc:
         forget(connection)

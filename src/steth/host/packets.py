@@ -86,8 +86,9 @@ class FrameTemplate:
         iface = self.interface.encode()[:IFNAME_BYTES]
         payload = _PAYLOAD.pack(MAGIC, VERSION, self.run_id, 0, sender, iface)
         eth = BROADCAST + self.src_mac
-        self.tagged = bytearray((eth + struct.pack("!HHH", ETH_P_8021Q, 0, ETHERTYPE_PROBE) + payload)
-                                .ljust(MIN_FRAME, b"\0"))
+        self.tagged = bytearray(
+            (eth + struct.pack("!HHH", ETH_P_8021Q, 0, ETHERTYPE_PROBE) + payload).ljust(MIN_FRAME, b"\0")
+        )
         self.untagged = bytearray((eth + struct.pack("!H", ETHERTYPE_PROBE) + payload).ljust(MIN_FRAME, b"\0"))
 
     def frame(self, vlan: int) -> bytes:
@@ -131,16 +132,20 @@ def decode(frame: bytes, aux_tci: int | None) -> Probe | None:
     magic, version, run_id, vlan, sender, iface = _PAYLOAD.unpack_from(frame, offset)
     if magic != MAGIC or version != VERSION:
         return None
-    return Probe(run_id=run_id, vlan_sent=vlan, vlan_seen=(tag & 0x0FFF) if tag is not None else 0,
-                 sender=sender.rstrip(b"\0").decode(errors="replace"),
-                 interface=iface.rstrip(b"\0").decode(errors="replace"))
+    return Probe(
+        run_id=run_id,
+        vlan_sent=vlan,
+        vlan_seen=(tag & 0x0FFF) if tag is not None else 0,
+        sender=sender.rstrip(b"\0").decode(errors="replace"),
+        interface=iface.rstrip(b"\0").decode(errors="replace"),
+    )
 
 
 # ---- classic BPF ------------------------------------------------------------
 
+
 class _SockFilter(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
-                ("k", ctypes.c_uint32)]
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
 
 
 class _SockFprog(ctypes.Structure):
@@ -168,8 +173,9 @@ def probe_filter() -> list[tuple[int, int, int, int]]:
 def attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
     arr = (_SockFilter * len(program))(*[_SockFilter(*ins) for ins in program])
     prog = _SockFprog(len(program), arr)
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(ctypes.string_at(ctypes.addressof(prog),
-                                                                                ctypes.sizeof(prog))))
+    sock.setsockopt(
+        socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(ctypes.string_at(ctypes.addressof(prog), ctypes.sizeof(prog)))
+    )
     # the kernel copies the program during setsockopt; ``arr`` only has to live until here
 
 
@@ -177,8 +183,9 @@ def _open(ifname: str) -> socket.socket:
     try:
         sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0))  # bound below
     except PermissionError as exc:
-        raise CapabilityMissing(f"cannot open a raw packet socket: {exc}",
-                                "the agent needs CAP_NET_RAW (run it as root)") from exc
+        raise CapabilityMissing(
+            f"cannot open a raw packet socket: {exc}", "the agent needs CAP_NET_RAW (run it as root)"
+        ) from exc
     return sock
 
 
@@ -193,6 +200,7 @@ def _bind(sock: socket.socket, ifname: str, proto: int) -> None:
 
 
 # ---- listener -------------------------------------------------------------------
+
 
 @dataclass
 class Heard:
@@ -304,6 +312,7 @@ class Listener:
 
 # ---- sender ---------------------------------------------------------------------
 
+
 def interface_mac(ifname: str) -> bytes:
     try:
         with open(f"/sys/class/net/{ifname}/address", encoding="ascii") as fh:
@@ -323,8 +332,9 @@ class SendResult:
     error: str | None = None
 
 
-def send_probes(ifname: str, run_id: str, sender: str, vlans: list[int], *, repeat: int = 1,
-                rate: float | None = None) -> SendResult:
+def send_probes(
+    ifname: str, run_id: str, sender: str, vlans: list[int], *, repeat: int = 1, rate: float | None = None
+) -> SendResult:
     """Send one probe frame per VLAN (``repeat`` rounds); ``rate`` frames/s paces the burst."""
     mac = interface_mac(ifname)
     template = FrameTemplate(mac, run_id_bytes(run_id), sender, ifname)
@@ -361,5 +371,10 @@ def send_probes(ifname: str, run_id: str, sender: str, vlans: list[int], *, repe
                         break
     finally:
         sock.close()
-    return SendResult(sent=sent, mac=":".join(f"{b:02x}" for b in mac), elapsed=time.monotonic() - start,
-                      errors=errors, error=first_error)
+    return SendResult(
+        sent=sent,
+        mac=":".join(f"{b:02x}" for b in mac),
+        elapsed=time.monotonic() - start,
+        errors=errors,
+        error=first_error,
+    )

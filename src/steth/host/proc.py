@@ -23,7 +23,7 @@ class ProcRecord:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "ProcRecord":
+    def from_json(cls, data: dict) -> ProcRecord:
         return cls(pid=int(data["pid"]), start_ticks=int(data["start_ticks"]), argv=tuple(data["argv"]))
 
 
@@ -35,7 +35,7 @@ def _stat(pid: int) -> tuple[str, int] | None:
     except OSError:
         return None
     # comm may hold spaces and parentheses: split after the last ')'
-    fields = data[data.rindex(")") + 2:].split()
+    fields = data[data.rindex(")") + 2 :].split()
     return fields[0], int(fields[19])
 
 
@@ -62,14 +62,22 @@ def _reap(pid: int) -> None:
         pass
 
 
-def spawn(argv: list[str], *, netns: str | None = None, log_path: str | None = None,
-          env: dict[str, str] | None = None) -> ProcRecord:
+def spawn(
+    argv: list[str], *, netns: str | None = None, log_path: str | None = None, env: dict[str, str] | None = None
+) -> ProcRecord:
     """Start ``argv`` (inside ``netns`` via `ip netns exec`, which execs in place so the PID is the program's)."""
     full = ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     try:
-        child = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                 start_new_session=True, close_fds=True, env=env)
+        child = subprocess.Popen(
+            full,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            env=env,
+        )
     finally:
         if log_path:
             out.close()  # type: ignore[union-attr]
@@ -100,8 +108,14 @@ def terminate(rec: ProcRecord, timeout: float = 3.0) -> bool:
     return True
 
 
-def run(argv: list[str], *, timeout: float = 30.0, netns: str | None = None,
-        input: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run(
+    argv: list[str],
+    *,
+    timeout: float = 30.0,
+    netns: str | None = None,
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     """Run a short command to completion; output captured as text. Raises on timeout.
 
     ``input`` goes to its stdin (else none); ``env`` adds to (never replaces) this process's
@@ -109,5 +123,12 @@ def run(argv: list[str], *, timeout: float = 30.0, netns: str | None = None,
     """
     full = ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
     stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
-    return subprocess.run(full, capture_output=True, text=True, timeout=timeout, check=False,
-                          env={**os.environ, **env} if env else None, **stdin)
+    return subprocess.run(
+        full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **env} if env else None,
+        **stdin,
+    )

@@ -8,7 +8,8 @@ crash, or `steth lab down`) can undo it without knowing how it was made.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import HostError
 from . import netlink, proc

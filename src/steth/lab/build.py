@@ -8,13 +8,13 @@ import secrets
 import shutil
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import HostError, LabError
-from ..host import netlink
-from ..host import proc
+from ..host import netlink, proc
 from .state import LabState
-from .topology import AGENT_PORT, Node, Topology, build as build_topology, free_cidrs
+from .topology import AGENT_PORT, Node, Topology, free_cidrs
+from .topology import build as build_topology
 
 Progress = Callable[[str], None]
 NUD_PERMANENT = 0x80
@@ -57,15 +57,19 @@ def check_free(topo: Topology) -> None:
     """Refuse to build over addresses the host already uses (its routes and addresses)."""
     used = host_networks()
     with netlink.iproute() as ipr:
-        links = {l.get("ifname") for l in ipr.get_links()}
+        links = {link.get("ifname") for link in ipr.get_links()}
     for net in topo.networks:
         for u in used:
             if u.prefixlen > 0 and net.cidr.overlaps(u):
-                raise LabError(f"the {net.name} network {net.cidr} of lab {topo.lab} overlaps {u} on this host",
-                               "use another lab name (--name) or remove the other lab")
+                raise LabError(
+                    f"the {net.name} network {net.cidr} of lab {topo.lab} overlaps {u} on this host",
+                    "use another lab name (--name) or remove the other lab",
+                )
     if topo.uplink in links:
-        raise LabError(f"interface {topo.uplink} already exists on this host",
-                       f"another lab called {topo.lab} may be up without its state file; remove it by hand")
+        raise LabError(
+            f"interface {topo.uplink} already exists on this host",
+            f"another lab called {topo.lab} may be up without its state file; remove it by hand",
+        )
 
 
 class LabBuilder:
@@ -81,8 +85,10 @@ class LabBuilder:
         from pyroute2 import netns
 
         if name in netns.listnetns():  # never adopt (and later delete) a namespace we did not make
-            raise LabError(f"network namespace {name} already exists on this host",
-                           "it is not part of this lab's records: remove it yourself or pick another --name")
+            raise LabError(
+                f"network namespace {name} already exists on this host",
+                "it is not part of this lab's records: remove it yourself or pick another --name",
+            )
         self.state.namespaces.append(name)
         self.state.save()
         netns.create(name)
@@ -103,8 +109,7 @@ class LabBuilder:
         with netlink.iproute() as ipr:
             ipr.link("add", ifname=topo.uplink, kind="veth", peer={"ifname": "uplink", "net_ns_fd": topo.switch_ns})
             idx = ipr.link_lookup(ifname=topo.uplink)[0]
-            ipr.addr("add", index=idx, address=str(topo.uplink_address()),
-                     prefixlen=topo.management.cidr.prefixlen)
+            ipr.addr("add", index=idx, address=str(topo.uplink_address()), prefixlen=topo.management.cidr.prefixlen)
             ipr.link("set", index=idx, state="up")
         with netlink.iproute(topo.switch_ns) as ipr:
             bridge = ipr.link_lookup(ifname=topo.bridge(topo.management))[0]
@@ -116,8 +121,12 @@ class LabBuilder:
         self._netns(ns)
         with netlink.iproute(ns) as ipr:
             for net in topo.networks:
-                ipr.link("add", ifname=net.node_ifname, kind="veth",
-                         peer={"ifname": topo.switch_port(node, net), "net_ns_fd": topo.switch_ns})
+                ipr.link(
+                    "add",
+                    ifname=net.node_ifname,
+                    kind="veth",
+                    peer={"ifname": topo.switch_port(node, net), "net_ns_fd": topo.switch_ns},
+                )
                 idx = ipr.link_lookup(ifname=net.node_ifname)[0]
                 ipr.addr("add", index=idx, address=str(topo.address(node, net)), prefixlen=net.cidr.prefixlen)
                 ipr.link("set", index=idx, state="up")
@@ -150,14 +159,24 @@ class LabBuilder:
                     idx = ipr.link_lookup(ifname=net.node_ifname)[0]
                     for peer in topo.nodes:
                         if peer is not node:
-                            ipr.neigh("replace", ifindex=idx, dst=str(topo.address(peer, net)),
-                                      lladdr=macs[(peer.name, net.name)], state=NUD_PERMANENT)
+                            ipr.neigh(
+                                "replace",
+                                ifindex=idx,
+                                dst=str(topo.address(peer, net)),
+                                lladdr=macs[(peer.name, net.name)],
+                                state=NUD_PERMANENT,
+                            )
                             added += 1
         with netlink.iproute() as ipr:  # the controller's side of the management uplink (our own veth)
             idx = ipr.link_lookup(ifname=topo.uplink)[0]
             for peer in topo.nodes:
-                ipr.neigh("replace", ifindex=idx, dst=str(topo.address(peer, topo.management)),
-                          lladdr=macs[(peer.name, topo.management.name)], state=NUD_PERMANENT)
+                ipr.neigh(
+                    "replace",
+                    ifindex=idx,
+                    dst=str(topo.address(peer, topo.management)),
+                    lladdr=macs[(peer.name, topo.management.name)],
+                    state=NUD_PERMANENT,
+                )
         return added
 
     def token(self) -> str:
@@ -172,10 +191,19 @@ class LabBuilder:
         topo = self.topo
         logs = os.path.join(self.state.directory, "logs")
         os.makedirs(logs, exist_ok=True)
-        argv = [*agent_argv(), "--bind", str(topo.address(node, topo.management)), "--port", str(AGENT_PORT),
-                "--token-file", self.token(),
-                "--ovsdb-connection", f"unix:{os.path.join(self.state.directory, node.name, 'db.sock')}",
-                "--state-dir", os.path.join(self.state.directory, node.name, "agent")]
+        argv = [
+            *agent_argv(),
+            "--bind",
+            str(topo.address(node, topo.management)),
+            "--port",
+            str(AGENT_PORT),
+            "--token-file",
+            self.token(),
+            "--ovsdb-connection",
+            f"unix:{os.path.join(self.state.directory, node.name, 'db.sock')}",
+            "--state-dir",
+            os.path.join(self.state.directory, node.name, "agent"),
+        ]
         rec = proc.spawn(argv, netns=topo.node_ns(node), log_path=os.path.join(logs, f"agent-{node.name}.log"))
         self.state.agents[node.name] = rec.to_json()
         self.state.save()
@@ -208,7 +236,7 @@ def wait_for_agents(state: LabState, timeout: float) -> dict[str, str]:
                     if resp.status == 200:
                         return node.name, ""
                     last = f"HTTP {resp.status}"
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 last = str(exc) or type(exc).__name__
             await asyncio.sleep(0.2)
         return node.name, f"not ready after {timeout:g} s: {last}"
@@ -216,19 +244,26 @@ def wait_for_agents(state: LabState, timeout: float) -> dict[str, str]:
     async def all_() -> dict[str, str]:
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as session:
-            results = await asyncio.gather(*(one(session, n, deadline) for n in topo.nodes
-                                             if n.name in state.agents))
+            results = await asyncio.gather(*(one(session, n, deadline) for n in topo.nodes if n.name in state.agents))
         return {name: problem for name, problem in results if problem}
 
     return asyncio.run(all_())
 
 
-def up(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | None = None,
-       progress: Progress = _quiet, static_neighbours: str = "auto", neutron: bool = False) -> LabState:
+def up(
+    lab: str = "lab",
+    computes: int = 2,
+    cidrs: tuple[str, str, str] | None = None,
+    progress: Progress = _quiet,
+    static_neighbours: str = "auto",
+    neutron: bool = False,
+) -> LabState:
     """Build the lab; on any failure remove what was built and raise LabError."""
     if LabState.load(lab) is not None:
-        raise LabError(f"lab {lab} is already up (state in {LabState(lab, 0, ('', '', '')).directory})",
-                       f"use it, or remove it first with `steth lab down --name {lab}`")
+        raise LabError(
+            f"lab {lab} is already up (state in {LabState(lab, 0, ('', '', '')).directory})",
+            f"use it, or remove it first with `steth lab down --name {lab}`",
+        )
     build_topology(lab, computes, cidrs)  # validates name and size before touching the host
     if cidrs is None:
         cidrs = free_cidrs(lab, host_networks())  # type: ignore[assignment]
@@ -303,13 +338,29 @@ def config_path(state: LabState) -> str:
 
 def controller_config_text(state: LabState) -> str:
     topo = topology_of(state)
-    lines = ["# steth controller config for lab " + state.lab, "[DEFAULT]",
-             f"agent_port = {AGENT_PORT}", f"token_file = {os.path.join(state.directory, 'token')}",
-             "request_timeout = 5", "management_network = management", "", "[networks]"]
+    lines = [
+        "# steth controller config for lab " + state.lab,
+        "[DEFAULT]",
+        f"agent_port = {AGENT_PORT}",
+        f"token_file = {os.path.join(state.directory, 'token')}",
+        "request_timeout = 5",
+        "management_network = management",
+        "",
+        "[networks]",
+    ]
     lines += [f"{net.name} = {net.cidr}" for net in topo.networks]
-    lines += ["", "# VLANs the tenant trunk must carry (check vlan, check all)", "[vlans]", "tenant = 100-199", "",
-              "# bandwidth each network must reach (check bandwidth, check all)", "[bandwidth]", "tenant = 1G", "",
-              "[nodes]"]
+    lines += [
+        "",
+        "# VLANs the tenant trunk must carry (check vlan, check all)",
+        "[vlans]",
+        "tenant = 100-199",
+        "",
+        "# bandwidth each network must reach (check bandwidth, check all)",
+        "[bandwidth]",
+        "tenant = 1G",
+        "",
+        "[nodes]",
+    ]
     lines += [f"{n.name} = {topo.address(n, topo.management)}" for n in topo.nodes]
     return "\n".join(lines) + "\n"
 

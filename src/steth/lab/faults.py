@@ -12,8 +12,9 @@ faults_neutron.py, imported at the end of this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import LabError, UsageError
 from ..host import netlink, proc, undo
@@ -83,12 +84,15 @@ class FaultKind:
 KINDS: dict[str, FaultKind] = {}
 
 
-def kind(name: str, help: str, params: tuple[str, ...],
-         optional: tuple[str, ...] = ()) -> Callable[[Callable[[FaultContext], str]], Callable]:
+def kind(
+    name: str, help: str, params: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Callable[[Callable[[FaultContext], str]], Callable]:
     """Register a kind; ``params`` must be given, ``optional`` may be (both reach ``ctx.params``)."""
+
     def register(fn: Callable[[FaultContext], str]) -> Callable[[FaultContext], str]:
         KINDS[name] = FaultKind(name, help, params, fn, optional)
         return fn
+
     return register
 
 
@@ -107,12 +111,9 @@ def add(state: LabState, topo: Topology, kind_name: str, params: dict[str, Any])
     fk = KINDS[kind_name]
     missing = [p for p in fk.params if params.get(p) in (None, "")]
     if missing:
-        raise UsageError(f"fault {kind_name} needs --{' --'.join(missing)}",
-                         f"{kind_name}: {fk.help}")
-    used = {k: v for k, v in params.items()
-            if k in fk.params or (k in fk.optional and v not in (None, ""))}
-    fault: dict[str, Any] = {"id": _next_id(state), "kind": kind_name, "params": used, "undo": [],
-                             "description": ""}
+        raise UsageError(f"fault {kind_name} needs --{' --'.join(missing)}", f"{kind_name}: {fk.help}")
+    used = {k: v for k, v in params.items() if k in fk.params or (k in fk.optional and v not in (None, ""))}
+    fault: dict[str, Any] = {"id": _next_id(state), "kind": kind_name, "params": used, "undo": [], "description": ""}
     state.faults.append(fault)
     state.save()
     ctx = FaultContext(topo, state, fault, used)
@@ -134,8 +135,10 @@ def remove(state: LabState, fault_id: str) -> list[str]:
             state.faults.remove(fault)
             state.save()
             return problems
-    raise UsageError(f"lab {state.lab} has no fault {fault_id!r}",
-                     f"faults: {', '.join(f['id'] for f in state.faults) or 'none'} (see `steth lab fault list`)")
+    raise UsageError(
+        f"lab {state.lab} has no fault {fault_id!r}",
+        f"faults: {', '.join(f['id'] for f in state.faults) or 'none'} (see `steth lab fault list`)",
+    )
 
 
 def remove_all(state: LabState) -> list[str]:
@@ -147,8 +150,8 @@ def remove_all(state: LabState) -> list[str]:
 
 # ---- kinds ---------------------------------------------------------------
 
-@kind("link-down", "take a node's link to a network down at the switch port (cable pulled)",
-      params=("node", "network"))
+
+@kind("link-down", "take a node's link to a network down at the switch port (cable pulled)", params=("node", "network"))
 def _link_down(ctx: FaultContext) -> str:
     port = ctx.topo.switch_port(ctx.node, ctx.network)
     # Undone in reverse: link up first, then forget the neighbour entries that failed
@@ -178,22 +181,40 @@ def _switch_mtu(ctx: FaultContext) -> str:
     return f"switch port {port} ({ctx.node.name}, {ctx.network.name}): MTU {old} -> {ctx.params['mtu']}"
 
 
-@kind("drop", "drop traffic from --node to --to on a network, that direction only",
-      params=("node", "to", "network"))
+@kind("drop", "drop traffic from --node to --to on a network, that direction only", params=("node", "to", "network"))
 def _drop(ctx: FaultContext) -> str:
     # Dropped at the receiver, new flows only: the sender sees plain loss (no local
     # EPERM), and the receiver's own pings to the sender still get their replies.
     src = str(ctx.topo.address(ctx.node, ctx.network))
     ns = ctx.topo.node_ns(ctx.peer)
-    rule = ["INPUT", "-s", src, "-i", ctx.network.node_ifname, "-m", "conntrack", "--ctstate", "NEW",
-            "-m", "comment", "--comment", f"steth-lab-fault-{ctx.fault['id']}", "-j", "DROP"]
+    rule = [
+        "INPUT",
+        "-s",
+        src,
+        "-i",
+        ctx.network.node_ifname,
+        "-m",
+        "conntrack",
+        "--ctstate",
+        "NEW",
+        "-m",
+        "comment",
+        "--comment",
+        f"steth-lab-fault-{ctx.fault['id']}",
+        "-j",
+        "DROP",
+    ]
     ctx.record(undo.argv(["iptables", "-D", *rule], ns))
     ctx.run(["iptables", "-A", *rule], ns)
     return f"{ctx.node.name} -> {ctx.peer.name} on {ctx.network.name}: dropped (iptables in {ns})"
 
 
-@kind("vlan-prune", "drop VLANs (--vlans 105 or 100-110,200) on the tenant trunk's switch port toward --node "
-      "(ebtables 802.1Q match in the switch namespace)", params=("node", "vlans"))
+@kind(
+    "vlan-prune",
+    "drop VLANs (--vlans 105 or 100-110,200) on the tenant trunk's switch port toward --node "
+    "(ebtables 802.1Q match in the switch namespace)",
+    params=("node", "vlans"),
+)
 def _vlan_prune(ctx: FaultContext) -> str:
     # ebtables sees the tag though the bridge port moved it into metadata (no br_netfilter needed).
     # One chain per fault (its name is the marker: ebtables has no comment match), one DROP rule per VLAN
@@ -221,8 +242,10 @@ def _vlan_prune(ctx: FaultContext) -> str:
     ctx.record(undo.argv(["ebtables", "-D", *jump], ns))
     ctx.run(["ebtables", "-A", *jump], ns)
     plural = "s" if len(vlans) > 1 else ""
-    return (f"VLAN{plural} {format_ranges(vlans)} dropped toward {ctx.node.name} {net.node_ifname} "
-            f"(switch port {port}, ebtables chain {chain} in {ns})")
+    return (
+        f"VLAN{plural} {format_ranges(vlans)} dropped toward {ctx.node.name} {net.node_ifname} "
+        f"(switch port {port}, ebtables chain {chain} in {ns})"
+    )
 
 
 def tbf_argv(ifname: str, bps: int) -> list[str]:
@@ -232,12 +255,28 @@ def tbf_argv(ifname: str, bps: int) -> list[str]:
     fits) and the queue at most 50 ms, which keeps TCP close to the rate.
     """
     burst = max(int(bps / 8 * 0.01), 16000)
-    return ["tc", "qdisc", "add", "dev", ifname, "root", "tbf", "rate", f"{bps}bit", "burst", str(burst),
-            "latency", "50ms"]
+    return [
+        "tc",
+        "qdisc",
+        "add",
+        "dev",
+        ifname,
+        "root",
+        "tbf",
+        "rate",
+        f"{bps}bit",
+        "burst",
+        str(burst),
+        "latency",
+        "50ms",
+    ]
 
 
-@kind("rate-limit", "cap a node's link to a network at --rate (tbf on the node's interface and on its switch "
-                    "port: both directions)", params=("node", "network", "rate"))
+@kind(
+    "rate-limit",
+    "cap a node's link to a network at --rate (tbf on the node's interface and on its switch port: both directions)",
+    params=("node", "network", "rate"),
+)
 def _rate_limit(ctx: FaultContext) -> str:
     from ..wire.iperf import format_rate, parse_rate
 
@@ -246,19 +285,28 @@ def _rate_limit(ctx: FaultContext) -> str:
     except ValueError as exc:
         raise UsageError(f"--rate: {exc}") from None
     for other in ctx.state.faults:
-        if (other is not ctx.fault and other["kind"] == "rate-limit"
-                and other["params"].get("node") == ctx.node.name
-                and other["params"].get("network") == ctx.network.name):
-            raise UsageError(f"{ctx.node.name} on {ctx.network.name} is already rate-limited ({other['id']})",
-                             f"remove it first: steth lab fault remove {other['id']}")
+        if (
+            other is not ctx.fault
+            and other["kind"] == "rate-limit"
+            and other["params"].get("node") == ctx.node.name
+            and other["params"].get("network") == ctx.network.name
+        ):
+            raise UsageError(
+                f"{ctx.node.name} on {ctx.network.name} is already rate-limited ({other['id']})",
+                f"remove it first: steth lab fault remove {other['id']}",
+            )
     # traffic from the node: egress of its interface; traffic to it: egress of its switch port
-    for ns, ifname in ((ctx.topo.node_ns(ctx.node), ctx.network.node_ifname),
-                       (ctx.topo.switch_ns, ctx.topo.switch_port(ctx.node, ctx.network))):
+    for ns, ifname in (
+        (ctx.topo.node_ns(ctx.node), ctx.network.node_ifname),
+        (ctx.topo.switch_ns, ctx.topo.switch_port(ctx.node, ctx.network)),
+    ):
         ctx.record(undo.argv(["tc", "qdisc", "del", "dev", ifname, "root"], ns))
         ctx.run(tbf_argv(ifname, bps), ns)
-    return (f"{ctx.node.name} {ctx.network.node_ifname} ({ctx.network.name}): capped at {format_rate(bps)} "
-            f"both ways (tbf on {ctx.network.node_ifname} and switch port "
-            f"{ctx.topo.switch_port(ctx.node, ctx.network)})")
+    return (
+        f"{ctx.node.name} {ctx.network.node_ifname} ({ctx.network.name}): capped at {format_rate(bps)} "
+        f"both ways (tbf on {ctx.network.node_ifname} and switch port "
+        f"{ctx.topo.switch_port(ctx.node, ctx.network)})"
+    )
 
 
 # Neutron lab kinds live in their own module; importing it registers them (it needs `kind` above),

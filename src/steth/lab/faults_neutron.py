@@ -11,7 +11,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import signal
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import LabError, UsageError
 from ..host import netlink, proc, undo
@@ -25,6 +26,7 @@ SPOOF_PINGS = ("-c", "600", "-i", "0.5")  # bounded: it stops by itself after 5 
 
 
 # ---- pure helpers (unit-tested) -----------------------------------------------
+
 
 def underlay_need(network_type: str, network_mtu: int) -> int:
     """MTU the underlay must carry for a network: its MTU plus the encapsulation overhead."""
@@ -44,8 +46,11 @@ def check_underlay_mtu(mtu: int, network_type: str, network_mtu: int) -> None:
     if not 68 <= mtu <= 65535:
         raise UsageError(f"--mtu {mtu} is out of range 68-65535")
     if mtu >= need:
-        raise UsageError(f"--mtu {mtu} still carries the {network_type} network (MTU {network_mtu} needs {need} "
-                         "on the underlay): no fault", f"give less than {need}, or omit --mtu")
+        raise UsageError(
+            f"--mtu {mtu} still carries the {network_type} network (MTU {network_mtu} needs {need} "
+            "on the underlay): no fault",
+            f"give less than {need}, or omit --mtu",
+        )
 
 
 def spoof_address(cidr: str, host: int = SPOOF_HOST) -> ipaddress.IPv4Interface:
@@ -57,6 +62,7 @@ def spoof_address(cidr: str, host: int = SPOOF_HOST) -> ipaddress.IPv4Interface:
 
 
 # ---- lookups ---------------------------------------------------------------------
+
 
 def neutron_rec(ctx: FaultContext) -> dict[str, Any]:
     rec = ctx.state.extra.get("neutron")
@@ -110,15 +116,21 @@ def claim(ctx: FaultContext, resource: str) -> None:
     in the wrong order. The claim is kept in the fault's record."""
     for other in ctx.state.faults:
         if other is not ctx.fault and resource in other.get("claims", []):
-            raise UsageError(f"{resource} is already changed by fault {other['id']} ({other['kind']})",
-                             f"remove it first: steth lab fault remove {other['id']}")
+            raise UsageError(
+                f"{resource} is already changed by fault {other['id']} ({other['kind']})",
+                f"remove it first: steth lab fault remove {other['id']}",
+            )
     ctx.fault.setdefault("claims", []).append(resource)
 
 
 # ---- existing Neutron kinds (DHCP path) ------------------------------------------
 
-@kind("dnsmasq-stopped", "freeze the Neutron network's dnsmasq (SIGSTOP: alive but silent; --network vlan|vxlan)",
-      params=("network",))
+
+@kind(
+    "dnsmasq-stopped",
+    "freeze the Neutron network's dnsmasq (SIGSTOP: alive but silent; --network vlan|vxlan)",
+    params=("network",),
+)
 def _dnsmasq_stopped(ctx: FaultContext) -> str:
     net_id = neutron_network(ctx)
     pidfile = os.path.join(neutron_rec(ctx)["dir"], "state-network", "dhcp", net_id, "pid")
@@ -138,8 +150,21 @@ def _vxlan_block(ctx: FaultContext) -> str:
 
     neutron_rec(ctx)
     src, dst = str(tunnel_ip(ctx.topo, ctx.node)), str(tunnel_ip(ctx.topo, ctx.peer))
-    rule = ["FORWARD", "-p", "IPv4", "--ip-src", src, "--ip-dst", dst, "--ip-proto", "udp",
-            "--ip-dport", "4789", "-j", "DROP"]
+    rule = [
+        "FORWARD",
+        "-p",
+        "IPv4",
+        "--ip-src",
+        src,
+        "--ip-dst",
+        dst,
+        "--ip-proto",
+        "udp",
+        "--ip-dport",
+        "4789",
+        "-j",
+        "DROP",
+    ]
     ctx.record(undo.argv(["ebtables", "-D", *rule], ctx.topo.switch_ns))
     ctx.run(["ebtables", "-A", *rule], ctx.topo.switch_ns)
     return f"VXLAN {src} -> {dst} ({ctx.node.name} -> {ctx.peer.name}) dropped on the tenant switch"
@@ -148,9 +173,22 @@ def _vxlan_block(ctx: FaultContext) -> str:
 def plug_argv(ctx: FaultContext, vm: dict[str, Any], tag: str = "") -> list[str]:
     """ovs-vsctl adding the VM's interface to br-int as nova/os-vif does (external_ids for the agent)."""
     cmd, port = vsctl(ctx, vm["node"]), vm["ovs_port"]
-    argv = [*cmd, "--", "--may-exist", "add-port", "br-int", port, "--", "set", "Interface", port,
-            f"external_ids:iface-id={vm['port_id']}", f"external_ids:attached-mac={vm['mac']}",
-            "external_ids:iface-status=active", f"external_ids:vm-uuid={vm['device_id']}"]
+    argv = [
+        *cmd,
+        "--",
+        "--may-exist",
+        "add-port",
+        "br-int",
+        port,
+        "--",
+        "set",
+        "Interface",
+        port,
+        f"external_ids:iface-id={vm['port_id']}",
+        f"external_ids:attached-mac={vm['mac']}",
+        "external_ids:iface-status=active",
+        f"external_ids:vm-uuid={vm['device_id']}",
+    ]
     if tag.isdigit():
         argv += ["--", "set", "Port", port, f"tag={tag}"]
     return argv
@@ -167,8 +205,12 @@ def _port_unplugged(ctx: FaultContext) -> str:
     return f"{vm['name']}: {port} removed from br-int on {vm['node']}"
 
 
-@kind("port-wrong-tag", "give a VM's br-int port a wrong VLAN tag (--tag, default 4094)", params=("vm",),
-      optional=("tag",))
+@kind(
+    "port-wrong-tag",
+    "give a VM's br-int port a wrong VLAN tag (--tag, default 4094)",
+    params=("vm",),
+    optional=("tag",),
+)
 def _port_wrong_tag(ctx: FaultContext) -> str:
     vm = lab_vm(ctx)
     cmd = vsctl(ctx, vm["node"])
@@ -177,14 +219,14 @@ def _port_wrong_tag(ctx: FaultContext) -> str:
     if not 1 <= new <= 4095:
         raise UsageError(f"--tag {new} is out of range 1-4095")
     old = proc.run([*cmd, "get", "Port", port, "tag"], timeout=15).stdout.strip()
-    ctx.record(undo.argv([*cmd, "set", "Port", port, f"tag={old}"] if old.isdigit()
-                         else [*cmd, "clear", "Port", port, "tag"]))
+    ctx.record(
+        undo.argv([*cmd, "set", "Port", port, f"tag={old}"] if old.isdigit() else [*cmd, "clear", "Port", port, "tag"])
+    )
     ctx.run([*cmd, "set", "Port", port, f"tag={new}"], None)
     return f"{vm['name']}: {port} tag {old} -> {new} on {vm['node']}"
 
 
-@kind("rogue-dhcp", "a foreign dnsmasq on br-int next to --vm, on its VLAN, offering 10.66.0.0/24",
-      params=("vm",))
+@kind("rogue-dhcp", "a foreign dnsmasq on br-int next to --vm, on its VLAN, offering 10.66.0.0/24", params=("vm",))
 def _rogue_dhcp(ctx: FaultContext) -> str:
     from pyroute2 import netns as pnetns
 
@@ -212,11 +254,27 @@ def _rogue_dhcp(ctx: FaultContext) -> str:
         ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
     ctx.run([*cmd, "add-port", "br-int", outer, f"tag={tag}"], None)
     leases = os.path.join(ctx.state.directory, f"rogue-{ctx.fault['id']}.leases")
-    rec = proc.spawn(["ip", "netns", "exec", ns, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--no-hosts",
-                      "--no-resolv", "--port=0", "--user=root", "--interface=eth0", "--bind-interfaces",
-                      "--dhcp-range=10.66.0.100,10.66.0.200,255.255.255.0,1h", f"--dhcp-leasefile={leases}",
-                      f"--pid-file={leases}.pid"],
-                     log_path=os.path.join(ctx.state.directory, f"rogue-{ctx.fault['id']}.log"))
+    rec = proc.spawn(
+        [
+            "ip",
+            "netns",
+            "exec",
+            ns,
+            "dnsmasq",
+            "--no-daemon",
+            "--conf-file=/dev/null",
+            "--no-hosts",
+            "--no-resolv",
+            "--port=0",
+            "--user=root",
+            "--interface=eth0",
+            "--bind-interfaces",
+            "--dhcp-range=10.66.0.100,10.66.0.200,255.255.255.0,1h",
+            f"--dhcp-leasefile={leases}",
+            f"--pid-file={leases}.pid",
+        ],
+        log_path=os.path.join(ctx.state.directory, f"rogue-{ctx.fault['id']}.log"),
+    )
     ctx.record(undo.path(leases))
     ctx.record(undo.process(rec))
     return f"rogue dnsmasq 10.66.0.1 on br-int of {vm['node']} (VLAN tag {tag}, next to {vm['name']})"
@@ -224,8 +282,13 @@ def _rogue_dhcp(ctx: FaultContext) -> str:
 
 # ---- security groups and ports (Neutron API) -------------------------------------
 
-@kind("sg-missing-rule", "replace a VM port's security groups by a new one without any rule (no egress, "
-      "no ingress: the VM can neither send out nor be pinged)", params=("vm",))
+
+@kind(
+    "sg-missing-rule",
+    "replace a VM port's security groups by a new one without any rule (no egress, "
+    "no ingress: the VM can neither send out nor be pinged)",
+    params=("vm",),
+)
 def _sg_missing_rule(ctx: FaultContext) -> str:
     vm = lab_vm(ctx)
     net = conn(ctx).network
@@ -236,14 +299,17 @@ def _sg_missing_rule(ctx: FaultContext) -> str:
     old = list(port.security_group_ids or [])
     name = f"{ctx.state.lab}-{ctx.fault['id']}-empty"
     ctx.record(neutron_undo.delete_named(ctx.state, "security_group", name))
-    group = api(f"creating security group {name}", net.create_security_group, name=name,
-                description=f"steth lab fault {ctx.fault['id']}: no rules")
+    group = api(
+        f"creating security group {name}",
+        net.create_security_group,
+        name=name,
+        description=f"steth lab fault {ctx.fault['id']}: no rules",
+    )
     for rule in group.security_group_rules or []:  # Neutron adds egress-anything rules to every new group
         api(f"deleting rule {rule['id']} of {name}", net.delete_security_group_rule, rule["id"])
     ctx.record(neutron_undo.step(ctx.state, "update_port", port.id, security_group_ids=old))
     api(f"updating port {port.id}", net.update_port, port.id, security_group_ids=[group.id])
-    return (f"{vm['name']}: port {port.id} security groups {','.join(old) or 'none'} -> {name} ({group.id}, "
-            "no rules)")
+    return f"{vm['name']}: port {port.id} security groups {','.join(old) or 'none'} -> {name} ({group.id}, no rules)"
 
 
 @kind("port-admin-down", "set a VM's port administratively down (admin_state_up=False)", params=("vm",))
@@ -258,8 +324,11 @@ def _port_admin_down(ctx: FaultContext) -> str:
     return f"{vm['name']}: port {port.id} admin_state_up True -> False"
 
 
-@kind("port-bound-elsewhere", "bind a VM's port to a host without any agent (<node>-gone): the binding fails",
-      params=("vm",))
+@kind(
+    "port-bound-elsewhere",
+    "bind a VM's port to a host without any agent (<node>-gone): the binding fails",
+    params=("vm",),
+)
 def _port_bound_elsewhere(ctx: FaultContext) -> str:
     vm = lab_vm(ctx)
     net = conn(ctx).network
@@ -279,9 +348,14 @@ def _port_bound_elsewhere(ctx: FaultContext) -> str:
 
 # ---- underlay ------------------------------------------------------------------
 
-@kind("underlay-mtu", "lower the MTU of the tenant uplink (eth1, port of br-tenant) on a VM's compute node below "
-      "what its network needs (default: network MTU + encapsulation overhead - 100)", params=("vm",),
-      optional=("mtu",))
+
+@kind(
+    "underlay-mtu",
+    "lower the MTU of the tenant uplink (eth1, port of br-tenant) on a VM's compute node below "
+    "what its network needs (default: network MTU + encapsulation overhead - 100)",
+    params=("vm",),
+    optional=("mtu",),
+)
 def _underlay_mtu(ctx: FaultContext) -> str:
     vm = lab_vm(ctx)
     net_id = neutron_rec(ctx)["networks"][vm["network"]]
@@ -299,11 +373,14 @@ def _underlay_mtu(ctx: FaultContext) -> str:
     # port's MTU by itself (and raises it back), so the node's own DF pings fail locally (EMSGSIZE).
     ctx.record(undo.link_set(ifname, ns, mtu=old))
     ctx.set_link(ns, ifname, mtu=mtu)
-    return (f"{node.name} {ifname} (tenant underlay, port of br-tenant): MTU {old} -> {mtu}; "
-            f"{vm['name']}'s {ntype} network (MTU {nmtu}) needs {underlay_need(ntype, nmtu)}")
+    return (
+        f"{node.name} {ifname} (tenant underlay, port of br-tenant): MTU {old} -> {mtu}; "
+        f"{vm['name']}'s {ntype} network (MTU {nmtu}) needs {underlay_need(ntype, nmtu)}"
+    )
 
 
 # ---- agents --------------------------------------------------------------------
+
 
 def freeze(ctx: FaultContext, proc_name: str, what: str, hint: str) -> str:
     """SIGSTOP a recorded lab process (alive but silent: Neutron marks its agent dead); undo SIGCONT."""
@@ -319,31 +396,48 @@ def freeze(ctx: FaultContext, proc_name: str, what: str, hint: str) -> str:
     return f"{what} (pid {rec.pid}) stopped (SIGSTOP): Neutron marks it dead after agent_down_time"
 
 
-@kind("ovs-agent-down", "freeze a node's neutron-openvswitch-agent (SIGSTOP; Neutron shows it dead after 11 s)",
-      params=("node",))
+@kind(
+    "ovs-agent-down",
+    "freeze a node's neutron-openvswitch-agent (SIGSTOP; Neutron shows it dead after 11 s)",
+    params=("node",),
+)
 def _ovs_agent_down(ctx: FaultContext) -> str:
     node = ctx.node
-    return freeze(ctx, f"ovs-agent-{node.name}", f"neutron-openvswitch-agent on {node.name}",
-                  "build the lab with `steth lab up --neutron`")
+    return freeze(
+        ctx,
+        f"ovs-agent-{node.name}",
+        f"neutron-openvswitch-agent on {node.name}",
+        "build the lab with `steth lab up --neutron`",
+    )
 
 
-@kind("l3-agent-down", "freeze the network node's neutron-l3-agent (SIGSTOP; Neutron shows it dead after 11 s)",
-      params=())
+@kind(
+    "l3-agent-down", "freeze the network node's neutron-l3-agent (SIGSTOP; Neutron shows it dead after 11 s)", params=()
+)
 def _l3_agent_down(ctx: FaultContext) -> str:
-    return freeze(ctx, "l3-agent-network", "neutron-l3-agent on network",
-                  "this lab has no L3 agent (router); rebuild it with a steth that runs one")
+    return freeze(
+        ctx,
+        "l3-agent-network",
+        "neutron-l3-agent on network",
+        "this lab has no L3 agent (router); rebuild it with a steth that runs one",
+    )
 
 
-@kind("flood-flows-removed", "delete the flood flows of a VXLAN VM's network from br-tun table 22 on its node "
-      "(as after an OVS restart the agent did not notice): broadcasts such as DHCP stop at the tunnel",
-      params=("vm",))
+@kind(
+    "flood-flows-removed",
+    "delete the flood flows of a VXLAN VM's network from br-tun table 22 on its node "
+    "(as after an OVS restart the agent did not notice): broadcasts such as DHCP stop at the tunnel",
+    params=("vm",),
+)
 def _flood_flows_removed(ctx: FaultContext) -> str:
     from .neutron import ovs_rundir
 
     vm = lab_vm(ctx)
     if vm["network"] != "vxlan":
-        raise UsageError(f"{vm['name']} is on the {vm['network']} network: flood flows are a tunnel's",
-                         "give a VM of the vxlan network")
+        raise UsageError(
+            f"{vm['name']} is on the {vm['network']} network: flood flows are a tunnel's",
+            "give a VM of the vxlan network",
+        )
     tag = proc.run([*vsctl(ctx, vm["node"]), "get", "Port", vm["ovs_port"], "tag"], timeout=15).stdout.strip()
     if not tag.isdigit():
         raise LabError(f"{vm['ovs_port']} on {vm['node']} has no local VLAN tag")
@@ -354,8 +448,10 @@ def _flood_flows_removed(ctx: FaultContext) -> str:
     dumped = proc.run([*ofctl, "dump-flows", "--no-stats", bridge, match], timeout=15)
     flows = [ln.strip() for ln in dumped.stdout.splitlines() if "actions=" in ln]
     if dumped.returncode != 0 or not flows:
-        raise LabError(f"no flood flow for local VLAN {tag} in br-tun table 22 on {vm['node']}: "
-                       f"{(dumped.stderr or dumped.stdout).strip()[:200]}")
+        raise LabError(
+            f"no flood flow for local VLAN {tag} in br-tun table 22 on {vm['node']}: "
+            f"{(dumped.stderr or dumped.stdout).strip()[:200]}"
+        )
     for flow in flows:  # put back exactly as dumped
         ctx.record(undo.argv([*ofctl, "add-flow", bridge, flow]))
     ctx.run([*ofctl, "del-flows", bridge, match], None)
@@ -363,6 +459,7 @@ def _flood_flows_removed(ctx: FaultContext) -> str:
 
 
 # ---- the VM itself -------------------------------------------------------------
+
 
 def _dhcp_port(net: Any, network_id: str, address: str) -> Any:
     for port in net.ports(network_id=network_id, device_owner="network:dhcp"):
@@ -379,8 +476,12 @@ def _default_gateway(ns: str) -> str | None:
     return None
 
 
-@kind("vm-spoofing", f"a VM sends from an address not on its port (host .{SPOOF_HOST} of its subnet, pinging its "
-      "DHCP server for 5 minutes): the OVS firewall drops it", params=("vm",))
+@kind(
+    "vm-spoofing",
+    f"a VM sends from an address not on its port (host .{SPOOF_HOST} of its subnet, pinging its "
+    "DHCP server for 5 minutes): the OVS firewall drops it",
+    params=("vm",),
+)
 def _vm_spoofing(ctx: FaultContext) -> str:
     vm = lab_vm(ctx)
     claim(ctx, f"addresses of {vm['name']}")
@@ -409,11 +510,16 @@ def _vm_spoofing(ctx: FaultContext) -> str:
     # a static neighbour: the VM sends IP from the wrong address, not only ARP (which the firewall drops too)
     ctx.record(undo.argv(["ip", "neigh", "del", target, "dev", "eth0"], ns))
     ctx.run(["ip", "neigh", "replace", target, "lladdr", dhcp.mac_address, "dev", "eth0", "nud", "permanent"], ns)
-    rec = proc.spawn(["ping", *SPOOF_PINGS, target], netns=ns,
-                     log_path=os.path.join(ctx.state.directory, f"spoof-{ctx.fault['id']}.log"))
+    rec = proc.spawn(
+        ["ping", *SPOOF_PINGS, target],
+        netns=ns,
+        log_path=os.path.join(ctx.state.directory, f"spoof-{ctx.fault['id']}.log"),
+    )
     ctx.record(undo.process(rec))
-    return (f"{vm['name']}: eth0 {ip} -> {spoof.ip} (not on port {port.id}); ping to {target} from it "
-            f"(pid {rec.pid}, {SPOOF_PINGS[1]} packets)")
+    return (
+        f"{vm['name']}: eth0 {ip} -> {spoof.ip} (not on port {port.id}); ping to {target} from it "
+        f"(pid {rec.pid}, {SPOOF_PINGS[1]} packets)"
+    )
 
 
 # ---- the router (the lab's L3 agent, external network and floating IP) ---------------
@@ -455,8 +561,10 @@ def nat_restore_script(rules: list[tuple[str, int, str]]) -> str:
 def router_rec(ctx: FaultContext) -> dict[str, Any]:
     router = neutron_rec(ctx).get("router")
     if not router or not router.get("id"):
-        raise LabError(f"lab {ctx.state.lab} has no router",
-                       "rebuild the lab with a steth whose `lab up --neutron` makes one (L3 agent, external network)")
+        raise LabError(
+            f"lab {ctx.state.lab} has no router",
+            "rebuild the lab with a steth whose `lab up --neutron` makes one (L3 agent, external network)",
+        )
     return router
 
 
@@ -471,8 +579,11 @@ def release_fips(ctx: FaultContext, net: Any, router_id: str, subnet_id: str | N
             port = api(f"reading port {fip.port_id}", net.get_port, fip.port_id)
             if not any(ip["subnet_id"] == subnet_id for ip in port.fixed_ips):
                 continue
-        ctx.record(neutron_undo.step(ctx.state, "update_ip", fip.id, port_id=fip.port_id,
-                                     fixed_ip_address=fip.fixed_ip_address))
+        ctx.record(
+            neutron_undo.step(
+                ctx.state, "update_ip", fip.id, port_id=fip.port_id, fixed_ip_address=fip.fixed_ip_address
+            )
+        )
         api(f"disassociating floating IP {fip.floating_ip_address}", net.update_ip, fip.id, port_id=None)
         released.append(fip.floating_ip_address)
     return released
@@ -482,8 +593,11 @@ def _released(fips: list[str]) -> str:
     return f" (floating IP {', '.join(fips)} disassociated first: Neutron requires it)" if fips else ""
 
 
-@kind("router-gateway-removed", "clear the lab router's external gateway (no SNAT, no floating IPs; those on it "
-      "are disassociated first)", params=())
+@kind(
+    "router-gateway-removed",
+    "clear the lab router's external gateway (no SNAT, no floating IPs; those on it are disassociated first)",
+    params=(),
+)
 def _router_gateway_removed(ctx: FaultContext) -> str:
     router_id = router_rec(ctx)["id"]
     net = conn(ctx).network
@@ -493,8 +607,9 @@ def _router_gateway_removed(ctx: FaultContext) -> str:
         raise UsageError(f"router {router.name} has no external gateway to remove")
     again: dict[str, Any] = {"network_id": gw["network_id"]}
     if gw.get("external_fixed_ips"):  # the same address back, so the lab's records stay true
-        again["external_fixed_ips"] = [{"subnet_id": ip["subnet_id"], "ip_address": ip["ip_address"]}
-                                       for ip in gw["external_fixed_ips"]]
+        again["external_fixed_ips"] = [
+            {"subnet_id": ip["subnet_id"], "ip_address": ip["ip_address"]} for ip in gw["external_fixed_ips"]
+        ]
     if "enable_snat" in gw:
         again["enable_snat"] = gw["enable_snat"]
     fips = release_fips(ctx, net, router_id)
@@ -504,8 +619,11 @@ def _router_gateway_removed(ctx: FaultContext) -> str:
     return f"router {router.name}: external gateway {addrs} on network {gw['network_id']} removed{_released(fips)}"
 
 
-@kind("subnet-detached", "remove the lab router's interface on a tenant subnet (--network vlan|vxlan): its VMs "
-      "lose their gateway", params=("network",))
+@kind(
+    "subnet-detached",
+    "remove the lab router's interface on a tenant subnet (--network vlan|vxlan): its VMs lose their gateway",
+    params=("network",),
+)
 def _subnet_detached(ctx: FaultContext) -> str:
     router_id = router_rec(ctx)["id"]
     network_id = neutron_network(ctx)
@@ -516,17 +634,26 @@ def _subnet_detached(ctx: FaultContext) -> str:
         if not subnets:
             raise LabError(f"network {network_id} has no subnet")
         subnet_id = subnets[0].id
-    attached = [p for p in api("listing router interfaces", net.ports, device_id=router_id)
-                if any(ip["subnet_id"] == subnet_id for ip in p.fixed_ips)]
+    attached = [
+        p
+        for p in api("listing router interfaces", net.ports, device_id=router_id)
+        if any(ip["subnet_id"] == subnet_id for ip in p.fixed_ips)
+    ]
     if not attached:
         raise UsageError(f"subnet {subnet_id} ({ctx.params['network']}) is not attached to the router")
     address = next(ip["ip_address"] for ip in attached[0].fixed_ips if ip["subnet_id"] == subnet_id)
     fips = release_fips(ctx, net, router_id, subnet_id)
     ctx.record(neutron_undo.step(ctx.state, "add_interface_to_router", router_id, subnet_id=subnet_id))
-    api(f"removing subnet {subnet_id} from router {router_id}", net.remove_interface_from_router, router_id,
-        subnet_id=subnet_id)
-    return (f"router {router_id}: interface {address} on subnet {subnet_id} ({ctx.params['network']}) "
-            f"removed{_released(fips)}")
+    api(
+        f"removing subnet {subnet_id} from router {router_id}",
+        net.remove_interface_from_router,
+        router_id,
+        subnet_id=subnet_id,
+    )
+    return (
+        f"router {router_id}: interface {address} on subnet {subnet_id} ({ctx.params['network']}) "
+        f"removed{_released(fips)}"
+    )
 
 
 @kind("fip-disassociated", "disassociate a VM's floating IP (the internet no longer reaches it)", params=("vm",))
@@ -539,22 +666,29 @@ def _fip_disassociated(ctx: FaultContext) -> str:
     fip = api(f"reading floating IP {fips[vm['name']]['id']}", net.get_ip, fips[vm["name"]]["id"])
     if not fip.port_id:
         raise UsageError(f"floating IP {fip.floating_ip_address} is not associated")
-    ctx.record(neutron_undo.step(ctx.state, "update_ip", fip.id, port_id=fip.port_id,
-                                 fixed_ip_address=fip.fixed_ip_address))
+    ctx.record(
+        neutron_undo.step(ctx.state, "update_ip", fip.id, port_id=fip.port_id, fixed_ip_address=fip.fixed_ip_address)
+    )
     api(f"disassociating floating IP {fip.floating_ip_address}", net.update_ip, fip.id, port_id=None)
     return f"{vm['name']}: floating IP {fip.floating_ip_address} disassociated from {fip.fixed_ip_address}"
 
 
-@kind("nat-removed", "delete the L3 agent's SNAT and floating IP NAT rules in the router's namespace (saved; put back "
-      "at their places on removal)", params=())
+@kind(
+    "nat-removed",
+    "delete the L3 agent's SNAT and floating IP NAT rules in the router's namespace (saved; put back "
+    "at their places on removal)",
+    params=(),
+)
 def _nat_removed(ctx: FaultContext) -> str:
     router_id = router_rec(ctx)["id"]
     ns = f"qrouter-{router_id}"
     claim(ctx, f"{ns} NAT")
     save = proc.run(["iptables-save", "-t", "nat"], netns=ns, timeout=30)
     if save.returncode != 0:
-        raise LabError(f"iptables-save in {ns} failed: {save.stderr.strip()}",
-                       "is the L3 agent up and the router built? see `steth lab status`")
+        raise LabError(
+            f"iptables-save in {ns} failed: {save.stderr.strip()}",
+            "is the L3 agent up and the router built? see `steth lab status`",
+        )
     rules = nat_rules(save.stdout)
     if not rules:
         raise LabError(f"no L3 agent NAT rules in {ns}", "the router has no gateway or the agent has not built it")
@@ -567,5 +701,7 @@ def _nat_removed(ctx: FaultContext) -> str:
     # NAT is decided per connection: without this, flows already NATed would go on as before
     ctx.run(["conntrack", "-F"], ns)
     snat = sum(1 for r in rules if r[0] in NAT_CHAINS)
-    return (f"router {router_id}: {snat} SNAT and {len(rules) - snat} DNAT rules deleted in {ns} "
-            f"(saved in {saved}); conntrack flushed")
+    return (
+        f"router {router_id}: {snat} SNAT and {len(rules) - snat} DNAT rules deleted in {ns} "
+        f"(saved in {saved}); conntrack flushed"
+    )

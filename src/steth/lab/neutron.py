@@ -44,8 +44,9 @@ import socket
 import time
 import uuid
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import LabError
 from ..host import netlink, proc
@@ -75,9 +76,26 @@ INTERNET_NAME = "internet.steth"
 TENANT_SUBNETS = {"vlan": "192.168.101.0/24", "vxlan": "192.168.201.0/24"}
 L3_TIMEOUT = 60.0
 NEUTRON_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
-BINARIES = ("neutron-server", "neutron-db-manage", "neutron-openvswitch-agent", "neutron-dhcp-agent",
-            "neutron-l3-agent", "conntrack", "dnsmasq", "mariadbd", "mariadb-install-db", "epmd", "socat",
-            "busybox", "ovsdb-server", "ovs-vswitchd", "ovsdb-tool", "ovs-vsctl", "nsenter", "ping")
+BINARIES = (
+    "neutron-server",
+    "neutron-db-manage",
+    "neutron-openvswitch-agent",
+    "neutron-dhcp-agent",
+    "neutron-l3-agent",
+    "conntrack",
+    "dnsmasq",
+    "mariadbd",
+    "mariadb-install-db",
+    "epmd",
+    "socat",
+    "busybox",
+    "ovsdb-server",
+    "ovs-vswitchd",
+    "ovsdb-tool",
+    "ovs-vsctl",
+    "nsenter",
+    "ping",
+)
 RABBIT_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
@@ -212,8 +230,9 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _wait(what: str, check: Callable[[], bool], timeout: float, *, alive: Callable[[], str] | None = None,
-          log: str = "") -> None:
+def _wait(
+    what: str, check: Callable[[], bool], timeout: float, *, alive: Callable[[], str] | None = None, log: str = ""
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -281,13 +300,19 @@ class NeutronBuilder:
         return self.path("etc", name)
 
     # --- processes ---
-    def spawn(self, name: str, argv: list[str], *, netns: str | None = None, env: dict[str, str] | None = None,
-              cwd_home: str | None = None) -> proc.ProcRecord:
+    def spawn(
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        netns: str | None = None,
+        env: dict[str, str] | None = None,
+        cwd_home: str | None = None,
+    ) -> proc.ProcRecord:
         """Start a long-running process and record it before doing anything else."""
         if netns:  # nsenter: a new network namespace only (ip netns exec would also unshare mounts)
             argv = ["nsenter", f"--net=/run/netns/{netns}", *argv]
-        rec = proc.spawn(argv, log_path=os.path.join(self.logs, f"{name}.out"),
-                         env=env or _env(cwd_home or self.dir))
+        rec = proc.spawn(argv, log_path=os.path.join(self.logs, f"{name}.out"), env=env or _env(cwd_home or self.dir))
         self.rec["procs"][name] = rec.to_json()
         self.state.save()
         return rec
@@ -296,19 +321,35 @@ class NeutronBuilder:
         def check() -> str:
             rec = proc.ProcRecord.from_json(self.rec["procs"][name])
             return "" if proc.is_running(rec) else f"{name} exited"
+
         return check
 
-    def run(self, argv: list[str], *, netns: str | None = None, timeout: float = 60, what: str = "",
-            env: dict[str, str] | None = None) -> str:
+    def run(
+        self,
+        argv: list[str],
+        *,
+        netns: str | None = None,
+        timeout: float = 60,
+        what: str = "",
+        env: dict[str, str] | None = None,
+    ) -> str:
         import subprocess
 
         if netns:
             argv = ["nsenter", f"--net=/run/netns/{netns}", *argv]
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout,
-                              env=env or _env(self.dir), check=False)
+        done = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env or _env(self.dir),
+            check=False,
+        )
         if done.returncode != 0:
-            raise LabError(f"{what or argv[0]} failed (exit {done.returncode}): "
-                           f"{(done.stderr or done.stdout).strip()[-400:]}")
+            raise LabError(
+                f"{what or argv[0]} failed (exit {done.returncode}): {(done.stderr or done.stdout).strip()[-400:]}"
+            )
         return done.stdout
 
     # --- checks ---
@@ -317,13 +358,16 @@ class NeutronBuilder:
         if not os.path.exists(RABBIT_SERVER):
             missing.append("rabbitmq-server")
         if missing:
-            raise LabError(f"the Neutron lab needs {', '.join(missing)}, not installed",
-                           "run `bash scripts/setup.sh` as root (installs Debian's neutron, mariadb, rabbitmq, "
-                           "socat, busybox)")
+            raise LabError(
+                f"the Neutron lab needs {', '.join(missing)}, not installed",
+                "run `bash scripts/setup.sh` as root (installs Debian's neutron, mariadb, rabbitmq, socat, busybox)",
+            )
         busy = [f"127.0.0.1:{p}" for p in self.ports.__dict__.values() if not _port_free(p)]
         if busy:
-            raise LabError(f"ports {', '.join(busy)} for lab {self.state.lab}'s Neutron are in use",
-                           "another Neutron lab with a name in the same port slot may be up; use another --name")
+            raise LabError(
+                f"ports {', '.join(busy)} for lab {self.state.lab}'s Neutron are in use",
+                "another Neutron lab with a name in the same port slot may be up; use another --name",
+            )
 
     # --- MariaDB ---
     def mariadb(self) -> None:
@@ -332,36 +376,75 @@ class NeutronBuilder:
         # another lab's MariaDB bootstrapping at the same moment in a shared /tmp
         tmp = os.path.join(d, "tmp")
         os.makedirs(tmp, exist_ok=True)
-        self.run(["mariadb-install-db", "--no-defaults", f"--datadir={d}/data", "--user=root",
-                  "--auth-root-authentication-method=normal", "--skip-test-db", f"--tmpdir={tmp}"],
-                 what="mariadb-install-db")
-        self.spawn("mariadbd", ["mariadbd", "--no-defaults", f"--datadir={d}/data", f"--socket={d}/mysqld.sock",
-                                f"--tmpdir={tmp}",
-                                f"--pid-file={d}/mysqld.pid", "--skip-networking", "--user=root",
-                                f"--log-error={d}/error.log", "--innodb-buffer-pool-size=64M",
-                                "--innodb-flush-log-at-trx-commit=2", "--max-connections=500",
-                                "--character-set-server=utf8mb4"])
+        self.run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={d}/data",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                f"--tmpdir={tmp}",
+            ],
+            what="mariadb-install-db",
+        )
+        self.spawn(
+            "mariadbd",
+            [
+                "mariadbd",
+                "--no-defaults",
+                f"--datadir={d}/data",
+                f"--socket={d}/mysqld.sock",
+                f"--tmpdir={tmp}",
+                f"--pid-file={d}/mysqld.pid",
+                "--skip-networking",
+                "--user=root",
+                f"--log-error={d}/error.log",
+                "--innodb-buffer-pool-size=64M",
+                "--innodb-flush-log-at-trx-commit=2",
+                "--max-connections=500",
+                "--character-set-server=utf8mb4",
+            ],
+        )
         sock = f"{d}/mysqld.sock"
         _wait("MariaDB", lambda: _unix_ready(sock), 60, alive=self._exited("mariadbd"), log=f"{d}/error.log")
-        self.run(["mariadb", "--no-defaults", "-S", sock, "-uroot", "-e",
-                  "CREATE DATABASE IF NOT EXISTS neutron CHARACTER SET utf8mb4"], what="create database")
+        self.run(
+            [
+                "mariadb",
+                "--no-defaults",
+                "-S",
+                sock,
+                "-uroot",
+                "-e",
+                "CREATE DATABASE IF NOT EXISTS neutron CHARACTER SET utf8mb4",
+            ],
+            what="create database",
+        )
 
     def db_url(self) -> str:
-        return (f"mysql+pymysql://root@localhost/neutron?unix_socket={self.path('mysql', 'mysqld.sock')}"
-                "&charset=utf8mb4")
+        return f"mysql+pymysql://root@localhost/neutron?unix_socket={self.path('mysql', 'mysqld.sock')}&charset=utf8mb4"
 
     # --- RabbitMQ ---
     def rabbit_env(self) -> dict[str, str]:
         r = self.path("rabbit")
-        return _env(r, RABBITMQ_NODENAME=f"steth-{self.state.lab}@localhost", RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
-                    RABBITMQ_NODE_PORT=str(self.ports.amqp), RABBITMQ_DIST_PORT=str(self.ports.dist),
-                    ERL_EPMD_PORT=str(self.ports.epmd), ERL_EPMD_ADDRESS="127.0.0.1",
-                    RABBITMQ_MNESIA_BASE=f"{r}/mnesia", RABBITMQ_LOG_BASE=f"{r}/log",
-                    RABBITMQ_ENABLED_PLUGINS_FILE=f"{r}/enabled_plugins", RABBITMQ_CONFIG_FILE=f"{r}/rabbitmq",
-                    RABBITMQ_ADVANCED_CONFIG_FILE=f"{r}/advanced.config",
-                    RABBITMQ_CONF_ENV_FILE=f"{r}/rabbitmq-env.conf", RABBITMQ_PID_FILE=f"{r}/rabbit.pid",
-                    # the Erlang distribution port would otherwise listen on every address
-                    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
+        return _env(
+            r,
+            RABBITMQ_NODENAME=f"steth-{self.state.lab}@localhost",
+            RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
+            RABBITMQ_NODE_PORT=str(self.ports.amqp),
+            RABBITMQ_DIST_PORT=str(self.ports.dist),
+            ERL_EPMD_PORT=str(self.ports.epmd),
+            ERL_EPMD_ADDRESS="127.0.0.1",
+            RABBITMQ_MNESIA_BASE=f"{r}/mnesia",
+            RABBITMQ_LOG_BASE=f"{r}/log",
+            RABBITMQ_ENABLED_PLUGINS_FILE=f"{r}/enabled_plugins",
+            RABBITMQ_CONFIG_FILE=f"{r}/rabbitmq",
+            RABBITMQ_ADVANCED_CONFIG_FILE=f"{r}/advanced.config",
+            RABBITMQ_CONF_ENV_FILE=f"{r}/rabbitmq-env.conf",
+            RABBITMQ_PID_FILE=f"{r}/rabbit.pid",
+            # the Erlang distribution port would otherwise listen on every address
+            RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}",
+        )
 
     def rabbit_start(self) -> None:
         r = self.path("rabbit")
@@ -377,12 +460,19 @@ class NeutronBuilder:
         self.spawn("rabbitmq", [RABBIT_SERVER], env=env)
 
     def rabbit_wait(self) -> None:
-        _wait("RabbitMQ", lambda: _amqp_ready(self.ports.amqp), 90, alive=self._exited("rabbitmq"),
-              log=self.path("rabbit", "log"))
+        _wait(
+            "RabbitMQ",
+            lambda: _amqp_ready(self.ports.amqp),
+            90,
+            alive=self._exited("rabbitmq"),
+            log=self.path("rabbit", "log"),
+        )
         self._record_pidfile("rabbit-beam", self.path("rabbit", "rabbit.pid"))
         # agents in node namespaces reach RabbitMQ through this unix socket
-        self.spawn("socat-root", ["socat", f"UNIX-LISTEN:{self.path('rabbit.sock')},fork,unlink-early",
-                                  f"TCP:127.0.0.1:{self.ports.amqp}"])
+        self.spawn(
+            "socat-root",
+            ["socat", f"UNIX-LISTEN:{self.path('rabbit.sock')},fork,unlink-early", f"TCP:127.0.0.1:{self.ports.amqp}"],
+        )
 
     def _record_pidfile(self, name: str, path: str) -> None:
         try:
@@ -400,20 +490,34 @@ class NeutronBuilder:
         os.makedirs(self.path("etc"), exist_ok=True)
         amqp = f"rabbit://guest:guest@127.0.0.1:{self.ports.amqp}/"
         server = {
-            "DEFAULT": {"core_plugin": "ml2", "service_plugins": "router", "auth_strategy": "noauth",
-                        "bind_host": "127.0.0.1", "bind_port": self.ports.api, "api_workers": 0,
-                        "rpc_workers": 0, "rpc_state_report_workers": 0, "state_path": self.path("state"),
-                        # agents report every 5 s; a stopped one shows dead after 11 s, not 75 s
-                        "agent_down_time": 11,
-                        "transport_url": amqp, "notify_nova_on_port_status_changes": "false",
-                        "notify_nova_on_port_data_changes": "false", "debug": "false"},
+            "DEFAULT": {
+                "core_plugin": "ml2",
+                "service_plugins": "router",
+                "auth_strategy": "noauth",
+                "bind_host": "127.0.0.1",
+                "bind_port": self.ports.api,
+                "api_workers": 0,
+                "rpc_workers": 0,
+                "rpc_state_report_workers": 0,
+                "state_path": self.path("state"),
+                # agents report every 5 s; a stopped one shows dead after 11 s, not 75 s
+                "agent_down_time": 11,
+                "transport_url": amqp,
+                "notify_nova_on_port_status_changes": "false",
+                "notify_nova_on_port_data_changes": "false",
+                "debug": "false",
+            },
             "database": {"connection": self.db_url()},
             "oslo_concurrency": {"lock_path": self.path("state", "lock")},
             "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 0},
         }
         ml2 = {
-            "ml2": {"type_drivers": "flat,vlan,vxlan", "tenant_network_types": "vxlan",
-                    "mechanism_drivers": "openvswitch", "extension_drivers": "port_security"},
+            "ml2": {
+                "type_drivers": "flat,vlan,vxlan",
+                "tenant_network_types": "vxlan",
+                "mechanism_drivers": "openvswitch",
+                "extension_drivers": "port_security",
+            },
             "ml2_type_flat": {"flat_networks": f"{PHYSNET},{EXT_PHYSNET}"},
             "ml2_type_vlan": {"network_vlan_ranges": f"{PHYSNET}:{VLAN_RANGE[0]}:{VLAN_RANGE[1]}"},
             "ml2_type_vxlan": {"vni_ranges": f"{VNI_RANGE[0]}:{VNI_RANGE[1]}"},
@@ -427,15 +531,26 @@ class NeutronBuilder:
         # directory ("cannot read .../host: Permission denied" -> "no address available"): keep root.
         with open(self.conf("dnsmasq.conf"), "w") as fh:
             fh.write("user=root\n")
-        dhcp = {"DEFAULT": {"interface_driver": "openvswitch", "dhcp_driver": "neutron.agent.linux.dhcp.Dnsmasq",
-                            "enable_isolated_metadata": "false", "force_metadata": "false", "resync_interval": 5,
-                            "dnsmasq_config_file": self.conf("dnsmasq.conf"),
-                            "dnsmasq_base_log_dir": self.path("logs", "dnsmasq")}}
+        dhcp = {
+            "DEFAULT": {
+                "interface_driver": "openvswitch",
+                "dhcp_driver": "neutron.agent.linux.dhcp.Dnsmasq",
+                "enable_isolated_metadata": "false",
+                "force_metadata": "false",
+                "resync_interval": 5,
+                "dnsmasq_config_file": self.conf("dnsmasq.conf"),
+                "dnsmasq_base_log_dir": self.path("logs", "dnsmasq"),
+            }
+        }
         # legacy routers only (no HA, no DVR) and no metadata proxy (no haproxy per router)
-        l3 = {"DEFAULT": {"interface_driver": "openvswitch", "agent_mode": "legacy",
-                          "enable_metadata_proxy": "false"}}
-        for name, data in (("neutron.conf", server), ("ml2_conf.ini", ml2), ("agent-common.conf", common),
-                           ("dhcp_agent.ini", dhcp), ("l3_agent.ini", l3)):
+        l3 = {"DEFAULT": {"interface_driver": "openvswitch", "agent_mode": "legacy", "enable_metadata_proxy": "false"}}
+        for name, data in (
+            ("neutron.conf", server),
+            ("ml2_conf.ini", ml2),
+            ("agent-common.conf", common),
+            ("dhcp_agent.ini", dhcp),
+            ("l3_agent.ini", l3),
+        ):
             with open(self.conf(name), "w") as fh:
                 fh.write(_ini(data))
         with open(self.conf("neutron-l3-agent.py"), "w") as fh:
@@ -448,18 +563,24 @@ class NeutronBuilder:
                 # non-empty on purpose: an empty root_helper makes oslo.privsep use sudo, which
                 # drops OVS_RUNDIR (then ovs-ofctl cannot find the node's bridges)
                 "agent": {"root_helper": f"env OVS_RUNDIR={rundir}", "tunnel_types": "vxlan"},
-                "ovs": {"integration_bridge": "br-int", "tunnel_bridge": "br-tun",
-                        "bridge_mappings": bridge_mappings(node), "datapath_type": "netdev",
-                        "local_ip": str(tunnel_ip(self.topo, node)),
-                        "ovsdb_connection": f"unix:{rundir}/db.sock"},
+                "ovs": {
+                    "integration_bridge": "br-int",
+                    "tunnel_bridge": "br-tun",
+                    "bridge_mappings": bridge_mappings(node),
+                    "datapath_type": "netdev",
+                    "local_ip": str(tunnel_ip(self.topo, node)),
+                    "ovsdb_connection": f"unix:{rundir}/db.sock",
+                },
                 "securitygroup": {"firewall_driver": "openvswitch"},
             }
             with open(self.conf(f"host-{node.name}.conf"), "w") as fh:
                 fh.write(_ini(host))
         with open(clouds_path(self.state), "w") as fh:
-            fh.write(f"clouds:\n  {cloud_name(self.state)}:\n    auth_type: none\n"
-                     f"    network_endpoint_override: http://127.0.0.1:{self.ports.api}/\n"
-                     f"    region_name: RegionOne\n    identity_api_version: 3\n")
+            fh.write(
+                f"clouds:\n  {cloud_name(self.state)}:\n    auth_type: none\n"
+                f"    network_endpoint_override: http://127.0.0.1:{self.ports.api}/\n"
+                f"    region_name: RegionOne\n    identity_api_version: 3\n"
+            )
 
     # --- neutron-server ---
     def server(self) -> None:
@@ -476,8 +597,13 @@ class NeutronBuilder:
             with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - our own loopback API
                 return resp.status == 200
 
-        _wait("neutron-server API", ok, 120, alive=self._exited("neutron-server"),
-              log=os.path.join(self.logs, "server.log"))
+        _wait(
+            "neutron-server API",
+            ok,
+            120,
+            alive=self._exited("neutron-server"),
+            log=os.path.join(self.logs, "server.log"),
+        )
 
     # --- per node: OVS ---
     def ovs(self, node: Node) -> None:
@@ -488,37 +614,97 @@ class NeutronBuilder:
         sock = os.path.join(rundir, "db.sock")
         env = _env(rundir, OVS_RUNDIR=rundir, OVS_DBDIR=rundir, OVS_LOGDIR=rundir)
         self.run(["ovsdb-tool", "create", db, OVS_SCHEMA], what="ovsdb-tool create", env=env)
-        self.spawn(f"ovsdb-server-{node.name}",
-                   ["ovsdb-server", db, f"--remote=punix:{sock}", f"--unixctl={rundir}/ovsdb-server.ctl",
-                    f"--pidfile={rundir}/ovsdb-server.pid",
-                    f"--log-file={rundir}/ovsdb-server.log"], env=env)
-        _wait(f"ovsdb-server on {node.name}", lambda: _unix_ready(sock), 20,
-              alive=self._exited(f"ovsdb-server-{node.name}"))
+        self.spawn(
+            f"ovsdb-server-{node.name}",
+            [
+                "ovsdb-server",
+                db,
+                f"--remote=punix:{sock}",
+                f"--unixctl={rundir}/ovsdb-server.ctl",
+                f"--pidfile={rundir}/ovsdb-server.pid",
+                f"--log-file={rundir}/ovsdb-server.log",
+            ],
+            env=env,
+        )
+        _wait(
+            f"ovsdb-server on {node.name}",
+            lambda: _unix_ready(sock),
+            20,
+            alive=self._exited(f"ovsdb-server-{node.name}"),
+        )
         vsctl = ["ovs-vsctl", f"--db=unix:{sock}", "--timeout=20"]
         self.run([*vsctl, "--no-wait", "init"], env=env, what="ovs-vsctl init")
-        self.spawn(f"ovs-vswitchd-{node.name}",
-                   ["ovs-vswitchd", f"unix:{sock}", f"--pidfile={rundir}/ovs-vswitchd.pid", f"--log-file={rundir}/ovs-vswitchd.log"], netns=ns, env=env)
+        self.spawn(
+            f"ovs-vswitchd-{node.name}",
+            [
+                "ovs-vswitchd",
+                f"unix:{sock}",
+                f"--pidfile={rundir}/ovs-vswitchd.pid",
+                f"--log-file={rundir}/ovs-vswitchd.log",
+            ],
+            netns=ns,
+            env=env,
+        )
         # provider bridge on the tenant trunk; the VXLAN endpoint lives on it (userspace tunnelling)
-        self.run([*vsctl, "--", "--may-exist", "add-br", PROVIDER_BRIDGE, "--", "set", "bridge", PROVIDER_BRIDGE,
-                  "datapath_type=netdev", "--", "--may-exist", "add-port", PROVIDER_BRIDGE,
-                  self.topo.networks[1].node_ifname], env=env, what=f"{PROVIDER_BRIDGE} on {node.name}")
+        self.run(
+            [
+                *vsctl,
+                "--",
+                "--may-exist",
+                "add-br",
+                PROVIDER_BRIDGE,
+                "--",
+                "set",
+                "bridge",
+                PROVIDER_BRIDGE,
+                "datapath_type=netdev",
+                "--",
+                "--may-exist",
+                "add-port",
+                PROVIDER_BRIDGE,
+                self.topo.networks[1].node_ifname,
+            ],
+            env=env,
+            what=f"{PROVIDER_BRIDGE} on {node.name}",
+        )
         if node.role == "network":  # the external network's bridge; the internet's veth joins it later
-            self.run([*vsctl, "--", "--may-exist", "add-br", EXT_BRIDGE, "--", "set", "bridge", EXT_BRIDGE,
-                      "datapath_type=netdev"], env=env, what=f"{EXT_BRIDGE} on {node.name}")
+            self.run(
+                [
+                    *vsctl,
+                    "--",
+                    "--may-exist",
+                    "add-br",
+                    EXT_BRIDGE,
+                    "--",
+                    "set",
+                    "bridge",
+                    EXT_BRIDGE,
+                    "datapath_type=netdev",
+                ],
+                env=env,
+                what=f"{EXT_BRIDGE} on {node.name}",
+            )
         # answer ARP only on the interface that holds the address (eth1 must not answer for br-tenant)
         self.run(["sysctl", "-q", "-w", "net.ipv4.conf.all.arp_ignore=1"], netns=ns, what="arp_ignore")
         with netlink.iproute(ns) as ipr:
             found = ipr.link_lookup(ifname=PROVIDER_BRIDGE)
             if not found:
-                raise LabError(f"ovs-vswitchd on {node.name} did not create {PROVIDER_BRIDGE}",
-                               f"see {rundir}/ovs-vswitchd.log")
+                raise LabError(
+                    f"ovs-vswitchd on {node.name} did not create {PROVIDER_BRIDGE}", f"see {rundir}/ovs-vswitchd.log"
+                )
             ipr.addr("add", index=found[0], address=str(tunnel_ip(self.topo, node)), prefixlen=tunnel_prefix())
             ipr.link("set", index=found[0], state="up")
 
     def socat_node(self, node: Node) -> None:
-        self.spawn(f"socat-{node.name}",
-                   ["socat", f"TCP-LISTEN:{self.ports.amqp},bind=127.0.0.1,fork,reuseaddr",
-                    f"UNIX-CONNECT:{self.path('rabbit.sock')}"], netns=self.topo.node_ns(node))
+        self.spawn(
+            f"socat-{node.name}",
+            [
+                "socat",
+                f"TCP-LISTEN:{self.ports.amqp},bind=127.0.0.1,fork,reuseaddr",
+                f"UNIX-CONNECT:{self.path('rabbit.sock')}",
+            ],
+            netns=self.topo.node_ns(node),
+        )
 
     def agents(self) -> None:
         common = ["--config-file", self.conf("agent-common.conf")]
@@ -526,20 +712,48 @@ class NeutronBuilder:
             rundir = ovs_rundir(self.state, node.name)
             env = _env(self.dir, OVS_RUNDIR=rundir)
             host = ["--config-file", self.conf(f"host-{node.name}.conf")]
-            self.spawn(f"ovs-agent-{node.name}",
-                       ["neutron-openvswitch-agent", *common, *host, "--log-file",
-                        os.path.join(self.logs, f"ovs-agent-{node.name}.log")],
-                       netns=self.topo.node_ns(node), env=env)
+            self.spawn(
+                f"ovs-agent-{node.name}",
+                [
+                    "neutron-openvswitch-agent",
+                    *common,
+                    *host,
+                    "--log-file",
+                    os.path.join(self.logs, f"ovs-agent-{node.name}.log"),
+                ],
+                netns=self.topo.node_ns(node),
+                env=env,
+            )
             if node.role == "network":
-                self.spawn(f"dhcp-agent-{node.name}",
-                           ["neutron-dhcp-agent", *common, *host, "--config-file", self.conf("dhcp_agent.ini"),
-                            "--log-file", os.path.join(self.logs, f"dhcp-agent-{node.name}.log")],
-                           netns=self.topo.node_ns(node), env=env)
-                self.spawn(f"l3-agent-{node.name}",
-                           ["/usr/bin/python3", self.conf("neutron-l3-agent.py"), *common, *host,
-                            "--config-file", self.conf("l3_agent.ini"),
-                            "--log-file", os.path.join(self.logs, f"l3-agent-{node.name}.log")],
-                           netns=self.topo.node_ns(node), env=env)
+                self.spawn(
+                    f"dhcp-agent-{node.name}",
+                    [
+                        "neutron-dhcp-agent",
+                        *common,
+                        *host,
+                        "--config-file",
+                        self.conf("dhcp_agent.ini"),
+                        "--log-file",
+                        os.path.join(self.logs, f"dhcp-agent-{node.name}.log"),
+                    ],
+                    netns=self.topo.node_ns(node),
+                    env=env,
+                )
+                self.spawn(
+                    f"l3-agent-{node.name}",
+                    [
+                        "/usr/bin/python3",
+                        self.conf("neutron-l3-agent.py"),
+                        *common,
+                        *host,
+                        "--config-file",
+                        self.conf("l3_agent.ini"),
+                        "--log-file",
+                        os.path.join(self.logs, f"l3-agent-{node.name}.log"),
+                    ],
+                    netns=self.topo.node_ns(node),
+                    env=env,
+                )
 
     def expected_agents(self) -> int:
         """An OVS agent per node, and the DHCP and L3 agents of the network node."""
@@ -552,8 +766,11 @@ class NeutronBuilder:
             return sum(1 for a in conn.network.agents() if a.is_alive) >= want
 
         def exited() -> str:
-            dead = [n for n in self.rec["procs"] if "agent" in n
-                    and not proc.is_running(proc.ProcRecord.from_json(self.rec["procs"][n]))]
+            dead = [
+                n
+                for n in self.rec["procs"]
+                if "agent" in n and not proc.is_running(proc.ProcRecord.from_json(self.rec["procs"][n]))
+            ]
             return f"{', '.join(dead)} exited" if dead else ""
 
         _wait(f"{want} Neutron agents alive", alive, 120, alive=exited, log=self.logs)
@@ -561,41 +778,70 @@ class NeutronBuilder:
     # --- API objects and VMs ---
     def networks(self, conn: Any) -> dict[str, Any]:
         net = conn.network
-        vlan = net.create_network(name=f"{self.state.lab}-vlan{VLAN_ID}", provider_network_type="vlan",
-                                  provider_physical_network=PHYSNET, provider_segmentation_id=VLAN_ID)
+        vlan = net.create_network(
+            name=f"{self.state.lab}-vlan{VLAN_ID}",
+            provider_network_type="vlan",
+            provider_physical_network=PHYSNET,
+            provider_segmentation_id=VLAN_ID,
+        )
         self.rec["networks"]["vlan"] = vlan.id
         self.state.save()
-        vx = net.create_network(name=f"{self.state.lab}-vxlan{VNI}", provider_network_type="vxlan",
-                                provider_segmentation_id=VNI)
+        vx = net.create_network(
+            name=f"{self.state.lab}-vxlan{VNI}", provider_network_type="vxlan", provider_segmentation_id=VNI
+        )
         self.rec["networks"]["vxlan"] = vx.id
         self.state.save()
         subnets = self.rec.setdefault("subnets", {})
         for kind, network in (("vlan", vlan), ("vxlan", vx)):
-            sub = net.create_subnet(name=f"{self.state.lab}-{kind}-subnet", network_id=network.id, ip_version=4,
-                                    cidr=TENANT_SUBNETS[kind], enable_dhcp=True, dns_nameservers=[INTERNET_DNS])
+            sub = net.create_subnet(
+                name=f"{self.state.lab}-{kind}-subnet",
+                network_id=network.id,
+                ip_version=4,
+                cidr=TENANT_SUBNETS[kind],
+                enable_dhcp=True,
+                dns_nameservers=[INTERNET_DNS],
+            )
             subnets[kind] = sub.id
             self.state.save()
         return {"vlan": vlan, "vxlan": vx}
 
     def external(self, conn: Any) -> None:
         """The flat external network on extnet (no DHCP: only routers and floating IPs live there)."""
-        ext = self.rec.setdefault("external", {
-            "gateway": EXT_GATEWAY, "internet_host": INTERNET_HOST, "tcp_port": INTERNET_TCP_PORT,
-            "dns": INTERNET_DNS, "namespace": inet_ns(self.topo)})
-        net = conn.network.create_network(name=f"{self.state.lab}-ext", provider_network_type="flat",
-                                          provider_physical_network=EXT_PHYSNET, is_router_external=True)
+        ext = self.rec.setdefault(
+            "external",
+            {
+                "gateway": EXT_GATEWAY,
+                "internet_host": INTERNET_HOST,
+                "tcp_port": INTERNET_TCP_PORT,
+                "dns": INTERNET_DNS,
+                "namespace": inet_ns(self.topo),
+            },
+        )
+        net = conn.network.create_network(
+            name=f"{self.state.lab}-ext",
+            provider_network_type="flat",
+            provider_physical_network=EXT_PHYSNET,
+            is_router_external=True,
+        )
         ext["network_id"] = net.id
         self.state.save()
-        sub = conn.network.create_subnet(name=f"{self.state.lab}-ext-subnet", network_id=net.id, ip_version=4,
-                                         cidr=EXT_CIDR, gateway_ip=EXT_GATEWAY, enable_dhcp=False,
-                                         allocation_pools=[{"start": EXT_POOL[0], "end": EXT_POOL[1]}])
+        sub = conn.network.create_subnet(
+            name=f"{self.state.lab}-ext-subnet",
+            network_id=net.id,
+            ip_version=4,
+            cidr=EXT_CIDR,
+            gateway_ip=EXT_GATEWAY,
+            enable_dhcp=False,
+            allocation_pools=[{"start": EXT_POOL[0], "end": EXT_POOL[1]}],
+        )
         ext["subnet_id"] = sub.id
         self.state.save()
 
     def router(self, conn: Any) -> None:
         """A router with its gateway on the external network (SNAT) and an interface on each tenant subnet."""
-        r = conn.network.create_router(name=f"{self.state.lab}-router",
-                                       external_gateway_info={"network_id": self.rec["external"]["network_id"]})
+        r = conn.network.create_router(
+            name=f"{self.state.lab}-router", external_gateway_info={"network_id": self.rec["external"]["network_id"]}
+        )
         ips = (r.external_gateway_info or {}).get("external_fixed_ips") or [{}]
         self.rec["router"] = {"id": r.id, "name": r.name, "gateway_ip": ips[0].get("ip_address", "")}
         self.state.save()
@@ -604,23 +850,37 @@ class NeutronBuilder:
 
     def security_group(self, conn: Any) -> str:
         """The VMs' group: Neutron's default egress rules, plus ICMP and SSH in from anywhere."""
-        sg = conn.network.create_security_group(name=f"{self.state.lab}-vm",
-                                                description="steth lab VMs: ICMP and SSH in")
+        sg = conn.network.create_security_group(
+            name=f"{self.state.lab}-vm", description="steth lab VMs: ICMP and SSH in"
+        )
         self.rec["security_group"] = sg.id
         self.state.save()
-        conn.network.create_security_group_rule(security_group_id=sg.id, direction="ingress", ether_type="IPv4",
-                                                protocol="icmp", remote_ip_prefix="0.0.0.0/0")
-        conn.network.create_security_group_rule(security_group_id=sg.id, direction="ingress", ether_type="IPv4",
-                                                protocol="tcp", port_range_min=22, port_range_max=22,
-                                                remote_ip_prefix="0.0.0.0/0")
+        conn.network.create_security_group_rule(
+            security_group_id=sg.id,
+            direction="ingress",
+            ether_type="IPv4",
+            protocol="icmp",
+            remote_ip_prefix="0.0.0.0/0",
+        )
+        conn.network.create_security_group_rule(
+            security_group_id=sg.id,
+            direction="ingress",
+            ether_type="IPv4",
+            protocol="tcp",
+            port_range_min=22,
+            port_range_max=22,
+            remote_ip_prefix="0.0.0.0/0",
+        )
         return sg.id
 
     def floating_ip(self, conn: Any, vm_name: str = "vm1") -> None:
         vm = next(v for v in self.rec["vms"] if v["name"] == vm_name)
-        fip = conn.network.create_ip(floating_network_id=self.rec["external"]["network_id"],
-                                     port_id=vm["port_id"])
-        self.rec.setdefault("floating_ips", {})[vm_name] = {"id": fip.id, "address": fip.floating_ip_address,
-                                                            "port_id": vm["port_id"]}
+        fip = conn.network.create_ip(floating_network_id=self.rec["external"]["network_id"], port_id=vm["port_id"])
+        self.rec.setdefault("floating_ips", {})[vm_name] = {
+            "id": fip.id,
+            "address": fip.floating_ip_address,
+            "port_id": vm["port_id"],
+        }
         self.state.save()
 
     def internet(self) -> None:
@@ -635,8 +895,10 @@ class NeutronBuilder:
         node = next(n for n in self.topo.nodes if n.role == "network")
         node_ns = self.topo.node_ns(node)
         if ns in pnetns.listnetns():
-            raise LabError(f"network namespace {ns} already exists on this host",
-                           "it is not part of this lab's records: remove it yourself or pick another --name")
+            raise LabError(
+                f"network namespace {ns} already exists on this host",
+                "it is not part of this lab's records: remove it yourself or pick another --name",
+            )
         self.state.namespaces.append(ns)
         self.state.save()
         pnetns.create(ns)
@@ -653,18 +915,43 @@ class NeutronBuilder:
             ipr.link("set", index=eth0, state="up")
         netlink.disable_tx_checksum("eth0", ns)  # replies cross br-ex (netdev datapath) to the router
         rundir = ovs_rundir(self.state, node.name)
-        self.run(["ovs-vsctl", f"--db=unix:{rundir}/db.sock", "--timeout=20", "--", "--may-exist", "add-port",
-                  EXT_BRIDGE, EXT_VETH], env=_env(rundir, OVS_RUNDIR=rundir), what=f"{EXT_VETH} on {EXT_BRIDGE}")
+        self.run(
+            [
+                "ovs-vsctl",
+                f"--db=unix:{rundir}/db.sock",
+                "--timeout=20",
+                "--",
+                "--may-exist",
+                "add-port",
+                EXT_BRIDGE,
+                EXT_VETH,
+            ],
+            env=_env(rundir, OVS_RUNDIR=rundir),
+            what=f"{EXT_VETH} on {EXT_BRIDGE}",
+        )
         www = self.path("inet-www")
         os.makedirs(www, exist_ok=True)
         with open(os.path.join(www, "index.html"), "w") as fh:
             fh.write(f"steth lab {self.state.lab}: the internet host {INTERNET_HOST}\n")
-        self.spawn("inet-httpd", ["busybox", "httpd", "-f", "-p", f"{INTERNET_HOST}:{INTERNET_TCP_PORT}",
-                                  "-h", www], netns=ns)
-        self.spawn("inet-dnsmasq", ["dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", "--port=53",
-                                    f"--listen-address={INTERNET_DNS}", "--bind-interfaces",
-                                    f"--address=/{INTERNET_NAME}/{INTERNET_HOST}", "--user=root",
-                                    f"--pid-file={self.path('inet-dnsmasq.pid')}"], netns=ns)
+        self.spawn(
+            "inet-httpd", ["busybox", "httpd", "-f", "-p", f"{INTERNET_HOST}:{INTERNET_TCP_PORT}", "-h", www], netns=ns
+        )
+        self.spawn(
+            "inet-dnsmasq",
+            [
+                "dnsmasq",
+                "--no-daemon",
+                "--no-resolv",
+                "--no-hosts",
+                "--port=53",
+                f"--listen-address={INTERNET_DNS}",
+                "--bind-interfaces",
+                f"--address=/{INTERNET_NAME}/{INTERNET_HOST}",
+                "--user=root",
+                f"--pid-file={self.path('inet-dnsmasq.pid')}",
+            ],
+            netns=ns,
+        )
 
     def vm_plan(self) -> list[dict[str, str]]:
         """Two VMs per compute node: one per network, alternating hybrid and direct plugging."""
@@ -675,18 +962,33 @@ class NeutronBuilder:
                 continue
             for j, kind in enumerate(("vlan", "vxlan")):
                 n += 1
-                plan.append({"name": f"vm{n}", "node": node.name, "network": kind,
-                             "plug": "hybrid" if (node.index + j) % 2 else "direct"})
+                plan.append(
+                    {
+                        "name": f"vm{n}",
+                        "node": node.name,
+                        "network": kind,
+                        "plug": "hybrid" if (node.index + j) % 2 else "direct",
+                    }
+                )
         return plan
 
     def create_ports(self, conn: Any) -> None:
         for vm in self.vm_plan():
             port = conn.network.create_port(
-                name=f"{self.state.lab}-{vm['name']}", network_id=self.rec["networks"][vm["network"]],
-                binding_host_id=vm["node"], device_owner="compute:nova", device_id=str(uuid.uuid4()),
-                security_group_ids=[self.rec["security_group"]])
-            vm.update(port_id=port.id, mac=port.mac_address, device_id=port.device_id,
-                      fixed_ip=port.fixed_ips[0]["ip_address"], namespace=f"{self.topo.prefix}-{vm['name']}")
+                name=f"{self.state.lab}-{vm['name']}",
+                network_id=self.rec["networks"][vm["network"]],
+                binding_host_id=vm["node"],
+                device_owner="compute:nova",
+                device_id=str(uuid.uuid4()),
+                security_group_ids=[self.rec["security_group"]],
+            )
+            vm.update(
+                port_id=port.id,
+                mac=port.mac_address,
+                device_id=port.device_id,
+                fixed_ip=port.fixed_ips[0]["ip_address"],
+                namespace=f"{self.topo.prefix}-{vm['name']}",
+            )
             self.rec["vms"].append(vm)
             self.state.save()
 
@@ -698,8 +1000,10 @@ class NeutronBuilder:
         node_ns = self.topo.node_ns(node)
         vm_ns = vm["namespace"]
         if vm_ns in pnetns.listnetns():
-            raise LabError(f"network namespace {vm_ns} already exists on this host",
-                           "it is not part of this lab's records: remove it yourself or pick another --name")
+            raise LabError(
+                f"network namespace {vm_ns} already exists on this host",
+                "it is not part of this lab's records: remove it yourself or pick another --name",
+            )
         self.state.namespaces.append(vm_ns)
         self.state.save()
         pnetns.create(vm_ns)
@@ -728,11 +1032,28 @@ class NeutronBuilder:
             ipr.link("set", index=idx, address=vm["mac"], state="up")
         netlink.disable_tx_checksum("eth0", vm_ns)  # else the netdev datapath drops its UDP and TCP
         rundir = ovs_rundir(self.state, node.name)
-        self.run(["ovs-vsctl", f"--db=unix:{rundir}/db.sock", "--timeout=20", "--", "--may-exist", "add-port",
-                  "br-int", ovs_port, "--", "set", "Interface", ovs_port,
-                  f"external_ids:iface-id={vm['port_id']}", f"external_ids:attached-mac={vm['mac']}",
-                  "external_ids:iface-status=active", f"external_ids:vm-uuid={vm['device_id']}"],
-                 env=_env(rundir, OVS_RUNDIR=rundir), what=f"plug {vm['name']}")
+        self.run(
+            [
+                "ovs-vsctl",
+                f"--db=unix:{rundir}/db.sock",
+                "--timeout=20",
+                "--",
+                "--may-exist",
+                "add-port",
+                "br-int",
+                ovs_port,
+                "--",
+                "set",
+                "Interface",
+                ovs_port,
+                f"external_ids:iface-id={vm['port_id']}",
+                f"external_ids:attached-mac={vm['mac']}",
+                "external_ids:iface-status=active",
+                f"external_ids:vm-uuid={vm['device_id']}",
+            ],
+            env=_env(rundir, OVS_RUNDIR=rundir),
+            what=f"plug {vm['name']}",
+        )
         vm["ovs_port"] = ovs_port
         self.state.save()
 
@@ -740,8 +1061,10 @@ class NeutronBuilder:
         """busybox udhcpc hook that only reports the lease; this module sets the address itself."""
         path = self.path("udhcpc-report")
         with open(path, "w") as fh:
-            fh.write('#!/bin/sh\n[ "$1" = bound ] && echo "LEASE ip=$ip mask=$mask serverid=$serverid router=$router '
-                     'dns=$dns"\nexit 0\n')
+            fh.write(
+                '#!/bin/sh\n[ "$1" = bound ] && echo "LEASE ip=$ip mask=$mask serverid=$serverid router=$router '
+                'dns=$dns"\nexit 0\n'
+            )
         os.chmod(path, 0o755)
         return path
 
@@ -752,9 +1075,31 @@ class NeutronBuilder:
         deadline = time.monotonic() + timeout
         last = ""
         while time.monotonic() < deadline:
-            done = subprocess.run(["ip", "netns", "exec", vm["namespace"], "busybox", "udhcpc", "-i", "eth0",
-                                   "-n", "-q", "-f", "-t", "5", "-T", "2", "-s", script],
-                                  capture_output=True, text=True, timeout=30, env=_env(self.dir))
+            done = subprocess.run(
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    vm["namespace"],
+                    "busybox",
+                    "udhcpc",
+                    "-i",
+                    "eth0",
+                    "-n",
+                    "-q",
+                    "-f",
+                    "-t",
+                    "5",
+                    "-T",
+                    "2",
+                    "-s",
+                    script,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                env=_env(self.dir),
+            )
             for line in done.stdout.splitlines():
                 kv = parse_lease(line)
                 if kv:
@@ -772,17 +1117,22 @@ class NeutronBuilder:
                     return
             last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             last = last[0]
-        raise LabError(f"{vm['name']} got no DHCP lease on the {vm['network']} network: {last}",
-                       f"see {self.logs}")
+        raise LabError(f"{vm['name']} got no DHCP lease on the {vm['network']} network: {last}", f"see {self.logs}")
 
 
 def ping(netns: str, address: str, timeout: float = 1.0) -> tuple[bool, str]:
     """One ICMP echo from ``netns`` (iputils ping); (answered, its output)."""
     import subprocess
 
-    done = subprocess.run(["nsenter", f"--net=/run/netns/{netns}", "ping", "-n", "-c", "1", "-W", f"{timeout:g}",
-                           address], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout + 5, env=_env("/"), check=False)
+    done = subprocess.run(
+        ["nsenter", f"--net=/run/netns/{netns}", "ping", "-n", "-c", "1", "-W", f"{timeout:g}", address],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout + 5,
+        env=_env("/"),
+        check=False,
+    )
     return done.returncode == 0, (done.stdout + done.stderr).strip()
 
 
@@ -807,15 +1157,20 @@ def _router_evidence(ns: str) -> str:
     return f"{ns}: {', '.join(shown) or 'no interfaces'}"
 
 
-def l3_wait(b: "NeutronBuilder", timeout: float = L3_TIMEOUT) -> None:
+def l3_wait(b: NeutronBuilder, timeout: float = L3_TIMEOUT) -> None:
     """Wait for the router's namespace, then prove SNAT (every VM pings the internet host) and DNAT
     (the internet pings vm1's floating IP); LabError with the evidence otherwise."""
     from pyroute2 import netns as pnetns
 
     deadline = time.monotonic() + timeout
     qrouter = f"qrouter-{b.rec['router']['id']}"
-    _wait(f"router namespace {qrouter}", lambda: qrouter in pnetns.listnetns(), timeout,
-          alive=b._exited("l3-agent-network"), log=b.logs)
+    _wait(
+        f"router namespace {qrouter}",
+        lambda: qrouter in pnetns.listnetns(),
+        timeout,
+        alive=b._exited("l3-agent-network"),
+        log=b.logs,
+    )
     checks = {f"{vm['name']} -> {INTERNET_HOST} (SNAT)": (vm["namespace"], INTERNET_HOST) for vm in b.rec["vms"]}
     for name, fip in b.rec.get("floating_ips", {}).items():
         checks[f"internet -> {fip['address']} ({name}'s floating IP, DNAT)"] = (inet_ns(b.topo), fip["address"])
@@ -824,8 +1179,10 @@ def l3_wait(b: "NeutronBuilder", timeout: float = L3_TIMEOUT) -> None:
         failed = {what: f.result()[1] for what, f in futures.items() if not f.result()[0]}
     if failed:
         detail = "; ".join(f"{what}: {out.splitlines()[-1] if out else 'no output'}" for what, out in failed.items())
-        raise LabError(f"the router does not forward after {timeout:g} s: {detail}; {_router_evidence(qrouter)}",
-                       f"see {b.logs}/l3-agent-network.log")
+        raise LabError(
+            f"the router does not forward after {timeout:g} s: {detail}; {_router_evidence(qrouter)}",
+            f"see {b.logs}/l3-agent-network.log",
+        )
 
 
 def port_active(conn: Any, port_id: str) -> bool:
@@ -836,8 +1193,9 @@ def connection(state: LabState) -> Any:
     import openstack
 
     port = state.extra["neutron"]["ports"]["api"]
-    return openstack.connection.Connection(auth_type="none", network_endpoint_override=f"http://127.0.0.1:{port}/",
-                                           region_name="RegionOne")
+    return openstack.connection.Connection(
+        auth_type="none", network_endpoint_override=f"http://127.0.0.1:{port}/", region_name="RegionOne"
+    )
 
 
 def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> None:
@@ -884,7 +1242,7 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> None:
         b.plug(vm)
     progress("waiting for the VMs' ports to become ACTIVE")
     for vm in b.rec["vms"]:
-        _wait(f"port of {vm['name']} ACTIVE", lambda: port_active(conn, vm["port_id"]), 90, log=b.logs)
+        _wait(f"port of {vm['name']} ACTIVE", lambda vm=vm: port_active(conn, vm["port_id"]), 90, log=b.logs)
     progress("DHCP leases")
     script = b.udhcpc_script()
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(b.rec["vms"]) or 1) as pool:
@@ -923,7 +1281,7 @@ def _ancestors() -> set[int]:
         try:
             with open(f"/proc/{pid}/stat") as fh:
                 data = fh.read()
-            pid = int(data[data.rindex(")") + 2:].split()[1])
+            pid = int(data[data.rindex(")") + 2 :].split()[1])
         except (OSError, ValueError):
             break
     return pids
@@ -957,9 +1315,12 @@ def down(state: LabState, progress: Progress = _quiet) -> list[str]:
         return []
     problems: list[str] = []
     procs = {name: proc.ProcRecord.from_json(data) for name, data in rec.get("procs", {}).items()}
-    order = [[n for n in procs if "agent" in n or n.startswith("inet-")], ["neutron-server"],
-             [n for n in procs if n.startswith(("ovs-vswitchd", "ovsdb-server", "socat"))],
-             ["rabbit-beam", "rabbitmq", "epmd", "mariadbd"]]
+    order = [
+        [n for n in procs if "agent" in n or n.startswith("inet-")],
+        ["neutron-server"],
+        [n for n in procs if n.startswith(("ovs-vswitchd", "ovsdb-server", "socat"))],
+        ["rabbit-beam", "rabbitmq", "epmd", "mariadbd"],
+    ]
     progress(f"stopping {len(procs)} Neutron lab processes")
     for group in order:
         recs = [procs[n] for n in group if n in procs]

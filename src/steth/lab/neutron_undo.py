@@ -42,8 +42,9 @@ def wait_port(state: LabState, port_id: str, status: str = "ACTIVE", timeout: fl
 def _connect(s: undo.Step) -> Any:
     import openstack
 
-    return openstack.connection.Connection(auth_type="none", region_name="RegionOne",
-                                           network_endpoint_override=f"http://127.0.0.1:{s['api_port']}/")
+    return openstack.connection.Connection(
+        auth_type="none", region_name="RegionOne", network_endpoint_override=f"http://127.0.0.1:{s['api_port']}/"
+    )
 
 
 def _run(s: undo.Step) -> None:

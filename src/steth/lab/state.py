@@ -57,7 +57,7 @@ class LabState:
             os.replace(tmp, self.path)
 
     @classmethod
-    def load(cls, lab: str) -> "LabState | None":
+    def load(cls, lab: str) -> LabState | None:
         path = os.path.join(lab_dir(lab), "state.json")
         try:
             with open(path, encoding="utf-8") as fh:

@@ -36,16 +36,26 @@ def status(lab: str) -> tuple[LabState, list[NodeStatus]]:
     for node in topo.nodes:
         ns = topo.node_ns(node)
         try:
-            ifaces = {i.name: [f"{a.address}/{a.prefixlen}" for a in i.addresses if a.family == 4]
-                      for i in netlink.list_interfaces(ns) if i.name != "lo"}
+            ifaces = {
+                i.name: [f"{a.address}/{a.prefixlen}" for a in i.addresses if a.family == 4]
+                for i in netlink.list_interfaces(ns)
+                if i.name != "lo"
+            }
         except HostError:
             ifaces = {}
         rec = state.agent(node.name)
         running = rec is not None and proc.is_running(rec)
-        rows.append(NodeStatus(node=node.name, role=node.role, namespace=ns, interfaces=ifaces,
-                               agent_address=f"{topo.address(node, topo.management)}:9698",
-                               agent_pid=rec.pid if rec else None,
-                               agent_state="running" if running else "stopped"))
+        rows.append(
+            NodeStatus(
+                node=node.name,
+                role=node.role,
+                namespace=ns,
+                interfaces=ifaces,
+                agent_address=f"{topo.address(node, topo.management)}:9698",
+                agent_pid=rec.pid if rec else None,
+                agent_state="running" if running else "stopped",
+            )
+        )
     return state, rows
 
 
@@ -57,9 +67,12 @@ def _router_row(rec: dict[str, Any], ports: dict[str, Any], conn: Any, api_error
             router = conn.network.get_router(r["id"])
         except Exception as exc:  # a deleted router is a status too
             api_error = f"router: {type(exc).__name__}"
-    interfaces = sorted(ip["ip_address"] for p in ports.values()
-                        if p.device_id == r["id"] and p.device_owner == "network:router_interface"
-                        for ip in p.fixed_ips)
+    interfaces = sorted(
+        ip["ip_address"]
+        for p in ports.values()
+        if p.device_id == r["id"] and p.device_owner == "network:router_interface"
+        for ip in p.fixed_ips
+    )
     detail = f"gateway {r.get('gateway_ip') or '-'} interfaces {' '.join(interfaces) or '-'}"
     state = router.status if router is not None else ("unknown" if api_error else "no router")
     return NeutronRow("router", r.get("name", ""), f"qrouter-{r['id']}", detail, None, state)
@@ -79,16 +92,20 @@ def l3_rows(rec: dict[str, Any], ports: dict[str, Any], conn: Any, api_error: st
             except Exception:
                 state = "no floating IP"
         fixed = vms.get(vm_name, {}).get("fixed_ip", "")
-        rows.append(NeutronRow("floating-ip", fip["address"], "", f"-> {vm_name} {fixed} port {fip['port_id']}",
-                               None, state))
+        rows.append(
+            NeutronRow("floating-ip", fip["address"], "", f"-> {vm_name} {fixed} port {fip['port_id']}", None, state)
+        )
     ext = rec.get("external", {})
     if ext.get("namespace"):
         procs = {n: proc.ProcRecord.from_json(d) for n, d in rec.get("procs", {}).items() if n.startswith("inet-")}
         running = all(proc.is_running(r) for r in procs.values()) and bool(procs)
-        detail = (f"host {ext.get('internet_host')} tcp {ext.get('tcp_port')} dns {ext.get('dns')} "
-                  f"gateway {ext.get('gateway')}")
-        rows.append(NeutronRow("internet", "internet", ext["namespace"], detail, None,
-                               "running" if running else "stopped"))
+        detail = (
+            f"host {ext.get('internet_host')} tcp {ext.get('tcp_port')} dns {ext.get('dns')} "
+            f"gateway {ext.get('gateway')}"
+        )
+        rows.append(
+            NeutronRow("internet", "internet", ext["namespace"], detail, None, "running" if running else "stopped")
+        )
     return rows
 
 
@@ -124,35 +141,76 @@ def neutron_status(state: LabState) -> list[NeutronRow]:
     ext = rec.get("external", {})
     for kind, net_id in rec.get("networks", {}).items():
         n = nets.get(net_id)
-        detail = (f"{n.provider_network_type} {n.provider_physical_network or ''} "
-                  f"segment {n.provider_segmentation_id} mtu {n.mtu}".replace("  ", " ") if n else api_error)
-        rows.append(NeutronRow("network", n.name if n else kind, f"qdhcp-{net_id}", f"{net_id} {detail}", None,
-                               n.status if n else "unknown"))
+        detail = (
+            f"{n.provider_network_type} {n.provider_physical_network or ''} "
+            f"segment {n.provider_segmentation_id} mtu {n.mtu}".replace("  ", " ")
+            if n
+            else api_error
+        )
+        rows.append(
+            NeutronRow(
+                "network",
+                n.name if n else kind,
+                f"qdhcp-{net_id}",
+                f"{net_id} {detail}",
+                None,
+                n.status if n else "unknown",
+            )
+        )
     for vm in rec.get("vms", []):
         p = ports.get(vm.get("port_id", ""))
         try:
-            addrs = [f"{a.address}/{a.prefixlen}" for i in netlink.list_interfaces(vm["namespace"])
-                     if i.name == "eth0" for a in i.addresses if a.family == 4]
+            addrs = [
+                f"{a.address}/{a.prefixlen}"
+                for i in netlink.list_interfaces(vm["namespace"])
+                if i.name == "eth0"
+                for a in i.addresses
+                if a.family == 4
+            ]
         except (HostError, KeyError):
             addrs = []
-        detail = (f"{vm['node']} {vm['plug']} {vm['network']} port {vm.get('port_id', '')} "
-                  f"mac {vm.get('mac', '')} fixed {vm.get('fixed_ip', '')} eth0 {' '.join(addrs) or '-'} "
-                  f"ovs {vm.get('ovs_port', '-')}")
-        rows.append(NeutronRow("vm", vm["name"], vm.get("namespace", ""), detail, None,
-                               p.status if p else ("unknown" if api_error else "no port")))
+        detail = (
+            f"{vm['node']} {vm['plug']} {vm['network']} port {vm.get('port_id', '')} "
+            f"mac {vm.get('mac', '')} fixed {vm.get('fixed_ip', '')} eth0 {' '.join(addrs) or '-'} "
+            f"ovs {vm.get('ovs_port', '-')}"
+        )
+        rows.append(
+            NeutronRow(
+                "vm",
+                vm["name"],
+                vm.get("namespace", ""),
+                detail,
+                None,
+                p.status if p else ("unknown" if api_error else "no port"),
+            )
+        )
     if ext.get("network_id"):
         n = nets.get(ext["network_id"])
-        detail = (f"{n.provider_network_type} {n.provider_physical_network} external" if n else api_error)
-        rows.append(NeutronRow("network", n.name if n else "ext", "", f"{ext['network_id']} {detail}", None,
-                               n.status if n else "unknown"))
+        detail = f"{n.provider_network_type} {n.provider_physical_network} external" if n else api_error
+        rows.append(
+            NeutronRow(
+                "network",
+                n.name if n else "ext",
+                "",
+                f"{ext['network_id']} {detail}",
+                None,
+                n.status if n else "unknown",
+            )
+        )
     rows += l3_rows(rec, ports, conn, api_error)
     for a in agents:
-        rows.append(NeutronRow("agent", a.agent_type, "", f"host {a.host} binary {a.binary}", None,
-                               "alive" if a.is_alive else "dead"))
+        rows.append(
+            NeutronRow(
+                "agent", a.agent_type, "", f"host {a.host} binary {a.binary}", None, "alive" if a.is_alive else "dead"
+            )
+        )
     for name, data in sorted(rec.get("procs", {}).items()):
         r = proc.ProcRecord.from_json(data)
-        rows.append(NeutronRow("process", name, "", " ".join(r.argv)[:120], r.pid,
-                               "running" if proc.is_running(r) else "stopped"))
+        rows.append(
+            NeutronRow(
+                "process", name, "", " ".join(r.argv)[:120], r.pid, "running" if proc.is_running(r) else "stopped"
+            )
+        )
     if api_error:
         rows.append(NeutronRow("api", "neutron-server", "", api_error, None, "error"))
     return rows

@@ -80,8 +80,7 @@ class Topology:
         for n in self.nodes:
             if n.name == name:
                 return n
-        raise UsageError(f"lab {self.lab} has no node {name!r}",
-                         f"nodes: {', '.join(n.name for n in self.nodes)}")
+        raise UsageError(f"lab {self.lab} has no node {name!r}", f"nodes: {', '.join(n.name for n in self.nodes)}")
 
 
 SLOTS = 16  # 16 slots of three /16s: 10.200.0.0 - 10.247.255.255
@@ -105,8 +104,10 @@ def free_cidrs(lab: str, used: list[ipaddress.IPv4Network | ipaddress.IPv6Networ
         nets = [ipaddress.ip_network(c) for c in cidrs]
         if not any(n.overlaps(u) for n in nets for u in used if u.version == 4 and u.prefixlen > 0):
             return cidrs
-    raise UsageError("every lab address slot in 10.200.0.0-10.247.255.255 overlaps an address in use",
-                     "remove other labs (`steth lab down --name NAME`)")
+    raise UsageError(
+        "every lab address slot in 10.200.0.0-10.247.255.255 overlaps an address in use",
+        "remove other labs (`steth lab down --name NAME`)",
+    )
 
 
 def build(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | None = None) -> Topology:
@@ -124,6 +125,8 @@ def build(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | Non
     for net in networks:
         if net.cidr.num_addresses < FIRST_HOST + computes + 2:
             raise UsageError(f"{net.name} CIDR {net.cidr} is too small for {computes} computes")
-    nodes = (Node("network", 0, "nw", "network"),
-             *(Node(f"compute-{i}", i, f"c{i}", "compute") for i in range(1, computes + 1)))
+    nodes = (
+        Node("network", 0, "nw", "network"),
+        *(Node(f"compute-{i}", i, f"c{i}", "compute") for i in range(1, computes + 1)),
+    )
     return Topology(lab=lab, computes=computes, networks=networks, nodes=nodes)

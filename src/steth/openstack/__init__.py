@@ -5,8 +5,32 @@ tests work on recorded data; openstacksdk's and keystoneauth's exceptions are
 mapped to :class:`steth.errors.OpenStackError` at this boundary.
 """
 
-from .adapter import (AgentInfo, NetworkInfo, OpenStack, PortInfo, SegmentInfo, SubnetInfo, agent_from_api,
-                      connect, map_error, network_from_api, port_from_api, subnet_from_api)
+from .adapter import (
+    AgentInfo,
+    NetworkInfo,
+    OpenStack,
+    PortInfo,
+    SegmentInfo,
+    SubnetInfo,
+    agent_from_api,
+    connect,
+    map_error,
+    network_from_api,
+    port_from_api,
+    subnet_from_api,
+)
 
-__all__ = ["AgentInfo", "NetworkInfo", "OpenStack", "PortInfo", "SegmentInfo", "SubnetInfo", "agent_from_api",
-           "connect", "map_error", "network_from_api", "port_from_api", "subnet_from_api"]
+__all__ = [
+    "AgentInfo",
+    "NetworkInfo",
+    "OpenStack",
+    "PortInfo",
+    "SegmentInfo",
+    "SubnetInfo",
+    "agent_from_api",
+    "connect",
+    "map_error",
+    "network_from_api",
+    "port_from_api",
+    "subnet_from_api",
+]

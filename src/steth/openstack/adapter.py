@@ -6,12 +6,19 @@ import argparse
 import contextlib
 import ipaddress
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import OpenStackError, OpenStackNotFound, OpenStackUnreachable
-from .l3 import (FloatingIpInfo, RouterInfo, SecurityGroupInfo, floating_ip_from_api, router_from_api,
-                 security_group_from_api)
+from .l3 import (
+    FloatingIpInfo,
+    RouterInfo,
+    SecurityGroupInfo,
+    floating_ip_from_api,
+    router_from_api,
+    security_group_from_api,
+)
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
@@ -131,15 +138,23 @@ class AgentInfo:
 
 def port_from_api(p: Any) -> PortInfo:
     return PortInfo(
-        id=_get(p, "id"), name=_get(p, "name") or "", mac_address=(_get(p, "mac_address") or "").lower(),
-        fixed_ips=list(_get(p, "fixed_ips") or []), network_id=_get(p, "network_id"),
-        status=_get(p, "status") or "", binding_host=_get(p, "binding_host_id") or None,
-        vif_type=_get(p, "binding_vif_type"), vif_details=dict(_get(p, "binding_vif_details") or {}),
-        vnic_type=_get(p, "binding_vnic_type"), device_id=_get(p, "device_id") or "",
-        device_owner=_get(p, "device_owner") or "", admin_state_up=bool(_get(p, "is_admin_state_up", True)),
+        id=_get(p, "id"),
+        name=_get(p, "name") or "",
+        mac_address=(_get(p, "mac_address") or "").lower(),
+        fixed_ips=list(_get(p, "fixed_ips") or []),
+        network_id=_get(p, "network_id"),
+        status=_get(p, "status") or "",
+        binding_host=_get(p, "binding_host_id") or None,
+        vif_type=_get(p, "binding_vif_type"),
+        vif_details=dict(_get(p, "binding_vif_details") or {}),
+        vnic_type=_get(p, "binding_vnic_type"),
+        device_id=_get(p, "device_id") or "",
+        device_owner=_get(p, "device_owner") or "",
+        admin_state_up=bool(_get(p, "is_admin_state_up", True)),
         security_group_ids=list(_get(p, "security_group_ids") or []),
         port_security_enabled=_get(p, "is_port_security_enabled") is not False,
-        allowed_address_pairs=list(_get(p, "allowed_address_pairs") or []))
+        allowed_address_pairs=list(_get(p, "allowed_address_pairs") or []),
+    )
 
 
 def network_from_api(n: Any) -> NetworkInfo:
@@ -147,30 +162,56 @@ def network_from_api(n: Any) -> NetworkInfo:
     raw = _get(n, "segments")
     if raw:  # multi-segment networks list their segments; others carry provider:* attributes
         for s in raw:
-            segments.append(SegmentInfo(s.get("provider:network_type"), s.get("provider:physical_network"),
-                                        s.get("provider:segmentation_id")))
+            segments.append(
+                SegmentInfo(
+                    s.get("provider:network_type"),
+                    s.get("provider:physical_network"),
+                    s.get("provider:segmentation_id"),
+                )
+            )
     elif _get(n, "provider_network_type"):
-        segments.append(SegmentInfo(_get(n, "provider_network_type"), _get(n, "provider_physical_network"),
-                                    _get(n, "provider_segmentation_id")))
-    return NetworkInfo(id=_get(n, "id"), name=_get(n, "name") or "", status=_get(n, "status") or "",
-                       mtu=_get(n, "mtu"), admin_state_up=bool(_get(n, "is_admin_state_up", True)),
-                       segments=segments, subnet_ids=list(_get(n, "subnet_ids") or []))
+        segments.append(
+            SegmentInfo(
+                _get(n, "provider_network_type"),
+                _get(n, "provider_physical_network"),
+                _get(n, "provider_segmentation_id"),
+            )
+        )
+    return NetworkInfo(
+        id=_get(n, "id"),
+        name=_get(n, "name") or "",
+        status=_get(n, "status") or "",
+        mtu=_get(n, "mtu"),
+        admin_state_up=bool(_get(n, "is_admin_state_up", True)),
+        segments=segments,
+        subnet_ids=list(_get(n, "subnet_ids") or []),
+    )
 
 
 def subnet_from_api(s: Any) -> SubnetInfo:
-    return SubnetInfo(id=_get(s, "id"), name=_get(s, "name") or "", cidr=_get(s, "cidr"),
-                      ip_version=int(_get(s, "ip_version") or 4), gateway_ip=_get(s, "gateway_ip"),
-                      enable_dhcp=bool(_get(s, "is_dhcp_enabled", _get(s, "enable_dhcp", False))),
-                      allocation_pools=list(_get(s, "allocation_pools") or []),
-                      dns_nameservers=list(_get(s, "dns_nameservers") or []))
+    return SubnetInfo(
+        id=_get(s, "id"),
+        name=_get(s, "name") or "",
+        cidr=_get(s, "cidr"),
+        ip_version=int(_get(s, "ip_version") or 4),
+        gateway_ip=_get(s, "gateway_ip"),
+        enable_dhcp=bool(_get(s, "is_dhcp_enabled", _get(s, "enable_dhcp", False))),
+        allocation_pools=list(_get(s, "allocation_pools") or []),
+        dns_nameservers=list(_get(s, "dns_nameservers") or []),
+    )
 
 
 def agent_from_api(a: Any) -> AgentInfo:
-    return AgentInfo(id=_get(a, "id"), agent_type=_get(a, "agent_type") or "", binary=_get(a, "binary") or "",
-                     host=_get(a, "host") or "", alive=bool(_get(a, "is_alive", False)),
-                     admin_state_up=bool(_get(a, "is_admin_state_up", True)),
-                     configuration=dict(_get(a, "configuration") or {}),
-                     last_heartbeat=str(_get(a, "last_heartbeat_at") or "") or None)
+    return AgentInfo(
+        id=_get(a, "id"),
+        agent_type=_get(a, "agent_type") or "",
+        binary=_get(a, "binary") or "",
+        host=_get(a, "host") or "",
+        alive=bool(_get(a, "is_alive", False)),
+        admin_state_up=bool(_get(a, "is_admin_state_up", True)),
+        configuration=dict(_get(a, "configuration") or {}),
+        last_heartbeat=str(_get(a, "last_heartbeat_at") or "") or None,
+    )
 
 
 def map_error(exc: BaseException, what: str) -> OpenStackError:
@@ -182,14 +223,18 @@ def map_error(exc: BaseException, what: str) -> OpenStackError:
     if isinstance(exc, (sdk.NotFoundException, sdk.ResourceNotFound)):
         return OpenStackNotFound(f"{what}: not found ({detail})", "check the ID, MAC or address, and the project")
     if isinstance(exc, (ks.ConnectFailure, ks.ConnectionError, ks.ConnectTimeout)):
-        return OpenStackUnreachable(f"{what}: cannot reach OpenStack: {detail}",
-                                    "is the API up and its endpoint (auth_url / network_endpoint_override) right?")
+        return OpenStackUnreachable(
+            f"{what}: cannot reach OpenStack: {detail}",
+            "is the API up and its endpoint (auth_url / network_endpoint_override) right?",
+        )
     if isinstance(exc, (sdk.ConfigException, ks.MissingRequiredOptions, ks.NoMatchingPlugin)):
         return OpenStackError(f"{what}: OpenStack client configuration: {detail}")
     if isinstance(exc, (ks.Unauthorized, ks.AuthorizationFailure)) or (
-            isinstance(exc, sdk.HttpException) and getattr(exc, "status_code", None) in (401, 403)):
-        return OpenStackError(f"{what}: not authorised: {detail}",
-                              "check the credentials; network agents and bindings need an admin role")
+        isinstance(exc, sdk.HttpException) and getattr(exc, "status_code", None) in (401, 403)
+    ):
+        return OpenStackError(
+            f"{what}: not authorised: {detail}", "check the credentials; network agents and bindings need an admin role"
+        )
     if isinstance(exc, (sdk.EndpointNotFound, ks.EndpointNotFound)):
         return OpenStackError(f"{what}: no endpoint: {detail}", "is the service in the catalog for this region?")
     if isinstance(exc, (sdk.SDKException, ks.ClientException)):
@@ -208,7 +253,7 @@ def _api(what: str) -> Iterator[None]:
         raise map_error(exc, what) from exc
 
 
-def connect(cloud: str | None = None, options: argparse.Namespace | None = None, **kwargs: Any) -> "OpenStack":
+def connect(cloud: str | None = None, options: argparse.Namespace | None = None, **kwargs: Any) -> OpenStack:
     """A connection from clouds.yaml / OS_* variables / --os-* options (``options`` from argparse)."""
     from openstack import config as os_config
     from openstack import connection
@@ -221,7 +266,8 @@ def connect(cloud: str | None = None, options: argparse.Namespace | None = None,
             options.os_auth_type = None
     with _api("connecting to OpenStack"):
         region = os_config.OpenStackConfig(load_yaml_config=True, load_envvars=True).get_one(
-            cloud=cloud, argparse=options, **kwargs)
+            cloud=cloud, argparse=options, **kwargs
+        )
         conn = connection.Connection(config=region)
     return OpenStack(conn)
 
@@ -247,7 +293,8 @@ def register_options(parser: argparse.ArgumentParser, argv: list[str] | None = N
         elif a == "--os-auth-type" and i + 1 < len(argv):
             keep += [a, argv[i + 1]]
     openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=True).register_argparse_arguments(
-        parser, keep, service_keys=["network"])
+        parser, keep, service_keys=["network"]
+    )
 
 
 class OpenStack:
@@ -269,12 +316,16 @@ class OpenStack:
                 try:
                     ipaddress.ip_address(ref)
                 except ValueError:
-                    raise OpenStackNotFound(f"{ref!r} is not a port ID, MAC address or IP address",
-                                            "give a port UUID, a MAC like fa:16:3e:00:00:01 or a fixed IP") from None
+                    raise OpenStackNotFound(
+                        f"{ref!r} is not a port ID, MAC address or IP address",
+                        "give a port UUID, a MAC like fa:16:3e:00:00:01 or a fixed IP",
+                    ) from None
                 found = list(net.ports(fixed_ips=f"ip_address={ref}"))
         if not found:
-            raise OpenStackNotFound(f"no port with {'MAC' if MAC_RE.match(ref) else 'fixed IP'} {ref}",
-                                    "check the address and the project (an admin sees every project's ports)")
+            raise OpenStackNotFound(
+                f"no port with {'MAC' if MAC_RE.match(ref) else 'fixed IP'} {ref}",
+                "check the address and the project (an admin sees every project's ports)",
+            )
         if len(found) > 1:
             ids = ", ".join(p.id for p in found)
             raise OpenStackError(f"{len(found)} ports match {ref}: {ids}", "use the port ID")
@@ -304,11 +355,14 @@ class OpenStack:
         try:
             return self.server_ports(ref)
         except OpenStackNotFound:
-            raise OpenStackNotFound(f"no port and no server {ref}",
-                                    "give a port ID, MAC or fixed IP, or a server name or ID") from None
+            raise OpenStackNotFound(
+                f"no port and no server {ref}", "give a port ID, MAC or fixed IP, or a server name or ID"
+            ) from None
         except OpenStackError as exc:
-            raise OpenStackNotFound(f"no port {ref}, and looking for a server of that name failed: {exc.message}",
-                                    "give a port ID, MAC or fixed IP (is Nova reachable for server names?)") from None
+            raise OpenStackNotFound(
+                f"no port {ref}, and looking for a server of that name failed: {exc.message}",
+                "give a port ID, MAC or fixed IP (is Nova reachable for server names?)",
+            ) from None
 
     # --- networks ---
     def network(self, network_id: str, with_subnets: bool = True) -> NetworkInfo:
@@ -321,8 +375,9 @@ class OpenStack:
     def dhcp_ports(self, network_id: str) -> list[PortInfo]:
         """The network's DHCP ports (one per DHCP agent hosting it; their IPs are dnsmasq's server ids)."""
         with _api(f"DHCP ports of network {network_id}"):
-            return [port_from_api(p) for p in self.conn.network.ports(network_id=network_id,
-                                                                       device_owner="network:dhcp")]
+            return [
+                port_from_api(p) for p in self.conn.network.ports(network_id=network_id, device_owner="network:dhcp")
+            ]
 
     # --- agents ---
     def agents(self, host: str | None = None, agent_type: str | None = None) -> list[AgentInfo]:
@@ -373,7 +428,10 @@ class OpenStack:
         with _api(f"router interfaces on network {network_id}"):
             for p in self.conn.network.ports(network_id=network_id):
                 owner = _get(p, "device_owner") or ""
-                if not owner.startswith("network:router_interface") and owner != "network:ha_router_replicated_interface":
+                if (
+                    not owner.startswith("network:router_interface")
+                    and owner != "network:ha_router_replicated_interface"
+                ):
                     continue
                 if any(ip.get("subnet_id") == subnet_id for ip in (_get(p, "fixed_ips") or [])):
                     return router_from_api(self.conn.network.get_router(_get(p, "device_id"))), port_from_api(p)

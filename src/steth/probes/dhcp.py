@@ -12,7 +12,8 @@ import shutil
 import time
 
 from ..errors import HostError
-from ..host import dhcp_frames as packets, ovsdb, proc
+from ..host import dhcp_frames as packets
+from ..host import ovsdb, proc
 from ..wire.models import DhcpHop, DhcpMessage, DhcpTraceRequest, DhcpTraceResponse, Verdict
 
 
@@ -29,9 +30,18 @@ def _inject(req: DhcpTraceRequest, xid: int, connection: str) -> tuple[bool, str
     exe = shutil.which("ovs-ofctl")
     if exe is None:
         return False, "ovs-ofctl is not installed"
-    done = proc.run([exe, "-O", "OpenFlow13", "packet-out", spec.bridge,
-                     f"in_port={spec.ovs_port} packet={frame.hex()} actions=table"],
-                    timeout=10, env={"OVS_RUNDIR": ovsdb.rundir(connection)})
+    done = proc.run(
+        [
+            exe,
+            "-O",
+            "OpenFlow13",
+            "packet-out",
+            spec.bridge,
+            f"in_port={spec.ovs_port} packet={frame.hex()} actions=table",
+        ],
+        timeout=10,
+        env={"OVS_RUNDIR": ovsdb.rundir(connection)},
+    )
     if done.returncode != 0:
         return False, f"ovs-ofctl packet-out failed: {(done.stderr or done.stdout).strip()[:300]}"
     return True, f"DHCPDISCOVER xid {xid:#010x} from {spec.mac} as if received on {spec.bridge}/{spec.ovs_port}"

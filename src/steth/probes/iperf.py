@@ -20,8 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..host import proc, sockets, undo
-from ..wire.iperf import (IperfClientRequest, IperfClientResult, IperfFlow, IperfServer, IperfServerRequest,
-                          IperfServerStop, Protocol)
+from ..wire.iperf import (
+    IperfClientRequest,
+    IperfClientResult,
+    IperfFlow,
+    IperfServer,
+    IperfServerRequest,
+    IperfServerStop,
+    Protocol,
+)
 from ..wire.models import Verdict
 
 IPERF3 = "iperf3"
@@ -68,9 +75,22 @@ def _require_iperf3() -> None:
 
 # ---- client ------------------------------------------------------------------
 
+
 def client_argv(req: IperfClientRequest) -> list[str]:
-    argv = [IPERF3, "-c", req.server, "-p", str(req.port), "-J", "-t", f"{req.duration:g}",
-            "-P", str(req.parallel), "--connect-timeout", str(int(req.connect_timeout * 1000))]
+    argv = [
+        IPERF3,
+        "-c",
+        req.server,
+        "-p",
+        str(req.port),
+        "-J",
+        "-t",
+        f"{req.duration:g}",
+        "-P",
+        str(req.parallel),
+        "--connect-timeout",
+        str(int(req.connect_timeout * 1000)),
+    ]
     if req.protocol == Protocol.UDP:
         argv.append("-u")
     if req.bandwidth is not None:
@@ -90,10 +110,13 @@ def _num(d: dict, key: str) -> Any:
 
 
 def _flow(direction: str, sender: str, sent: dict, received: dict, udp: bool) -> IperfFlow:
-    flow = IperfFlow(direction=direction, sender=sender,
-                     bits_per_second=float(_num(received, "bits_per_second") or 0.0),
-                     sent_bits_per_second=float(_num(sent, "bits_per_second") or 0.0),
-                     bytes=int(_num(received, "bytes") or 0))
+    flow = IperfFlow(
+        direction=direction,
+        sender=sender,
+        bits_per_second=float(_num(received, "bits_per_second") or 0.0),
+        sent_bits_per_second=float(_num(sent, "bits_per_second") or 0.0),
+        bytes=int(_num(received, "bytes") or 0),
+    )
     if udp:
         flow.jitter_ms = _num(received, "jitter_ms")
         flow.lost_packets = _num(received, "lost_packets")
@@ -107,8 +130,14 @@ def _flow(direction: str, sender: str, sent: dict, received: dict, udp: bool) ->
 
 def parse_report(data: Any, req: IperfClientRequest, started_at: float, ended_at: float) -> IperfClientResult:
     """An ``iperf3 -J`` client report -> result with one flow per direction (iperf3's error as ``error``)."""
-    base = dict(server=req.server, port=req.port, protocol=req.protocol, duration=req.duration,
-                started_at=started_at, ended_at=ended_at)
+    base = dict(
+        server=req.server,
+        port=req.port,
+        protocol=req.protocol,
+        duration=req.duration,
+        started_at=started_at,
+        ended_at=ended_at,
+    )
     if not isinstance(data, dict):
         return IperfClientResult(**base, verdict=Verdict.ERROR, error="iperf3 wrote no JSON report")
     if data.get("error"):
@@ -123,12 +152,17 @@ def parse_report(data: Any, req: IperfClientRequest, started_at: float, ended_at
     else:
         flows.append(_flow("forward", "client", end["sum_sent"], end["sum_received"], udp))
     if req.bidir and "sum_sent_bidir_reverse" in end:
-        flows.append(_flow("reverse", "server", end["sum_sent_bidir_reverse"],
-                           end.get("sum_received_bidir_reverse", {}), udp))
+        flows.append(
+            _flow("reverse", "server", end["sum_sent_bidir_reverse"], end.get("sum_received_bidir_reverse", {}), udp)
+        )
     cpu = end.get("cpu_utilization_percent") or {}
-    return IperfClientResult(**base, flows=flows, verdict=Verdict.OK,
-                             cpu_client_pct=_round(_num(cpu, "host_total")),
-                             cpu_server_pct=_round(_num(cpu, "remote_total")))
+    return IperfClientResult(
+        **base,
+        flows=flows,
+        verdict=Verdict.OK,
+        cpu_client_pct=_round(_num(cpu, "host_total")),
+        cpu_server_pct=_round(_num(cpu, "remote_total")),
+    )
 
 
 def _round(v: float | None) -> float | None:
@@ -143,9 +177,16 @@ def run_client(req: IperfClientRequest) -> IperfClientResult:
     try:
         done = proc.run(client_argv(req), timeout=limit)
     except subprocess.TimeoutExpired:
-        return IperfClientResult(server=req.server, port=req.port, protocol=req.protocol, duration=req.duration,
-                                 started_at=started, ended_at=time.time(), verdict=Verdict.ERROR,
-                                 error=f"iperf3 did not finish within {limit:g} s and was killed")
+        return IperfClientResult(
+            server=req.server,
+            port=req.port,
+            protocol=req.protocol,
+            duration=req.duration,
+            started_at=started,
+            ended_at=time.time(),
+            verdict=Verdict.ERROR,
+            error=f"iperf3 did not finish within {limit:g} s and was killed",
+        )
     ended = time.time()
     try:
         data = json.loads(done.stdout) if done.stdout.strip() else None
@@ -153,12 +194,21 @@ def run_client(req: IperfClientRequest) -> IperfClientResult:
         data = None
     if data is None:
         why = (done.stderr or done.stdout).strip()[:300] or f"exit status {done.returncode}"
-        return IperfClientResult(server=req.server, port=req.port, protocol=req.protocol, duration=req.duration,
-                                 started_at=started, ended_at=ended, verdict=Verdict.ERROR, error=f"iperf3: {why}")
+        return IperfClientResult(
+            server=req.server,
+            port=req.port,
+            protocol=req.protocol,
+            duration=req.duration,
+            started_at=started,
+            ended_at=ended,
+            verdict=Verdict.ERROR,
+            error=f"iperf3: {why}",
+        )
     return parse_report(data, req, started, ended)
 
 
 # ---- servers -----------------------------------------------------------------
+
 
 @dataclass
 class _Server:
@@ -172,8 +222,14 @@ class _Server:
 class IperfServers:
     """The agent's iperf3 servers: at most ``max_servers`` running, ports from ``ports``, each under a lease."""
 
-    def __init__(self, leases: Any, state_dir: str, ports: tuple[int, int] = DEFAULT_PORTS,
-                 max_servers: int = DEFAULT_MAX_SERVERS, reserved_ports: tuple[int, ...] = ()) -> None:
+    def __init__(
+        self,
+        leases: Any,
+        state_dir: str,
+        ports: tuple[int, int] = DEFAULT_PORTS,
+        max_servers: int = DEFAULT_MAX_SERVERS,
+        reserved_ports: tuple[int, ...] = (),
+    ) -> None:
         self.leases = leases
         self.dir = os.path.join(state_dir, "iperf")
         self.ports = ports
@@ -198,8 +254,13 @@ class IperfServers:
 
     def _view(self, srv: _Server) -> IperfServer:
         lease = self.leases.get(srv.lease_id)
-        return IperfServer(lease_id=srv.lease_id, bind=srv.bind, port=srv.port, pid=srv.rec.pid,
-                           expires_in=round(lease.remaining, 1) if lease else 0.0)
+        return IperfServer(
+            lease_id=srv.lease_id,
+            bind=srv.bind,
+            port=srv.port,
+            pid=srv.rec.pid,
+            expires_in=round(lease.remaining, 1) if lease else 0.0,
+        )
 
     def list(self) -> list[IperfServer]:
         with self._lock:
@@ -211,9 +272,12 @@ class IperfServers:
         with self._lock:
             self._prune()
             if len(self._servers) >= self.max_servers:
-                raise IperfRefused(429, f"this node already runs {len(self._servers)} iperf3 servers, the most "
-                                        f"allowed (--iperf-max-servers {self.max_servers}); retry when a test "
-                                        f"has finished")
+                raise IperfRefused(
+                    429,
+                    f"this node already runs {len(self._servers)} iperf3 servers, the most "
+                    f"allowed (--iperf-max-servers {self.max_servers}); retry when a test "
+                    f"has finished",
+                )
             if req.port is not None:
                 if req.port in self.reserved:
                     raise IperfRefused(409, f"port {req.port} is the agent's own port; choose another")
@@ -226,8 +290,11 @@ class IperfServers:
                     return self._start_on(req, port, explicit=False)
                 except _PortTaken:
                     continue
-            raise IperfRefused(409, f"no free port in the iperf3 range {self.ports_text} on this node "
-                                    f"(all in use); widen --iperf-ports or wait")
+            raise IperfRefused(
+                409,
+                f"no free port in the iperf3 range {self.ports_text} on this node "
+                f"(all in use); widen --iperf-ports or wait",
+            )
 
     def _start_on(self, req: IperfServerRequest, port: int, explicit: bool) -> IperfServer:
         if explicit and sockets.is_listening(req.bind, port):
@@ -267,8 +334,11 @@ class IperfServers:
                     raise IperfRefused(422, f"bind: {bind} is not an address of this node (iperf3: {text})")
                 raise IperfRefused(500, f"iperf3 server exited at once: {text or 'no output'}")
             if time.monotonic() > deadline:
-                raise IperfRefused(500, f"iperf3 server did not listen on {bind}:{port} within "
-                                        f"{LISTEN_TIMEOUT:g} s: {_read(log_path) or 'no output'}")
+                raise IperfRefused(
+                    500,
+                    f"iperf3 server did not listen on {bind}:{port} within "
+                    f"{LISTEN_TIMEOUT:g} s: {_read(log_path) or 'no output'}",
+                )
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
@@ -282,8 +352,11 @@ class IperfServers:
 
     def client(self, req: IperfClientRequest) -> IperfClientResult:
         if not self._clients.acquire(blocking=False):
-            raise IperfRefused(429, f"this node already runs {self.max_servers} iperf3 clients, the most allowed "
-                                    f"(--iperf-max-servers); retry when a test has finished")
+            raise IperfRefused(
+                429,
+                f"this node already runs {self.max_servers} iperf3 clients, the most allowed "
+                f"(--iperf-max-servers); retry when a test has finished",
+            )
         try:
             return run_client(req)
         finally:

@@ -31,8 +31,10 @@ class Conflict(UsageError):
     pass
 
 
-NO_8021Q_HINT = ("VLAN sub-interfaces cannot be made on this node; `steth check vlan` / `check-vlan-interface` "
-                 "verify VLANs with raw tagged frames instead, without changing the host")
+NO_8021Q_HINT = (
+    "VLAN sub-interfaces cannot be made on this node; `steth check vlan` / `check-vlan-interface` "
+    "verify VLANs with raw tagged frames instead, without changing the host"
+)
 
 
 def _lookup(ipr: Any, name: str) -> int:
@@ -43,13 +45,19 @@ def _lookup(ipr: Any, name: str) -> int:
 
 
 def _lease_change(lease: Any, interface: str, changes: list[str], detail: str = "") -> LinkChange:
-    return LinkChange(interface=interface, lease_id=lease.id, expires_at=round(lease.expires_at, 3),
-                      changes=changes, detail=detail)
+    return LinkChange(
+        interface=interface, lease_id=lease.id, expires_at=round(lease.expires_at, 3), changes=changes, detail=detail
+    )
 
 
 def _added_by_leases(store: Any, ifname: str, except_id: str) -> set[tuple[str, int]]:
-    return {(step["address"], step["prefixlen"]) for lease in store.about(ifname) if lease.id != except_id
-            for step in lease.undo if step.get("kind") == "addr_del"}
+    return {
+        (step["address"], step["prefixlen"])
+        for lease in store.about(ifname)
+        if lease.id != except_id
+        for step in lease.undo
+        if step.get("kind") == "addr_del"
+    }
 
 
 def _addr_del(ipr: Any, index: int, address: str, prefixlen: int) -> None:
@@ -69,14 +77,14 @@ def setup_link(store: Any, req: LinkSetupRequest) -> LinkChange:
         raise NotFound(f"no interface named {req.interface!r} on this node")
     want = ipaddress.ip_interface(req.cidr)
     family = want.version
-    lease = store.open(f"setup-link {req.interface} {req.cidr}{' --flush' if req.flush else ''}", req.lease,
-                       subject=req.interface)
+    lease = store.open(
+        f"setup-link {req.interface} {req.cidr}{' --flush' if req.flush else ''}", req.lease, subject=req.interface
+    )
     changes: list[str] = []
     try:
         with netlink.iproute() as ipr:
             index = _lookup(ipr, req.interface)
-            present = any(a.address == str(want.ip) and a.prefixlen == want.network.prefixlen
-                          for a in iface.addresses)
+            present = any(a.address == str(want.ip) and a.prefixlen == want.network.prefixlen for a in iface.addresses)
             if req.flush:
                 ours = _added_by_leases(store, req.interface, lease.id)
                 for a in iface.addresses:
@@ -140,8 +148,11 @@ def add_vlan(store: Any, req: VlanInterfaceRequest) -> LinkChange:
         except NetlinkError as exc:
             store.release(lease.id)
             if exc.code in (EOPNOTSUPP, ENOENT):
-                raise CapabilityMissing(f"cannot add VLAN {req.vlan_id} to {req.interface}: the kernel has no "
-                                        f"8021q support (netlink: {exc})", NO_8021Q_HINT) from None
+                raise CapabilityMissing(
+                    f"cannot add VLAN {req.vlan_id} to {req.interface}: the kernel has no "
+                    f"8021q support (netlink: {exc})",
+                    NO_8021Q_HINT,
+                ) from None
             raise HostError(f"cannot add VLAN {req.vlan_id} to {req.interface}: {exc}") from None
         except BaseException:
             store.release(lease.id)
@@ -164,8 +175,10 @@ def teardown_link(store: Any, req: LinkTeardownRequest) -> LinkChange:
     if iface is None:
         raise NotFound(f"no interface named {req.interface!r} on this node, and steth holds no lease on it")
     if not req.force:
-        raise Conflict(f"steth did not create or change {req.interface} (no lease on it): not deleting it",
-                       "`teardown-link --force` deletes it anyway")
+        raise Conflict(
+            f"steth did not create or change {req.interface} (no lease on it): not deleting it",
+            "`teardown-link --force` deletes it anyway",
+        )
     from pyroute2.netlink.exceptions import NetlinkError
 
     with netlink.iproute() as ipr:

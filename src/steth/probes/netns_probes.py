@@ -16,15 +16,24 @@ def iptables_save(namespace: str | None, table: str) -> IptablesResponse:
     """`iptables-save -t TABLE` (the L3 agent's SNAT/DNAT rules live in the qrouter's nat table)."""
     exe = shutil.which("iptables-save")
     if exe is None:
-        return IptablesResponse(netns=namespace, table=table, verdict=Verdict.ERROR,
-                                detail="iptables-save is not installed (package iptables)")
+        return IptablesResponse(
+            netns=namespace,
+            table=table,
+            verdict=Verdict.ERROR,
+            detail="iptables-save is not installed (package iptables)",
+        )
     if namespace and not netns.exists(namespace):
-        return IptablesResponse(netns=namespace, table=table, verdict=Verdict.FAIL,
-                                detail=f"network namespace {namespace} does not exist")
+        return IptablesResponse(
+            netns=namespace, table=table, verdict=Verdict.FAIL, detail=f"network namespace {namespace} does not exist"
+        )
     done = proc.run([exe, "-t", table], netns=namespace, timeout=15)
     if done.returncode != 0:
-        return IptablesResponse(netns=namespace, table=table, verdict=Verdict.ERROR,
-                                detail=f"iptables-save failed: {done.stderr.strip()[:300]}")
+        return IptablesResponse(
+            netns=namespace,
+            table=table,
+            verdict=Verdict.ERROR,
+            detail=f"iptables-save failed: {done.stderr.strip()[:300]}",
+        )
     rules = [ln for ln in done.stdout.splitlines() if ln.startswith((":", "-A "))]
     return IptablesResponse(netns=namespace, table=table, rules=rules, detail=f"{len(rules)} lines")
 
@@ -39,7 +48,7 @@ def tcp_connect(req: TcpConnectRequest) -> TcpConnectResult:
             s.settimeout(req.timeout)
             try:
                 s.connect((req.address, req.port))
-            except socket.timeout:
+            except TimeoutError:
                 return False, None, f"no answer within {req.timeout:g} s"
             except OSError as exc:
                 return False, None, exc.strerror or str(exc)
@@ -49,5 +58,12 @@ def tcp_connect(req: TcpConnectRequest) -> TcpConnectResult:
         ok, seconds, error = netns.call_in(req.netns, attempt)
     except FileNotFoundError:
         ok, seconds, error = False, None, f"network namespace {req.netns} does not exist"
-    return TcpConnectResult(address=req.address, port=req.port, netns=req.netns, connected=ok, seconds=seconds,
-                            error=error, verdict=Verdict.OK if ok else Verdict.FAIL)
+    return TcpConnectResult(
+        address=req.address,
+        port=req.port,
+        netns=req.netns,
+        connected=ok,
+        seconds=seconds,
+        error=error,
+        verdict=Verdict.OK if ok else Verdict.FAIL,
+    )

@@ -35,8 +35,9 @@ def summarise(target: str, sent: int, rtts_ms: list[float], error: str | None = 
 
 async def _family(targets: list[str], family: int, req: PingRequest) -> dict[str, TargetStats]:
     try:
-        pinger = Pinger(family, dont_fragment=req.dont_fragment, interface=req.interface, source=req.source,
-                        netns=req.netns)
+        pinger = Pinger(
+            family, dont_fragment=req.dont_fragment, interface=req.interface, source=req.source, netns=req.netns
+        )
     except FileNotFoundError:
         return {t: TargetStats(error=f"network namespace {req.netns} does not exist") for t in targets}
     except OSError as exc:

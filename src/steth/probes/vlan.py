@@ -18,8 +18,15 @@ from dataclasses import dataclass, field
 from ..errors import HostError, UsageError
 from ..host import packets
 from ..wire.models import Verdict
-from ..wire.vlan import (VlanCaptureResult, VlanHeard, VlanListenRequest, VlanListenStarted, VlanMismatch,
-                         VlanSendRequest, VlanSendResult)
+from ..wire.vlan import (
+    VlanCaptureResult,
+    VlanHeard,
+    VlanListenRequest,
+    VlanListenStarted,
+    VlanMismatch,
+    VlanSendRequest,
+    VlanSendResult,
+)
 
 MAX_CAPTURES = 16
 KEEP_SECONDS = 60.0
@@ -77,16 +84,17 @@ class CaptureStore:
         with self._lock:
             self._forget_stale()
             if len(self._captures) >= MAX_CAPTURES:
-                raise TooBusy(f"{MAX_CAPTURES} captures are open on this node already",
-                              "collect them or wait for them to end")
+                raise TooBusy(
+                    f"{MAX_CAPTURES} captures are open on this node already", "collect them or wait for them to end"
+                )
             listener = packets.Listener(req.interface, req.run_id)
-            cap = Capture(id=secrets.token_hex(8), request=req, listener=listener,
-                          deadline=time.monotonic() + req.duration)
+            cap = Capture(
+                id=secrets.token_hex(8), request=req, listener=listener, deadline=time.monotonic() + req.duration
+            )
             self._captures[cap.id] = cap
         cap.thread = threading.Thread(target=cap.run, name=f"vlan-capture-{cap.id}", daemon=True)
         cap.thread.start()
-        return VlanListenStarted(capture_id=cap.id, interface=req.interface, run_id=req.run_id,
-                                 duration=req.duration)
+        return VlanListenStarted(capture_id=cap.id, interface=req.interface, run_id=req.run_id, duration=req.duration)
 
     def get(self, capture_id: str) -> Capture | None:
         return self._captures.get(capture_id)
@@ -111,29 +119,50 @@ class CaptureStore:
 def result_of(cap: Capture) -> VlanCaptureResult:
     heard = cap.heard or packets.Heard()
     senders = []
-    for (sender, iface) in sorted(set(heard.by_sender) | set(heard.mismatched)):
+    for sender, iface in sorted(set(heard.by_sender) | set(heard.mismatched)):
         mism = sorted(heard.mismatched.get((sender, iface), set()))
-        senders.append(VlanHeard(sender=sender, interface=iface, vlans=sorted(heard.by_sender.get((sender, iface), ())),
-                                 mismatched=[VlanMismatch(sent=a, seen=b) for a, b in mism]))
+        senders.append(
+            VlanHeard(
+                sender=sender,
+                interface=iface,
+                vlans=sorted(heard.by_sender.get((sender, iface), ())),
+                mismatched=[VlanMismatch(sent=a, seen=b) for a, b in mism],
+            )
+        )
     req = cap.request
-    return VlanCaptureResult(capture_id=cap.id, run_id=req.run_id, interface=req.interface, frames=heard.frames,
-                             ignored=heard.ignored, kernel_drops=heard.kernel_drops, heard=senders,
-                             verdict=Verdict.ERROR if cap.error else Verdict.OK, error=cap.error)
+    return VlanCaptureResult(
+        capture_id=cap.id,
+        run_id=req.run_id,
+        interface=req.interface,
+        frames=heard.frames,
+        ignored=heard.ignored,
+        kernel_drops=heard.kernel_drops,
+        heard=senders,
+        verdict=Verdict.ERROR if cap.error else Verdict.OK,
+        error=cap.error,
+    )
 
 
 def send(req: VlanSendRequest) -> VlanSendResult:
     """Blocking: the sweep takes milliseconds (call it off the event loop)."""
     require_interface(req.interface)
     try:
-        done = packets.send_probes(req.interface, req.run_id, req.sender, req.vlans, repeat=req.repeat,
-                                   rate=req.rate)
+        done = packets.send_probes(req.interface, req.run_id, req.sender, req.vlans, repeat=req.repeat, rate=req.rate)
     except HostError as exc:
-        return VlanSendResult(interface=req.interface, mac="", sent=0, elapsed_ms=0.0, verdict=Verdict.ERROR,
-                              error=str(exc))
+        return VlanSendResult(
+            interface=req.interface, mac="", sent=0, elapsed_ms=0.0, verdict=Verdict.ERROR, error=str(exc)
+        )
     expected = len(req.vlans) * req.repeat
     verdict = Verdict.OK if done.sent == expected else Verdict.ERROR
     error = None
     if done.sent != expected:
         error = f"sent {done.sent} of {expected} frames" + (f": {done.error}" if done.error else "")
-    return VlanSendResult(interface=req.interface, mac=done.mac, sent=done.sent, errors=done.errors,
-                          elapsed_ms=round(done.elapsed * 1000, 3), verdict=verdict, error=error)
+    return VlanSendResult(
+        interface=req.interface,
+        mac=done.mac,
+        sent=done.sent,
+        errors=done.errors,
+        elapsed_ms=round(done.elapsed * 1000, 3),
+        verdict=verdict,
+        error=error,
+    )

@@ -99,5 +99,13 @@ class CaptureList(BaseModel):
     captures: list[CaptureInfo]
 
 
-__all__ = ["BpfFilter", "CaptureInfo", "CaptureLimits", "CaptureList", "CaptureRequest", "CaptureState",
-           "PCAP_MEDIA_TYPE", "check_filter"]
+__all__ = [
+    "BpfFilter",
+    "CaptureInfo",
+    "CaptureLimits",
+    "CaptureList",
+    "CaptureRequest",
+    "CaptureState",
+    "PCAP_MEDIA_TYPE",
+    "check_filter",
+]

@@ -78,6 +78,7 @@ class _Strict(BaseModel):
 
 # ---- server ----------------------------------------------------------------
 
+
 class IperfServerRequest(_Strict):
     """Start a one-shot iperf3 server bound to ``bind``; it is killed when ``lease_seconds`` run out."""
 
@@ -108,6 +109,7 @@ class IperfServerStop(BaseModel):
 
 # ---- client ----------------------------------------------------------------
 
+
 class IperfClientRequest(_Strict):
     server: IpAddress
     port: Port
@@ -121,7 +123,7 @@ class IperfClientRequest(_Strict):
     connect_timeout: Annotated[float, Field(gt=0, le=MAX_CONNECT_TIMEOUT)] = 3.0
 
     @model_validator(mode="after")
-    def _one_direction_mode(self) -> "IperfClientRequest":
+    def _one_direction_mode(self) -> IperfClientRequest:
         if self.reverse and self.bidir:
             raise ValueError("reverse and bidir exclude each other")
         return self
@@ -157,6 +159,16 @@ class IperfClientResult(BaseModel):
 
 
 __all__ = [
-    "IperfClientRequest", "IperfClientResult", "IperfFlow", "IperfServer", "IperfServerList",
-    "IperfServerRequest", "IperfServerStop", "MAX_DURATION", "Protocol", "Rate", "format_rate", "parse_rate",
+    "IperfClientRequest",
+    "IperfClientResult",
+    "IperfFlow",
+    "IperfServer",
+    "IperfServerList",
+    "IperfServerRequest",
+    "IperfServerStop",
+    "MAX_DURATION",
+    "Protocol",
+    "Rate",
+    "format_rate",
+    "parse_rate",
 ]

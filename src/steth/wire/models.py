@@ -41,6 +41,7 @@ class _Strict(BaseModel):
 
 # ---- interfaces -----------------------------------------------------------
 
+
 class Address(BaseModel):
     family: int  # 4 or 6
     address: str
@@ -103,6 +104,7 @@ class Namespace(BaseModel):
 
 # ---- ping -----------------------------------------------------------------
 
+
 class PingRequest(_Strict):
     targets: Annotated[list[IpAddress], Field(min_length=1, max_length=MAX_PING_TARGETS)]
     count: Annotated[int, Field(ge=1, le=100)] = 3
@@ -115,7 +117,7 @@ class PingRequest(_Strict):
     netns: NetnsName | None = None  # probe from inside a named namespace (qdhcp-..., qrouter-...)
 
     @model_validator(mode="after")
-    def _bounded_duration(self) -> "PingRequest":
+    def _bounded_duration(self) -> PingRequest:
         if self.count * (self.interval + self.timeout) > 120:
             raise ValueError("count * (interval + timeout) must not exceed 120 seconds")
         return self
@@ -139,6 +141,7 @@ class PingResponse(BaseModel):
 
 
 # ---- Open vSwitch ---------------------------------------------------------
+
 
 class OvsCheckPortsRequest(_Strict):
     bridge: OvsName
@@ -228,8 +231,13 @@ class OvsShowResponse(BaseModel):
 
     def tunnel_ofports(self) -> dict[str, int]:
         """remote_ip -> ofport of every tunnel port (br-tun's ports toward the other nodes)."""
-        return {i.options["remote_ip"]: i.ofport for b in self.bridges for pt in b.ports for i in pt.interfaces
-                if i.type in TUNNEL_TYPES and i.options.get("remote_ip") and i.ofport}
+        return {
+            i.options["remote_ip"]: i.ofport
+            for b in self.bridges
+            for pt in b.ports
+            for i in pt.interfaces
+            if i.type in TUNNEL_TYPES and i.options.get("remote_ip") and i.ofport
+        }
 
 
 _MAC_PATTERN = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
@@ -250,7 +258,7 @@ class OvsTraceRequest(_Strict):
     tp_dst: Annotated[int | None, Field(ge=0, le=65535)] = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> "OvsTraceRequest":
+    def _consistent(self) -> OvsTraceRequest:
         if (self.tp_src is not None or self.tp_dst is not None) and self.proto not in ("tcp", "udp"):
             raise ValueError("tp_src/tp_dst need proto tcp or udp")
         for a in (self.nw_src, self.nw_dst):
@@ -297,6 +305,7 @@ class OvsTraceResponse(BaseModel):
 
 # ---- DHCP trace -----------------------------------------------------------
 
+
 class DhcpCaptureSpec(_Strict):
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@+-]{1,64}$")]  # hop label, e.g. vm-tap, qdhcp
     interface: IfName
@@ -313,7 +322,7 @@ class DhcpInjectSpec(_Strict):
     ovs_port: OvsName | None = None
 
     @model_validator(mode="after")
-    def _one_way(self) -> "DhcpInjectSpec":
+    def _one_way(self) -> DhcpInjectSpec:
         if bool(self.interface) == bool(self.bridge and self.ovs_port):
             raise ValueError("give either interface (raw send) or bridge and ovs_port (OpenFlow packet-out)")
         return self
@@ -400,7 +409,27 @@ class ErrorBody(BaseModel):
 
 
 __all__ = [
-    "API_VERSION", "Address", "AgentInfo", "Capabilities", "ErrorBody", "Health", "Interface",
-    "IptablesResponse", "LinkStats", "Namespace", "OvsFlowsResponse", "TcpConnectRequest", "TcpConnectResult", "NetnsName", "OvsCheckPortsRequest", "OvsCheckPortsResponse",
-    "OvsPortPresence", "PingRequest", "PingResponse", "PingResult", "Verdict", "Count", "worst",
+    "API_VERSION",
+    "Address",
+    "AgentInfo",
+    "Capabilities",
+    "ErrorBody",
+    "Health",
+    "Interface",
+    "IptablesResponse",
+    "LinkStats",
+    "Namespace",
+    "OvsFlowsResponse",
+    "TcpConnectRequest",
+    "TcpConnectResult",
+    "NetnsName",
+    "OvsCheckPortsRequest",
+    "OvsCheckPortsResponse",
+    "OvsPortPresence",
+    "PingRequest",
+    "PingResponse",
+    "PingResult",
+    "Verdict",
+    "Count",
+    "worst",
 ]

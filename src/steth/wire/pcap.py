@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import heapq
 import struct
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 MAGIC_USEC = 0xA1B2C3D4
 MAGIC_NSEC = 0xA1B23C4D
@@ -65,7 +66,7 @@ class PcapHeader:
     linktype: int
 
     @classmethod
-    def parse(cls, raw: bytes) -> "PcapHeader":
+    def parse(cls, raw: bytes) -> PcapHeader:
         if len(raw) < GLOBAL_HEADER_LEN:
             raise PcapFormatError("pcap global header is shorter than 24 bytes")
         for endian in ("<", ">"):
@@ -76,8 +77,9 @@ class PcapHeader:
         raise PcapFormatError(f"not a pcap stream (magic {raw[:4].hex()})")
 
     def to_bytes(self) -> bytes:
-        return struct.pack(self.endian + "IHHiIII", MAGIC_NSEC if self.nanos else MAGIC_USEC, 2, 4, 0, 0,
-                           self.snaplen, self.linktype)
+        return struct.pack(
+            self.endian + "IHHiIII", MAGIC_NSEC if self.nanos else MAGIC_USEC, 2, 4, 0, 0, self.snaplen, self.linktype
+        )
 
 
 class PcapFramer:
@@ -155,8 +157,9 @@ class PcapReader:
         while pos < len(complete):
             sec, frac, incl, orig = struct.unpack_from(fmt, complete, pos)
             pos += RECORD_HEADER_LEN
-            packets.append(Packet(sec * 1_000_000_000 + frac * scale, complete[pos:pos + incl], orig,
-                                  hdr.linktype, self.hop))
+            packets.append(
+                Packet(sec * 1_000_000_000 + frac * scale, complete[pos : pos + incl], orig, hdr.linktype, self.hop)
+            )
             pos += incl
         return packets
 
@@ -174,8 +177,13 @@ def read_pcap(fh: BinaryIO) -> tuple[PcapHeader, list[Packet]]:
     return reader.header, packets
 
 
-def write_pcap(fh: BinaryIO, packets: Iterable[Packet], linktype: int = LINKTYPE_ETHERNET,
-               snaplen: int = 262144, nanos: bool = True) -> int:
+def write_pcap(
+    fh: BinaryIO,
+    packets: Iterable[Packet],
+    linktype: int = LINKTYPE_ETHERNET,
+    snaplen: int = 262144,
+    nanos: bool = True,
+) -> int:
     """Write a classic pcap file; returns the number of packets written."""
     fh.write(PcapHeader("<", nanos, snaplen, linktype).to_bytes())
     n = 0
@@ -189,6 +197,7 @@ def write_pcap(fh: BinaryIO, packets: Iterable[Packet], linktype: int = LINKTYPE
 
 
 # ---- pcapng -------------------------------------------------------------------
+
 
 def _pad4(n: int) -> int:
     return (4 - n % 4) % 4
@@ -240,7 +249,9 @@ class PcapngWriter:
     def write(self, p: Packet) -> None:
         if not 0 <= p.hop < len(self.interfaces):
             raise ValueError(f"packet of interface {p.hop}, but {len(self.interfaces)} interfaces were added")
-        units = p.ts_ns if self.interfaces[p.hop].tsresol == 9 else p.ts_ns // 10 ** (9 - self.interfaces[p.hop].tsresol)
+        units = (
+            p.ts_ns if self.interfaces[p.hop].tsresol == 9 else p.ts_ns // 10 ** (9 - self.interfaces[p.hop].tsresol)
+        )
         body = struct.pack("<IIIII", p.hop, units >> 32, units & 0xFFFFFFFF, len(p.data), p.orig_len)
         body += p.data + b"\0" * _pad4(len(p.data))
         self._fh.write(_block(PCAPNG_EPB, body))
@@ -255,7 +266,7 @@ def _parse_options(raw: bytes, endian: str) -> list[tuple[int, bytes]]:
         pos += 4
         if code == OPT_END:
             break
-        opts.append((code, raw[pos:pos + length]))
+        opts.append((code, raw[pos : pos + length]))
         pos += length + _pad4(length)
     return opts
 
@@ -285,7 +296,7 @@ def read_pcapng(fh: BinaryIO) -> tuple[list[PcapngInterface], list[Packet]]:
         btype, blen = struct.unpack_from(endian + "II", data, pos)
         if blen < 12 or pos + blen > len(data):
             raise PcapFormatError(f"truncated pcapng block at offset {pos}")
-        body = data[pos + 8:pos + blen - 4]
+        body = data[pos + 8 : pos + blen - 4]
         if btype == PCAPNG_IDB:
             linktype, _, snaplen = struct.unpack_from(endian + "HHI", body, 0)
             name, desc, tsresol = "", "", 6
@@ -302,13 +313,21 @@ def read_pcapng(fh: BinaryIO) -> tuple[list[PcapngInterface], list[Packet]]:
             if ifid >= len(interfaces):
                 raise PcapFormatError(f"packet names interface {ifid}, which is not described")
             iface = interfaces[ifid]
-            packets.append(Packet(((hi << 32) | lo) * _ts_units(iface.tsresol), bytes(body[20:20 + caplen]),
-                                  orig, iface.linktype, ifid))
+            packets.append(
+                Packet(
+                    ((hi << 32) | lo) * _ts_units(iface.tsresol),
+                    bytes(body[20 : 20 + caplen]),
+                    orig,
+                    iface.linktype,
+                    ifid,
+                )
+            )
         pos += blen
     return interfaces, packets
 
 
 # ---- merging -------------------------------------------------------------------
+
 
 def merge(streams: Iterable[Iterable[Packet]]) -> Iterator[Packet]:
     """Packets of several captures in timestamp order; equal timestamps keep hop order (stable)."""

@@ -105,6 +105,7 @@ class _Strict(BaseModel):
 
 # ---- VLAN probes --------------------------------------------------------------
 
+
 class VlanListenRequest(_Strict):
     """Open a capture: the socket is bound and filtered before the answer, so sending may start at once."""
 
@@ -178,6 +179,7 @@ class VlanSendResult(BaseModel):
 
 # ---- link changes (leased) ------------------------------------------------------
 
+
 def _check_cidr(value: str) -> str:
     try:
         iface = ipaddress.ip_interface(value.strip())
@@ -219,8 +221,24 @@ class LinkChange(BaseModel):
 
 
 __all__ = [
-    "CaptureId", "Cidr", "LinkChange", "LinkSetupRequest", "LinkTeardownRequest", "MAX_VLAN", "ProbeVlan", "RunId",
-    "SenderId", "VlanCaptureResult", "VlanCollectRequest", "VlanHeard", "VlanInterfaceRequest",
-    "VlanListenRequest", "VlanListenStarted", "VlanMismatch", "VlanSendRequest", "VlanSendResult", "format_ranges",
+    "CaptureId",
+    "Cidr",
+    "LinkChange",
+    "LinkSetupRequest",
+    "LinkTeardownRequest",
+    "MAX_VLAN",
+    "ProbeVlan",
+    "RunId",
+    "SenderId",
+    "VlanCaptureResult",
+    "VlanCollectRequest",
+    "VlanHeard",
+    "VlanInterfaceRequest",
+    "VlanListenRequest",
+    "VlanListenStarted",
+    "VlanMismatch",
+    "VlanSendRequest",
+    "VlanSendResult",
+    "format_ranges",
     "parse_vlans",
 ]

@@ -7,5 +7,15 @@ from __future__ import annotations
 
 from . import capture, dhcp, interfaces, iperf, links, meta, netns, ovs, ping, vlan
 
-ROUTERS = [meta.router, interfaces.router, ping.router, ovs.router, vlan.router, links.router, iperf.router,
-           capture.router, dhcp.router, netns.router]
+ROUTERS = [
+    meta.router,
+    interfaces.router,
+    ping.router,
+    ovs.router,
+    vlan.router,
+    links.router,
+    iperf.router,
+    capture.router,
+    dhcp.router,
+    netns.router,
+]

@@ -56,17 +56,22 @@ def router(ctx: AgentContext) -> APIRouter:
             raise HTTPException(404, f"no capture {capture_id!r} on this agent")
         return found
 
-    @r.get("/{capture_id}/pcap", response_class=StreamingResponse,
-           responses={200: {"content": {PCAP_MEDIA_TYPE: {}}, "description": "pcap stream"}})
+    @r.get(
+        "/{capture_id}/pcap",
+        response_class=StreamingResponse,
+        responses={200: {"content": {PCAP_MEDIA_TYPE: {}}, "description": "pcap stream"}},
+    )
     def pcap(capture_id: str) -> StreamingResponse:
         cap = running(capture_id)
         try:
             captures.claim_stream(cap)
         except CaptureRefused as exc:
             raise _refused(exc) from None
-        return StreamingResponse(captures.stream(cap), media_type=PCAP_MEDIA_TYPE,
-                                 headers={"Content-Disposition": f'attachment; filename="{cap.id}.pcap"',
-                                          "X-Steth-Capture": cap.id})
+        return StreamingResponse(
+            captures.stream(cap),
+            media_type=PCAP_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{cap.id}.pcap"', "X-Steth-Capture": cap.id},
+        )
 
     @r.post("/{capture_id}/stop", response_model=CaptureInfo)
     async def stop(capture_id: str) -> CaptureInfo:

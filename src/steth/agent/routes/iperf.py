@@ -6,8 +6,14 @@ from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from ...probes.iperf import IperfRefused
-from ...wire.iperf import (IperfClientRequest, IperfClientResult, IperfServer, IperfServerList,
-                           IperfServerRequest, IperfServerStop)
+from ...wire.iperf import (
+    IperfClientRequest,
+    IperfClientResult,
+    IperfServer,
+    IperfServerList,
+    IperfServerRequest,
+    IperfServerStop,
+)
 from ..context import AgentContext
 
 
@@ -15,9 +21,14 @@ def router(ctx: AgentContext) -> APIRouter:
     r = APIRouter(prefix="/iperf", tags=["iperf"])
     servers = ctx.iperf
 
-    @r.post("/servers", response_model=IperfServer,
-            responses={409: {"description": "port in use or none free in the range"},
-                       429: {"description": "--iperf-max-servers servers already run"}})
+    @r.post(
+        "/servers",
+        response_model=IperfServer,
+        responses={
+            409: {"description": "port in use or none free in the range"},
+            429: {"description": "--iperf-max-servers servers already run"},
+        },
+    )
     async def start_server(req: IperfServerRequest) -> IperfServer:
         """Start a one-shot iperf3 server; answers once it listens. Release it with DELETE when done."""
         try:
@@ -37,8 +48,11 @@ def router(ctx: AgentContext) -> APIRouter:
             raise HTTPException(422, "lease_id: must be 1-64 letters or digits")
         return await run_in_threadpool(servers.stop, lease_id)
 
-    @r.post("/client", response_model=IperfClientResult,
-            responses={429: {"description": "--iperf-max-servers clients already run"}})
+    @r.post(
+        "/client",
+        response_model=IperfClientResult,
+        responses={429: {"description": "--iperf-max-servers clients already run"}},
+    )
     async def client(req: IperfClientRequest) -> IperfClientResult:
         """Run iperf3 -c ... -J to completion (up to duration + connect timeout + 15 s)."""
         try:

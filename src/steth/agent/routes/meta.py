@@ -20,8 +20,13 @@ def router(ctx: AgentContext) -> APIRouter:
 
     @r.get("/info", response_model=AgentInfo)
     def info() -> Response:
-        return json_response(AgentInfo(hostname=socket.gethostname(), version=__version__,
-                                       interfaces=netlink.list_interfaces(),
-                                       capabilities=capabilities.capabilities(ctx.ovsdb_connection)))
+        return json_response(
+            AgentInfo(
+                hostname=socket.gethostname(),
+                version=__version__,
+                interfaces=netlink.list_interfaces(),
+                capabilities=capabilities.capabilities(ctx.ovsdb_connection),
+            )
+        )
 
     return r

@@ -5,8 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query
 
 from ...probes import ovs, ovs_show
-from ...wire.models import (OvsCheckPortsRequest, OvsFlowsResponse, OvsCheckPortsResponse, OvsShowResponse, OvsTraceRequest,
-                            OvsTraceResponse)
+from ...wire.models import (
+    OvsCheckPortsRequest,
+    OvsCheckPortsResponse,
+    OvsFlowsResponse,
+    OvsShowResponse,
+    OvsTraceRequest,
+    OvsTraceResponse,
+)
 from ...wire.validators import check_bridge
 from ..context import AgentContext
 
@@ -29,8 +35,9 @@ def router(ctx: AgentContext) -> APIRouter:
         return ovs_show.show(ctx.ovsdb_connection, bridge)
 
     @r.get("/flows", response_model=OvsFlowsResponse)
-    def flows(bridge: str = Query(max_length=64), table: int | None = Query(default=None, ge=0, le=254)
-              ) -> OvsFlowsResponse:
+    def flows(
+        bridge: str = Query(max_length=64), table: int | None = Query(default=None, ge=0, le=254)
+    ) -> OvsFlowsResponse:
         """`ovs-ofctl dump-flows BRIDGE [table=N]` (e.g. br-tun's flood table 22)."""
         try:
             check_bridge(bridge)

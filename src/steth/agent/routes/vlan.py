@@ -1,8 +1,8 @@
 """/v1/vlan/...: capture and send 802.1Q probe frames on raw sockets; nothing on the host changes.
 
-    POST /v1/vlan/listen                      open a capture (socket bound when this answers)
-    POST /v1/vlan/listen/{capture_id}/collect wait a grace period, stop it, return what was heard
-    POST /v1/vlan/send                        send one probe frame per VLAN
+POST /v1/vlan/listen                      open a capture (socket bound when this answers)
+POST /v1/vlan/listen/{capture_id}/collect wait a grace period, stop it, return what was heard
+POST /v1/vlan/send                        send one probe frame per VLAN
 """
 
 from __future__ import annotations
@@ -12,8 +12,15 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ...probes import vlan
-from ...wire.vlan import (VlanCaptureResult, VlanCollectRequest, VlanListenRequest, VlanListenStarted,
-                          VlanSendRequest, VlanSendResult, check_capture_id)
+from ...wire.vlan import (
+    VlanCaptureResult,
+    VlanCollectRequest,
+    VlanListenRequest,
+    VlanListenStarted,
+    VlanSendRequest,
+    VlanSendResult,
+    check_capture_id,
+)
 from ..context import AgentContext
 from ..responses import json_response
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ...errors import AgentError, AgentUnreachableError, UsageError
 from ...wire.iperf import IperfClientRequest, IperfServerRequest, Protocol, format_rate
@@ -35,6 +35,7 @@ SERVER_LEASE_MARGIN = 30.0  # seconds a server's lease outlives the test it is f
 
 
 # ---- scheduling ----------------------------------------------------------------
+
 
 def round_robin(nodes: list[str]) -> list[list[Pair]]:
     """Every unordered pair of ``nodes`` exactly once, in rounds where no node appears twice.
@@ -101,7 +102,9 @@ def parse_pairs(text: str) -> list[Pair]:
             continue
         a, sep, b = item.partition(":")
         if not sep or not a.strip() or not b.strip():
-            raise UsageError(f"pair {item!r} must be SOURCE:DESTINATION", "e.g. --pairs compute-1:compute-2,network:compute-1")
+            raise UsageError(
+                f"pair {item!r} must be SOURCE:DESTINATION", "e.g. --pairs compute-1:compute-2,network:compute-1"
+            )
         pairs.append((a.strip(), b.strip()))
     if not pairs:
         raise UsageError("--pairs names no pair", "e.g. --pairs compute-1:compute-2")
@@ -109,6 +112,7 @@ def parse_pairs(text: str) -> list[Pair]:
 
 
 # ---- options and results ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Options:
@@ -145,9 +149,28 @@ class Row:
     verdict: Verdict = Verdict.ERROR
     error: str = ""
 
-    COLUMNS = ("round", "network", "source", "destination", "client", "server", "protocol", "bits_per_second",
-               "throughput", "sent_bits_per_second", "retransmits", "jitter_ms", "loss_pct", "client_cpu_pct",
-               "server_cpu_pct", "expected_bits_per_second", "started_at", "ended_at", "verdict", "error")
+    COLUMNS = (
+        "round",
+        "network",
+        "source",
+        "destination",
+        "client",
+        "server",
+        "protocol",
+        "bits_per_second",
+        "throughput",
+        "sent_bits_per_second",
+        "retransmits",
+        "jitter_ms",
+        "loss_pct",
+        "client_cpu_pct",
+        "server_cpu_pct",
+        "expected_bits_per_second",
+        "started_at",
+        "ended_at",
+        "verdict",
+        "error",
+    )
 
     def values(self) -> list:
         out = []
@@ -179,9 +202,11 @@ def verdict_for(bps: float, expected: int | None) -> Verdict:
 
 # ---- running -------------------------------------------------------------------
 
+
 class BandwidthCheck:
-    def __init__(self, client: AgentClient, config: ControllerConfig, options: Options,
-                 progress: Progress | None = None) -> None:
+    def __init__(
+        self, client: AgentClient, config: ControllerConfig, options: Options, progress: Progress | None = None
+    ) -> None:
         self.c = client
         self.config = config
         self.opts = options
@@ -207,8 +232,10 @@ class BandwidthCheck:
 
     async def run(self, network: str, rounds: list[list[Pair]], report: Report) -> None:
         if network not in self.config.networks:
-            raise UsageError(f"network {network!r} is not in [networks] of {self.config.source}",
-                             f"known networks: {', '.join(self.config.networks) or 'none'}")
+            raise UsageError(
+                f"network {network!r} is not in [networks] of {self.config.source}",
+                f"known networks: {', '.join(self.config.networks) or 'none'}",
+            )
         await self._learn({n for r in rounds for p in r for n in p})
         expected = self.opts.min_bandwidth
         if expected is None and not (self.opts.protocol is Protocol.UDP and self.opts.bandwidth):
@@ -216,10 +243,10 @@ class BandwidthCheck:
             expected = self.config.bandwidth.get(network)
         for i, pairs in enumerate(rounds, 1):
             report.rounds += 1
-            self.progress(f"{network}: round {i}/{len(rounds)}: "
-                          + ", ".join(f"{a}->{b}" for a, b in pairs))
-            results = await asyncio.gather(*(self._test(report.rounds, network, a, b, expected, report)
-                                             for a, b in pairs))
+            self.progress(f"{network}: round {i}/{len(rounds)}: " + ", ".join(f"{a}->{b}" for a, b in pairs))
+            results = await asyncio.gather(
+                *(self._test(report.rounds, network, a, b, expected, report) for a, b in pairs)
+            )
             for rows in results:
                 report.rows.extend(rows)
 
@@ -233,11 +260,23 @@ class BandwidthCheck:
             dirs = [backward]
         else:
             dirs = [forward]
-        return [Row(round=rnd, network=network, source=s, destination=d, client=client, server=server,
-                    protocol=self.opts.protocol.value, expected_bits_per_second=expected) for s, d in dirs]
+        return [
+            Row(
+                round=rnd,
+                network=network,
+                source=s,
+                destination=d,
+                client=client,
+                server=server,
+                protocol=self.opts.protocol.value,
+                expected_bits_per_second=expected,
+            )
+            for s, d in dirs
+        ]
 
-    async def _test(self, rnd: int, network: str, client: str, server: str, expected: int | None,
-                    report: Report) -> list[Row]:
+    async def _test(
+        self, rnd: int, network: str, client: str, server: str, expected: int | None, report: Report
+    ) -> list[Row]:
         rows = self._rows_skeleton(rnd, network, client, server, expected)
         started = time.time()
         error = ""
@@ -269,20 +308,38 @@ class BandwidthCheck:
             raise
         lease = o.duration + o.connect_timeout + SERVER_LEASE_MARGIN
         try:
-            srv = await api.iperf_server_start(self.c, self.config.nodes[server],
-                                               IperfServerRequest(bind=server_addr, port=o.port, lease_seconds=lease))
+            srv = await api.iperf_server_start(
+                self.c,
+                self.config.nodes[server],
+                IperfServerRequest(bind=server_addr, port=o.port, lease_seconds=lease),
+            )
         except AgentError as exc:
-            raise _Unavailable(f"iperf3 server on {server}: {exc.message}",
-                               unreachable=isinstance(exc, AgentUnreachableError), node=server) from None
+            raise _Unavailable(
+                f"iperf3 server on {server}: {exc.message}",
+                unreachable=isinstance(exc, AgentUnreachableError),
+                node=server,
+            ) from None
         try:
-            req = IperfClientRequest(server=server_addr, port=srv.port, protocol=o.protocol, duration=o.duration,
-                                     parallel=o.parallel, bandwidth=o.bandwidth, reverse=o.reverse, bidir=o.bidir,
-                                     bind=client_addr, connect_timeout=o.connect_timeout)
+            req = IperfClientRequest(
+                server=server_addr,
+                port=srv.port,
+                protocol=o.protocol,
+                duration=o.duration,
+                parallel=o.parallel,
+                bandwidth=o.bandwidth,
+                reverse=o.reverse,
+                bidir=o.bidir,
+                bind=client_addr,
+                connect_timeout=o.connect_timeout,
+            )
             try:
                 result = await api.iperf_client(self.c, self.config.nodes[client], req)
             except AgentError as exc:
-                raise _Unavailable(f"iperf3 client on {client}: {exc.message}",
-                                   unreachable=isinstance(exc, AgentUnreachableError), node=client) from None
+                raise _Unavailable(
+                    f"iperf3 client on {client}: {exc.message}",
+                    unreachable=isinstance(exc, AgentUnreachableError),
+                    node=client,
+                ) from None
         finally:
             try:
                 await api.iperf_server_stop(self.c, self.config.nodes[server], srv.lease_id)
@@ -316,13 +373,19 @@ class _Unavailable(Exception):
 
 # ---- analysis ------------------------------------------------------------------
 
+
 def summary(rows: list[Row], slowest: int = 3) -> list[str]:
     """Lines for people: the slowest links, the nodes common to every slow result, errors."""
     lines = []
     measured = sorted((r for r in rows if r.bits_per_second is not None), key=lambda r: r.bits_per_second)
     if measured:
-        lines.append("slowest: " + "; ".join(f"{r.source} -> {r.destination} ({r.network}) "
-                                             f"{format_rate(r.bits_per_second)}" for r in measured[:slowest]))
+        lines.append(
+            "slowest: "
+            + "; ".join(
+                f"{r.source} -> {r.destination} ({r.network}) {format_rate(r.bits_per_second)}"
+                for r in measured[:slowest]
+            )
+        )
     slow = [r for r in rows if r.verdict == Verdict.FAIL]
     if slow:
         common = set.intersection(*({r.source, r.destination} for r in slow))
@@ -338,8 +401,10 @@ def summary(rows: list[Row], slowest: int = 3) -> list[str]:
         lines.append(f"all {len(measured)} results meet the expected bandwidth")
     errors = [r for r in rows if r.verdict == Verdict.ERROR]
     if errors:
-        lines.append(f"{len(errors)} result(s) could not be measured: "
-                     + "; ".join(sorted({f'{r.source} -> {r.destination}: {r.error}' for r in errors})[:5]))
+        lines.append(
+            f"{len(errors)} result(s) could not be measured: "
+            + "; ".join(sorted({f"{r.source} -> {r.destination}: {r.error}" for r in errors})[:5])
+        )
     return lines
 
 

@@ -9,12 +9,18 @@ tap (OpenFlow packet-out), so the first hop that can see it is the compute uplin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
 from ...openstack.adapter import NetworkInfo, PortInfo
-from ...wire.models import (DhcpCaptureSpec, DhcpHop, DhcpInjectSpec, DhcpTraceRequest, DhcpTraceResponse,
-                            OvsPortInfo, Verdict)
+from ...wire.models import (
+    DhcpCaptureSpec,
+    DhcpHop,
+    DhcpInjectSpec,
+    DhcpTraceRequest,
+    DhcpTraceResponse,
+    OvsPortInfo,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from ..client import AgentClient
@@ -47,17 +53,26 @@ class Plan:
             specs = by_node.setdefault(h.node, [])
             if not any(s.interface == h.interface and s.netns == h.netns for s in specs):
                 specs.append(DhcpCaptureSpec(name=h.name, interface=h.interface, netns=h.netns))
-        return {node: DhcpTraceRequest(captures=specs, duration=duration, xid=xid,
-                                       inject=self.inject if node == self.inject_node else None)
-                for node, specs in by_node.items()}
+        return {
+            node: DhcpTraceRequest(
+                captures=specs, duration=duration, xid=xid, inject=self.inject if node == self.inject_node else None
+            )
+            for node, specs in by_node.items()
+        }
 
 
 def short(port_id: str) -> str:
     return port_id[:11]
 
 
-def plan(port: PortInfo, network: NetworkInfo, dhcp_ports: list[PortInfo], dhcp_hosts: list[str],
-         uplink: str = "eth1", ovs_port: str | None = None) -> Plan:
+def plan(
+    port: PortInfo,
+    network: NetworkInfo,
+    dhcp_ports: list[PortInfo],
+    dhcp_hosts: list[str],
+    uplink: str = "eth1",
+    ovs_port: str | None = None,
+) -> Plan:
     """Hops on the port's host and on every host with a DHCP port of the network.
 
     ``ovs_port`` is the br-int port whose external_ids:iface-id is the port (found on the node):
@@ -68,8 +83,11 @@ def plan(port: PortInfo, network: NetworkInfo, dhcp_ports: list[PortInfo], dhcp_
     hybrid = ovs_port.startswith("qvo") if ovs_port else bool(port.vif_details.get("ovs_hybrid_plug"))
     hops: list[HopPlan] = []
     if hybrid:
-        hops += [HopPlan(compute, "vm-tap", f"tap{pid}", discover=False),
-                 HopPlan(compute, "qvb", f"qvb{pid}"), HopPlan(compute, "qvo", f"qvo{pid}")]
+        hops += [
+            HopPlan(compute, "vm-tap", f"tap{pid}", discover=False),
+            HopPlan(compute, "qvb", f"qvb{pid}"),
+            HopPlan(compute, "qvo", f"qvo{pid}"),
+        ]
         inject = DhcpInjectSpec(mac=port.mac_address, interface=f"qvb{pid}")
     else:
         tap = ovs_port or f"tap{pid}"
@@ -88,8 +106,9 @@ def plan(port: PortInfo, network: NetworkInfo, dhcp_ports: list[PortInfo], dhcp_
     notes = []
     if not dhcp_ports:
         notes.append(f"network {network.id} has no DHCP port: no DHCP server is scheduled for it")
-    return Plan(port=port, network=network, hops=hops, inject_node=compute, inject=inject,
-                neutron_servers=servers, notes=notes)
+    return Plan(
+        port=port, network=network, hops=hops, inject_node=compute, inject=inject, neutron_servers=servers, notes=notes
+    )
 
 
 @dataclass
@@ -132,7 +151,7 @@ def analyse(p: Plan, results: dict[str, DhcpTraceResponse | Exception], xid: int
         neutron_offer = any(m.server_id in p.neutron_servers for m in offers)
         for m in offers:
             if m.server_id not in p.neutron_servers:
-                text = f"rogue DHCP server {m.server_id or m.src_ip} ({m.src_mac}) offered {m.your_ip} (seen on {h.node}/{h.name})"
+                text = f"rogue DHCP server {m.server_id or m.src_ip} ({m.src_mac}) offered {m.your_ip} (seen on {h.node}/{h.name})"  # noqa: E501
                 if text.split(" (seen")[0] not in [r.split(" (seen")[0] for r in rogue]:
                     rogue.append(text)
         others = sorted({m.message for m in msgs} - {"DISCOVER", "OFFER"})
@@ -151,8 +170,12 @@ def analyse(p: Plan, results: dict[str, DhcpTraceResponse | Exception], xid: int
     prev = "the injection point"
     for h, r in path:
         if not r.discover:
-            return Analysis(Verdict.FAIL, f"DHCPDISCOVER stops after {prev}: not seen on {h.node}/{h.name} "
-                                          f"({h.interface})", rows, rogue)
+            return Analysis(
+                Verdict.FAIL,
+                f"DHCPDISCOVER stops after {prev}: not seen on {h.node}/{h.name} ({h.interface})",
+                rows,
+                rogue,
+            )
         prev = f"{h.node}/{h.name}"
     back = [(h, r) for h, r in zip(p.hops, rows) if h.offer][::-1]
     if back and not back[0][1].offer:
@@ -164,15 +187,19 @@ def analyse(p: Plan, results: dict[str, DhcpTraceResponse | Exception], xid: int
     prev = back[0][0].node + "/" + back[0][0].name if back else ""
     for h, r in back[1:]:
         if not r.offer:
-            return Analysis(Verdict.FAIL, f"DHCPOFFER stops after {prev}: not seen on {h.node}/{h.name} "
-                                          f"({h.interface})", rows, rogue)
+            return Analysis(
+                Verdict.FAIL,
+                f"DHCPOFFER stops after {prev}: not seen on {h.node}/{h.name} ({h.interface})",
+                rows,
+                rogue,
+            )
         prev = f"{h.node}/{h.name}"
     if rogue:
         return Analysis(Verdict.FAIL, rogue[0], rows, rogue)
     return Analysis(Verdict.OK, "DHCPDISCOVER reached dnsmasq and its OFFER reached the VM's tap", rows, rogue)
 
 
-async def trace(client: "AgentClient", nodes: dict[str, "NodeConfig"], p: Plan, duration: float) -> Analysis:
+async def trace(client: AgentClient, nodes: dict[str, NodeConfig], p: Plan, duration: float) -> Analysis:
     """Run the plan's captures (and the injection) on every node at once, then analyse."""
     import asyncio
     import random
@@ -191,7 +218,7 @@ async def trace(client: "AgentClient", nodes: dict[str, "NodeConfig"], p: Plan, 
     return analyse(p, dict(await asyncio.gather(*(one(n) for n in requests))), xid)
 
 
-def explain_tag(analysis: Analysis, port: "OvsPortInfo") -> None:
+def explain_tag(analysis: Analysis, port: OvsPortInfo) -> None:
     """Add what the br-int port's tag says to a failed trace (dead VLAN 4095, or not the agent's tag)."""
     if analysis.verdict == Verdict.OK:
         return
@@ -199,4 +226,6 @@ def explain_tag(analysis: Analysis, port: "OvsPortInfo") -> None:
     if port.tag == 4095:
         analysis.reason += f"; {port.name} has the dead VLAN tag 4095 (the agent could not bind it)"
     elif intended and str(port.tag) != intended:
-        analysis.reason += f"; {port.name} on br-int has tag {port.tag} but the Neutron agent assigned local VLAN {intended}"
+        analysis.reason += (
+            f"; {port.name} on br-int has tag {port.tag} but the Neutron agent assigned local VLAN {intended}"
+        )

@@ -17,6 +17,7 @@ from .nodes import NodeView
 
 MAX_PAIR_LINES = 10  # beyond this, pair findings are summarised
 
+
 @dataclass
 class MeshRow:
     network: str
@@ -57,9 +58,13 @@ def plan(views: list[NodeView], networks: list[str]) -> dict[str, list[tuple[str
     for src in views:
         if not src.alive:
             continue
-        targets[src.name] = [(net, dst.name, dst.on[net].address)
-                             for net in networks if net in src.on
-                             for dst in views if dst is not src and net in dst.on]
+        targets[src.name] = [
+            (net, dst.name, dst.on[net].address)
+            for net in networks
+            if net in src.on
+            for dst in views
+            if dst is not src and net in dst.on
+        ]
     return targets
 
 
@@ -71,8 +76,13 @@ def judge(loss_pct: float, rtt_avg: float | None, received: int, t: Thresholds) 
     return Verdict.OK
 
 
-def rows_from(views: list[NodeView], networks: list[str], targets: dict[str, list[tuple[str, str, str]]],
-              answers: dict[str, PingResponse | AgentError], thresholds: Thresholds) -> list[MeshRow]:
+def rows_from(
+    views: list[NodeView],
+    networks: list[str],
+    targets: dict[str, list[tuple[str, str, str]]],
+    answers: dict[str, PingResponse | AgentError],
+    thresholds: Thresholds,
+) -> list[MeshRow]:
     """One row per (network, source, destination), including pairs that could not be probed."""
     rows = []
     for net in networks:
@@ -85,32 +95,62 @@ def rows_from(views: list[NodeView], networks: list[str], targets: dict[str, lis
 
 
 def _row(net: str, src: NodeView, dst: NodeView, targets, answers, t: Thresholds) -> MeshRow:
-    empty = dict(sent=0, received=0, loss_pct=100.0, rtt_min_ms=None, rtt_avg_ms=None, rtt_max_ms=None,
-                 jitter_ms=None)
+    empty = dict(sent=0, received=0, loss_pct=100.0, rtt_min_ms=None, rtt_avg_ms=None, rtt_max_ms=None, jitter_ms=None)
     addr = dst.on[net].address if net in dst.on else ""
     if not src.alive:
-        return MeshRow(net, src.name, dst.name, addr, **empty, verdict=Verdict.ERROR,
-                       error=f"agent {src.name} unreachable: cannot probe from it")
+        return MeshRow(
+            net,
+            src.name,
+            dst.name,
+            addr,
+            **empty,
+            verdict=Verdict.ERROR,
+            error=f"agent {src.name} unreachable: cannot probe from it",
+        )
     if net not in src.on:
-        return MeshRow(net, src.name, dst.name, addr, **empty, verdict=Verdict.ERROR,
-                       error=f"{src.name} has no address on {net}")
+        return MeshRow(
+            net, src.name, dst.name, addr, **empty, verdict=Verdict.ERROR, error=f"{src.name} has no address on {net}"
+        )
     if not addr:
         why = "agent unreachable, address unknown" if not dst.alive else f"no address on {net}"
         return MeshRow(net, src.name, dst.name, "", **empty, verdict=Verdict.ERROR, error=f"{dst.name}: {why}")
     answer = answers.get(src.name)
     if isinstance(answer, AgentError) or answer is None:
-        return MeshRow(net, src.name, dst.name, addr, **empty, verdict=Verdict.ERROR,
-                       error=str(answer.message if answer else "no answer"))
+        return MeshRow(
+            net,
+            src.name,
+            dst.name,
+            addr,
+            **empty,
+            verdict=Verdict.ERROR,
+            error=str(answer.message if answer else "no answer"),
+        )
     result = next(r for r in answer.results if r.target == addr)
-    verdict = Verdict.ERROR if result.verdict is Verdict.ERROR else judge(
-        result.loss_pct, result.rtt_avg_ms, result.received, t)
-    return MeshRow(net, src.name, dst.name, addr, result.sent, result.received, result.loss_pct,
-                   result.rtt_min_ms, result.rtt_avg_ms, result.rtt_max_ms, result.rtt_mdev_ms, verdict,
-                   result.error or "")
+    verdict = (
+        Verdict.ERROR
+        if result.verdict is Verdict.ERROR
+        else judge(result.loss_pct, result.rtt_avg_ms, result.received, t)
+    )
+    return MeshRow(
+        net,
+        src.name,
+        dst.name,
+        addr,
+        result.sent,
+        result.received,
+        result.loss_pct,
+        result.rtt_min_ms,
+        result.rtt_avg_ms,
+        result.rtt_max_ms,
+        result.rtt_mdev_ms,
+        verdict,
+        result.error or "",
+    )
 
 
-async def run(client: AgentClient, views: list[NodeView], networks: list[str], probe: ProbeSettings,
-              thresholds: Thresholds) -> list[MeshRow]:
+async def run(
+    client: AgentClient, views: list[NodeView], networks: list[str], probe: ProbeSettings, thresholds: Thresholds
+) -> list[MeshRow]:
     targets = plan(views, networks)
     by_name = {v.name: v for v in views}
 
@@ -128,6 +168,7 @@ async def run(client: AgentClient, views: list[NodeView], networks: list[str], p
 
 # ---- analysis ------------------------------------------------------------
 
+
 def findings(rows: list[MeshRow], unreachable: list[str]) -> list[str]:
     """Failing pairs grouped so the cause shows: a network down, a node cut off or one-way, a pair, asymmetry."""
     out = [f"agent {n} is unreachable: no probes from it, and its addresses are unknown" for n in unreachable]
@@ -137,8 +178,10 @@ def findings(rows: list[MeshRow], unreachable: list[str]) -> list[str]:
         out += _network_findings(net, [r for r in rows if r.network == net and r.verdict is not Verdict.ERROR])
     all_nets = sorted({r.network for r in rows})
     if bad and len(all_nets) > 1 and len(nets_with_failures) == 1:
-        out.append(f"only network {nets_with_failures[0]} is affected; "
-                   f"{', '.join(n for n in all_nets if n not in nets_with_failures)} are healthy")
+        out.append(
+            f"only network {nets_with_failures[0]} is affected; "
+            f"{', '.join(n for n in all_nets if n not in nets_with_failures)} are healthy"
+        )
     if not out and not any(r.verdict is Verdict.ERROR for r in rows):
         out.append(f"all {len(rows)} pairs ok on {', '.join(all_nets)}")
     return out
@@ -180,10 +223,13 @@ def _network_findings(net: str, rows: list[MeshRow]) -> list[str]:
             per_node[s] += 1
             per_node[d] += 1
         worst = sorted(per_node.items(), key=lambda kv: (-kv[1], kv[0]))[:5]
-        pair_lines = [f"{net}: {len(fail - explained)} of {len(pairs)} directed pairs fail with no single node "
-                      f"or pair to blame (an overloaded or flooded segment?); most involved: "
-                      + ", ".join(f"{n} ({c})" for n, c in worst),
-                      *pair_lines[:MAX_PAIR_LINES // 2], f"{net}: ... see the matrix or -f json for every pair"]
+        pair_lines = [
+            f"{net}: {len(fail - explained)} of {len(pairs)} directed pairs fail with no single node "
+            f"or pair to blame (an overloaded or flooded segment?); most involved: "
+            + ", ".join(f"{n} ({c})" for n, c in worst),
+            *pair_lines[: MAX_PAIR_LINES // 2],
+            f"{net}: ... see the matrix or -f json for every pair",
+        ]
     return out + pair_lines
 
 

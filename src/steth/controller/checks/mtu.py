@@ -50,8 +50,9 @@ class Pair:
         return IPV6_OVERHEAD if ipaddress.ip_address(self.address).version == 6 else IPV4_OVERHEAD
 
 
-def expected_mtus(views: list[NodeView], networks: list[str], configured: dict[str, int],
-                  override: int | None) -> dict[str, int]:
+def expected_mtus(
+    views: list[NodeView], networks: list[str], configured: dict[str, int], override: int | None
+) -> dict[str, int]:
     """--mtu, else the config's [mtu], else the most common interface MTU on that network."""
     result = {}
     for net in networks:
@@ -78,17 +79,31 @@ def interface_rows(views: list[NodeView], networks: list[str], expected: dict[st
                 continue
             mtu = _iface_mtu(v, net)
             ok = mtu == expected[net]
-            rows.append(MtuRow(net, "interface", v.name, "", v.on[net].interface, expected[net], mtu,
-                               Verdict.OK if ok else Verdict.FAIL,
-                               "" if ok else f"{v.name} {v.on[net].interface} has MTU {mtu}, "
-                                              f"{net} expects {expected[net]}"))
+            rows.append(
+                MtuRow(
+                    net,
+                    "interface",
+                    v.name,
+                    "",
+                    v.on[net].interface,
+                    expected[net],
+                    mtu,
+                    Verdict.OK if ok else Verdict.FAIL,
+                    "" if ok else f"{v.name} {v.on[net].interface} has MTU {mtu}, {net} expects {expected[net]}",
+                )
+            )
     return rows
 
 
 def pairs_of(views: list[NodeView], networks: list[str]) -> list[Pair]:
-    return [Pair(net, s.name, d.name, d.on[net].address)
-            for net in networks for s in views if s.alive and net in s.on
-            for d in views if d is not s and net in d.on]
+    return [
+        Pair(net, s.name, d.name, d.on[net].address)
+        for net in networks
+        for s in views
+        if s.alive and net in s.on
+        for d in views
+        if d is not s and net in d.on
+    ]
 
 
 def candidates(lo: int, hi: int, k: int = CANDIDATES_PER_ROUND) -> list[int]:
@@ -101,14 +116,21 @@ def candidates(lo: int, hi: int, k: int = CANDIDATES_PER_ROUND) -> list[int]:
     return sorted({lo + max(1, round(span * i / k)) for i in range(1, k + 1)})
 
 
-async def _probe(client: AgentClient, views: dict[str, NodeView], jobs: dict[tuple[str, int], list[Pair]],
-                 count: int, timeout: float) -> dict[tuple[Pair, int], bool]:
+async def _probe(
+    client: AgentClient, views: dict[str, NodeView], jobs: dict[tuple[str, int], list[Pair]], count: int, timeout: float
+) -> dict[tuple[Pair, int], bool]:
     """Send every (source, payload size) job at once; which pair passed at which size."""
     import asyncio
 
     async def one(source: str, size: int, pairs: list[Pair]):
-        req = PingRequest(targets=list(dict.fromkeys(p.address for p in pairs)), count=count, interval=0.05,
-                          timeout=timeout, size=size, dont_fragment=True)
+        req = PingRequest(
+            targets=list(dict.fromkeys(p.address for p in pairs)),
+            count=count,
+            interval=0.05,
+            timeout=timeout,
+            size=size,
+            dont_fragment=True,
+        )
         try:
             resp: PingResponse = await api.ping(client, views[source].node, req)
         except Exception:  # an agent lost mid-check: those probes count as failed
@@ -122,8 +144,9 @@ async def _probe(client: AgentClient, views: dict[str, NodeView], jobs: dict[tup
     return results
 
 
-async def run(client: AgentClient, views: list[NodeView], networks: list[str], expected: dict[str, int],
-              timeout: float = 1.0) -> list[MtuRow]:
+async def run(
+    client: AgentClient, views: list[NodeView], networks: list[str], expected: dict[str, int], timeout: float = 1.0
+) -> list[MtuRow]:
     by_name = {v.name: v for v in views}
     pairs = pairs_of(views, networks)
     # round 0: everyone at the expected size
@@ -160,18 +183,46 @@ async def run(client: AgentClient, views: list[NodeView], networks: list[str], e
             continue
         found = lo[p] + p.overhead
         if found < MIN_MTU:
-            rows.append(MtuRow(p.network, "path", p.source, p.destination, "", exp, None, Verdict.FAIL,
-                               f"{p.destination} unreachable from {p.source} on {p.network} at any size"))
+            rows.append(
+                MtuRow(
+                    p.network,
+                    "path",
+                    p.source,
+                    p.destination,
+                    "",
+                    exp,
+                    None,
+                    Verdict.FAIL,
+                    f"{p.destination} unreachable from {p.source} on {p.network} at any size",
+                )
+            )
         else:
-            rows.append(MtuRow(p.network, "path", p.source, p.destination, "", exp, found, Verdict.FAIL,
-                               f"path MTU {p.source} -> {p.destination} is {found} < {exp}"))
+            rows.append(
+                MtuRow(
+                    p.network,
+                    "path",
+                    p.source,
+                    p.destination,
+                    "",
+                    exp,
+                    found,
+                    Verdict.FAIL,
+                    f"path MTU {p.source} -> {p.destination} is {found} < {exp}",
+                )
+            )
     return rows
 
 
 # ---- analysis ------------------------------------------------------------
 
-def findings(rows: list[MtuRow], tunnels: dict[str, str], neutron_mtu: dict[str, int],
-             expected: dict[str, int], family: dict[str, int] | None = None) -> list[str]:
+
+def findings(
+    rows: list[MtuRow],
+    tunnels: dict[str, str],
+    neutron_mtu: dict[str, int],
+    expected: dict[str, int],
+    family: dict[str, int] | None = None,
+) -> list[str]:
     out = [r.note for r in rows if r.check == "interface" and r.verdict is Verdict.FAIL]
     paths = [r for r in rows if r.check == "path"]
     for net in dict.fromkeys(r.network for r in paths):
@@ -183,14 +234,18 @@ def findings(rows: list[MtuRow], tunnels: dict[str, str], neutron_mtu: dict[str,
         measured = [r.measured_mtu for r in paths if r.network == net and r.measured_mtu]
         underlay = min(measured + [expected[net]])
         safe = underlay - encap.overhead(kind, fam)
-        line = f"{net} carries {kind} over IPv{fam}: largest safe instance MTU {safe} ({underlay} - " \
-               f"{encap.overhead(kind, fam)})"
+        line = (
+            f"{net} carries {kind} over IPv{fam}: largest safe instance MTU {safe} ({underlay} - "
+            f"{encap.overhead(kind, fam)})"
+        )
         configured = [v for v in (neutron_mtu.get("global_physnet_mtu"), neutron_mtu.get("path_mtu")) if v]
         if configured:
             neutron = min(configured) - encap.overhead(kind, fam)
             if neutron > safe:
-                line += f"; WARNING: Neutron would give {kind} networks MTU {neutron} " \
-                        f"(min of global_physnet_mtu/path_mtu {min(configured)} - overhead), above it"
+                line += (
+                    f"; WARNING: Neutron would give {kind} networks MTU {neutron} "
+                    f"(min of global_physnet_mtu/path_mtu {min(configured)} - overhead), above it"
+                )
         out.append(line)
     return out
 
@@ -208,8 +263,10 @@ def _path_findings(net: str, rows: list[MtuRow], expected: int) -> list[str]:
             if mine and all(rows[i].verdict is Verdict.FAIL for i in mine):
                 values = sorted({rows[i].measured_mtu for i in mine if rows[i].measured_mtu})
                 shown = "/".join(str(v) for v in values) or "none"
-                out.append(f"{net}: every path to and from {n} has a lower MTU ({shown} < {expected}): "
-                           f"{n}'s interface, its link or its switch port" + _slack_note(values))
+                out.append(
+                    f"{net}: every path to and from {n} has a lower MTU ({shown} < {expected}): "
+                    f"{n}'s interface, its link or its switch port" + _slack_note(values)
+                )
                 explained.update(mine)
     for i, r in enumerate(rows):
         if r.verdict is Verdict.FAIL and i not in explained:

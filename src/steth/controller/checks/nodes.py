@@ -36,12 +36,15 @@ def select_networks(config: ControllerConfig, names: list[str] | None) -> list[s
         return list(config.networks)
     unknown = [n for n in names if n not in config.networks]
     if unknown:
-        raise UsageError(f"unknown network {unknown[0]!r}", f"networks in {config.source}: {', '.join(config.networks)}")
+        raise UsageError(
+            f"unknown network {unknown[0]!r}", f"networks in {config.source}: {', '.join(config.networks)}"
+        )
     return names
 
 
-async def discover(client: AgentClient, config: ControllerConfig, nodes: list[NodeConfig],
-                   networks: list[str]) -> list[NodeView]:
+async def discover(
+    client: AgentClient, config: ControllerConfig, nodes: list[NodeConfig], networks: list[str]
+) -> list[NodeView]:
     """/v1/info from every node at once; each node's first address in each network's CIDR."""
     outcomes = await client.fan_out(nodes, lambda n: api.info(client, n))
     views = []

@@ -29,9 +29,13 @@ class Expected:
 
 
 def expected_from(agent: AgentInfo) -> Expected:
-    return Expected(host=agent.host, integration_bridge=agent.integration_bridge or DEFAULT_INTEGRATION_BRIDGE,
-                    bridge_mappings=agent.bridge_mappings, tunneling_ip=agent.tunnel_ip or None,
-                    tunnel_types=tuple(agent.tunnel_types))
+    return Expected(
+        host=agent.host,
+        integration_bridge=agent.integration_bridge or DEFAULT_INTEGRATION_BRIDGE,
+        bridge_mappings=agent.bridge_mappings,
+        tunneling_ip=agent.tunnel_ip or None,
+        tunnel_types=tuple(agent.tunnel_types),
+    )
 
 
 @dataclass
@@ -86,16 +90,22 @@ def check_node(node: str, exp: Expected, state: NodeState) -> list[Finding]:
     for physnet, name in sorted(exp.bridge_mappings.items()):
         bridge = bridges.get(name)
         if bridge is None:
-            found.append(Finding(Verdict.FAIL, f"{node}: bridge {name} of physnet {physnet} (bridge_mappings) "
-                                               f"does not exist: physnet {physnet} has no NIC"))
+            found.append(
+                Finding(
+                    Verdict.FAIL,
+                    f"{node}: bridge {name} of physnet {physnet} (bridge_mappings) "
+                    f"does not exist: physnet {physnet} has no NIC",
+                )
+            )
             continue
         good, broken = nics(bridge)
         if good:
             ok_nics.append(f"{physnet}:{name}:{','.join(good)}")
         else:
             why = f" (OVS could not add {', '.join(broken)})" if broken else ""
-            found.append(Finding(Verdict.FAIL, f"{node}: bridge {name} has no NIC: physnet {physnet} is left "
-                                               f"without a NIC{why}"))
+            found.append(
+                Finding(Verdict.FAIL, f"{node}: bridge {name} has no NIC: physnet {physnet} is left without a NIC{why}")
+            )
     tunnel = ""
     if exp.tunnel_types:
         types = ",".join(exp.tunnel_types)
@@ -104,8 +114,13 @@ def check_node(node: str, exp: Expected, state: NodeState) -> list[Finding]:
         else:
             holder = _holder(exp.tunneling_ip, state.interfaces or [])
             if holder is None:
-                found.append(Finding(Verdict.FAIL, f"{node}: tunneling_ip {exp.tunneling_ip} ({types}) is not "
-                                                   "configured on any interface of the node"))
+                found.append(
+                    Finding(
+                        Verdict.FAIL,
+                        f"{node}: tunneling_ip {exp.tunneling_ip} ({types}) is not "
+                        "configured on any interface of the node",
+                    )
+                )
             else:
                 tunnel = f", tunneling_ip {exp.tunneling_ip} on {holder}"
     if found:
@@ -124,8 +139,13 @@ def check(agents: list[AgentInfo], states: dict[str, NodeState], selected: set[s
         if selected is not None and agent.host not in selected:
             continue
         if agent.host not in states:
-            out.append(Finding(Verdict.FAIL, f"Neutron host {agent.host} (Open vSwitch agent) has no steth node "
-                                             "of that name: its bridges were not checked"))
+            out.append(
+                Finding(
+                    Verdict.FAIL,
+                    f"Neutron host {agent.host} (Open vSwitch agent) has no steth node "
+                    "of that name: its bridges were not checked",
+                )
+            )
             continue
         out += check_node(agent.host, expected_from(agent), states[agent.host])
     return out

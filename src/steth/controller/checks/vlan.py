@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from ...errors import AgentError, AgentUnreachableError, UsageError
 from ...wire.models import Verdict
-from ...wire.vlan import (MAX_LISTEN_SECONDS, VlanCaptureResult, VlanCollectRequest, VlanListenRequest,
-                          VlanSendRequest, format_ranges)
+from ...wire.vlan import (
+    MAX_LISTEN_SECONDS,
+    VlanCaptureResult,
+    VlanCollectRequest,
+    VlanListenRequest,
+    VlanSendRequest,
+    format_ranges,
+)
 from .. import api
 from ..client import AgentClient
 from ..config import ControllerConfig, NodeConfig
@@ -29,6 +35,7 @@ def vlan_label(v: int) -> str:
 
 
 # ---- analysis (pure) ---------------------------------------------------------------
+
 
 @dataclass
 class VlanReport:
@@ -74,23 +81,43 @@ class VlanReport:
             err = "" if ok_pair else (self.errors.get(s) or self.errors.get(r) or "")
             for v in self.vlans:
                 verdict = (Verdict.OK if v in got else Verdict.FAIL) if ok_pair else Verdict.ERROR
-                yield {"vlan": v, "source": s, "destination": r,
-                       "source_interface": self.interfaces.get(s, ""),
-                       "destination_interface": self.interfaces.get(r, ""),
-                       "verdict": verdict.value, "error": err}
+                yield {
+                    "vlan": v,
+                    "source": s,
+                    "destination": r,
+                    "source_interface": self.interfaces.get(s, ""),
+                    "destination_interface": self.interfaces.get(r, ""),
+                    "verdict": verdict.value,
+                    "error": err,
+                }
 
     def pair_rows(self) -> list[dict]:
         """Compact: per (source, destination) how many VLANs are carried and which are missing."""
         out = []
         for s, r in self.pairs():
             if not self.pair_ok(s, r):
-                out.append({"source": s, "destination": r, "ok": 0, "missing": "", "verdict": Verdict.ERROR.value,
-                            "detail": self.errors.get(s) or self.errors.get(r) or ""})
+                out.append(
+                    {
+                        "source": s,
+                        "destination": r,
+                        "ok": 0,
+                        "missing": "",
+                        "verdict": Verdict.ERROR.value,
+                        "detail": self.errors.get(s) or self.errors.get(r) or "",
+                    }
+                )
                 continue
             miss = self.missing(s, r)
-            out.append({"source": s, "destination": r, "ok": len(self.vlans) - len(miss),
-                        "missing": format_ranges(miss),
-                        "verdict": (Verdict.FAIL if miss else Verdict.OK).value, "detail": ""})
+            out.append(
+                {
+                    "source": s,
+                    "destination": r,
+                    "ok": len(self.vlans) - len(miss),
+                    "missing": format_ranges(miss),
+                    "verdict": (Verdict.FAIL if miss else Verdict.OK).value,
+                    "detail": "",
+                }
+            )
         return out
 
     @property
@@ -118,8 +145,14 @@ class VlanReport:
         ordered = sorted(by_statement.items(), key=lambda kv: (min(kv[1]), kv[0]))
         return [(stmt, sorted(vs)) for stmt, vs in ordered]
 
-    def _explain(self, fails: set[tuple[str, str]], good: list[str], tested: set[tuple[str, str]],
-                 into: dict[str, set[tuple[str, str]]], out: dict[str, set[tuple[str, str]]]) -> list[str]:
+    def _explain(
+        self,
+        fails: set[tuple[str, str]],
+        good: list[str],
+        tested: set[tuple[str, str]],
+        into: dict[str, set[tuple[str, str]]],
+        out: dict[str, set[tuple[str, str]]],
+    ) -> list[str]:
         """Statements explaining the failing pairs of one VLAN: whole nodes first, then single pairs."""
         if fails == tested and len(good) > 1:
             return ["{subject} {is} carried between none of the nodes"]
@@ -132,17 +165,21 @@ class VlanReport:
         explained: set[tuple[str, str]] = set()
         for n in self.nodes:
             if n in in_cut and n in out_cut:
-                statements.append(f"{{subject}} {{is}} not carried on {n} {self.interfaces.get(n, '')} "
-                                  f"({n} hears no peer and no peer hears {n})")
+                statements.append(
+                    f"{{subject}} {{is}} not carried on {n} {self.interfaces.get(n, '')} "
+                    f"({n} hears no peer and no peer hears {n})"
+                )
                 explained |= into[n] | out[n]
             elif n in in_cut:
-                statements.append(f"{{subject}} {{is}} not carried to {n} {self.interfaces.get(n, '')} "
-                                  f"({n} hears no peer on it)")
+                statements.append(
+                    f"{{subject}} {{is}} not carried to {n} {self.interfaces.get(n, '')} ({n} hears no peer on it)"
+                )
                 explained |= into[n]
         for n in self.nodes:
             if n in out_cut and n not in in_cut and not out[n] <= explained:
-                statements.append(f"{{subject}} {{is}} not carried from {n} {self.interfaces.get(n, '')} "
-                                  f"(no peer hears {n})")
+                statements.append(
+                    f"{{subject}} {{is}} not carried from {n} {self.interfaces.get(n, '')} (no peer hears {n})"
+                )
                 explained |= out[n]
         rest = fails - explained
         done: set[tuple[str, str]] = set()
@@ -171,18 +208,27 @@ class VlanReport:
             if node in self.errors:
                 lines.append(f"{node}: {self.errors[node]}")
             if self.drops.get(node):
-                lines.append(f"{node}: its capture dropped {self.drops[node]} frames (receive buffer full): "
-                             "missing VLANs may be false alarms; retry with --rate")
+                lines.append(
+                    f"{node}: its capture dropped {self.drops[node]} frames (receive buffer full): "
+                    "missing VLANs may be false alarms; retry with --rate"
+                )
         lines += self.mismatched
         if not lines:
             n = len(self.nodes)
-            lines.append(f"all {len(self.vlans)} VLANs ({format_ranges(self.vlans)}) carried between all "
-                         f"{n} nodes ({n * (n - 1)} directed pairs)")
+            lines.append(
+                f"all {len(self.vlans)} VLANs ({format_ranges(self.vlans)}) carried between all "
+                f"{n} nodes ({n * (n - 1)} directed pairs)"
+            )
         return lines
 
 
-def report_from(vlans: list[int], nodes: list[str], interfaces: dict[str, str], sender_ids: dict[str, str],
-                captures: dict[str, VlanCaptureResult]) -> VlanReport:
+def report_from(
+    vlans: list[int],
+    nodes: list[str],
+    interfaces: dict[str, str],
+    sender_ids: dict[str, str],
+    captures: dict[str, VlanCaptureResult],
+) -> VlanReport:
     """Fold the agents' capture results into a report (``sender_ids``: id in the payload -> node)."""
     rep = VlanReport(vlans=list(vlans), nodes=list(nodes), interfaces=dict(interfaces))
     wanted = set(vlans)
@@ -194,8 +240,10 @@ def report_from(vlans: list[int], nodes: list[str], interfaces: dict[str, str], 
                 continue
             got.setdefault(sender, set()).update(v for v in h.vlans if v in wanted)
             for m in h.mismatched[:10]:
-                rep.mismatched.append(f"{receiver} {cap.interface} heard VLAN {vlan_label(m.sent)} from {sender} "
-                                      f"as {vlan_label(m.seen)} (tag changed on the way)")
+                rep.mismatched.append(
+                    f"{receiver} {cap.interface} heard VLAN {vlan_label(m.sent)} from {sender} "
+                    f"as {vlan_label(m.seen)} (tag changed on the way)"
+                )
         rep.heard[receiver] = got
         if cap.kernel_drops:
             rep.drops[receiver] = cap.kernel_drops
@@ -204,23 +252,29 @@ def report_from(vlans: list[int], nodes: list[str], interfaces: dict[str, str], 
 
 # ---- run -----------------------------------------------------------------------
 
+
 def sender_id(node: NodeConfig, index: int) -> str:
     return node.name if _SENDER_OK.match(node.name) else f"node{index}"
 
 
-async def resolve_interfaces(client: AgentClient, config: ControllerConfig, nodes: list[NodeConfig],
-                             interface: str | None, network: str | None) -> tuple[dict[str, str], dict[str, AgentError]]:
+async def resolve_interfaces(
+    client: AgentClient, config: ControllerConfig, nodes: list[NodeConfig], interface: str | None, network: str | None
+) -> tuple[dict[str, str], dict[str, AgentError]]:
     """node -> interface to probe; nodes that cannot take part -> their error."""
     if interface:
         return {n.name: interface for n in nodes}, {}
     net = network or (DEFAULT_NETWORK if DEFAULT_NETWORK in config.networks else None)
     if net is None:
-        raise UsageError("no --interface, no --network, and no network named 'tenant' in the config",
-                         "give --interface IFACE or --network NAME "
-                         f"(networks in {config.source}: {', '.join(config.networks) or 'none'})")
+        raise UsageError(
+            "no --interface, no --network, and no network named 'tenant' in the config",
+            "give --interface IFACE or --network NAME "
+            f"(networks in {config.source}: {', '.join(config.networks) or 'none'})",
+        )
     if net not in config.networks:
-        raise UsageError(f"network {net!r} is not in [networks] of {config.source}",
-                         f"known networks: {', '.join(config.networks) or 'none'}")
+        raise UsageError(
+            f"network {net!r} is not in [networks] of {config.source}",
+            f"known networks: {', '.join(config.networks) or 'none'}",
+        )
     outcomes = await client.fan_out(nodes, lambda n: api.info(client, n))
     found: dict[str, str] = {}
     errors: dict[str, AgentError] = {}
@@ -236,9 +290,19 @@ async def resolve_interfaces(client: AgentClient, config: ControllerConfig, node
     return found, errors
 
 
-async def run_check(client: AgentClient, config: ControllerConfig, nodes: list[NodeConfig], vlans: list[int], *,
-                    interface: str | None = None, network: str | None = None, duration: float = 20.0,
-                    grace: float = 0.3, rate: float | None = None, repeat: int = 1) -> VlanReport:
+async def run_check(
+    client: AgentClient,
+    config: ControllerConfig,
+    nodes: list[NodeConfig],
+    vlans: list[int],
+    *,
+    interface: str | None = None,
+    network: str | None = None,
+    duration: float = 20.0,
+    grace: float = 0.3,
+    rate: float | None = None,
+    repeat: int = 1,
+) -> VlanReport:
     """Every node listens; then every node sends its sweep at once (told apart by the payload); collect."""
     if len(nodes) < 2:
         raise UsageError("a VLAN check needs at least two nodes", "give --nodes A,B[,...] or configure more nodes")
@@ -250,23 +314,39 @@ async def run_check(client: AgentClient, config: ControllerConfig, nodes: list[N
     active = [n for n in nodes if n.name in interfaces]
     sweep = len(vlans) * repeat / rate if rate else 0.0
     if sweep + grace + 5 > MAX_LISTEN_SECONDS:
-        raise UsageError(f"{len(vlans) * repeat} frames at {rate:g} frames/s take {sweep:.0f} s: captures last at "
-                         f"most {MAX_LISTEN_SECONDS:g} s", "raise --rate or check fewer VLANs at a time")
+        raise UsageError(
+            f"{len(vlans) * repeat} frames at {rate:g} frames/s take {sweep:.0f} s: captures last at "
+            f"most {MAX_LISTEN_SECONDS:g} s",
+            "raise --rate or check fewer VLANs at a time",
+        )
     duration = min(max(duration, sweep + grace + 5, 1.0), MAX_LISTEN_SECONDS)
 
-    listens = await client.fan_out(active, lambda n: api.vlan_listen(
-        client, n, VlanListenRequest(interface=interfaces[n.name], run_id=run_id, duration=duration)))
+    listens = await client.fan_out(
+        active,
+        lambda n: api.vlan_listen(
+            client, n, VlanListenRequest(interface=interfaces[n.name], run_id=run_id, duration=duration)
+        ),
+    )
     started = {o.node.name: o.value for o in listens if o.ok}
     for o in listens:
         if not o.ok:
             problems[o.node.name] = o.error
     # only nodes still answering send; the listeners are bound already (listen answers after bind)
     senders = [n for n in active if not isinstance(problems.get(n.name), AgentUnreachableError)]
-    sends = await client.fan_out(senders, lambda n: api.vlan_send(
-        client, n, VlanSendRequest(interface=interfaces[n.name], run_id=run_id, sender=ids[n.name], vlans=vlans,
-                                   repeat=repeat, rate=rate)))
-    collects = await client.fan_out([n for n in active if n.name in started], lambda n: api.vlan_collect(
-        client, n, started[n.name].capture_id, VlanCollectRequest(grace=grace)))
+    sends = await client.fan_out(
+        senders,
+        lambda n: api.vlan_send(
+            client,
+            n,
+            VlanSendRequest(
+                interface=interfaces[n.name], run_id=run_id, sender=ids[n.name], vlans=vlans, repeat=repeat, rate=rate
+            ),
+        ),
+    )
+    collects = await client.fan_out(
+        [n for n in active if n.name in started],
+        lambda n: api.vlan_collect(client, n, started[n.name].capture_id, VlanCollectRequest(grace=grace)),
+    )
 
     captures = {}
     for o in collects:
@@ -290,4 +370,3 @@ async def run_check(client: AgentClient, config: ControllerConfig, nodes: list[N
         if isinstance(err, AgentUnreachableError):
             rep.unreachable.add(name)
     return rep
-

@@ -14,8 +14,12 @@ from .base import StethLister, exit_status_for
 def capability_list(info: AgentInfo) -> str:
     """What the node can do, as short names: ovs, 8021q, iperf3, raw-sockets."""
     caps = info.capabilities
-    names = [("ovs", caps.openvswitch), ("8021q", caps.vlan_8021q), ("iperf3", caps.iperf3),
-             ("raw-sockets", caps.raw_sockets)]
+    names = [
+        ("ovs", caps.openvswitch),
+        ("8021q", caps.vlan_8021q),
+        ("iperf3", caps.iperf3),
+        ("raw-sockets", caps.raw_sockets),
+    ]
     return " ".join(n for n, ok in names if ok)
 
 
@@ -24,8 +28,12 @@ class AgentList(StethLister):
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
-        parser.add_argument("--nodes", metavar="N1,N2", type=lambda s: [n for n in s.split(",") if n],
-                            help="only these nodes (default: all in the config)")
+        parser.add_argument(
+            "--nodes",
+            metavar="N1,N2",
+            type=lambda s: [n for n in s.split(",") if n],
+            help="only these nodes (default: all in the config)",
+        )
         return parser
 
     def take_action(self, args: argparse.Namespace):
@@ -43,11 +51,32 @@ class AgentList(StethLister):
         for o in outcomes:
             if o.ok:
                 addrs = addresses_by_network(config, o.value)
-                rows.append([o.node.name, o.node.url, True, o.value.version, round(o.elapsed_ms, 1),
-                             *[", ".join(addrs[n]) for n in networks], capability_list(o.value),
-                             Verdict.OK.value, ""])
+                rows.append(
+                    [
+                        o.node.name,
+                        o.node.url,
+                        True,
+                        o.value.version,
+                        round(o.elapsed_ms, 1),
+                        *[", ".join(addrs[n]) for n in networks],
+                        capability_list(o.value),
+                        Verdict.OK.value,
+                        "",
+                    ]
+                )
             else:
-                rows.append([o.node.name, o.node.url, False, "", round(o.elapsed_ms, 1),
-                             *["" for _ in networks], "", Verdict.ERROR.value, o.error.message])
+                rows.append(
+                    [
+                        o.node.name,
+                        o.node.url,
+                        False,
+                        "",
+                        round(o.elapsed_ms, 1),
+                        *["" for _ in networks],
+                        "",
+                        Verdict.ERROR.value,
+                        o.error.message,
+                    ]
+                )
         self.exit_status = exit_status_for((r[-2] for r in rows), unreachable=any(not o.ok for o in outcomes))
         return columns, rows

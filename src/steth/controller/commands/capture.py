@@ -39,6 +39,7 @@ def _positive(kind):
         if value <= 0:
             raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
         return value
+
     return parse
 
 
@@ -58,28 +59,64 @@ class Capture(StethCommand):
         parser = super().get_parser(prog_name)
         parser.add_argument("agent", nargs="?", help="node to capture on (or use --hop)")
         parser.add_argument("interface", nargs="?", type=ifname_arg, help="interface on that node")
-        parser.add_argument("--netns", help="namespace of the interface on that node (qdhcp-..., qrouter-..., "
-                                            "snat-..., fip-..., any named namespace); default: the agent's")
-        parser.add_argument("--hop", action="append", metavar="AGENT:IFACE[@NETNS]",
-                            help="capture on this hop; repeat for every hop: all run at the same time and "
-                                 "are merged into one pcapng (one interface per hop, named node/interface)")
-        parser.add_argument("--port", metavar="PORT_OR_SERVER",
-                            help="every hop of a Neutron port's path (VM tap, qvb/qvo, uplinks, the qdhcp "
-                                 "namespace's tap), found through the OpenStack API like `check dhcp`")
-        parser.add_argument("--physical-interface", default="eth1", metavar="IFACE",
-                            help="with --port: the nodes' interface carrying tenant traffic (default eth1)")
-        parser.add_argument("--filter", default="", metavar="BPF",
-                            help="capture filter, tcpdump syntax (e.g. 'icmp or arp'); checked by the agent")
-        parser.add_argument("--duration", type=_positive(float), default=60.0, metavar="S",
-                            help="stop after this many seconds (default 60; the agent's limit applies)")
+        parser.add_argument(
+            "--netns",
+            help="namespace of the interface on that node (qdhcp-..., qrouter-..., "
+            "snat-..., fip-..., any named namespace); default: the agent's",
+        )
+        parser.add_argument(
+            "--hop",
+            action="append",
+            metavar="AGENT:IFACE[@NETNS]",
+            help="capture on this hop; repeat for every hop: all run at the same time and "
+            "are merged into one pcapng (one interface per hop, named node/interface)",
+        )
+        parser.add_argument(
+            "--port",
+            metavar="PORT_OR_SERVER",
+            help="every hop of a Neutron port's path (VM tap, qvb/qvo, uplinks, the qdhcp "
+            "namespace's tap), found through the OpenStack API like `check dhcp`",
+        )
+        parser.add_argument(
+            "--physical-interface",
+            default="eth1",
+            metavar="IFACE",
+            help="with --port: the nodes' interface carrying tenant traffic (default eth1)",
+        )
+        parser.add_argument(
+            "--filter",
+            default="",
+            metavar="BPF",
+            help="capture filter, tcpdump syntax (e.g. 'icmp or arp'); checked by the agent",
+        )
+        parser.add_argument(
+            "--duration",
+            type=_positive(float),
+            default=60.0,
+            metavar="S",
+            help="stop after this many seconds (default 60; the agent's limit applies)",
+        )
         parser.add_argument("--count", type=_positive(int), metavar="N", help="stop after N packets (per hop)")
-        parser.add_argument("--snaplen", type=_positive(int), default=MAX_SNAPLEN, metavar="N",
-                            help=f"bytes kept of each packet (default {MAX_SNAPLEN})")
-        parser.add_argument("--max-bytes", type=_positive(int), metavar="N",
-                            help="stop when a hop's pcap reaches N bytes (default: the agent's limit)")
-        parser.add_argument("-w", "--write", metavar="FILE",
-                            help="write FILE (pcap for one hop; pcapng for several hops or a FILE ending in "
-                                 ".pcapng) instead of a line per packet")
+        parser.add_argument(
+            "--snaplen",
+            type=_positive(int),
+            default=MAX_SNAPLEN,
+            metavar="N",
+            help=f"bytes kept of each packet (default {MAX_SNAPLEN})",
+        )
+        parser.add_argument(
+            "--max-bytes",
+            type=_positive(int),
+            metavar="N",
+            help="stop when a hop's pcap reaches N bytes (default: the agent's limit)",
+        )
+        parser.add_argument(
+            "-w",
+            "--write",
+            metavar="FILE",
+            help="write FILE (pcap for one hop; pcapng for several hops or a FILE ending in "
+            ".pcapng) instead of a line per packet",
+        )
         from .openstack import add_openstack_options
 
         add_openstack_options(parser)
@@ -95,8 +132,10 @@ class Capture(StethCommand):
         for port in cloud.ports_of(args.port):
             plan, _found, shown = plan_port_path(config, cloud, port, args.physical_interface)
             if plan is None:
-                raise UsageError(f"port {port.id} has no interface on br-int of {port.binding_host} "
-                                 f"({shown.detail})", "is the VM plugged? `steth check dhcp` tells more")
+                raise UsageError(
+                    f"port {port.id} has no interface on br-int of {port.binding_host} ({shown.detail})",
+                    "is the VM plugged? `steth check dhcp` tells more",
+                )
             hops += [Hop(h.node, h.interface, h.netns) for h in plan.hops]
         return hops
 
@@ -109,8 +148,9 @@ class Capture(StethCommand):
             # uplinks carry the port's frames with their 802.1Q tag in the frame when sent, and a filter
             # without `vlan` does not look past a tag: match the same expression behind one as well
             args.filter = f"({args.filter}) or (vlan and ({args.filter}))"
-        hops = plan_hops(hops=args.hop, agent=args.agent, interface=args.interface, netns=args.netns,
-                         port_hops=port_hops)
+        hops = plan_hops(
+            hops=args.hop, agent=args.agent, interface=args.interface, netns=args.netns, port_hops=port_hops
+        )
         path = args.write
         pcapng = bool(path) and (len(hops) > 1 or path.endswith(".pcapng"))
         if path and len(hops) > 1 and not path.endswith(".pcapng"):
@@ -132,11 +172,20 @@ class Capture(StethCommand):
 
         async def go() -> CaptureRun:
             async with AgentClient(config) as client:
-                cap = CaptureRun(client, config, hops, filter=args.filter, duration=args.duration, count=args.count,
-                                 snaplen=args.snaplen, max_bytes=args.max_bytes, keep_packets=pcapng,
-                                 immediate=not path,  # a live view shows each packet as it passes
-                                 on_packets=None if path else on_packets,
-                                 on_bytes=on_bytes if path and not pcapng else None)
+                cap = CaptureRun(
+                    client,
+                    config,
+                    hops,
+                    filter=args.filter,
+                    duration=args.duration,
+                    count=args.count,
+                    snaplen=args.snaplen,
+                    max_bytes=args.max_bytes,
+                    keep_packets=pcapng,
+                    immediate=not path,  # a live view shows each packet as it passes
+                    on_packets=None if path else on_packets,
+                    on_bytes=on_bytes if path and not pcapng else None,
+                )
                 try:
                     cap.requests()
                 except ValidationError as exc:
@@ -148,8 +197,13 @@ class Capture(StethCommand):
                 try:
                     await cap.start()
                     what = ", ".join(str(h.hop) for h in cap.running)
-                    print(f"steth: capturing on {what}" + (f" (filter {args.filter})" if args.filter else "")
-                          + f" for up to {args.duration:g} s; Ctrl-C stops", file=sys.stderr, flush=True)
+                    print(
+                        f"steth: capturing on {what}"
+                        + (f" (filter {args.filter})" if args.filter else "")
+                        + f" for up to {args.duration:g} s; Ctrl-C stops",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     await cap.stream()
                 finally:
                     for s in signals:
@@ -177,4 +231,3 @@ class Capture(StethCommand):
         if unreachable:
             return EXIT_UNREACHABLE
         return EXIT_PROBLEM if failed else EXIT_OK
-

@@ -10,10 +10,10 @@ from pydantic import ValidationError
 from ...errors import UsageError
 from ...report import html
 from ...wire.models import Verdict
-from ..client import AgentClient, run
-from ..inventory import select_nodes
 from ..checks import mesh, mtu
 from ..checks.nodes import discover, select_networks
+from ..client import AgentClient, run
+from ..inventory import select_nodes
 from .base import StethLister, exit_status_for
 from .ping import request_error
 
@@ -23,8 +23,9 @@ def node_list(text: str) -> list[str]:
 
 
 def add_scope_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--network", action="append", metavar="NAME",
-                        help="network from [networks] (repeatable; default: all)")
+    parser.add_argument(
+        "--network", action="append", metavar="NAME", help="network from [networks] (repeatable; default: all)"
+    )
     parser.add_argument("--nodes", type=node_list, metavar="N1,N2", help="only these nodes (default: all)")
 
 
@@ -37,8 +38,13 @@ class CheckMesh(StethLister):
         parser.add_argument("--count", type=int, default=3, help="probes per pair (default 3)")
         parser.add_argument("--interval", type=float, default=0.2, help="seconds between probes (default 0.2)")
         parser.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for a reply (default 1)")
-        parser.add_argument("--max-loss", type=float, default=0.0, metavar="PCT",
-                            help="loss above this percentage fails a pair (default 0)")
+        parser.add_argument(
+            "--max-loss",
+            type=float,
+            default=0.0,
+            metavar="PCT",
+            help="loss above this percentage fails a pair (default 0)",
+        )
         parser.add_argument("--max-rtt", type=float, metavar="MS", help="average rtt above this fails a pair")
         parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML heatmap report")
         return parser
@@ -67,8 +73,17 @@ class CheckMesh(StethLister):
         self.summary = mesh.findings(rows, unreachable)
         self.exit_status = exit_status_for((r.verdict for r in rows), unreachable=bool(unreachable))
         if args.html:
-            html.write(args.html, mesh_page(rows, [v.name for v in views], networks, self.summary,
-                                            ok=self.exit_status == 0, max_rtt=args.max_rtt))
+            html.write(
+                args.html,
+                mesh_page(
+                    rows,
+                    [v.name for v in views],
+                    networks,
+                    self.summary,
+                    ok=self.exit_status == 0,
+                    max_rtt=args.max_rtt,
+                ),
+            )
         if self.is_table(args):
             return mesh.matrix(rows, [v.name for v in views])
         columns = list(mesh.MeshRow.__dataclass_fields__)
@@ -78,14 +93,21 @@ class CheckMesh(StethLister):
 RTT_RED_MS = 10.0  # an average rtt at (or above) this shows red, unless --max-rtt or the data say more
 
 
-def mesh_page(rows: list[mesh.MeshRow], nodes: list[str], networks: list[str], findings: list[str],
-              ok: bool, max_rtt: float | None = None) -> str:
+def mesh_page(
+    rows: list[mesh.MeshRow],
+    nodes: list[str],
+    networks: list[str],
+    findings: list[str],
+    ok: bool,
+    max_rtt: float | None = None,
+) -> str:
     by = {(r.network, r.source, r.destination): r for r in rows}
     rtts = [r.rtt_avg_ms for r in rows if r.rtt_avg_ms is not None]
     # absolute scale from 0: sub-millisecond differences on a LAN must not look red
     rtt_color = html.scale_color(0.0, max([RTT_RED_MS, *(([max_rtt] if max_rtt else []) + rtts)]))
     sections = []
     for net in networks:
+
         def loss(s, d, net=net):
             r = by.get((net, s, d))
             return None if r is None or r.verdict is Verdict.ERROR else r.loss_pct
@@ -94,10 +116,15 @@ def mesh_page(rows: list[mesh.MeshRow], nodes: list[str], networks: list[str], f
             r = by.get((net, s, d))
             return None if r is None else r.rtt_avg_ms
 
-        sections.append((f"network {net}", [
-            html.Heatmap("loss %", nodes, nodes, loss, html.loss_color, lambda v: f"{v:g}%"),
-            html.Heatmap("average rtt (ms)", nodes, nodes, rtt, rtt_color, lambda v: f"{v:.2f}"),
-        ]))
+        sections.append(
+            (
+                f"network {net}",
+                [
+                    html.Heatmap("loss %", nodes, nodes, loss, html.loss_color, lambda v: f"{v:g}%"),
+                    html.Heatmap("average rtt (ms)", nodes, nodes, rtt, rtt_color, lambda v: f"{v:.2f}"),
+                ],
+            )
+        )
     return html.page("steth check mesh", sections, findings, ok)
 
 
@@ -107,8 +134,11 @@ class CheckMtu(StethLister):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         add_scope_options(parser)
-        parser.add_argument("--mtu", type=int, help="expected MTU for every selected network "
-                                                    "(default: [mtu] in the config, else the interfaces' MTU)")
+        parser.add_argument(
+            "--mtu",
+            type=int,
+            help="expected MTU for every selected network (default: [mtu] in the config, else the interfaces' MTU)",
+        )
         parser.add_argument("--timeout", type=float, default=1.0, help="seconds to wait for a reply (default 1)")
         return parser
 
@@ -135,8 +165,9 @@ class CheckMtu(StethLister):
         self.summary = [f"agent {n} is unreachable: its paths were not measured" for n in unreachable]
         self.summary += mtu.findings(rows, config.tunnels, config.neutron_mtu, expected, family)
         if not any(r.verdict is not Verdict.OK for r in rows) and not unreachable:
-            self.summary.insert(0, "all paths carry the expected MTU: " +
-                                ", ".join(f"{n} {m}" for n, m in expected.items()))
+            self.summary.insert(
+                0, "all paths carry the expected MTU: " + ", ".join(f"{n} {m}" for n, m in expected.items())
+            )
         self.exit_status = exit_status_for((r.verdict for r in rows), unreachable=bool(unreachable))
         columns = list(mtu.MtuRow.__dataclass_fields__)
         shown = rows
@@ -144,9 +175,15 @@ class CheckMtu(StethLister):
             shown = [r for r in rows if r.verdict is not Verdict.OK]
             if not shown:  # all good: one line per network instead of every pair
                 return ["network", "expected_mtu", "interfaces_ok", "paths_ok", "verdict"], [
-                    [n, expected[n], sum(1 for r in rows if r.network == n and r.check == "interface"),
-                     sum(1 for r in rows if r.network == n and r.check == "path"), Verdict.OK.value]
-                    for n in networks]
+                    [
+                        n,
+                        expected[n],
+                        sum(1 for r in rows if r.network == n and r.check == "interface"),
+                        sum(1 for r in rows if r.network == n and r.check == "path"),
+                        Verdict.OK.value,
+                    ]
+                    for n in networks
+                ]
         return columns, [[v.value if isinstance(v, Verdict) else v for v in asdict(r).values()] for r in shown]
 
 
@@ -162,10 +199,18 @@ class CheckDhcp(StethLister):
 
         parser = super().get_parser(prog_name)
         parser.add_argument("ref", metavar="PORT_OR_SERVER", help="port ID, MAC, fixed IP, or server name/ID")
-        parser.add_argument("--physical-interface", default="eth1", metavar="IFACE",
-                            help="the nodes' interface carrying tenant traffic (VLAN trunk / tunnels; default eth1)")
-        parser.add_argument("--duration", type=float, default=6.0,
-                            help="capture window in seconds (default 6; dnsmasq may wait ~3 s before an OFFER)")
+        parser.add_argument(
+            "--physical-interface",
+            default="eth1",
+            metavar="IFACE",
+            help="the nodes' interface carrying tenant traffic (VLAN trunk / tunnels; default eth1)",
+        )
+        parser.add_argument(
+            "--duration",
+            type=float,
+            default=6.0,
+            help="capture window in seconds (default 6; dnsmasq may wait ~3 s before an OFFER)",
+        )
         add_openstack_options(parser)
         return parser
 
@@ -183,13 +228,15 @@ class CheckDhcp(StethLister):
             if expected:
                 seg = cloud.network(port.network_id, with_subnets=False).segment
                 if seg is None or seg.network_type != expected:
-                    raise UsageError(f"port {port.id} is on a {seg.network_type if seg else 'unknown'} network, "
-                                     f"not {expected}")
+                    raise UsageError(
+                        f"port {port.id} is on a {seg.network_type if seg else 'unknown'} network, not {expected}"
+                    )
             analysis = run_dhcp_check(config, cloud, port, args.physical_interface, args.duration)
             verdicts.append(analysis.verdict)
             for h in analysis.hops:
-                rows.append([port.id, h.node, h.hop, h.interface, h.discover, h.offer, " ".join(h.others),
-                             h.error or ""])
+                rows.append(
+                    [port.id, h.node, h.hop, h.interface, h.discover, h.offer, " ".join(h.others), h.error or ""]
+                )
             self.summary.append(f"port {port.id} ({port.mac_address}): {analysis.verdict.value}: {analysis.reason}")
             self.summary += [f"  {r}" for r in analysis.rogue[1:]]
         self.exit_status = exit_status_for(verdicts)
@@ -235,7 +282,10 @@ def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
         return dhcp_check.Analysis(
             Verdict.FAIL if shown.ovs_available and shown.bridges else Verdict.ERROR,
             f"no interface with external_ids:iface-id={port.id} on br-int of {port.binding_host} "
-            f"({shown.detail}): the VM's port is not plugged into Open vSwitch", [], [])
+            f"({shown.detail}): the VM's port is not plugged into Open vSwitch",
+            [],
+            [],
+        )
     nodes = {h.node: resolve_node(config, h.node) for h in p.hops}
 
     async def go():
@@ -258,8 +308,11 @@ class _CheckDhcpOriginal(CheckDhcp):
 
         parser = super(CheckDhcp, self).get_parser(prog_name)
         parser.add_argument("ref", metavar="PORT_ID", help="Neutron port ID (or MAC / fixed IP)")
-        parser.add_argument("physical_interface", metavar="PHYSICAL_INTERFACE",
-                            help="the nodes' interface carrying tenant traffic, e.g. eth1")
+        parser.add_argument(
+            "physical_interface",
+            metavar="PHYSICAL_INTERFACE",
+            help="the nodes' interface carrying tenant traffic, e.g. eth1",
+        )
         parser.add_argument("network_type", choices=["vlan", "vxlan"], help="the port's network type")
         parser.add_argument("--duration", type=float, default=6.0, help="capture window in seconds (default 6)")
         add_openstack_options(parser)

@@ -19,12 +19,30 @@ COLUMNS = ["#", "plane", "check", "verdict", "evidence", "cause", "next_step"]
 
 
 def rows_of(checks: list[Check], d: Diagnosis) -> list[list[object]]:
-    rows: list[list[object]] = [[i + 1, c.plane, c.check, c.outcome.value, c.evidence,
-                                 c.cause if c.failed else "", c.next_step if c.outcome != Outcome.OK else ""]
-                                for i, c in enumerate(checks)]
+    rows: list[list[object]] = [
+        [
+            i + 1,
+            c.plane,
+            c.check,
+            c.outcome.value,
+            c.evidence,
+            c.cause if c.failed else "",
+            c.next_step if c.outcome != Outcome.OK else "",
+        ]
+        for i, c in enumerate(checks)
+    ]
     root = d.root_cause
-    rows.append(["", "", "diagnosis", "healthy" if d.healthy else ("cause found" if root else "inconclusive"),
-                 d.summary, root.cause if root else "", root.next_step if root else ""])
+    rows.append(
+        [
+            "",
+            "",
+            "diagnosis",
+            "healthy" if d.healthy else ("cause found" if root else "inconclusive"),
+            d.summary,
+            root.cause if root else "",
+            root.next_step if root else "",
+        ]
+    )
     return rows
 
 
@@ -41,11 +59,17 @@ class Doctor(StethLister):
         from .openstack import add_openstack_options
 
         parser = super().get_parser(prog_name)
-        parser.add_argument("ref", metavar="VM|PORT|IP",
-                            help="server name or ID, port name or ID, MAC, fixed IP, or floating IP address")
-        parser.add_argument("--to", metavar="ADDRESS[:PORT]",
-                            help="also check that the VM can reach ADDRESS (ICMP), or ADDRESS:PORT (TCP), "
-                                 "through its router: security group egress, SNAT, the router's path")
+        parser.add_argument(
+            "ref",
+            metavar="VM|PORT|IP",
+            help="server name or ID, port name or ID, MAC, fixed IP, or floating IP address",
+        )
+        parser.add_argument(
+            "--to",
+            metavar="ADDRESS[:PORT]",
+            help="also check that the VM can reach ADDRESS (ICMP), or ADDRESS:PORT (TCP), "
+            "through its router: security group egress, SNAT, the router's path",
+        )
         parser.add_argument("--html", metavar="FILE", help="also write the report as a self-contained HTML page")
         add_openstack_options(parser)
         return parser
@@ -74,8 +98,12 @@ class Doctor(StethLister):
             self.exit_status = EXIT_UNREACHABLE
         rows = rows_of(checks, d)
         what = facts.port.id if facts.port else args.ref
-        head = [f"steth doctor {args.ref}" + (f" --to {target.describe()}" if target else "")
-                + f": port {what} ({time.monotonic() - t0:.1f} s)", d.summary]
+        head = [
+            f"steth doctor {args.ref}"
+            + (f" --to {target.describe()}" if target else "")
+            + f": port {what} ({time.monotonic() - t0:.1f} s)",
+            d.summary,
+        ]
         if d.root_cause:
             head.append(f"next step: {d.root_cause.next_step}")
         if d.symptoms:
@@ -83,10 +111,12 @@ class Doctor(StethLister):
         if facts.other_ports:
             head.append(f"the server has more ports, not examined: {', '.join(facts.other_ports)}")
         if args.html:
+
             def cls(row) -> str:
                 if row[2] == "diagnosis":
                     return "cause" if not d.healthy else "ok"
                 return str(row[3])
+
             html.write(args.html, html.table_page(f"steth doctor {args.ref}", head, COLUMNS, rows, d.healthy, cls))
         self.summary = head  # under the table, or on stderr with -f json/yaml so stdout stays parseable
         return COLUMNS, rows

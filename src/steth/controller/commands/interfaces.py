@@ -37,10 +37,17 @@ class InterfaceShow(StethShowOne):
 
         iface = run(fetch())
         fields = {
-            "name": iface.name, "index": iface.index, "kind": iface.kind, "state": iface.state,
-            "admin_up": iface.admin_up, "mtu": iface.mtu, "mac": iface.mac or "", "master": iface.master or "",
-            "addresses": "\n".join(f"{a.address}/{a.prefixlen}" + (f" brd {a.broadcast}" if a.broadcast else "")
-                                   for a in iface.addresses),
+            "name": iface.name,
+            "index": iface.index,
+            "kind": iface.kind,
+            "state": iface.state,
+            "admin_up": iface.admin_up,
+            "mtu": iface.mtu,
+            "mac": iface.mac or "",
+            "master": iface.master or "",
+            "addresses": "\n".join(
+                f"{a.address}/{a.prefixlen}" + (f" brd {a.broadcast}" if a.broadcast else "") for a in iface.addresses
+            ),
             **{f"{k}": v for k, v in iface.stats.model_dump().items()},
         }
         return tuple(fields), tuple(fields.values())

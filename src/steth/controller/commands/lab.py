@@ -33,29 +33,38 @@ class LabUp(StethCommand):
         parser = super().get_parser(prog_name)
         add_name(parser)
         parser.add_argument("--computes", type=int, default=2, help="number of compute nodes (default 2)")
-        parser.add_argument("--static-neighbours", choices=["auto", "yes", "no"], default="auto",
-                            help="pin ARP entries between lab nodes; auto: when a full mesh would overflow "
-                                 "the kernel's shared ARP table (more than ~12 nodes)")
-        parser.add_argument("--neutron", action="store_true",
-                            help="also run a real Neutron (ML2/Open vSwitch) with per-node OVS and agents, a VLAN "
-                                 "and a VXLAN network, VMs with DHCP leases and a router to an 'internet' namespace "
-                                 "(needs scripts/setup.sh)")
+        parser.add_argument(
+            "--static-neighbours",
+            choices=["auto", "yes", "no"],
+            default="auto",
+            help="pin ARP entries between lab nodes; auto: when a full mesh would overflow "
+            "the kernel's shared ARP table (more than ~12 nodes)",
+        )
+        parser.add_argument(
+            "--neutron",
+            action="store_true",
+            help="also run a real Neutron (ML2/Open vSwitch) with per-node OVS and agents, a VLAN "
+            "and a VXLAN network, VMs with DHCP leases and a router to an 'internet' namespace "
+            "(needs scripts/setup.sh)",
+        )
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
-        state = lab_build.up(args.name, args.computes, progress=progress, static_neighbours=args.static_neighbours,
-                             neutron=args.neutron)
+        state = lab_build.up(
+            args.name, args.computes, progress=progress, static_neighbours=args.static_neighbours, neutron=args.neutron
+        )
         conf = lab_build.config_path(state)
-        print(f"lab {state.lab} is up: network node and {state.computes} compute nodes, "
-              f"agents on port {AGENT_PORT}")
+        print(f"lab {state.lab} is up: network node and {state.computes} compute nodes, agents on port {AGENT_PORT}")
         print(f"controller config: {conf}")
         print(f"use it with:  export STETH_CONFIG={conf}   (or --config-file {conf})")
         print("then e.g.:    steth agent list")
         if args.neutron:
             from ...lab import neutron
 
-            print(f"Neutron: export OS_CLIENT_CONFIG_FILE={neutron.clouds_path(state)} "
-                  f"OS_CLOUD={neutron.cloud_name(state)}   (up in {state.extra['neutron'].get('up_seconds')} s)")
+            print(
+                f"Neutron: export OS_CLIENT_CONFIG_FILE={neutron.clouds_path(state)} "
+                f"OS_CLOUD={neutron.cloud_name(state)}   (up in {state.extra['neutron'].get('up_seconds')} s)"
+            )
         return 0
 
 
@@ -95,8 +104,11 @@ class LabStatus(StethLister):
         fmt_json = getattr(args, "formatter", "table") in ("json", "yaml")
         data = []
         for r in rows:
-            ifaces = r.interfaces if fmt_json else "\n".join(
-                f"{name} {' '.join(addrs)}".strip() for name, addrs in sorted(r.interfaces.items()))
+            ifaces = (
+                r.interfaces
+                if fmt_json
+                else "\n".join(f"{name} {' '.join(addrs)}".strip() for name, addrs in sorted(r.interfaces.items()))
+            )
             data.append([r.node, r.role, r.namespace, ifaces, r.agent_address, r.agent_pid, r.agent_state])
         # with --neutron: networks, VMs (port, MAC, fixed IP, leased address), Neutron agents, processes
         from ...lab.status import neutron_status
@@ -169,9 +181,12 @@ class LabDemo(StethCommand):
         add_name(parser)
         parser.add_argument("--computes", type=int, default=2, help="number of compute nodes (default 2)")
         parser.add_argument("--keep", action="store_true", help="leave the lab up afterwards")
-        parser.add_argument("--neutron", action="store_true",
-                            help="also bring up the lab's Neutron (1-2 minutes, ~2 GB) and show `steth doctor`: "
-                                 "a healthy VM, then the same VM with a fault injected")
+        parser.add_argument(
+            "--neutron",
+            action="store_true",
+            help="also bring up the lab's Neutron (1-2 minutes, ~2 GB) and show `steth doctor`: "
+            "a healthy VM, then the same VM with a fault injected",
+        )
         return parser
 
     def _step(self, title: str, argv: list[str]) -> int:
@@ -184,8 +199,10 @@ class LabDemo(StethCommand):
     def take_action(self, args: argparse.Namespace) -> int:
         from ...lab.build import topology_of
 
-        print(f"$ steth lab up --name {args.name} --computes {args.computes}{' --neutron' if args.neutron else ''}",
-              flush=True)
+        print(
+            f"$ steth lab up --name {args.name} --computes {args.computes}{' --neutron' if args.neutron else ''}",
+            flush=True,
+        )
         state = lab_build.up(args.name, args.computes, progress=progress, neutron=args.neutron)
         topo = topology_of(state)
         computes = ",".join(n.name for n in topo.nodes if n.role == "compute")
@@ -193,28 +210,45 @@ class LabDemo(StethCommand):
         failures = 0
         try:
             failures += self._step("every agent alive, with its address on each network", ["agent", "list"]) != 0
-            failures += self._step("an interface as the agent sees it",
-                                   ["interface", "show", "network", topo.management.node_ifname]) != 0
-            failures += self._step(f"network node to every compute on the {topo.networks[1].name} network",
-                                   ["ping", "network", computes, "--network", topo.networks[1].name]) != 0
-            failures += self._step("every node to every node on every network, all at once",
-                                   ["check", "mesh", "--count", "3"]) != 0
+            failures += (
+                self._step(
+                    "an interface as the agent sees it", ["interface", "show", "network", topo.management.node_ifname]
+                )
+                != 0
+            )
+            failures += (
+                self._step(
+                    f"network node to every compute on the {topo.networks[1].name} network",
+                    ["ping", "network", computes, "--network", topo.networks[1].name],
+                )
+                != 0
+            )
+            failures += (
+                self._step("every node to every node on every network, all at once", ["check", "mesh", "--count", "3"])
+                != 0
+            )
             failures += self._step("path MTU between every pair on every network", ["check", "mtu"]) != 0
-            failures += self._step("every VLAN carried to every node's tenant trunk (raw 802.1Q frames)",
-                                   ["check", "vlan", "--network", "tenant", "--vlans", "untagged,1-4094"]) != 0
+            failures += (
+                self._step(
+                    "every VLAN carried to every node's tenant trunk (raw 802.1Q frames)",
+                    ["check", "vlan", "--network", "tenant", "--vlans", "untagged,1-4094"],
+                )
+                != 0
+            )
             self._step("the original command names still work", ["print-agents-info", "-c", "name", "-c", "alive"])
             if args.neutron:
                 failures += self._doctor(state, args.name)
         finally:
             if args.keep:
-                print(f"\nlab {args.name} kept: export STETH_CONFIG={lab_build.config_path(state)}; "
-                      f"remove it with `steth lab down --name {args.name}`")
+                print(
+                    f"\nlab {args.name} kept: export STETH_CONFIG={lab_build.config_path(state)}; "
+                    f"remove it with `steth lab down --name {args.name}`"
+                )
             else:
                 print(f"\n$ steth lab down --name {args.name}")
                 lab_build.down(args.name, progress=progress)
         print(f"\ndemo: {'all checks passed' if not failures else f'{failures} check(s) found problems'}")
         return 1 if failures else 0
-
 
     def _doctor(self, state, name: str) -> int:
         """doctor on a healthy VM, then with a fault it must name (its exit 1 is the expected answer)."""
@@ -227,13 +261,20 @@ class LabDemo(StethCommand):
         internet = state.extra["neutron"].get("external", {}).get("internet_host", "203.0.113.10")
         vm = f"{name}-vm2"
         failures = self._step("Neutron's agents", ["neutron", "agent", "list"]) != 0
-        failures += self._step("a VM's whole path, and can it reach the internet host?",
-                               ["doctor", vm, "--to", internet, "-c", "check", "-c", "verdict", "-c", "evidence"]) != 0
+        failures += (
+            self._step(
+                "a VM's whole path, and can it reach the internet host?",
+                ["doctor", vm, "--to", internet, "-c", "check", "-c", "verdict", "-c", "evidence"],
+            )
+            != 0
+        )
         fault = faults.add(state, topology_of(state), "sg-missing-rule", {"vm": "vm2"})
         print(f"\n$ steth lab fault add sg-missing-rule --vm vm2 --name {name}\n{fault['id']}: {fault['description']}")
         try:
-            rc = self._step("the same question with the fault: doctor names the root cause (exit 1)",
-                            ["doctor", vm, "--to", internet, "-c", "check", "-c", "verdict"])
+            rc = self._step(
+                "the same question with the fault: doctor names the root cause (exit 1)",
+                ["doctor", vm, "--to", internet, "-c", "check", "-c", "verdict"],
+            )
             failures += rc != 1
         finally:
             faults.remove(state, fault["id"])
@@ -251,10 +292,16 @@ class LabFaultAdd(StethCommand):
         add_name(parser)
         parser.add_argument("kind", choices=sorted(KINDS), help="fault kind")
         parser.add_argument("--node", help="lab node the fault is on, e.g. compute-1 (ovs-agent-down: its agent)")
-        parser.add_argument("--network", help="lab network: management, tenant or storage (Neutron kinds: vlan or vxlan)")
+        parser.add_argument(
+            "--network", help="lab network: management, tenant or storage (Neutron kinds: vlan or vxlan)"
+        )
         parser.add_argument("--to", help="peer node (for drop: traffic from --node to --to)")
-        parser.add_argument("--mtu", type=int, help="MTU for mtu / switch-mtu / underlay-mtu (68-65535; "
-                            "underlay-mtu default: the VM's network MTU + encapsulation overhead - 100)")
+        parser.add_argument(
+            "--mtu",
+            type=int,
+            help="MTU for mtu / switch-mtu / underlay-mtu (68-65535; "
+            "underlay-mtu default: the VM's network MTU + encapsulation overhead - 100)",
+        )
         parser.add_argument("--rate", help="rate for rate-limit, e.g. 100mbit")
         parser.add_argument("--vlans", help="VLAN ids, e.g. 105 or 100-110,200")
         parser.add_argument("--vm", help="Neutron lab VM, e.g. vm1 (the Neutron kinds that act on one VM or its port)")
@@ -284,8 +331,10 @@ class LabFaultList(StethLister):
 
     def take_action(self, args: argparse.Namespace):
         state = require(args.name)
-        rows = [[f["id"], f["kind"], " ".join(f"{k}={v}" for k, v in f["params"].items()), f["description"]]
-                for f in state.faults]
+        rows = [
+            [f["id"], f["kind"], " ".join(f"{k}={v}" for k, v in f["params"].items()), f["description"]]
+            for f in state.faults
+        ]
         return ["id", "kind", "params", "description"], rows
 
 
@@ -296,7 +345,9 @@ class LabFaultKinds(StethLister):
         from ...lab.faults import KINDS
 
         return ["kind", "needs", "description"], [
-            [k.name, " ".join([*(f"--{p}" for p in k.params), *(f"[--{p}]" for p in k.optional)]), k.help] for k in sorted(KINDS.values(), key=lambda k: k.name)]
+            [k.name, " ".join([*(f"--{p}" for p in k.params), *(f"[--{p}]" for p in k.optional)]), k.help]
+            for k in sorted(KINDS.values(), key=lambda k: k.name)
+        ]
 
 
 class LabFaultRemove(StethCommand):

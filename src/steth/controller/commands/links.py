@@ -27,10 +27,15 @@ DEFAULT_LEASE = 300.0
 def _fields(node: str, change: LinkChange):
     expires = ""
     if change.expires_at:
-        expires = datetime.datetime.fromtimestamp(change.expires_at, datetime.timezone.utc).strftime(
-            "%Y-%m-%d %H:%M:%S UTC")
-    fields = {"agent": node, "interface": change.interface, "lease_id": change.lease_id or "",
-              "expires": expires, "changes": "\n".join(change.changes), "detail": change.detail}
+        expires = datetime.datetime.fromtimestamp(change.expires_at, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    fields = {
+        "agent": node,
+        "interface": change.interface,
+        "lease_id": change.lease_id or "",
+        "expires": expires,
+        "changes": "\n".join(change.changes),
+        "detail": change.detail,
+    }
     return tuple(fields), tuple(fields.values())
 
 
@@ -47,14 +52,20 @@ class _LinkCommand(StethShowOne):
             return _fields(node.name, run(go()))
         except AgentRequestError as exc:
             if exc.status == 501:  # the kernel cannot: a finding about the host, not a usage error
-                raise CapabilityMissing(exc.message.split(": ", 1)[-1] if ": " in exc.message else exc.message,
-                                        exc.hint) from None
+                raise CapabilityMissing(
+                    exc.message.split(": ", 1)[-1] if ": " in exc.message else exc.message, exc.hint
+                ) from None
             raise
 
     @staticmethod
     def lease_option(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--lease", type=float, default=DEFAULT_LEASE, metavar="SECONDS",
-                            help=f"undo the change after this many seconds (1-3600, default {DEFAULT_LEASE:g})")
+        parser.add_argument(
+            "--lease",
+            type=float,
+            default=DEFAULT_LEASE,
+            metavar="SECONDS",
+            help=f"undo the change after this many seconds (1-3600, default {DEFAULT_LEASE:g})",
+        )
 
 
 class LinkSetup(_LinkCommand):
@@ -68,8 +79,7 @@ class LinkSetup(_LinkCommand):
         parser.add_argument("agent", metavar="AGENT")
         parser.add_argument("interface", metavar="IFACE", type=ifname_arg)
         parser.add_argument("cidr", metavar="CIDR", help="address with prefix length, e.g. 10.0.0.5/24")
-        parser.add_argument("--flush", action="store_true",
-                            help="remove IFACE's other global addresses for the lease")
+        parser.add_argument("--flush", action="store_true", help="remove IFACE's other global addresses for the lease")
         self.lease_option(parser)
         return parser
 
@@ -95,8 +105,7 @@ class LinkTeardown(_LinkCommand):
         return parser
 
     def take_action(self, args: argparse.Namespace):
-        return self.call(args.agent, api.link_teardown,
-                         LinkTeardownRequest(interface=args.interface, force=args.force))
+        return self.call(args.agent, api.link_teardown, LinkTeardownRequest(interface=args.interface, force=args.force))
 
 
 class LinkAddVlan(_LinkCommand):

@@ -39,8 +39,21 @@ class PortShow(StethLister):
 
     def take_action(self, args: argparse.Namespace):
         cloud = connect_from(args)
-        columns = ["port", "mac", "fixed_ips", "status", "host", "vif_type", "network", "type", "physnet",
-                   "segment", "mtu", "subnets", "dhcp_agents"]
+        columns = [
+            "port",
+            "mac",
+            "fixed_ips",
+            "status",
+            "host",
+            "vif_type",
+            "network",
+            "type",
+            "physnet",
+            "segment",
+            "mtu",
+            "subnets",
+            "dhcp_agents",
+        ]
         rows = []
         table = self.is_table(args)
         for p in cloud.ports_of(args.ref):
@@ -49,11 +62,23 @@ class PortShow(StethLister):
             dhcp = cloud.dhcp_agents(p.network_id)
             subnets = [f"{s.cidr} dhcp={'on' if s.enable_dhcp else 'off'}" for s in net.subnets]
             agents = [f"{a.host}:{'alive' if a.alive else 'DEAD'}" for a in dhcp]
-            rows.append([p.id, p.mac_address, ", ".join(p.ips) if table else p.ips, p.status, p.binding_host,
-                         p.vif_type, f"{net.name} ({net.id})" if table else net.id,
-                         seg.network_type if seg else None, seg.physical_network if seg else None,
-                         seg.segmentation_id if seg else None, net.mtu,
-                         "\n".join(subnets) if table else subnets, "\n".join(agents) or "none" if table else agents])
+            rows.append(
+                [
+                    p.id,
+                    p.mac_address,
+                    ", ".join(p.ips) if table else p.ips,
+                    p.status,
+                    p.binding_host,
+                    p.vif_type,
+                    f"{net.name} ({net.id})" if table else net.id,
+                    seg.network_type if seg else None,
+                    seg.physical_network if seg else None,
+                    seg.segmentation_id if seg else None,
+                    net.mtu,
+                    "\n".join(subnets) if table else subnets,
+                    "\n".join(agents) or "none" if table else agents,
+                ]
+            )
             if p.status != "ACTIVE" or not p.bound:
                 self.summary.append(f"port {p.id}: status {p.status}, vif_type {p.vif_type}")
             if not any(a.alive for a in dhcp) and any(s.enable_dhcp for s in net.subnets):
@@ -78,13 +103,35 @@ class NeutronAgentList(StethLister):
         rows = []
         for a in sorted(cloud.agents(host=args.host), key=lambda a: (a.host, a.binary)):
             mappings = a.bridge_mappings
-            rows.append([a.host, a.binary, a.agent_type, a.alive, a.admin_state_up,
-                         " ".join(f"{k}:{v}" for k, v in sorted(mappings.items())) if table else mappings,
-                         a.tunnel_ip, ",".join(a.tunnel_types) if table else a.tunnel_types,
-                         a.integration_bridge, a.datapath_type, a.id])
+            rows.append(
+                [
+                    a.host,
+                    a.binary,
+                    a.agent_type,
+                    a.alive,
+                    a.admin_state_up,
+                    " ".join(f"{k}:{v}" for k, v in sorted(mappings.items())) if table else mappings,
+                    a.tunnel_ip,
+                    ",".join(a.tunnel_types) if table else a.tunnel_types,
+                    a.integration_bridge,
+                    a.datapath_type,
+                    a.id,
+                ]
+            )
             if not a.alive:
                 self.summary.append(f"agent {a.binary} on {a.host} is not alive")
         if self.summary:
             self.exit_status = 1
-        return ["host", "binary", "type", "alive", "admin_up", "bridge_mappings", "tunnel_ip", "tunnel_types",
-                "integration_bridge", "datapath_type", "id"], rows
+        return [
+            "host",
+            "binary",
+            "type",
+            "alive",
+            "admin_up",
+            "bridge_mappings",
+            "tunnel_ip",
+            "tunnel_types",
+            "integration_bridge",
+            "datapath_type",
+            "id",
+        ], rows

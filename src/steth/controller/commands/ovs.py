@@ -41,9 +41,17 @@ class OvsCheckPorts(StethLister):
         if not resp.ports:  # OVS unavailable: one row that says why
             rows = [[node.name, resp.bridge, "", False, resp.verdict.value, resp.detail]]
         else:
-            rows = [[node.name, resp.bridge, p.port, p.present, p.verdict.value,
-                     "" if p.present else (resp.detail if not resp.bridge_exists else "not on bridge")]
-                    for p in resp.ports]
+            rows = [
+                [
+                    node.name,
+                    resp.bridge,
+                    p.port,
+                    p.present,
+                    p.verdict.value,
+                    "" if p.present else (resp.detail if not resp.bridge_exists else "not on bridge"),
+                ]
+                for p in resp.ports
+            ]
         self.exit_status = exit_status_for(r[-2] for r in rows)
         return columns, rows
 
@@ -84,11 +92,29 @@ class OvsShow(StethLister):
         for b in resp.bridges:
             for p in b.ports:
                 for i in p.interfaces or [None]:
-                    ext = (i.external_ids if not table else
-                           " ".join(f"{k}={v}" for k, v in sorted(i.external_ids.items()))) if i else ""
-                    rows.append([b.name, p.name, p.tag, p.trunks if not table else ",".join(map(str, p.trunks)),
-                                 i.name if i else "", i.type if i else "", i.ofport if i else None,
-                                 (i.peer or "") if i else "", ext, (i.error or "") if i else ""])
+                    ext = (
+                        (
+                            i.external_ids
+                            if not table
+                            else " ".join(f"{k}={v}" for k, v in sorted(i.external_ids.items()))
+                        )
+                        if i
+                        else ""
+                    )
+                    rows.append(
+                        [
+                            b.name,
+                            p.name,
+                            p.tag,
+                            p.trunks if not table else ",".join(map(str, p.trunks)),
+                            i.name if i else "",
+                            i.type if i else "",
+                            i.ofport if i else None,
+                            (i.peer or "") if i else "",
+                            ext,
+                            (i.error or "") if i else "",
+                        ]
+                    )
         if resp.verdict.value != "ok" or resp.problems:
             self.summary = [f"{node.name}: {resp.detail}"] + [f"  problem: {p}" for p in resp.problems]
         self.exit_status = exit_status_for([resp.verdict])
@@ -119,8 +145,10 @@ class OvsTrace(StethShowOne):
 
         config = self.config
         node = resolve_node(config, args.agent)
-        fields = {k: getattr(args, k) for k in ("in_port", "dl_src", "dl_dst", "dl_vlan", "nw_src", "nw_dst",
-                                                "proto", "tp_src", "tp_dst")}
+        fields = {
+            k: getattr(args, k)
+            for k in ("in_port", "dl_src", "dl_dst", "dl_vlan", "nw_src", "nw_dst", "proto", "tp_src", "tp_dst")
+        }
         try:
             req = OvsTraceRequest(bridge=args.bridge, **{k: v for k, v in fields.items() if v is not None})
         except ValidationError as exc:
@@ -133,8 +161,15 @@ class OvsTrace(StethShowOne):
         resp = run(go())
         self.exit_status = exit_status_for([resp.verdict])
         columns = ["agent", "bridge", "flow", "verdict", "datapath_actions", "dropped", "detail"]
-        values = [node.name, resp.bridge, resp.flow, resp.verdict.value, resp.datapath_actions, resp.dropped,
-                  resp.detail]
+        values = [
+            node.name,
+            resp.bridge,
+            resp.flow,
+            resp.verdict.value,
+            resp.datapath_actions,
+            resp.dropped,
+            resp.detail,
+        ]
         if args.full:
             columns.append("trace")
             values.append(resp.output)

@@ -26,8 +26,9 @@ def request_error(exc: ValidationError) -> UsageError:
     return UsageError("; ".join(parts), "see `steth help` for the command's options")
 
 
-async def resolve_destinations(client: AgentClient, config: ControllerConfig, dests: list[str],
-                               network: str | None) -> list[tuple[str, str]]:
+async def resolve_destinations(
+    client: AgentClient, config: ControllerConfig, dests: list[str], network: str | None
+) -> list[tuple[str, str]]:
     """(label, address) per destination: literal addresses as they are, agent names via their /v1/info."""
     result: list[tuple[str, str]] = []
     for dest in dests:
@@ -37,16 +38,20 @@ async def resolve_destinations(client: AgentClient, config: ControllerConfig, de
         except ValueError:
             pass
         if dest not in config.nodes:
-            raise UsageError(f"destination {dest!r} is neither an IP address nor a known agent",
-                             f"known agents: {', '.join(sorted(config.nodes))}")
+            raise UsageError(
+                f"destination {dest!r} is neither an IP address nor a known agent",
+                f"known agents: {', '.join(sorted(config.nodes))}",
+            )
         node = config.nodes[dest]
         net = network or config.management_network
         if net == config.management_network and _is_ip(node.host):
             result.append((dest, node.host))
             continue
         if net not in config.networks:
-            raise UsageError(f"network {net!r} is not in [networks] of {config.source}",
-                             f"known networks: {', '.join(config.networks) or 'none'}")
+            raise UsageError(
+                f"network {net!r} is not in [networks] of {config.source}",
+                f"known networks: {', '.join(config.networks) or 'none'}",
+            )
         info = await api.info(client, node)
         found = interface_on_network(config, info, net)
         if not found:
@@ -69,10 +74,12 @@ class Ping(StethLister):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("agent", help="node to ping from")
-        parser.add_argument("destinations", metavar="DEST[,DEST...]",
-                            help="IP addresses or agent names, comma separated")
-        parser.add_argument("--network", help="for agent names: ping their address on this network "
-                                              "(default: the management network)")
+        parser.add_argument(
+            "destinations", metavar="DEST[,DEST...]", help="IP addresses or agent names, comma separated"
+        )
+        parser.add_argument(
+            "--network", help="for agent names: ping their address on this network (default: the management network)"
+        )
         parser.add_argument("--count", type=int, default=3, help="echo requests per destination (1-100)")
         parser.add_argument("--interval", type=float, default=0.2, help="seconds between requests")
         parser.add_argument("--timeout", "-W", type=float, default=1.0, help="seconds to wait for each reply")
@@ -93,21 +100,54 @@ class Ping(StethLister):
             async with AgentClient(config) as client:
                 targets = await resolve_destinations(client, config, dests, args.network)
                 try:
-                    req = PingRequest(targets=[a for _, a in targets], count=args.count, interval=args.interval,
-                                      timeout=args.timeout, size=args.size, dont_fragment=args.df,
-                                      interface=args.interface, source=args.source)
+                    req = PingRequest(
+                        targets=[a for _, a in targets],
+                        count=args.count,
+                        interval=args.interval,
+                        timeout=args.timeout,
+                        size=args.size,
+                        dont_fragment=args.df,
+                        interface=args.interface,
+                        source=args.source,
+                    )
                 except ValidationError as exc:
                     raise request_error(exc) from None
                 return targets, await api.ping(client, node, req)
 
         targets, response = run(go())
         by_addr = {r.target: r for r in response.results}
-        columns = ["source", "destination", "address", "sent", "received", "loss_pct",
-                   "rtt_min_ms", "rtt_avg_ms", "rtt_max_ms", "rtt_mdev_ms", "verdict", "error"]
+        columns = [
+            "source",
+            "destination",
+            "address",
+            "sent",
+            "received",
+            "loss_pct",
+            "rtt_min_ms",
+            "rtt_avg_ms",
+            "rtt_max_ms",
+            "rtt_mdev_ms",
+            "verdict",
+            "error",
+        ]
         rows = []
         for label, addr in targets:
             r = by_addr[addr]
-            rows.append([node.name, label, addr, r.sent, r.received, r.loss_pct, r.rtt_min_ms, r.rtt_avg_ms,
-                         r.rtt_max_ms, r.rtt_mdev_ms, r.verdict.value, r.error or ""])
+            rows.append(
+                [
+                    node.name,
+                    label,
+                    addr,
+                    r.sent,
+                    r.received,
+                    r.loss_pct,
+                    r.rtt_min_ms,
+                    r.rtt_avg_ms,
+                    r.rtt_max_ms,
+                    r.rtt_mdev_ms,
+                    r.verdict.value,
+                    r.error or "",
+                ]
+            )
         self.exit_status = exit_status_for(r[-2] for r in rows)
         return columns, rows

@@ -41,25 +41,47 @@ class _VlanLister(StethLister):
     report: check.VlanReport | None = None
 
     def add_run_options(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--duration", type=float, default=20.0,
-                            help=f"longest time a capture stays open, seconds (1-{MAX_LISTEN_SECONDS:g}; "
-                                 "captures end as soon as the sweeps are in)")
-        parser.add_argument("--grace", type=float, default=0.3,
-                            help="seconds to wait for frames in flight after the sweeps (0-5)")
-        parser.add_argument("--rate", type=float, default=None,
-                            help="pace each sweep to this many frames/s (default: as fast as possible)")
-        parser.add_argument("--repeat", type=int, default=1, choices=range(1, MAX_REPEAT + 1),
-                            help="send every frame this many times (lossy links)")
+        parser.add_argument(
+            "--duration",
+            type=float,
+            default=20.0,
+            help=f"longest time a capture stays open, seconds (1-{MAX_LISTEN_SECONDS:g}; "
+            "captures end as soon as the sweeps are in)",
+        )
+        parser.add_argument(
+            "--grace", type=float, default=0.3, help="seconds to wait for frames in flight after the sweeps (0-5)"
+        )
+        parser.add_argument(
+            "--rate",
+            type=float,
+            default=None,
+            help="pace each sweep to this many frames/s (default: as fast as possible)",
+        )
+        parser.add_argument(
+            "--repeat",
+            type=int,
+            default=1,
+            choices=range(1, MAX_REPEAT + 1),
+            help="send every frame this many times (lossy links)",
+        )
 
-    def execute(self, args: argparse.Namespace, nodes, vlans: list[int], interface: str | None,
-                network: str | None):
+    def execute(self, args: argparse.Namespace, nodes, vlans: list[int], interface: str | None, network: str | None):
         config = self.config
 
         async def go():
             async with AgentClient(config) as client:
-                return await check.run_check(client, config, nodes, vlans, interface=interface, network=network,
-                                             duration=args.duration, grace=args.grace, rate=args.rate,
-                                             repeat=args.repeat)
+                return await check.run_check(
+                    client,
+                    config,
+                    nodes,
+                    vlans,
+                    interface=interface,
+                    network=network,
+                    duration=args.duration,
+                    grace=args.grace,
+                    rate=args.rate,
+                    repeat=args.repeat,
+                )
 
         if args.rate is not None and not 100 <= args.rate <= 10_000_000:
             raise UsageError(f"--rate {args.rate:g} is out of range 100-10000000 frames/s")
@@ -93,11 +115,19 @@ class CheckVlan(_VlanLister):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         where = parser.add_mutually_exclusive_group()
-        where.add_argument("--network", help="probe each node's interface on this network (found from its "
-                                             "addresses and [networks]; default: 'tenant' if configured)")
+        where.add_argument(
+            "--network",
+            help="probe each node's interface on this network (found from its "
+            "addresses and [networks]; default: 'tenant' if configured)",
+        )
         where.add_argument("--interface", type=ifname_arg, help="probe this interface on every node")
-        parser.add_argument("--vlans", type=vlans_arg, default=vlans_arg(DEFAULT_VLANS), metavar="LIST",
-                            help=f"VLAN ids and ranges, 'untagged' for the native VLAN (default {DEFAULT_VLANS})")
+        parser.add_argument(
+            "--vlans",
+            type=vlans_arg,
+            default=vlans_arg(DEFAULT_VLANS),
+            metavar="LIST",
+            help=f"VLAN ids and ranges, 'untagged' for the native VLAN (default {DEFAULT_VLANS})",
+        )
         parser.add_argument("--nodes", help="comma-separated node names (default: all configured)")
         self.add_run_options(parser)
         return parser

@@ -5,8 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from ...errors import StethError
-from ...wire.models import (Interface, IptablesResponse, OvsFlowsResponse, PingResponse,
-                            TcpConnectResult, Verdict)
+from ...wire.models import Interface, IptablesResponse, OvsFlowsResponse, PingResponse, TcpConnectResult, Verdict
 from ..checks import dhcp as dhcp_check
 from ..checks.vlan import VlanReport
 from .control import ingress_icmp_allowed
@@ -59,34 +58,62 @@ def ovs_port(f: Facts, ev: Evidence) -> Check:
         return unusable
     found = shown.with_iface_id(f.port.id)
     if found is None:
-        return _d(name, f"no interface on {ev.compute}'s Open vSwitch has external_ids:iface-id={f.port.id}",
-                  cause="VM interface not plugged into br-int", catalogue=None,
-                  next_step=f"check nova-compute/os-vif on {ev.compute}: the VM's tap (qvo/tap{f.port.id[:11]}) "
-                            "must be on br-int with the port's iface-id")
+        return _d(
+            name,
+            f"no interface on {ev.compute}'s Open vSwitch has external_ids:iface-id={f.port.id}",
+            cause="VM interface not plugged into br-int",
+            catalogue=None,
+            next_step=f"check nova-compute/os-vif on {ev.compute}: the VM's tap (qvo/tap{f.port.id[:11]}) "
+            "must be on br-int with the port's iface-id",
+        )
     bridge, pt, iface = found
     agent = f.l2_agent(ev.compute)
     want_bridge = (agent.integration_bridge if agent else None) or "br-int"
     intended = pt.other_config.get("tag")
-    text = (f"{bridge.name} port {pt.name} (iface-id {f.port.id[:8]}..., ofport {iface.ofport}) tag {pt.tag}, "
-            f"agent's local VLAN {intended or 'unset'}")
+    text = (
+        f"{bridge.name} port {pt.name} (iface-id {f.port.id[:8]}..., ofport {iface.ofport}) tag {pt.tag}, "
+        f"agent's local VLAN {intended or 'unset'}"
+    )
     if bridge.name != want_bridge:
-        return _d(name, text + f"; the agent's integration bridge is {want_bridge}",
-                  cause="VM interface on the wrong bridge", catalogue=None,
-                  next_step=f"move {pt.name} to {want_bridge}")
+        return _d(
+            name,
+            text + f"; the agent's integration bridge is {want_bridge}",
+            cause="VM interface on the wrong bridge",
+            catalogue=None,
+            next_step=f"move {pt.name} to {want_bridge}",
+        )
     if pt.tag == 4095:
-        return _d(name, text + ": dead VLAN 4095, the L2 agent could not wire the port",
-                  cause="L2 agent could not wire the port (dead VLAN)", catalogue=3,
-                  next_step=f"read the OVS agent's log on {ev.compute} for port {f.port.id}")
+        return _d(
+            name,
+            text + ": dead VLAN 4095, the L2 agent could not wire the port",
+            cause="L2 agent could not wire the port (dead VLAN)",
+            catalogue=3,
+            next_step=f"read the OVS agent's log on {ev.compute} for port {f.port.id}",
+        )
     if intended and str(pt.tag) != intended:
-        return _d(name, text + ": the port's tag is not the local VLAN the agent assigned",
-                  cause="wrong local VLAN tag on br-int", catalogue=None,
-                  next_step=f"ovs-vsctl set Port {pt.name} tag={intended} (or restart the OVS agent to resync)")
+        return _d(
+            name,
+            text + ": the port's tag is not the local VLAN the agent assigned",
+            cause="wrong local VLAN tag on br-int",
+            catalogue=None,
+            next_step=f"ovs-vsctl set Port {pt.name} tag={intended} (or restart the OVS agent to resync)",
+        )
     if pt.tag is None:
-        return _d(name, text + ": no local VLAN tag", cause="port not wired by the L2 agent", catalogue=3,
-                  next_step=f"read the OVS agent's log on {ev.compute}")
+        return _d(
+            name,
+            text + ": no local VLAN tag",
+            cause="port not wired by the L2 agent",
+            catalogue=3,
+            next_step=f"read the OVS agent's log on {ev.compute}",
+        )
     if iface.ofport is not None and iface.ofport < 0:
-        return _d(name, text + f": OVS could not add it: {iface.error}", cause="VM interface broken in OVS",
-                  catalogue=None, next_step=f"ovs-vsctl list Interface {iface.name} on {ev.compute}")
+        return _d(
+            name,
+            text + f": OVS could not add it: {iface.error}",
+            cause="VM interface broken in OVS",
+            catalogue=None,
+            next_step=f"ovs-vsctl list Interface {iface.name} on {ev.compute}",
+        )
     return _ok(name, text)
 
 
@@ -109,8 +136,13 @@ def _tunnel(f: Facts, ev: Evidence, net_type: str) -> Check:
     agent = f.l2_agent(ev.compute)
     src = agent.tunnel_ip if agent else None
     if not src:
-        return _d(name, f"the agent on {ev.compute} reports no tunneling_ip", cause="tunnel underlay broken",
-                  catalogue=5, next_step=f"set [ovs] local_ip on {ev.compute}")
+        return _d(
+            name,
+            f"the agent on {ev.compute} reports no tunneling_ip",
+            cause="tunnel underlay broken",
+            catalogue=5,
+            next_step=f"set [ovs] local_ip on {ev.compute}",
+        )
     parts = []
     for peer in ev.peers:
         res = ev.tunnel_ping.get(peer)
@@ -121,19 +153,28 @@ def _tunnel(f: Facts, ev: Evidence, net_type: str) -> Check:
         dst = res.results[0].target
         text = f"{ev.compute} {src} -> {peer} {dst}: {_ping_text(res)}"
         if not _answered(res) or res.results[0].received < res.results[0].sent:
-            return _d(name, text + f": the tunnel endpoints do not reach each other (UDP {'4789' if net_type == 'vxlan' else 'encapsulation'} rides this path)",
-                      cause="tunnel underlay broken", catalogue=5,
-                      next_step=f"check routing/firewalls between {src} and {dst} (local_ip of both agents); "
-                                f"`steth check mesh` on the tunnel network")
+            return _d(
+                name,
+                text
+                + f": the tunnel endpoints do not reach each other (UDP {'4789' if net_type == 'vxlan' else 'encapsulation'} rides this path)",  # noqa: E501
+                cause="tunnel underlay broken",
+                catalogue=5,
+                next_step=f"check routing/firewalls between {src} and {dst} (local_ip of both agents); "
+                f"`steth check mesh` on the tunnel network",
+            )
         parts.append(text)
     lost = _encapsulated_loss(ev)
     if lost:
-        return _d(name, "; ".join(parts) + f"; but {lost}, although ICMP between the endpoints works: the "
-                  f"encapsulation ({'UDP 4789' if net_type == 'vxlan' else net_type}) is dropped on the path",
-                  cause="tunnel underlay broken", catalogue=5,
-                  next_step=f"find the firewall/ACL between {ev.compute} and {', '.join(ev.peers)} that drops "
-                            f"{'UDP 4789' if net_type == 'vxlan' else net_type + ' packets'} (security groups of "
-                            "the hosts, iptables, switch ACLs)")
+        return _d(
+            name,
+            "; ".join(parts) + f"; but {lost}, although ICMP between the endpoints works: the "
+            f"encapsulation ({'UDP 4789' if net_type == 'vxlan' else net_type}) is dropped on the path",
+            cause="tunnel underlay broken",
+            catalogue=5,
+            next_step=f"find the firewall/ACL between {ev.compute} and {', '.join(ev.peers)} that drops "
+            f"{'UDP 4789' if net_type == 'vxlan' else net_type + ' packets'} (security groups of "
+            "the hosts, iptables, switch ACLs)",
+        )
     return _ok(name, "; ".join(parts) or "no peers to probe")
 
 
@@ -148,12 +189,16 @@ def _encapsulated_loss(ev: Evidence) -> str:
     if comp is None or not into:
         return ""
     if comp.discover and not any(h.discover for h in into):
-        return (f"the VM's DHCPDISCOVER left {comp.node} {comp.interface} encapsulated and never reached "
-                f"{', '.join(f'{h.node} {h.interface}' for h in into)}")
+        return (
+            f"the VM's DHCPDISCOVER left {comp.node} {comp.interface} encapsulated and never reached "
+            f"{', '.join(f'{h.node} {h.interface}' for h in into)}"
+        )
     if any(h.offer for h in into) and not comp.offer:
         src = next(h for h in into if h.offer)
-        return (f"dnsmasq's OFFER left {src.node} {src.interface} encapsulated and never reached "
-                f"{comp.node} {comp.interface}")
+        return (
+            f"dnsmasq's OFFER left {src.node} {src.interface} encapsulated and never reached "
+            f"{comp.node} {comp.interface}"
+        )
     return ""
 
 
@@ -168,9 +213,13 @@ def _vlan(f: Facts, ev: Evidence, seg_id: int | None) -> Check:
     lost = [f"{s} -> {r}" for s, r in rep.pairs() if seg_id in rep.missing(s, r)]
     where = ", ".join(f"{n} {rep.interfaces.get(n, '?')}" for n in rep.nodes)
     if lost:
-        return _d(name, f"802.1Q frames with VLAN {seg_id} sent between {where}: lost {', '.join(lost)}",
-                  cause="VLAN not trunked", catalogue=11,
-                  next_step=f"allow VLAN {seg_id} on the switch ports toward {', '.join(sorted({x.split(' -> ')[1] for x in lost}))}")
+        return _d(
+            name,
+            f"802.1Q frames with VLAN {seg_id} sent between {where}: lost {', '.join(lost)}",
+            cause="VLAN not trunked",
+            catalogue=11,
+            next_step=f"allow VLAN {seg_id} on the switch ports toward {', '.join(sorted({x.split(' -> ')[1] for x in lost}))}",  # noqa: E501
+        )
     return _ok(name, f"802.1Q frames with VLAN {seg_id} crossed every way between {where}")
 
 
@@ -202,9 +251,14 @@ def flood_flows(f: Facts, ev: Evidence) -> Check:
             missing.append(f"{peer} (tunnel port ofport {ofport})")
     text = f"br-tun table 22 on {ev.compute}, local VLAN {tag}: " + (" | ".join(mine) or "no flow")
     if missing:
-        return _d(name, text + f"; no flooding to {', '.join(missing)}", cause="missing tunnel flood flows",
-                  catalogue=16, next_step=f"restart the OVS agent on {ev.compute} (it rebuilds br-tun) and check "
-                                          "l2population's fdb entries")
+        return _d(
+            name,
+            text + f"; no flooding to {', '.join(missing)}",
+            cause="missing tunnel flood flows",
+            catalogue=16,
+            next_step=f"restart the OVS agent on {ev.compute} (it rebuilds br-tun) and check "
+            "l2population's fdb entries",
+        )
     return _ok(name, text)
 
 
@@ -224,14 +278,20 @@ def mtu(f: Facts, ev: Evidence) -> Check:
             if isinstance(res, BaseException):
                 return _probe_error(name, res)
             r = res.results[0]
-            text = (f"network MTU {net_mtu} + {seg.network_type} overhead {overhead} = {net_mtu + overhead} bytes "
-                    f"with DF, {ev.compute} -> {peer} {r.target}: {_ping_text(res)}")
+            text = (
+                f"network MTU {net_mtu} + {seg.network_type} overhead {overhead} = {net_mtu + overhead} bytes "
+                f"with DF, {ev.compute} -> {peer} {r.target}: {_ping_text(res)}"
+            )
             if r.received == 0:
-                return _d(name, text + ": full-size encapsulated packets do not pass the underlay",
-                          cause="MTU / overlay overhead mismatch", catalogue=2,
-                          next_step=f"raise the underlay MTU between {ev.compute} and {peer} to at least "
-                                    f"{net_mtu + overhead}, or lower the network's MTU to the underlay's minus {overhead} "
-                                    f"(openstack network set --mtu N; existing ports keep the old MTU until recreated)")
+                return _d(
+                    name,
+                    text + ": full-size encapsulated packets do not pass the underlay",
+                    cause="MTU / overlay overhead mismatch",
+                    catalogue=2,
+                    next_step=f"raise the underlay MTU between {ev.compute} and {peer} to at least "
+                    f"{net_mtu + overhead}, or lower the network's MTU to the underlay's minus {overhead} "
+                    f"(openstack network set --mtu N; existing ports keep the old MTU until recreated)",
+                )
             parts.append(text)
         return _ok(name, "; ".join(parts) or f"network MTU {net_mtu}; no remote tunnel peer")
     # VLAN / flat: the physnet NIC on every node must carry the network MTU
@@ -249,9 +309,13 @@ def mtu(f: Facts, ev: Evidence) -> Check:
         if iface.mtu < net_mtu:
             small.append(f"{host} {nic} MTU {iface.mtu}")
     if small:
-        return _d(name, f"network MTU {net_mtu}; {', '.join(seen)}: {', '.join(small)} cannot carry full frames",
-                  cause="MTU mismatch on the physical network", catalogue=2,
-                  next_step=f"raise the NIC/switch MTU to {net_mtu} or lower the network's MTU")
+        return _d(
+            name,
+            f"network MTU {net_mtu}; {', '.join(seen)}: {', '.join(small)} cannot carry full frames",
+            cause="MTU mismatch on the physical network",
+            catalogue=2,
+            next_step=f"raise the NIC/switch MTU to {net_mtu} or lower the network's MTU",
+        )
     return _ok(name, f"network MTU {net_mtu}; {', '.join(seen) or 'NICs not found'}")
 
 
@@ -268,14 +332,29 @@ def dhcp(f: Facts, ev: Evidence) -> Check:
     if a.verdict == Verdict.ERROR:
         return error(name, text)
     if a.rogue and "rogue" in a.reason:
-        return _d(name, text, cause="rogue DHCP server", catalogue=6,
-                  next_step="find the rogue server by its MAC and remove it from the network")
+        return _d(
+            name,
+            text,
+            cause="rogue DHCP server",
+            catalogue=6,
+            next_step="find the rogue server by its MAC and remove it from the network",
+        )
     if "no OFFER" in a.reason:
-        return _d(name, text, cause="DHCP server not answering", catalogue=6,
-                  next_step=f"on {', '.join(f.dhcp_hosts)}: is dnsmasq for network {f.network.id} running and "
-                            "does its log show the DISCOVER? restart the DHCP agent")
-    return _d(name, text, cause="DHCP path broken", catalogue=6,
-              next_step="the DISCOVER or OFFER is lost between the named hops: check that hop's flows and links")
+        return _d(
+            name,
+            text,
+            cause="DHCP server not answering",
+            catalogue=6,
+            next_step=f"on {', '.join(f.dhcp_hosts)}: is dnsmasq for network {f.network.id} running and "
+            "does its log show the DISCOVER? restart the DHCP agent",
+        )
+    return _d(
+        name,
+        text,
+        cause="DHCP path broken",
+        catalogue=6,
+        next_step="the DISCOVER or OFFER is lost between the named hops: check that hop's flows and links",
+    )
 
 
 def vm_sources(f: Facts, ev: Evidence) -> Check:
@@ -286,8 +365,9 @@ def vm_sources(f: Facts, ev: Evidence) -> Check:
     if not f.port.port_security_enabled:
         return _skip(name, "port security off")
     allowed = [ipaddress.ip_network(ip, strict=False) for ip in f.port.ips]
-    allowed += [ipaddress.ip_network(a["ip_address"], strict=False) for a in f.port.allowed_address_pairs
-                if a.get("ip_address")]
+    allowed += [
+        ipaddress.ip_network(a["ip_address"], strict=False) for a in f.port.allowed_address_pairs if a.get("ip_address")
+    ]
     sources: dict[str, int] = {}
     for s in frames:
         if s.src and s.src not in ("0.0.0.0", "::"):
@@ -300,10 +380,14 @@ def vm_sources(f: Facts, ev: Evidence) -> Check:
     seen = f"{len(frames)} frames from {f.port.mac_address} on its tap in {SPOOF_WINDOW:g} s"
     if sources:
         bad = ", ".join(f"{ip} ({n} frames)" for ip, n in sources.items())
-        return _d(name, f"{seen}; source addresses not on the port: {bad}; the port allows "
-                  f"{', '.join(str(n) for n in allowed)}", cause="anti-spoofing drops the VM's traffic",
-                  catalogue=12, next_step=f"configure the VM with {', '.join(f.port.ips)} (DHCP), or add the "
-                                          f"address: openstack port set --allowed-address ip-address=<ip> {f.port.id}")
+        return _d(
+            name,
+            f"{seen}; source addresses not on the port: {bad}; the port allows {', '.join(str(n) for n in allowed)}",
+            cause="anti-spoofing drops the VM's traffic",
+            catalogue=12,
+            next_step=f"configure the VM with {', '.join(f.port.ips)} (DHCP), or add the "
+            f"address: openstack port set --allowed-address ip-address=<ip> {f.port.id}",
+        )
     return _ok(name, seen + (": all from the port's addresses" if frames else " (the VM was quiet)"))
 
 
@@ -315,11 +399,20 @@ def _reach(name: str, f: Facts, res, where: str, source_ips: list[str]) -> Check
     if _answered(res):
         return _ok(name, text)
     if blocked:
-        return skipped(name, text + f"; the security groups do not allow ingress ICMP from {', '.join(blocked)}, "
-                       "so silence proves nothing", plane="data")
-    return _d(name, text + ": the VM does not answer on its fixed IP", cause="VM does not answer on its network",
-              catalogue=None, next_step="check the VM's console: is its interface up with the fixed IP (DHCP), "
-                                        "and does its own firewall allow ICMP?")
+        return skipped(
+            name,
+            text + f"; the security groups do not allow ingress ICMP from {', '.join(blocked)}, "
+            "so silence proves nothing",
+            plane="data",
+        )
+    return _d(
+        name,
+        text + ": the VM does not answer on its fixed IP",
+        cause="VM does not answer on its network",
+        catalogue=None,
+        next_step="check the VM's console: is its interface up with the fixed IP (DHCP), "
+        "and does its own firewall allow ICMP?",
+    )
 
 
 def from_dhcp(f: Facts, ev: Evidence) -> list[Check]:
@@ -339,9 +432,13 @@ def router_namespace(f: Facts, ev: Evidence) -> Check:
         return unusable
     assert isinstance(nat, IptablesResponse)
     if "does not exist" in nat.detail:
-        return _d(name, f"{qrouter(f.router.id)} does not exist on {f.l3_host}",
-                  cause="router not deployed on its L3 agent", catalogue=7,
-                  next_step=f"read the L3 agent's log on {f.l3_host}; resync: restart the agent")
+        return _d(
+            name,
+            f"{qrouter(f.router.id)} does not exist on {f.l3_host}",
+            cause="router not deployed on its L3 agent",
+            catalogue=7,
+            next_step=f"read the L3 agent's log on {f.l3_host}; resync: restart the agent",
+        )
     if nat.verdict != Verdict.OK:
         return error(name, nat.detail)
     return _ok(name, f"{qrouter(f.router.id)} on {f.l3_host}")
@@ -360,9 +457,14 @@ def router_gateway(f: Facts, ev: Evidence) -> Check:
     gw = f.external_subnet.gateway_ip if f.external_subnet else "?"
     text = f"ping {gw} (external subnet's gateway) from qrouter on {f.l3_host}: {_ping_text(res)}"
     if not _answered(res):
-        return _d(name, text, cause="external gateway unreachable", catalogue=8,
-                  next_step=f"check the external network's physnet/bridge on {f.l3_host} and the upstream router "
-                            f"{gw} (ARP, VLAN, cabling)")
+        return _d(
+            name,
+            text,
+            cause="external gateway unreachable",
+            catalogue=8,
+            next_step=f"check the external network's physnet/bridge on {f.l3_host} and the upstream router "
+            f"{gw} (ARP, VLAN, cabling)",
+        )
     return _ok(name, text)
 
 
@@ -385,13 +487,21 @@ def nat_rules(f: Facts, ev: Evidence) -> Check:
     for fip in f.floating_ips:
         dnat = [x for x in rules if f"-d {fip.address}/32" in x and f"--to-destination {fip.fixed_ip}" in x]
         snat = [x for x in rules if f"-s {fip.fixed_ip}/32" in x and f"--to-source {fip.address}" in x]
-        (found if dnat else problems).append(f"DNAT {fip.address} -> {fip.fixed_ip}" + (": " + dnat[0] if dnat else " missing"))
-        (found if snat else problems).append(f"SNAT {fip.fixed_ip} -> {fip.address}" + (": " + snat[0] if snat else " missing"))
+        (found if dnat else problems).append(
+            f"DNAT {fip.address} -> {fip.fixed_ip}" + (": " + dnat[0] if dnat else " missing")
+        )
+        (found if snat else problems).append(
+            f"SNAT {fip.fixed_ip} -> {fip.address}" + (": " + snat[0] if snat else " missing")
+        )
     where = f"iptables -t nat in {qrouter(r.id)} on {f.l3_host} ({len(rules)} lines)"
     if problems:
-        return _d(name, f"{where}: {'; '.join(problems)}" + (f"; present: {'; '.join(found)}" if found else ""),
-                  cause="NAT not programmed in the router", catalogue=22,
-                  next_step=f"restart the L3 agent on {f.l3_host} (it rewrites the router's iptables) and read its log")
+        return _d(
+            name,
+            f"{where}: {'; '.join(problems)}" + (f"; present: {'; '.join(found)}" if found else ""),
+            cause="NAT not programmed in the router",
+            catalogue=22,
+            next_step=f"restart the L3 agent on {f.l3_host} (it rewrites the router's iptables) and read its log",
+        )
     return _ok(name, f"{where}: {'; '.join(found) or 'nothing needed'}")
 
 
@@ -403,16 +513,23 @@ def to_target(f: Facts, ev: Evidence) -> Check:
     if (unusable := _unusable(name, res, "no router with a gateway to probe from")) is not None:
         return unusable
     if isinstance(res, TcpConnectResult):
-        text = (f"TCP connect to {res.address}:{res.port} from qrouter on {f.l3_host}: "
-                f"{'connected in ' + str(res.seconds) + ' s' if res.connected else res.error}")
+        text = (
+            f"TCP connect to {res.address}:{res.port} from qrouter on {f.l3_host}: "
+            f"{'connected in ' + str(res.seconds) + ' s' if res.connected else res.error}"
+        )
         good = res.connected
     else:
         text = f"ping {f.to.address} from qrouter on {f.l3_host}: {_ping_text(res)}"
         good = _answered(res)
     if not good:
-        return _d(name, text, cause="destination unreachable beyond the router", catalogue=8,
-                  next_step=f"the path beyond the external gateway: upstream routes toward {f.to.address}, "
-                            "its firewall, and the return route to the router's gateway address")
+        return _d(
+            name,
+            text,
+            cause="destination unreachable beyond the router",
+            catalogue=8,
+            next_step=f"the path beyond the external gateway: upstream routes toward {f.to.address}, "
+            "its firewall, and the return route to the router's gateway address",
+        )
     return _ok(name, text)
 
 
@@ -424,8 +541,12 @@ def dns_reach(f: Facts, ev: Evidence) -> Check:
     bad = [r.target for r in res.results if r.received == 0]
     text = "; ".join(f"{r.target}: {r.received}/{r.sent}" for r in res.results)
     if bad:
-        return warn(name, f"ping from qrouter on {f.l3_host}: {text}", plane="data",
-                    next_step=f"names will not resolve: fix the route to {', '.join(bad)} or the subnet's dns_nameservers")
+        return warn(
+            name,
+            f"ping from qrouter on {f.l3_host}: {text}",
+            plane="data",
+            next_step=f"names will not resolve: fix the route to {', '.join(bad)} or the subnet's dns_nameservers",
+        )
     return _ok(name, f"ping from qrouter on {f.l3_host}: {text}")
 
 
@@ -435,6 +556,12 @@ def data_checks(f: Facts, ev: Evidence) -> list[Check]:
     checks = [ovs_port(f, ev), underlay(f, ev), flood_flows(f, ev), mtu(f, ev), dhcp(f, ev), vm_sources(f, ev)]
     checks += from_dhcp(f, ev)
     if f.router is not None:
-        checks += [router_namespace(f, ev), from_router(f, ev), router_gateway(f, ev), nat_rules(f, ev),
-                   to_target(f, ev), dns_reach(f, ev)]
+        checks += [
+            router_namespace(f, ev),
+            from_router(f, ev),
+            router_gateway(f, ev),
+            nat_rules(f, ev),
+            to_target(f, ev),
+            dns_reach(f, ev),
+        ]
     return checks

@@ -18,7 +18,7 @@ class Target:
     tcp_port: int | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "Target":
+    def parse(cls, text: str) -> Target:
         host, port = text, None
         if text.count(":") == 1:  # IPv4:port (IPv6 addresses take no port here)
             host, _, p = text.partition(":")
@@ -28,8 +28,10 @@ class Target:
         try:
             address = str(ipaddress.ip_address(host))
         except ValueError:
-            raise UsageError(f"--to {text}: {host!r} is not an IP address",
-                             "give the address the VM should reach, e.g. --to 203.0.113.10 or 203.0.113.10:80") from None
+            raise UsageError(
+                f"--to {text}: {host!r} is not an IP address",
+                "give the address the VM should reach, e.g. --to 203.0.113.10 or 203.0.113.10:80",
+            ) from None
         return cls(address, port)
 
     def describe(self) -> str:
@@ -99,8 +101,9 @@ def resolve(cloud: OpenStack, ref: str) -> tuple[PortInfo | None, FloatingIpInfo
         if len(named) == 1:
             return named[0], None, []
         if len(named) > 1:
-            raise UsageError(f"{len(named)} ports are named {ref}: {', '.join(p.id for p in named)}",
-                             "give the port ID")
+            raise UsageError(
+                f"{len(named)} ports are named {ref}: {', '.join(p.id for p in named)}", "give the port ID"
+            )
     ports = cloud.ports_of(ref)  # port ID/MAC, else a server name or ID through Nova
     compute = [p for p in ports if p.device_owner.startswith("compute:")] or ports
     return compute[0], None, [p.id for p in compute[1:]]
@@ -133,6 +136,7 @@ def gather(cloud: OpenStack, ref: str, to: Target | None = None) -> Facts:
                 gw_ip = facts.router.gateway_ips[0] if facts.router.gateway_ips else None
                 facts.external_subnet = next(
                     (s for s in ext.subnets if gw_ip and ipaddress.ip_address(gw_ip) in ipaddress.ip_network(s.cidr)),
-                    ext.subnets[0] if ext.subnets else None)
+                    ext.subnets[0] if ext.subnets else None,
+                )
     facts.floating_ips = cloud.floating_ips(port_id=port.id)
     return facts

@@ -56,6 +56,7 @@ def error(check: str, evidence: str, plane: str = "data") -> Check:
     return Check(check, Outcome.ERROR, evidence, plane)
 
 
-def fail(check: str, evidence: str, *, cause: str, catalogue: int | None, next_step: str,
-         plane: str = "control") -> Check:
+def fail(
+    check: str, evidence: str, *, cause: str, catalogue: int | None, next_step: str, plane: str = "control"
+) -> Check:
     return Check(check, Outcome.FAIL, evidence, plane, cause, catalogue, next_step)

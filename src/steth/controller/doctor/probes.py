@@ -7,8 +7,9 @@ node without a configured steth agent hold an UnknownAgentError instead.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from ...wire import encap
 from ...wire.models import IptablesResponse, OvsShowResponse, PingRequest, PingResponse, TcpConnectRequest
@@ -155,8 +156,7 @@ class Collector:
             ev.tunnel_ping[peer] = await self.ping(ev.compute, [dst], source=src)
             ev.mtu_ping[peer] = await self.ping(ev.compute, [dst], source=src, size=size, dont_fragment=True)
 
-        await asyncio.gather(*(pair(p) for p in ev.peers),
-                             self._flows(), self._interfaces([ev.compute]))
+        await asyncio.gather(*(pair(p) for p in ev.peers), self._flows(), self._interfaces([ev.compute]))
 
     async def _flows(self) -> None:
         self.ev.flood_flows = await self.on(self.ev.compute, lambda n: api.ovs_flows(self.client, n, "br-tun", 22))
@@ -177,16 +177,20 @@ class Collector:
             ev.vlan = LookupError(f"no NIC on the bridge of physnet {physnet} on {', '.join(missing)}")
             return
         if len(set(nics.values())) != 1:
-            ev.vlan = LookupError(f"the physnet NIC differs between nodes ({nics}); "
-                                  "check the trunk with `steth check vlan` per node")
+            ev.vlan = LookupError(
+                f"the physnet NIC differs between nodes ({nics}); check the trunk with `steth check vlan` per node"
+            )
             return
         try:
             nodes = [self.node(h) for h in hosts]
         except Exception as exc:
             ev.vlan = exc
             return
-        ev.vlan = await _safe(vlan_check.run_check(self.client, self.config, nodes, [seg_id],
-                                                   interface=next(iter(nics.values())), duration=6.0))
+        ev.vlan = await _safe(
+            vlan_check.run_check(
+                self.client, self.config, nodes, [seg_id], interface=next(iter(nics.values())), duration=6.0
+            )
+        )
 
     # --- DHCP, the VM's own frames, reachability ---
     async def _dhcp(self) -> None:
@@ -212,8 +216,10 @@ class Collector:
         nic = physnet_nic(f, ev, ev.compute, seg.physical_network if seg else None)
         agent = f.l2_agent(ev.compute)
         if not nic and agent:  # the tunnel endpoint usually rides a provider bridge
-            nic = next((n for n in (bridge_nic(ev.ovs.get(ev.compute or ""), b)
-                                    for b in agent.bridge_mappings.values()) if n), None)
+            nic = next(
+                (n for n in (bridge_nic(ev.ovs.get(ev.compute or ""), b) for b in agent.bridge_mappings.values()) if n),
+                None,
+            )
         return nic or "eth1"
 
     async def _vm_frames(self) -> None:
@@ -225,9 +231,14 @@ class Collector:
         tap = found[2].name if found[2].name.startswith("tap") else f"tap{f.port.id[:11]}"
 
         async def capture() -> list[Summary]:
-            run = CaptureRun(self.client, self.config, [Hop(agent=ev.compute, interface=tap)],
-                             filter=f"ether src {f.port.mac_address} and (arp or ip)", duration=SPOOF_WINDOW,
-                             count=50)
+            run = CaptureRun(
+                self.client,
+                self.config,
+                [Hop(agent=ev.compute, interface=tap)],
+                filter=f"ether src {f.port.mac_address} and (arp or ip)",
+                duration=SPOOF_WINDOW,
+                count=50,
+            )
             await run.start()
             await run.stream()
             h = run.hops[0]
@@ -272,4 +283,3 @@ class Collector:
 
     async def _set(self, attr: str, coro: Awaitable[Any]) -> None:
         setattr(self.ev, attr, await _safe(coro))
-
