@@ -1,0 +1,1 @@
+"""Output formatters registered with cliff (entry points `cliff.formatter.list`)."""
