@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -88,7 +89,7 @@ def test_registered_as_a_cliff_formatter():
 
 def test_version_and_completion():
     """`steth --version` and cliff's `complete` (documented in the README) work as installed."""
-    run = [sys.executable, "-m", "steth.controller.cli"]
+    run = [os.path.join(os.path.dirname(sys.executable), "steth")]
     version = subprocess.run([*run, "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("steth ")
     words = subprocess.run([*run, "complete", "--shell", "none"], capture_output=True, text=True)
