@@ -193,7 +193,7 @@ def test_vlans_by_network_unites_config_and_neutron():
 
 
 def test_vlan_plan_takes_cloud_ranges_and_notes_unmapped_physnets():
-    from steth.controller.commands.check_all import Cloud, vlan_plan
+    from steth.controller.checks.cloud_facts import Cloud, vlan_plan
 
     cfg = _config(neutron_vlans={"physnet1": [100]}, physnet_networks={"physnet1": "tenant"})
     plan, notes = vlan_plan(
@@ -254,7 +254,8 @@ def test_host_without_tunneling_ip_is_named_not_guessed():
 
 
 def test_neutron_step_skipped_error_unreachable_and_ok():
-    from steth.controller.commands.check_all import NO_CLOUD, Cloud, neutron_step
+    from steth.controller.checks.cloud_facts import NO_CLOUD, Cloud
+    from steth.controller.checks.suite import neutron_step
     from steth.errors import OpenStackError, OpenStackUnreachable
 
     skipped = neutron_step(Cloud(skipped=NO_CLOUD))
@@ -268,7 +269,8 @@ def test_neutron_step_skipped_error_unreachable_and_ok():
 
 
 def test_discovery_step_and_its_errors():
-    from steth.controller.commands.check_all import Cloud, discover_nodes
+    from steth.controller.checks.cloud_facts import Cloud
+    from steth.controller.checks.suite import discover_nodes
     from steth.errors import UsageError
 
     cfg = _config(discovery_address="{tunneling_ip}")

@@ -10,11 +10,10 @@ from pydantic import ValidationError
 from ...errors import UsageError
 from ...wire.iperf import MAX_DURATION, IperfClientRequest, Protocol, format_rate, parse_rate
 from ..checks import bandwidth as bw
-from ..client import AgentClient, run
+from ..client import AgentClient, with_agents
 from ..config import ControllerConfig
 from ..inventory import resolve_node
-from .base import StethLister, exit_status_for
-from .ping import request_error
+from .base import StethLister, exit_status_for, progress_printer, request_error
 
 # columns a table shows when no -c is given (json/yaml/csv/value get them all)
 TABLE_COLUMNS = (
@@ -39,9 +38,7 @@ def rate_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def progress(message: str) -> None:
-    if sys.stderr.isatty():
-        print(f"bandwidth: {message}", file=sys.stderr, flush=True)
+progress = progress_printer("bandwidth")
 
 
 def check_options(opts: bw.Options) -> None:
@@ -85,15 +82,14 @@ class _BandwidthLister(StethLister):
                     f"known networks: {', '.join(config.networks) or 'none'}",
                 )
 
-        async def go() -> bw.Report:
+        async def go(client: AgentClient) -> bw.Report:
             report = bw.Report()
-            async with AgentClient(config) as client:
-                check = bw.BandwidthCheck(client, config, opts, progress)
-                for net in networks:
-                    await check.run(net, rounds, report)
+            check = bw.BandwidthCheck(client, config, opts, progress)
+            for net in networks:
+                await check.run(net, rounds, report)
             return report
 
-        report = run(go())
+        report = with_agents(config, go)
         for line in bw.summary(report.rows):
             print(f"bandwidth: {line}", file=sys.stderr)
         self.exit_status = exit_status_for((r.verdict for r in report.rows), unreachable=bool(report.unreachable))

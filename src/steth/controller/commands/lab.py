@@ -10,12 +10,9 @@ from ...errors import UsageError
 from ...lab import build as lab_build
 from ...lab.status import require, status
 from ...lab.topology import AGENT_PORT
-from .base import StethCommand, StethLister
+from .base import StethCommand, StethLister, progress_printer
 
-
-def progress(message: str) -> None:
-    if sys.stderr.isatty():
-        print(f"lab: {message}", file=sys.stderr)
+progress = progress_printer("lab")
 
 
 def add_name(parser: argparse.ArgumentParser) -> None:
