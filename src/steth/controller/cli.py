@@ -2,6 +2,8 @@
 
 Commands are listed in ``controller/commands/__init__.py`` and imported only when run
 (``lazy_commands.py``); the command list of `steth --help` is printed from their source.
+The OpenStack options (--os-cloud, ...) belong to the app, not to commands: one connection per
+run, built by ``app.client_manager`` when a command first needs it.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from cliff.help import HelpCommand, HelpExit
 
 from .. import __version__
 from ..errors import EXIT_USAGE
+from ..openstack import options as os_options
+from .clientmanager import ClientManager
 from .commands import COMMANDS
 from .lazy_commands import LazyCommand, summary_of
 
@@ -77,7 +81,13 @@ class StethApp(App):
             default=None,
             help="controller config (default: $STETH_CONFIG or /etc/steth/steth.conf)",
         )
+        os_options.add_options(parser)
         return parser
+
+    def initialize_app(self, argv: list[str]) -> None:
+        """One ClientManager for the run: the OpenStack connection from the options just parsed, built when
+        a command first asks for it."""
+        self.client_manager = ClientManager(self.options)
 
     def print_help_if_requested(self) -> None:
         """`steth --help` without a command: our listing, which loads no command module."""

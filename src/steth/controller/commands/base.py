@@ -21,6 +21,7 @@ from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE, StethError, Usage
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
+    from ...openstack.adapter import OpenStack
     from ...wire.models import Verdict
     from ..config import ControllerConfig
 
@@ -91,6 +92,11 @@ class _StethMixin:
 
     app: Any
     exit_status: int = EXIT_OK
+
+    @property
+    def cloud(self) -> OpenStack:
+        """The OpenStack connection of this run (the app's --os-* options, clouds.yaml, OS_*), built once."""
+        return self.app.client_manager.openstack  # type: ignore[no-any-return]
 
     @property
     def config(self) -> ControllerConfig:

@@ -27,7 +27,6 @@ from ..checks import dhcp_port
 from ..client import AgentClient, with_agents
 from ..decode import summary_line
 from .base import StethCommand, ifname_arg, request_error
-from .openstack import add_openstack_options, connect_from
 
 
 def _positive(kind):
@@ -117,12 +116,11 @@ class Capture(StethCommand):
             help="write FILE (pcap for one hop; pcapng for several hops or a FILE ending in "
             ".pcapng) instead of a line per packet",
         )
-        add_openstack_options(parser)
         return parser
 
     def _port_hops(self, args: argparse.Namespace, config) -> list[Hop]:
         """The path of every port of PORT_OR_SERVER, as `check dhcp` plans it."""
-        cloud = connect_from(args)
+        cloud = self.cloud
         hops: list[Hop] = []
         for port in cloud.ports_of(args.port):
             facts = dhcp_port.port_facts(cloud, port)

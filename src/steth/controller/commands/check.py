@@ -16,7 +16,6 @@ from ..checks.nodes import discover, select_networks
 from ..client import AgentClient, with_agents
 from ..inventory import select_nodes
 from .base import StethLister, add_scope_options, exit_status_for, request_error
-from .openstack import add_openstack_options, connect_from
 
 
 class CheckMesh(StethLister):
@@ -150,13 +149,12 @@ class CheckDhcp(StethLister):
             default=6.0,
             help="capture window in seconds (default 6; dnsmasq may wait ~3 s before an OFFER)",
         )
-        add_openstack_options(parser)
         return parser
 
     def take_action(self, args: argparse.Namespace):
         if not 5 <= args.duration <= 30:
             raise UsageError(f"--duration {args.duration} is out of range 5-30 s")
-        cloud = connect_from(args)
+        cloud = self.cloud
         config = self.config
         rows = []
         verdicts = []
@@ -198,7 +196,6 @@ class _CheckDhcpOriginal(CheckDhcp):
         )
         parser.add_argument("network_type", choices=["vlan", "vxlan"], help="the port's network type")
         parser.add_argument("--duration", type=float, default=6.0, help="capture window in seconds (default 6)")
-        add_openstack_options(parser)
         return parser
 
     def take_action(self, args: argparse.Namespace):

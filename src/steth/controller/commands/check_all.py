@@ -5,7 +5,6 @@ The engine is controller/checks/suite.py; this module parses, asks Neutron, runs
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE
@@ -19,17 +18,6 @@ from ..client import with_agents
 from ..config import load as load_config
 from ..inventory import select_nodes
 from .base import StethLister, add_scope_options, progress_printer
-from .openstack import add_openstack_options, connect_from
-
-
-def cloud_configured(args: argparse.Namespace) -> bool:
-    return bool(
-        getattr(args, "os_cloud", None)
-        or os.environ.get("OS_CLOUD")
-        or getattr(args, "os_auth_url", None)
-        or os.environ.get("OS_AUTH_URL")
-        or getattr(args, "os_network_endpoint_override", None)
-    )
 
 
 class CheckAll(StethLister):
@@ -58,14 +46,13 @@ class CheckAll(StethLister):
             "--quick", action="store_true", help="one probe per pair and no bandwidth test (seconds instead of tens)"
         )
         parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report")
-        add_openstack_options(parser)
         return parser
 
     def take_action(self, args: argparse.Namespace):
         config = load_config(self.app.options.config_file, require_nodes=False)
         t = time.perf_counter()
-        name = getattr(args, "os_cloud", None) or os.environ.get("OS_CLOUD") or "OS_* variables"
-        cloud = ask_cloud((lambda: connect_from(args)) if cloud_configured(args) else None, name)
+        clients = self.app.client_manager
+        cloud = ask_cloud((lambda: clients.openstack) if clients.configured else None, clients.cloud_name)
         cloud.seconds = time.perf_counter() - t
         discovered = None
         if not config.nodes:
