@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ...errors import AgentError, AgentUnreachableError, UsageError
 from ...wire.iperf import IperfClientRequest, IperfServerRequest, Protocol, format_rate
@@ -172,8 +173,8 @@ class Row:
         "error",
     )
 
-    def values(self) -> list:
-        out = []
+    def values(self) -> list[Any]:
+        out: list[Any] = []
         for c in self.COLUMNS:
             if c == "throughput":
                 out.append(format_rate(self.bits_per_second))
@@ -377,7 +378,8 @@ class _Unavailable(Exception):
 def summary(rows: list[Row], slowest: int = 3) -> list[str]:
     """Lines for people: the slowest links, the nodes common to every slow result, errors."""
     lines = []
-    measured = sorted((r for r in rows if r.bits_per_second is not None), key=lambda r: r.bits_per_second)
+    rates = [(r.bits_per_second, r) for r in rows if r.bits_per_second is not None]
+    measured = [r for _, r in sorted(rates, key=lambda pair: pair[0])]
     if measured:
         lines.append(
             "slowest: "

@@ -172,7 +172,7 @@ async def mtu_step(client: AgentClient, scope: Scope, views: list[NodeView]) -> 
     dead = [v.name for v in views if not v.alive]
     expected = mtu.expected_mtus(views, networks, config.mtu, None)
     rows = mtu.interface_rows(views, networks, expected) + await mtu.run(client, views, networks, expected)
-    family = {n: config.networks[n].version for n in networks}
+    family: dict[str, int] = {n: config.networks[n].version for n in networks}
     found = [f"agent {n} is unreachable: its paths were not measured" for n in dead]
     found += mtu.findings(rows, config.tunnels, config.neutron_mtu, expected, family)
     return Step(
