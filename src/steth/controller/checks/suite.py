@@ -21,6 +21,7 @@ from ..client import AgentClient
 from ..config import ControllerConfig, NodeConfig
 from ..discovery import nodes_from_agents
 from . import bandwidth, mesh, mtu, neutron_agents, ovs_bridges, vlan
+from .bandwidth_rounds import round_robin
 from .cloud_facts import NO_CLOUD, Cloud, vlan_plan
 from .nodes import NodeView, discover
 
@@ -230,7 +231,7 @@ async def bandwidth_steps(client: AgentClient, scope: Scope, views: list[NodeVie
         return [Step("bandwidth", "-", Verdict.SKIPPED, ["skipped with --quick"])]
     config, networks = scope.config, scope.networks
     nets = [n for n in networks if n in config.bandwidth] or [n for n in networks if n != config.management_network][:1]
-    rounds = bandwidth.round_robin([v.name for v in views if v.alive])[:1]
+    rounds = round_robin([v.name for v in views if v.alive])[:1]
     steps = []
     for net in nets:
         t = time.perf_counter()

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from ...errors import UsageError
 from ...wire.iperf import MAX_DURATION, IperfClientRequest, Protocol, format_rate, parse_rate
 from ..checks import bandwidth as bw
+from ..checks import bandwidth_rounds as rounds_of
 from ..client import AgentClient, with_agents
 from ..config import ControllerConfig
 from ..inventory import resolve_node
@@ -67,7 +68,7 @@ class _BandwidthLister(StethLister):
         config: ControllerConfig,
         args: argparse.Namespace,
         networks: list[str],
-        rounds: list[list[bw.Pair]],
+        rounds: list[list[rounds_of.Pair]],
         opts: bw.Options,
     ):
         check_options(opts)
@@ -152,12 +153,12 @@ class CheckBandwidth(_BandwidthLister):
         if args.pairs:
             if args.nodes:
                 raise UsageError("--nodes goes with --mesh or --star, not --pairs")
-            rounds = bw.pack_pairs(bw.parse_pairs(args.pairs))
+            rounds = rounds_of.pack_pairs(rounds_of.parse_pairs(args.pairs))
         elif args.star:
             resolve_node(config, args.star)
-            rounds = bw.star(args.star, [n for n in nodes if n != args.star])
+            rounds = rounds_of.star(args.star, [n for n in nodes if n != args.star])
         else:
-            rounds = bw.round_robin(nodes)
+            rounds = rounds_of.round_robin(nodes)
         if not rounds:
             raise UsageError("nothing to test: a mesh or star needs at least two nodes")
         opts = bw.Options(
