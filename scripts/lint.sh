@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
+.venv/bin/mypy --strict --follow-imports=silent src/steth/controller/checks
 echo "lint: ruff clean" >&2

@@ -193,7 +193,7 @@ def test_vlans_by_network_unites_config_and_neutron():
 
 
 def test_vlan_plan_takes_cloud_ranges_and_notes_unmapped_physnets():
-    from steth.controller.commands.check_all import Cloud, vlan_plan
+    from steth.controller.checks.cloud_facts import Cloud, vlan_plan
 
     cfg = _config(neutron_vlans={"physnet1": [100]}, physnet_networks={"physnet1": "tenant"})
     plan, notes = vlan_plan(
@@ -254,7 +254,8 @@ def test_host_without_tunneling_ip_is_named_not_guessed():
 
 
 def test_neutron_step_skipped_error_unreachable_and_ok():
-    from steth.controller.commands.check_all import NO_CLOUD, Cloud, neutron_step
+    from steth.controller.checks.cloud_facts import NO_CLOUD, Cloud
+    from steth.controller.checks.suite import neutron_step
     from steth.errors import OpenStackError, OpenStackUnreachable
 
     skipped = neutron_step(Cloud(skipped=NO_CLOUD))
@@ -268,7 +269,8 @@ def test_neutron_step_skipped_error_unreachable_and_ok():
 
 
 def test_discovery_step_and_its_errors():
-    from steth.controller.commands.check_all import Cloud, discover_nodes
+    from steth.controller.checks.cloud_facts import Cloud
+    from steth.controller.checks.suite import discover_nodes
     from steth.errors import UsageError
 
     cfg = _config(discovery_address="{tunneling_ip}")
@@ -278,3 +280,33 @@ def test_discovery_step_and_its_errors():
         discover_nodes(cfg, Cloud(skipped="no cloud"))
     with pytest.raises(UsageError, match="no node found"):
         discover_nodes(cfg, Cloud(agents=[]))
+
+
+def test_ask_cloud_keeps_failures_as_data():
+    from steth.controller.checks.cloud_facts import NO_CLOUD, ask_cloud
+    from steth.errors import OpenStackError, OpenStackUnreachable
+
+    assert ask_cloud(None, "x").skipped == NO_CLOUD  # no cloud configured: nothing is asked
+
+    class Neutron:
+        def __init__(self, ranges_error=None):
+            self.ranges_error = ranges_error
+
+        def agents(self):
+            return agents()
+
+        def vlan_ranges(self):
+            if self.ranges_error:
+                raise self.ranges_error
+            return {"physnet1": [100]}
+
+    ok = ask_cloud(lambda: Neutron(), "lab")
+    assert ok.usable and ok.name == "lab" and ok.vlan_ranges == {"physnet1": [100]} and len(ok.agents) == 4
+    no_ranges = ask_cloud(lambda: Neutron(OpenStackError("no segment ranges")), "lab")
+    assert no_ranges.usable and no_ranges.vlan_ranges is None  # the optional extra does not spoil the answer
+
+    def unreachable():
+        raise OpenStackUnreachable("connecting to OpenStack: cannot reach OpenStack")
+
+    down = ask_cloud(unreachable, "lab")
+    assert not down.usable and isinstance(down.error, OpenStackUnreachable) and down.name == "lab"

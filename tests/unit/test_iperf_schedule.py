@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from steth.controller.checks.bandwidth import pack_pairs, parse_pairs, round_robin, star
+from steth.controller.checks.bandwidth_rounds import pack_pairs, parse_pairs, round_robin, star
 from steth.errors import UsageError
 
 

@@ -212,3 +212,15 @@ def _raise_for_status(node: NodeConfig, method: str, path: str, status: int, pay
 def run(coro: Awaitable[T]) -> T:
     """Run a coroutine from synchronous CLI code."""
     return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def with_agents(config: ControllerConfig, work: Callable[[AgentClient], Awaitable[T]]) -> T:
+    """Open one session to the agents, run ``work(client)`` to its end from synchronous code, close it.
+
+    What every command does around its check: ``with_agents(config, lambda c: api.info(c, node))``."""
+
+    async def session() -> T:
+        async with AgentClient(config) as client:
+            return await work(client)
+
+    return asyncio.run(session())

@@ -19,6 +19,7 @@ from .l3 import (
     router_from_api,
     security_group_from_api,
 )
+from .options import selected
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
@@ -253,48 +254,23 @@ def _api(what: str) -> Iterator[None]:
         raise map_error(exc, what) from exc
 
 
-def connect(cloud: str | None = None, options: argparse.Namespace | None = None, **kwargs: Any) -> OpenStack:
-    """A connection from clouds.yaml / OS_* variables / --os-* options (``options`` from argparse)."""
+def connect(options: argparse.Namespace | None = None, cloud: str | None = None, **kwargs: Any) -> OpenStack:
+    """A connection from clouds.yaml, OS_* variables and the --os-* options given (see options.py).
+
+    ``options`` is a parsed namespace; only its connection options are passed on, and only those
+    given, so the cloud's own settings (e.g. auth_type none for a noauth Neutron) stay unless overridden."""
     from openstack import config as os_config
     from openstack import connection
 
-    if options is not None:
-        options = argparse.Namespace(**vars(options))
-        # keystoneauth's argparse default auth type is "password"; unless given explicitly it must not
-        # override the cloud's own auth_type (e.g. "none" for a noauth Neutron)
-        if getattr(options, "os_auth_type", None) == "password" and not _given("--os-auth-type"):
-            options.os_auth_type = None
+    given, auth = selected(options) if options is not None else (None, {})
+    if auth:
+        kwargs["auth"] = {**kwargs.get("auth", {}), **auth}
     with _api("connecting to OpenStack"):
         region = os_config.OpenStackConfig(load_yaml_config=True, load_envvars=True).get_one(
-            cloud=cloud, argparse=options, **kwargs
+            cloud=cloud, argparse=given, **kwargs
         )
         conn = connection.Connection(config=region)
     return OpenStack(conn)
-
-
-def _given(flag: str) -> bool:
-    import os
-    import sys
-
-    return any(a == flag or a.startswith(flag + "=") for a in sys.argv[1:]) or bool(os.environ.get("OS_AUTH_TYPE"))
-
-
-def register_options(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> None:
-    """Add openstacksdk's --os-cloud and --os-* auth options to ``parser``."""
-    import openstack.config
-
-    # only --os-auth-type matters here (it selects the auth plugin's options); with --os-cloud the SDK
-    # would read the cloud while building the parser and fail there on an unknown cloud, unmapped
-    argv = list(argv or [])
-    keep = []
-    for i, a in enumerate(argv):
-        if a.startswith("--os-auth-type="):
-            keep.append(a)
-        elif a == "--os-auth-type" and i + 1 < len(argv):
-            keep += [a, argv[i + 1]]
-    openstack.config.OpenStackConfig(load_yaml_config=False, load_envvars=True).register_argparse_arguments(
-        parser, keep, service_keys=["network"]
-    )
 
 
 class OpenStack:

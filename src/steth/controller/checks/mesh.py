@@ -13,7 +13,11 @@ from ...errors import AgentError
 from ...wire.models import PingRequest, PingResponse, Verdict
 from .. import api
 from ..client import AgentClient
+from ..config import NodeConfig
 from .nodes import NodeView
+
+Targets = dict[str, list[tuple[str, str, str]]]  # source -> [(network, destination, address)]
+Answers = dict[str, PingResponse | AgentError]  # source -> its ping answer, or why there is none
 
 MAX_PAIR_LINES = 10  # beyond this, pair findings are summarised
 
@@ -94,37 +98,23 @@ def rows_from(
     return rows
 
 
-def _row(net: str, src: NodeView, dst: NodeView, targets, answers, t: Thresholds) -> MeshRow:
-    empty = dict(sent=0, received=0, loss_pct=100.0, rtt_min_ms=None, rtt_avg_ms=None, rtt_max_ms=None, jitter_ms=None)
+def _unprobed(net: str, src: NodeView, dst: NodeView, addr: str, error: str) -> MeshRow:
+    """A pair that could not be probed: nothing sent, all lost, an error verdict saying why."""
+    return MeshRow(net, src.name, dst.name, addr, 0, 0, 100.0, None, None, None, None, Verdict.ERROR, error)
+
+
+def _row(net: str, src: NodeView, dst: NodeView, targets: Targets, answers: Answers, t: Thresholds) -> MeshRow:
     addr = dst.on[net].address if net in dst.on else ""
     if not src.alive:
-        return MeshRow(
-            net,
-            src.name,
-            dst.name,
-            addr,
-            **empty,
-            verdict=Verdict.ERROR,
-            error=f"agent {src.name} unreachable: cannot probe from it",
-        )
+        return _unprobed(net, src, dst, addr, f"agent {src.name} unreachable: cannot probe from it")
     if net not in src.on:
-        return MeshRow(
-            net, src.name, dst.name, addr, **empty, verdict=Verdict.ERROR, error=f"{src.name} has no address on {net}"
-        )
+        return _unprobed(net, src, dst, addr, f"{src.name} has no address on {net}")
     if not addr:
         why = "agent unreachable, address unknown" if not dst.alive else f"no address on {net}"
-        return MeshRow(net, src.name, dst.name, "", **empty, verdict=Verdict.ERROR, error=f"{dst.name}: {why}")
+        return _unprobed(net, src, dst, "", f"{dst.name}: {why}")
     answer = answers.get(src.name)
     if isinstance(answer, AgentError) or answer is None:
-        return MeshRow(
-            net,
-            src.name,
-            dst.name,
-            addr,
-            **empty,
-            verdict=Verdict.ERROR,
-            error=str(answer.message if answer else "no answer"),
-        )
+        return _unprobed(net, src, dst, addr, str(answer.message if answer else "no answer"))
     result = next(r for r in answer.results if r.target == addr)
     verdict = (
         Verdict.ERROR
@@ -154,7 +144,7 @@ async def run(
     targets = plan(views, networks)
     by_name = {v.name: v for v in views}
 
-    async def one(node):
+    async def one(node: NodeConfig) -> PingResponse:
         addrs = list(dict.fromkeys(a for _, _, a in targets[node.name]))
         if not addrs:
             return PingResponse(results=[])
@@ -162,7 +152,12 @@ async def run(
         return await api.ping(client, node, req)
 
     outcomes = await client.fan_out([by_name[s].node for s in targets], one)
-    answers: dict[str, PingResponse | AgentError] = {o.node.name: (o.value if o.ok else o.error) for o in outcomes}
+    answers: Answers = {}
+    for o in outcomes:
+        if o.value is not None:
+            answers[o.node.name] = o.value
+        elif o.error is not None:
+            answers[o.node.name] = o.error
     return rows_from(views, networks, targets, answers, thresholds)
 
 

@@ -12,6 +12,7 @@ import ipaddress
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from ...errors import AgentError
 from ...wire import encap
 from ...wire.models import PingRequest, PingResponse, Verdict
 from .. import api
@@ -122,7 +123,7 @@ async def _probe(
     """Send every (source, payload size) job at once; which pair passed at which size."""
     import asyncio
 
-    async def one(source: str, size: int, pairs: list[Pair]):
+    async def one(source: str, size: int, pairs: list[Pair]) -> dict[tuple[Pair, int], bool]:
         req = PingRequest(
             targets=list(dict.fromkeys(p.address for p in pairs)),
             count=count,
@@ -133,7 +134,7 @@ async def _probe(
         )
         try:
             resp: PingResponse = await api.ping(client, views[source].node, req)
-        except Exception:  # an agent lost mid-check: those probes count as failed
+        except AgentError:  # an agent lost mid-check: those probes count as failed
             return {(p, size): False for p in pairs}
         got = {r.target: r.received > 0 for r in resp.results}
         return {(p, size): got.get(p.address, False) for p in pairs}
@@ -261,7 +262,7 @@ def _path_findings(net: str, rows: list[MtuRow], expected: int) -> list[str]:
         for n in nodes:
             mine = [i for i, r in enumerate(rows) if n in (r.source, r.destination)]
             if mine and all(rows[i].verdict is Verdict.FAIL for i in mine):
-                values = sorted({rows[i].measured_mtu for i in mine if rows[i].measured_mtu})
+                values = sorted({m for m in (rows[i].measured_mtu for i in mine) if m})
                 shown = "/".join(str(v) for v in values) or "none"
                 out.append(
                     f"{net}: every path to and from {n} has a lower MTU ({shown} < {expected}): "

@@ -10,6 +10,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ...errors import AgentError, AgentUnreachableError, UsageError
 from ...wire.models import Verdict
@@ -18,6 +19,7 @@ from ...wire.vlan import (
     VlanCaptureResult,
     VlanCollectRequest,
     VlanListenRequest,
+    VlanListenStarted,
     VlanSendRequest,
     format_ranges,
 )
@@ -73,7 +75,7 @@ class VlanReport:
             return Verdict.ERROR
         return Verdict.OK if v in self.heard.get(r, {}).get(s, ()) else Verdict.FAIL
 
-    def rows(self) -> Iterator[dict]:
+    def rows(self) -> Iterator[dict[str, Any]]:
         """One row per (VLAN, source, destination): every row, for -f json."""
         for s, r in self.pairs():
             got = self.heard.get(r, {}).get(s, set())
@@ -91,7 +93,7 @@ class VlanReport:
                     "error": err,
                 }
 
-    def pair_rows(self) -> list[dict]:
+    def pair_rows(self) -> list[dict[str, Any]]:
         """Compact: per (source, destination) how many VLANs are carried and which are missing."""
         out = []
         for s, r in self.pairs():
@@ -279,8 +281,9 @@ async def resolve_interfaces(
     found: dict[str, str] = {}
     errors: dict[str, AgentError] = {}
     for o in outcomes:
-        if o.error is not None:
-            errors[o.node.name] = o.error
+        if o.value is None:
+            if o.error is not None:
+                errors[o.node.name] = o.error
             continue
         on_net = interface_on_network(config, o.value, net)
         if not on_net:
@@ -327,10 +330,12 @@ async def run_check(
             client, n, VlanListenRequest(interface=interfaces[n.name], run_id=run_id, duration=duration)
         ),
     )
-    started = {o.node.name: o.value for o in listens if o.ok}
-    for o in listens:
-        if not o.ok:
-            problems[o.node.name] = o.error
+    started: dict[str, VlanListenStarted] = {}
+    for listen in listens:
+        if listen.value is not None:
+            started[listen.node.name] = listen.value
+        elif listen.error is not None:
+            problems[listen.node.name] = listen.error
     # only nodes still answering send; the listeners are bound already (listen answers after bind)
     senders = [n for n in active if not isinstance(problems.get(n.name), AgentUnreachableError)]
     sends = await client.fan_out(
@@ -348,23 +353,25 @@ async def run_check(
         lambda n: api.vlan_collect(client, n, started[n.name].capture_id, VlanCollectRequest(grace=grace)),
     )
 
-    captures = {}
-    for o in collects:
-        if o.ok and o.value.verdict != Verdict.ERROR:
-            captures[o.node.name] = o.value
-        elif o.ok:
-            problems.setdefault(o.node.name, AgentError(f"capture failed: {o.value.error}"))
+    captures: dict[str, VlanCaptureResult] = {}
+    for collect in collects:
+        if collect.value is None:
+            if collect.error is not None:
+                problems.setdefault(collect.node.name, collect.error)
+        elif collect.value.verdict != Verdict.ERROR:
+            captures[collect.node.name] = collect.value
         else:
-            problems.setdefault(o.node.name, o.error)
+            problems.setdefault(collect.node.name, AgentError(f"capture failed: {collect.value.error}"))
     rep = report_from(vlans, names, interfaces, sender_ids, captures)
     rep.listened = set(captures)
-    for o in sends:
-        if o.ok and o.value.verdict == Verdict.OK:
-            rep.sent.add(o.node.name)
-        elif o.ok:
-            problems.setdefault(o.node.name, AgentError(f"send failed: {o.value.error}"))
+    for send in sends:
+        if send.value is None:
+            if send.error is not None:
+                problems.setdefault(send.node.name, send.error)
+        elif send.value.verdict == Verdict.OK:
+            rep.sent.add(send.node.name)
         else:
-            problems.setdefault(o.node.name, o.error)
+            problems.setdefault(send.node.name, AgentError(f"send failed: {send.value.error}"))
     for name, err in problems.items():
         rep.errors[name] = err.message if isinstance(err, AgentError) else str(err)
         if isinstance(err, AgentUnreachableError):

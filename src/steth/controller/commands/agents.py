@@ -6,7 +6,7 @@ import argparse
 
 from ...wire.models import AgentInfo, Verdict
 from .. import api
-from ..client import AgentClient, Outcome, run
+from ..client import Outcome, with_agents
 from ..inventory import addresses_by_network, select_nodes
 from .base import StethLister, exit_status_for
 
@@ -40,11 +40,9 @@ class AgentList(StethLister):
         config = self.config
         nodes = select_nodes(config, args.nodes)
 
-        async def gather() -> list[Outcome[AgentInfo]]:
-            async with AgentClient(config) as client:
-                return await client.fan_out(nodes, lambda n: api.info(client, n))
-
-        outcomes = run(gather())
+        outcomes: list[Outcome[AgentInfo]] = with_agents(
+            config, lambda client: client.fan_out(nodes, lambda n: api.info(client, n))
+        )
         networks = list(config.networks)
         columns = ["name", "agent", "alive", "version", "response_ms", *networks, "capabilities", "verdict", "error"]
         rows = []

@@ -10,11 +10,11 @@ from pydantic import ValidationError
 from ...errors import UsageError
 from ...wire.iperf import MAX_DURATION, IperfClientRequest, Protocol, format_rate, parse_rate
 from ..checks import bandwidth as bw
-from ..client import AgentClient, run
+from ..checks import bandwidth_rounds as rounds_of
+from ..client import AgentClient, with_agents
 from ..config import ControllerConfig
 from ..inventory import resolve_node
-from .base import StethLister, exit_status_for
-from .ping import request_error
+from .base import StethLister, exit_status_for, progress_printer, request_error
 
 # columns a table shows when no -c is given (json/yaml/csv/value get them all)
 TABLE_COLUMNS = (
@@ -39,9 +39,7 @@ def rate_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def progress(message: str) -> None:
-    if sys.stderr.isatty():
-        print(f"bandwidth: {message}", file=sys.stderr, flush=True)
+progress = progress_printer("bandwidth")
 
 
 def check_options(opts: bw.Options) -> None:
@@ -70,7 +68,7 @@ class _BandwidthLister(StethLister):
         config: ControllerConfig,
         args: argparse.Namespace,
         networks: list[str],
-        rounds: list[list[bw.Pair]],
+        rounds: list[list[rounds_of.Pair]],
         opts: bw.Options,
     ):
         check_options(opts)
@@ -85,15 +83,14 @@ class _BandwidthLister(StethLister):
                     f"known networks: {', '.join(config.networks) or 'none'}",
                 )
 
-        async def go() -> bw.Report:
+        async def go(client: AgentClient) -> bw.Report:
             report = bw.Report()
-            async with AgentClient(config) as client:
-                check = bw.BandwidthCheck(client, config, opts, progress)
-                for net in networks:
-                    await check.run(net, rounds, report)
+            check = bw.BandwidthCheck(client, config, opts, progress)
+            for net in networks:
+                await check.run(net, rounds, report)
             return report
 
-        report = run(go())
+        report = with_agents(config, go)
         for line in bw.summary(report.rows):
             print(f"bandwidth: {line}", file=sys.stderr)
         self.exit_status = exit_status_for((r.verdict for r in report.rows), unreachable=bool(report.unreachable))
@@ -156,12 +153,12 @@ class CheckBandwidth(_BandwidthLister):
         if args.pairs:
             if args.nodes:
                 raise UsageError("--nodes goes with --mesh or --star, not --pairs")
-            rounds = bw.pack_pairs(bw.parse_pairs(args.pairs))
+            rounds = rounds_of.pack_pairs(rounds_of.parse_pairs(args.pairs))
         elif args.star:
             resolve_node(config, args.star)
-            rounds = bw.star(args.star, [n for n in nodes if n != args.star])
+            rounds = rounds_of.star(args.star, [n for n in nodes if n != args.star])
         else:
-            rounds = bw.round_robin(nodes)
+            rounds = rounds_of.round_robin(nodes)
         if not rounds:
             raise UsageError("nothing to test: a mesh or star needs at least two nodes")
         opts = bw.Options(

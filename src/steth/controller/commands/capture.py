@@ -23,11 +23,10 @@ from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE, UsageError
 from ...wire.capture import MAX_SNAPLEN
 from ...wire.pcap import write_pcap
 from ..capture import CaptureRun, Hop, HopCapture, plan_hops
-from ..client import AgentClient, run
+from ..checks import dhcp_port
+from ..client import AgentClient, with_agents
 from ..decode import summary_line
-from .base import StethCommand
-from .interfaces import ifname_arg
-from .ping import request_error
+from .base import StethCommand, ifname_arg, request_error
 
 
 def _positive(kind):
@@ -117,26 +116,21 @@ class Capture(StethCommand):
             help="write FILE (pcap for one hop; pcapng for several hops or a FILE ending in "
             ".pcapng) instead of a line per packet",
         )
-        from .openstack import add_openstack_options
-
-        add_openstack_options(parser)
         return parser
 
     def _port_hops(self, args: argparse.Namespace, config) -> list[Hop]:
         """The path of every port of PORT_OR_SERVER, as `check dhcp` plans it."""
-        from .check import plan_port_path
-        from .openstack import connect_from
-
-        cloud = connect_from(args)
+        cloud = self.cloud
         hops: list[Hop] = []
         for port in cloud.ports_of(args.port):
-            plan, _found, shown = plan_port_path(config, cloud, port, args.physical_interface)
-            if plan is None:
+            facts = dhcp_port.port_facts(cloud, port)
+            path = with_agents(config, lambda c, f=facts: dhcp_port.plan_path(c, config, f, args.physical_interface))
+            if path.plan is None:
                 raise UsageError(
-                    f"port {port.id} has no interface on br-int of {port.binding_host} ({shown.detail})",
+                    f"port {port.id} has no interface on br-int of {port.binding_host} ({path.shown.detail})",
                     "is the VM plugged? `steth check dhcp` tells more",
                 )
-            hops += [Hop(h.node, h.interface, h.netns) for h in plan.hops]
+            hops += [Hop(h.node, h.interface, h.netns) for h in path.plan.hops]
         return hops
 
     def take_action(self, args: argparse.Namespace) -> int:
@@ -170,48 +164,47 @@ class Capture(StethCommand):
             fh.write(chunk)
             fh.flush()
 
-        async def go() -> CaptureRun:
-            async with AgentClient(config) as client:
-                cap = CaptureRun(
-                    client,
-                    config,
-                    hops,
-                    filter=args.filter,
-                    duration=args.duration,
-                    count=args.count,
-                    snaplen=args.snaplen,
-                    max_bytes=args.max_bytes,
-                    keep_packets=pcapng,
-                    immediate=not path,  # a live view shows each packet as it passes
-                    on_packets=None if path else on_packets,
-                    on_bytes=on_bytes if path and not pcapng else None,
+        async def go(client: AgentClient) -> CaptureRun:
+            cap = CaptureRun(
+                client,
+                config,
+                hops,
+                filter=args.filter,
+                duration=args.duration,
+                count=args.count,
+                snaplen=args.snaplen,
+                max_bytes=args.max_bytes,
+                keep_packets=pcapng,
+                immediate=not path,  # a live view shows each packet as it passes
+                on_packets=None if path else on_packets,
+                on_bytes=on_bytes if path and not pcapng else None,
+            )
+            try:
+                cap.requests()
+            except ValidationError as exc:
+                raise request_error(exc) from None
+            loop = asyncio.get_running_loop()
+            signals = (signal.SIGINT, signal.SIGTERM)
+            for s in signals:
+                loop.add_signal_handler(s, cap.interrupt)
+            try:
+                await cap.start()
+                what = ", ".join(str(h.hop) for h in cap.running)
+                print(
+                    f"steth: capturing on {what}"
+                    + (f" (filter {args.filter})" if args.filter else "")
+                    + f" for up to {args.duration:g} s; Ctrl-C stops",
+                    file=sys.stderr,
+                    flush=True,
                 )
-                try:
-                    cap.requests()
-                except ValidationError as exc:
-                    raise request_error(exc) from None
-                loop = asyncio.get_running_loop()
-                signals = (signal.SIGINT, signal.SIGTERM)
+                await cap.stream()
+            finally:
                 for s in signals:
-                    loop.add_signal_handler(s, cap.interrupt)
-                try:
-                    await cap.start()
-                    what = ", ".join(str(h.hop) for h in cap.running)
-                    print(
-                        f"steth: capturing on {what}"
-                        + (f" (filter {args.filter})" if args.filter else "")
-                        + f" for up to {args.duration:g} s; Ctrl-C stops",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    await cap.stream()
-                finally:
-                    for s in signals:
-                        loop.remove_signal_handler(s)
-                return cap
+                    loop.remove_signal_handler(s)
+            return cap
 
         try:
-            cap = run(go())
+            cap = with_agents(config, go)
         finally:
             if "fh" in raw:
                 raw["fh"].close()

@@ -9,24 +9,13 @@ from pydantic import ValidationError
 
 from ...errors import UsageError
 from ...report import html
+from ...report.mesh import mesh_page
 from ...wire.models import Verdict
-from ..checks import mesh, mtu
+from ..checks import dhcp_port, mesh, mtu
 from ..checks.nodes import discover, select_networks
-from ..client import AgentClient, run
+from ..client import AgentClient, with_agents
 from ..inventory import select_nodes
-from .base import StethLister, exit_status_for
-from .ping import request_error
-
-
-def node_list(text: str) -> list[str]:
-    return [n.strip() for n in text.split(",") if n.strip()]
-
-
-def add_scope_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--network", action="append", metavar="NAME", help="network from [networks] (repeatable; default: all)"
-    )
-    parser.add_argument("--nodes", type=node_list, metavar="N1,N2", help="only these nodes (default: all)")
+from .base import StethLister, add_scope_options, exit_status_for, request_error
 
 
 class CheckMesh(StethLister):
@@ -63,69 +52,21 @@ class CheckMesh(StethLister):
             raise request_error(exc) from None
         thresholds = mesh.Thresholds(args.max_loss, args.max_rtt)
 
-        async def go():
-            async with AgentClient(config) as client:
-                views = await discover(client, config, nodes, networks)
-                return views, await mesh.run(client, views, networks, probe, thresholds)
+        async def go(client: AgentClient):
+            views = await discover(client, config, nodes, networks)
+            return views, await mesh.run(client, views, networks, probe, thresholds)
 
-        views, rows = run(go())
+        views, rows = with_agents(config, go)
         unreachable = [v.name for v in views if not v.alive]
         self.summary = mesh.findings(rows, unreachable)
         self.exit_status = exit_status_for((r.verdict for r in rows), unreachable=bool(unreachable))
         if args.html:
-            html.write(
-                args.html,
-                mesh_page(
-                    rows,
-                    [v.name for v in views],
-                    networks,
-                    self.summary,
-                    ok=self.exit_status == 0,
-                    max_rtt=args.max_rtt,
-                ),
-            )
+            page = mesh_page(rows, [v.name for v in views], networks, self.summary, self.exit_status == 0, args.max_rtt)
+            html.write(args.html, page)
         if self.is_table(args):
             return mesh.matrix(rows, [v.name for v in views])
         columns = list(mesh.MeshRow.__dataclass_fields__)
         return columns, [[v.value if isinstance(v, Verdict) else v for v in asdict(r).values()] for r in rows]
-
-
-RTT_RED_MS = 10.0  # an average rtt at (or above) this shows red, unless --max-rtt or the data say more
-
-
-def mesh_page(
-    rows: list[mesh.MeshRow],
-    nodes: list[str],
-    networks: list[str],
-    findings: list[str],
-    ok: bool,
-    max_rtt: float | None = None,
-) -> str:
-    by = {(r.network, r.source, r.destination): r for r in rows}
-    rtts = [r.rtt_avg_ms for r in rows if r.rtt_avg_ms is not None]
-    # absolute scale from 0: sub-millisecond differences on a LAN must not look red
-    rtt_color = html.scale_color(0.0, max([RTT_RED_MS, *(([max_rtt] if max_rtt else []) + rtts)]))
-    sections = []
-    for net in networks:
-
-        def loss(s, d, net=net):
-            r = by.get((net, s, d))
-            return None if r is None or r.verdict is Verdict.ERROR else r.loss_pct
-
-        def rtt(s, d, net=net):
-            r = by.get((net, s, d))
-            return None if r is None else r.rtt_avg_ms
-
-        sections.append(
-            (
-                f"network {net}",
-                [
-                    html.Heatmap("loss %", nodes, nodes, loss, html.loss_color, lambda v: f"{v:g}%"),
-                    html.Heatmap("average rtt (ms)", nodes, nodes, rtt, rtt_color, lambda v: f"{v:.2f}"),
-                ],
-            )
-        )
-    return html.page("steth check mesh", sections, findings, ok)
 
 
 class CheckMtu(StethLister):
@@ -151,15 +92,14 @@ class CheckMtu(StethLister):
         if not 0.05 <= args.timeout <= 10:
             raise UsageError(f"--timeout {args.timeout} is out of range 0.05-10")
 
-        async def go():
-            async with AgentClient(config) as client:
-                views = await discover(client, config, nodes, networks)
-                expected = mtu.expected_mtus(views, networks, config.mtu, args.mtu)
-                rows = mtu.interface_rows(views, networks, expected)
-                rows += await mtu.run(client, views, networks, expected, args.timeout)
-                return views, expected, rows
+        async def go(client: AgentClient):
+            views = await discover(client, config, nodes, networks)
+            expected = mtu.expected_mtus(views, networks, config.mtu, args.mtu)
+            rows = mtu.interface_rows(views, networks, expected)
+            rows += await mtu.run(client, views, networks, expected, args.timeout)
+            return views, expected, rows
 
-        views, expected, rows = run(go())
+        views, expected, rows = with_agents(config, go)
         unreachable = [v.name for v in views if not v.alive]
         family = {n: config.networks[n].version for n in networks}
         self.summary = [f"agent {n} is unreachable: its paths were not measured" for n in unreachable]
@@ -195,8 +135,6 @@ class CheckDhcp(StethLister):
     DISCOVER or the OFFER stops (or a rogue DHCP server). Changes no address."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        from .openstack import add_openstack_options
-
         parser = super().get_parser(prog_name)
         parser.add_argument("ref", metavar="PORT_OR_SERVER", help="port ID, MAC, fixed IP, or server name/ID")
         parser.add_argument(
@@ -211,15 +149,12 @@ class CheckDhcp(StethLister):
             default=6.0,
             help="capture window in seconds (default 6; dnsmasq may wait ~3 s before an OFFER)",
         )
-        add_openstack_options(parser)
         return parser
 
     def take_action(self, args: argparse.Namespace):
-        from .openstack import connect_from
-
         if not 5 <= args.duration <= 30:
             raise UsageError(f"--duration {args.duration} is out of range 5-30 s")
-        cloud = connect_from(args)
+        cloud = self.cloud
         config = self.config
         rows = []
         verdicts = []
@@ -231,7 +166,10 @@ class CheckDhcp(StethLister):
                     raise UsageError(
                         f"port {port.id} is on a {seg.network_type if seg else 'unknown'} network, not {expected}"
                     )
-            analysis = run_dhcp_check(config, cloud, port, args.physical_interface, args.duration)
+            facts = dhcp_port.port_facts(cloud, port)
+            analysis = with_agents(
+                config, lambda c, f=facts: dhcp_port.check_port(c, config, f, args.physical_interface, args.duration)
+            )
             verdicts.append(analysis.verdict)
             for h in analysis.hops:
                 rows.append(
@@ -243,69 +181,12 @@ class CheckDhcp(StethLister):
         return ["port", "node", "hop", "interface", "discover", "offer", "other", "error"], rows
 
 
-def plan_port_path(config, cloud, port, uplink: str):
-    """The hops of ``port``'s path from Neutron's data and the compute node's br-int.
-
-    Returns (plan, (ovs_port_row, interface) or None, ovs_show); ``plan`` is None when the
-    port's interface is not on br-int (nothing to plan a path through).
-    """
-    from .. import api
-    from ..checks import dhcp as dhcp_check
-    from ..inventory import resolve_node
-
-    if not port.binding_host:
-        raise UsageError(f"port {port.id} is not bound to a host", "is it plugged into a VM?")
-    network = cloud.network(port.network_id)
-    dhcp_ports = cloud.dhcp_ports(port.network_id)
-    hosts = sorted({p.binding_host for p in dhcp_ports if p.binding_host})
-    compute = resolve_node(config, port.binding_host)
-
-    async def find_ovs_port():
-        async with AgentClient(config) as client:
-            return await api.ovs_show(client, compute, "br-int")
-
-    shown = run(find_ovs_port())
-    vif = shown.with_iface_id(port.id)
-    found = vif[1:] if vif else None
-    if found is None:
-        return None, None, shown
-    return dhcp_check.plan(port, network, dhcp_ports, hosts, uplink, ovs_port=found[1].name), found, shown
-
-
-def run_dhcp_check(config, cloud, port, uplink: str, duration: float):
-    """Plan the hops from Neutron's data, run the traces on every node at once, analyse."""
-    from ..checks import dhcp as dhcp_check
-    from ..inventory import resolve_node
-
-    p, found, shown = plan_port_path(config, cloud, port, uplink)
-    if p is None:
-        return dhcp_check.Analysis(
-            Verdict.FAIL if shown.ovs_available and shown.bridges else Verdict.ERROR,
-            f"no interface with external_ids:iface-id={port.id} on br-int of {port.binding_host} "
-            f"({shown.detail}): the VM's port is not plugged into Open vSwitch",
-            [],
-            [],
-        )
-    nodes = {h.node: resolve_node(config, h.node) for h in p.hops}
-
-    async def go():
-        async with AgentClient(config) as client:
-            return await dhcp_check.trace(client, nodes, p, duration)
-
-    analysis = run(go())
-    if found:
-        dhcp_check.explain_tag(analysis, found[0])
-    return analysis
-
-
 class _CheckDhcpOriginal(CheckDhcp):
     """Base of the original tool's DHCP commands: PORT_ID PHYSICAL_INTERFACE vlan|vxlan."""
 
     side = ""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        from .openstack import add_openstack_options
-
         parser = super(CheckDhcp, self).get_parser(prog_name)
         parser.add_argument("ref", metavar="PORT_ID", help="Neutron port ID (or MAC / fixed IP)")
         parser.add_argument(
@@ -315,7 +196,6 @@ class _CheckDhcpOriginal(CheckDhcp):
         )
         parser.add_argument("network_type", choices=["vlan", "vxlan"], help="the port's network type")
         parser.add_argument("--duration", type=float, default=6.0, help="capture window in seconds (default 6)")
-        add_openstack_options(parser)
         return parser
 
     def take_action(self, args: argparse.Namespace):

@@ -56,8 +56,6 @@ class Doctor(StethLister):
     3 a check could not run (agent unreachable)."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        from .openstack import add_openstack_options
-
         parser = super().get_parser(prog_name)
         parser.add_argument(
             "ref",
@@ -71,15 +69,12 @@ class Doctor(StethLister):
             "through its router: security group egress, SNAT, the router's path",
         )
         parser.add_argument("--html", metavar="FILE", help="also write the report as a self-contained HTML page")
-        add_openstack_options(parser)
         return parser
 
     def take_action(self, args: argparse.Namespace):
-        from .openstack import connect_from
-
         target = Target.parse(args.to) if args.to else None
         t0 = time.monotonic()
-        cloud = connect_from(args)
+        cloud = self.cloud
         facts = gather(cloud, args.ref, target)
         config = self.config
 

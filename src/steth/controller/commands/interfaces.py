@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ...wire.validators import check_ifname
 from .. import api
-from ..client import AgentClient, run
+from ..client import with_agents
 from ..inventory import resolve_node
-from .base import StethShowOne
-
-
-def ifname_arg(text: str) -> str:
-    try:
-        return check_ifname(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+from .base import StethShowOne, ifname_arg
 
 
 class InterfaceShow(StethShowOne):
@@ -31,11 +23,7 @@ class InterfaceShow(StethShowOne):
         config = self.config
         node = resolve_node(config, args.agent)
 
-        async def fetch():
-            async with AgentClient(config) as client:
-                return await api.interface(client, node, args.interface)
-
-        iface = run(fetch())
+        iface = with_agents(config, lambda client: api.interface(client, node, args.interface))
         fields = {
             "name": iface.name,
             "index": iface.index,

@@ -1,4 +1,7 @@
-"""`steth lab up|down|status|config|demo` and `steth lab agent stop|start`."""
+"""`steth lab up|down|status|config|demo` and `steth lab agent stop|start`.
+
+The lab's modules (builder, status, faults) are imported inside each command's action: they
+load netlink and the wire models, which `steth lab ... --help` does not need."""
 
 from __future__ import annotations
 
@@ -7,15 +10,10 @@ import os
 import sys
 
 from ...errors import UsageError
-from ...lab import build as lab_build
-from ...lab.status import require, status
 from ...lab.topology import AGENT_PORT
-from .base import StethCommand, StethLister
+from .base import StethCommand, StethLister, progress_printer
 
-
-def progress(message: str) -> None:
-    if sys.stderr.isatty():
-        print(f"lab: {message}", file=sys.stderr)
+progress = progress_printer("lab")
 
 
 def add_name(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +48,8 @@ class LabUp(StethCommand):
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
+        from ...lab import build as lab_build
+
         state = lab_build.up(
             args.name, args.computes, progress=progress, static_neighbours=args.static_neighbours, neutron=args.neutron
         )
@@ -77,6 +77,8 @@ class LabDown(StethCommand):
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
+        from ...lab import build as lab_build
+
         state = lab_build.down(args.name, progress=progress)
         if state is None:
             print(f"there is no lab called {args.name}; nothing to do")
@@ -99,6 +101,8 @@ class LabStatus(StethLister):
         return parser
 
     def take_action(self, args: argparse.Namespace):
+        from ...lab.status import require, status
+
         _, rows = status(args.name)
         columns = ["node", "role", "namespace", "interfaces", "agent", "agent_pid", "agent_state"]
         fmt_json = getattr(args, "formatter", "table") in ("json", "yaml")
@@ -129,6 +133,9 @@ class LabConfig(StethCommand):
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
+        from ...lab import build as lab_build
+        from ...lab.status import require
+
         state = require(args.name)
         text = lab_build.controller_config_text(state)
         if args.output:
@@ -153,6 +160,9 @@ class LabAgent(StethCommand):
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
+        from ...lab import build as lab_build
+        from ...lab.status import require
+
         state = require(args.name)
         builder = lab_build.LabBuilder(state)
         node = builder.topo.node(args.node)
@@ -197,6 +207,7 @@ class LabDemo(StethCommand):
         return rc
 
     def take_action(self, args: argparse.Namespace) -> int:
+        from ...lab import build as lab_build
         from ...lab.build import topology_of
 
         print(
@@ -309,7 +320,9 @@ class LabFaultAdd(StethCommand):
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
+        from ...lab import build as lab_build
         from ...lab import faults
+        from ...lab.status import require
 
         if args.mtu is not None and not 68 <= args.mtu <= 65535:
             raise UsageError(f"--mtu {args.mtu} is out of range 68-65535")
@@ -330,6 +343,8 @@ class LabFaultList(StethLister):
         return parser
 
     def take_action(self, args: argparse.Namespace):
+        from ...lab.status import require
+
         state = require(args.name)
         rows = [
             [f["id"], f["kind"], " ".join(f"{k}={v}" for k, v in f["params"].items()), f["description"]]
@@ -362,6 +377,7 @@ class LabFaultRemove(StethCommand):
 
     def take_action(self, args: argparse.Namespace) -> int:
         from ...lab import faults
+        from ...lab.status import require
 
         if bool(args.id) == bool(args.all):
             raise UsageError("give a fault id or --all (not both)")

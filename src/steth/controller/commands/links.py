@@ -15,11 +15,9 @@ from pydantic import ValidationError
 from ...errors import AgentRequestError, CapabilityMissing
 from ...wire.vlan import LinkChange, LinkSetupRequest, LinkTeardownRequest, VlanInterfaceRequest
 from .. import api
-from ..client import AgentClient, run
+from ..client import with_agents
 from ..inventory import resolve_node
-from .base import StethShowOne
-from .interfaces import ifname_arg
-from .ping import request_error
+from .base import StethShowOne, ifname_arg, request_error
 
 DEFAULT_LEASE = 300.0
 
@@ -44,12 +42,8 @@ class _LinkCommand(StethShowOne):
         config = self.config
         node = resolve_node(config, agent)
 
-        async def go():
-            async with AgentClient(config) as client:
-                return await fn(client, node, req)
-
         try:
-            return _fields(node.name, run(go()))
+            return _fields(node.name, with_agents(config, lambda client: fn(client, node, req)))
         except AgentRequestError as exc:
             if exc.status == 501:  # the kernel cannot: a finding about the host, not a usage error
                 raise CapabilityMissing(

@@ -1,28 +1,14 @@
 """`steth port show REF` and `steth neutron agent list`: what Neutron says (openstacksdk).
 
 Connection settings come from clouds.yaml with OS_CLOUD / --os-cloud, OS_* variables or
---os-* options, as for the `openstack` client.
+--os-* options, as for the `openstack` client (options of the app: `steth --help` lists them).
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .base import StethLister
-
-
-def add_openstack_options(parser: argparse.ArgumentParser) -> None:
-    from ...openstack.adapter import register_options
-
-    group = parser.add_argument_group("OpenStack connection (clouds.yaml, OS_CLOUD, OS_*)")
-    register_options(group, sys.argv[1:])  # type: ignore[arg-type]
-
-
-def connect_from(args: argparse.Namespace):
-    from ...openstack import connect
-
-    return connect(options=args)
 
 
 class PortShow(StethLister):
@@ -34,11 +20,10 @@ class PortShow(StethLister):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("ref", metavar="PORT_OR_SERVER", help="port ID, MAC address, fixed IP, or server name/ID")
-        add_openstack_options(parser)
         return parser
 
     def take_action(self, args: argparse.Namespace):
-        cloud = connect_from(args)
+        cloud = self.cloud
         columns = [
             "port",
             "mac",
@@ -94,11 +79,10 @@ class NeutronAgentList(StethLister):
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         parser.add_argument("--host", help="only this host's agents")
-        add_openstack_options(parser)
         return parser
 
     def take_action(self, args: argparse.Namespace):
-        cloud = connect_from(args)
+        cloud = self.cloud
         table = self.is_table(args)
         rows = []
         for a in sorted(cloud.agents(host=args.host), key=lambda a: (a.host, a.binary)):

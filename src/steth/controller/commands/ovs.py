@@ -8,10 +8,9 @@ from pydantic import ValidationError
 
 from ...wire.models import OvsCheckPortsRequest
 from .. import api
-from ..client import AgentClient, run
+from ..client import with_agents
 from ..inventory import resolve_node
-from .base import StethLister, StethShowOne, exit_status_for
-from .ping import request_error
+from .base import StethLister, StethShowOne, exit_status_for, request_error
 
 
 class OvsCheckPorts(StethLister):
@@ -32,11 +31,7 @@ class OvsCheckPorts(StethLister):
         except ValidationError as exc:
             raise request_error(exc) from None
 
-        async def go():
-            async with AgentClient(config) as client:
-                return await api.ovs_check_ports(client, node, req)
-
-        resp = run(go())
+        resp = with_agents(config, lambda client: api.ovs_check_ports(client, node, req))
         columns = ["agent", "bridge", "port", "present", "verdict", "detail"]
         if not resp.ports:  # OVS unavailable: one row that says why
             rows = [[node.name, resp.bridge, "", False, resp.verdict.value, resp.detail]]
@@ -81,11 +76,7 @@ class OvsShow(StethLister):
 
                 raise UsageError(str(exc)) from None
 
-        async def go():
-            async with AgentClient(config) as client:
-                return await api.ovs_show(client, node, args.bridge)
-
-        resp = run(go())
+        resp = with_agents(config, lambda client: api.ovs_show(client, node, args.bridge))
         columns = ["bridge", "port", "tag", "trunks", "interface", "type", "ofport", "peer", "external_ids", "error"]
         rows = []
         table = self.is_table(args)
@@ -154,11 +145,7 @@ class OvsTrace(StethShowOne):
         except ValidationError as exc:
             raise request_error(exc) from None
 
-        async def go():
-            async with AgentClient(config) as client:
-                return await api.ovs_trace(client, node, req)
-
-        resp = run(go())
+        resp = with_agents(config, lambda client: api.ovs_trace(client, node, req))
         self.exit_status = exit_status_for([resp.verdict])
         columns = ["agent", "bridge", "flow", "verdict", "datapath_actions", "dropped", "detail"]
         values = [

@@ -10,20 +10,10 @@ from pydantic import ValidationError
 from ...errors import UsageError
 from ...wire.models import PingRequest
 from .. import api
-from ..client import AgentClient, run
+from ..client import AgentClient, with_agents
 from ..config import ControllerConfig
 from ..inventory import interface_on_network, resolve_node
-from .base import StethLister, exit_status_for
-from .interfaces import ifname_arg
-
-
-def request_error(exc: ValidationError) -> UsageError:
-    """A pydantic error on a request built from the command line, as a message naming the option."""
-    parts = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "request"
-        parts.append(f"{field}: {str(err['msg']).removeprefix('Value error, ')}")
-    return UsageError("; ".join(parts), "see `steth help` for the command's options")
+from .base import StethLister, exit_status_for, ifname_arg, request_error
 
 
 async def resolve_destinations(
@@ -96,25 +86,24 @@ class Ping(StethLister):
         if not dests:
             raise UsageError("no destination given", "e.g. `steth ping compute-1 10.0.0.12,compute-2`")
 
-        async def go():
-            async with AgentClient(config) as client:
-                targets = await resolve_destinations(client, config, dests, args.network)
-                try:
-                    req = PingRequest(
-                        targets=[a for _, a in targets],
-                        count=args.count,
-                        interval=args.interval,
-                        timeout=args.timeout,
-                        size=args.size,
-                        dont_fragment=args.df,
-                        interface=args.interface,
-                        source=args.source,
-                    )
-                except ValidationError as exc:
-                    raise request_error(exc) from None
-                return targets, await api.ping(client, node, req)
+        async def go(client: AgentClient):
+            targets = await resolve_destinations(client, config, dests, args.network)
+            try:
+                req = PingRequest(
+                    targets=[a for _, a in targets],
+                    count=args.count,
+                    interval=args.interval,
+                    timeout=args.timeout,
+                    size=args.size,
+                    dont_fragment=args.df,
+                    interface=args.interface,
+                    source=args.source,
+                )
+            except ValidationError as exc:
+                raise request_error(exc) from None
+            return targets, await api.ping(client, node, req)
 
-        targets, response = run(go())
+        targets, response = with_agents(config, go)
         by_addr = {r.target: r for r in response.results}
         columns = [
             "source",

@@ -9,10 +9,9 @@ import sys
 from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE, UsageError
 from ...wire.vlan import MAX_LISTEN_SECONDS, MAX_REPEAT, parse_vlans
 from ..checks import vlan as check
-from ..client import AgentClient, run
+from ..client import with_agents
 from ..inventory import resolve_node, select_nodes
-from .base import StethLister
-from .interfaces import ifname_arg
+from .base import StethLister, ifname_arg
 
 DEFAULT_VLANS = "untagged,1-4094"
 ROW_COLUMNS = ["vlan", "source", "destination", "source_interface", "destination_interface", "verdict", "error"]
@@ -68,26 +67,25 @@ class _VlanLister(StethLister):
     def execute(self, args: argparse.Namespace, nodes, vlans: list[int], interface: str | None, network: str | None):
         config = self.config
 
-        async def go():
-            async with AgentClient(config) as client:
-                return await check.run_check(
-                    client,
-                    config,
-                    nodes,
-                    vlans,
-                    interface=interface,
-                    network=network,
-                    duration=args.duration,
-                    grace=args.grace,
-                    rate=args.rate,
-                    repeat=args.repeat,
-                )
+        def go(client):
+            return check.run_check(
+                client,
+                config,
+                nodes,
+                vlans,
+                interface=interface,
+                network=network,
+                duration=args.duration,
+                grace=args.grace,
+                rate=args.rate,
+                repeat=args.repeat,
+            )
 
         if args.rate is not None and not 100 <= args.rate <= 10_000_000:
             raise UsageError(f"--rate {args.rate:g} is out of range 100-10000000 frames/s")
         if not 0 <= args.grace <= 5:
             raise UsageError(f"--grace {args.grace:g} is out of range 0-5 s")
-        rep = run(go())
+        rep = with_agents(config, go)
         self.report = rep
         self.exit_status = exit_status(rep)
         if args.formatter == "table":
