@@ -352,3 +352,32 @@ def _int_in(path: str, section: str, name: str, text: str, lo: int, hi: int) -> 
     if not lo <= value <= hi:
         raise ConfigError(f"{path}: [{section}] {name} = {value} is out of range {lo}-{hi}")
     return value
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """``[openstack]`` of steth.conf: the cloud this controller belongs to, so one export of
+    STETH_CONFIG is all a user needs. --os-cloud / OS_CLOUD and OS_CLIENT_CONFIG_FILE still win."""
+
+    cloud: str | None = None
+    clouds_file: str | None = None
+
+
+def cloud_settings(path: str | None = None) -> CloudSettings:
+    """The ``[openstack]`` section of the controller config, or nothing when there is no config file
+    (commands that only ask OpenStack work without one)."""
+    path = path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG
+    if not os.path.exists(path):
+        return CloudSettings()
+    values = _section(path, "openstack")
+    unknown = sorted(set(values) - {"cloud", "clouds_file"})
+    if unknown:
+        raise ConfigError(
+            f"{path}: [openstack] has unknown option(s) {', '.join(unknown)}", "use cloud and clouds_file"
+        )
+    clouds_file = values.get("clouds_file", "").strip() or None
+    if clouds_file and not os.path.isabs(clouds_file):
+        clouds_file = os.path.join(os.path.dirname(os.path.abspath(path)), clouds_file)
+    if clouds_file and not os.path.exists(clouds_file):
+        raise ConfigError(f"{path}: [openstack] clouds_file {clouds_file} does not exist", "fix the path or remove it")
+    return CloudSettings(values.get("cloud", "").strip() or None, clouds_file)

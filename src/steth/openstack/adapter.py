@@ -254,11 +254,17 @@ def _api(what: str) -> Iterator[None]:
         raise map_error(exc, what) from exc
 
 
-def connect(options: argparse.Namespace | None = None, cloud: str | None = None, **kwargs: Any) -> OpenStack:
+def connect(
+    options: argparse.Namespace | None = None,
+    cloud: str | None = None,
+    config_files: list[str] | None = None,
+    **kwargs: Any,
+) -> OpenStack:
     """A connection from clouds.yaml, OS_* variables and the --os-* options given (see options.py).
 
     ``options`` is a parsed namespace; only its connection options are passed on, and only those
-    given, so the cloud's own settings (e.g. auth_type none for a noauth Neutron) stay unless overridden."""
+    given, so the cloud's own settings (e.g. auth_type none for a noauth Neutron) stay unless overridden.
+    ``config_files`` replaces openstacksdk's clouds.yaml search path (steth.conf's [openstack] clouds_file)."""
     from openstack import config as os_config
     from openstack import connection
 
@@ -266,9 +272,8 @@ def connect(options: argparse.Namespace | None = None, cloud: str | None = None,
     if auth:
         kwargs["auth"] = {**kwargs.get("auth", {}), **auth}
     with _api("connecting to OpenStack"):
-        region = os_config.OpenStackConfig(load_yaml_config=True, load_envvars=True).get_one(
-            cloud=cloud, argparse=given, **kwargs
-        )
+        loader = os_config.OpenStackConfig(config_files=config_files, load_yaml_config=True, load_envvars=True)
+        region = loader.get_one(cloud=cloud, argparse=given, **kwargs)
         conn = connection.Connection(config=region)
     return OpenStack(conn)
 
