@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ..browser import render
 from ..conftest import steth
 from .conftest import LAB
 
@@ -34,7 +35,7 @@ def test_healthy_lab_passes_every_check(lab, tmp_path):
     assert "steth check all" in page.read_text()
 
 
-def test_faults_are_named_by_their_own_check_only(lab):
+def test_faults_are_named_by_their_own_check_only(lab, tmp_path):
     added = []
     try:
         for args in (
@@ -44,9 +45,15 @@ def test_faults_are_named_by_their_own_check_only(lab):
             r = run(lab, "lab", "fault", "add", "--name", LAB, *args)
             assert r.rc == 0, r.err
             added.append(r.out.split(":")[0])
-        r = run(lab, "check", "all", "-f", "json")
+        page = tmp_path / "broken.html"
+        r = run(lab, "check", "all", "-f", "json", "--html", str(page))
         assert r.rc == 1
         rows = rows_of(r)
+        shown = render(str(page))  # the report as a browser shows it: self-contained, faults in words
+        assert shown.requests == []
+        assert "What needs attention" in shown.dom
+        assert "<th>150</th>" in shown.dom and "MISSING" in shown.dom  # the pruned VLAN is its own column
+        assert "<th>100-149</th>" in shown.dom and "<th>151-199</th>" in shown.dom
         assert {k for k, x in rows.items() if x["verdict"] not in ("ok", "skipped")} == {"vlan", "bandwidth"}
         assert "VLAN 150 is not carried to compute-2" in rows["vlan"]["detail"]
         assert "compute-1" in r.err and "bandwidth" in r.err

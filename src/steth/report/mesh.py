@@ -28,15 +28,10 @@ class MeshRow(Protocol):
 RTT_RED_MS = 10.0  # an average rtt at (or above) this shows red, unless --max-rtt or the data say more
 
 
-def mesh_page(
-    rows: Sequence[MeshRow],
-    nodes: list[str],
-    networks: list[str],
-    findings: list[str],
-    ok: bool,
-    max_rtt: float | None = None,
-    title: str = "steth check mesh",
-) -> str:
+def mesh_sections(
+    rows: Sequence[MeshRow], nodes: list[str], networks: list[str], max_rtt: float | None = None
+) -> list[tuple[str, list[html.Heatmap]]]:
+    """Per network a loss and an average-rtt heatmap (source x destination)."""
     by = {(r.network, r.source, r.destination): r for r in rows}
     rtts = [r.rtt_avg_ms for r in rows if r.rtt_avg_ms is not None]
     # absolute scale from 0: sub-millisecond differences on a LAN must not look red
@@ -61,4 +56,16 @@ def mesh_page(
                 ],
             )
         )
-    return html.page(title, sections, findings, ok)
+    return sections
+
+
+def mesh_page(
+    rows: Sequence[MeshRow],
+    nodes: list[str],
+    networks: list[str],
+    findings: list[str],
+    ok: bool,
+    max_rtt: float | None = None,
+    title: str = "steth check mesh",
+) -> str:
+    return html.page(title, mesh_sections(rows, nodes, networks, max_rtt), findings, ok)

@@ -52,10 +52,20 @@ class Scope:
 
 
 @dataclass
+class Measurements:
+    """The rows behind the steps, for the report: MTU per pair, VLANs per trunk, bandwidth per pair."""
+
+    mtu_rows: list[mtu.MtuRow] = field(default_factory=list)
+    vlan_reports: dict[str, vlan.VlanReport] = field(default_factory=dict)  # network -> report
+    bandwidth_rows: list[bandwidth.Row] = field(default_factory=list)
+
+
+@dataclass
 class SuiteResult:
     steps: list[Step]
     views: list[NodeView]
     mesh_rows: list[mesh.MeshRow]
+    measured: Measurements = field(default_factory=Measurements)
 
 
 def verdict_of(verdicts: Iterable[Verdict], unreachable: bool = False) -> Verdict:
@@ -168,11 +178,12 @@ async def mesh_step(client: AgentClient, scope: Scope, views: list[NodeView]) ->
     return Step("mesh", ", ".join(scope.networks), verdict, mesh.findings(rows, dead), unreachable=bool(dead)), rows
 
 
-async def mtu_step(client: AgentClient, scope: Scope, views: list[NodeView]) -> Step:
+async def mtu_step(client: AgentClient, scope: Scope, views: list[NodeView], measured: Measurements) -> Step:
     config, networks = scope.config, scope.networks
     dead = [v.name for v in views if not v.alive]
     expected = mtu.expected_mtus(views, networks, config.mtu, None)
     rows = mtu.interface_rows(views, networks, expected) + await mtu.run(client, views, networks, expected)
+    measured.mtu_rows = rows
     family: dict[str, int] = {n: config.networks[n].version for n in networks}
     found = [f"agent {n} is unreachable: its paths were not measured" for n in dead]
     found += mtu.findings(rows, config.tunnels, config.neutron_mtu, expected, family)
@@ -186,7 +197,7 @@ async def mtu_step(client: AgentClient, scope: Scope, views: list[NodeView]) -> 
 
 
 async def vlan_steps(
-    client: AgentClient, scope: Scope, cloud: Cloud, views: list[NodeView], progress: Progress
+    client: AgentClient, scope: Scope, cloud: Cloud, views: list[NodeView], progress: Progress, measured: Measurements
 ) -> list[Step]:
     """One step per network with VLANs to verify (from [vlans], Neutron's ranges), or one that says why none."""
     plan, notes = vlan_plan(scope.config, cloud, scope.networks)
@@ -202,6 +213,7 @@ async def vlan_steps(
             steps.append(Step("vlan", f"{net}: {format_ranges(vlans)}", verdict, [reason], unreachable=dead))
             continue
         report = await vlan.run_check(client, scope.config, live, vlans, network=net)
+        measured.vlan_reports[net] = report
         verdict = Verdict.FAIL if report.has_failures else Verdict.ERROR if report.has_errors else Verdict.OK
         origin = "" if sources == ["[vlans]"] else f" (from {', '.join(sources)})"
         steps.append(
@@ -225,7 +237,9 @@ async def vlan_steps(
     return steps
 
 
-async def bandwidth_steps(client: AgentClient, scope: Scope, views: list[NodeView], progress: Progress) -> list[Step]:
+async def bandwidth_steps(
+    client: AgentClient, scope: Scope, views: list[NodeView], progress: Progress, measured: Measurements
+) -> list[Step]:
     """One short round (every node in at most one 2 s test) per network with a [bandwidth] target."""
     if scope.quick:
         return [Step("bandwidth", "-", Verdict.SKIPPED, ["skipped with --quick"])]
@@ -238,6 +252,7 @@ async def bandwidth_steps(client: AgentClient, scope: Scope, views: list[NodeVie
         progress(f"bandwidth {net}")
         report = bandwidth.Report()
         await bandwidth.BandwidthCheck(client, config, bandwidth.Options(duration=2.0)).run(net, rounds, report)
+        measured.bandwidth_rows += report.rows
         steps.append(
             Step(
                 "bandwidth",
@@ -278,9 +293,10 @@ async def run(
 
     t = time.perf_counter()
     progress("mtu")
-    step = await mtu_step(client, scope, views)
+    measured = Measurements()
+    step = await mtu_step(client, scope, views, measured)
     steps.append(dataclasses.replace(step, seconds=time.perf_counter() - t))
 
-    steps += await vlan_steps(client, scope, cloud, views, progress)
-    steps += await bandwidth_steps(client, scope, views, progress)
-    return SuiteResult(steps, views, mesh_rows)
+    steps += await vlan_steps(client, scope, cloud, views, progress, measured)
+    steps += await bandwidth_steps(client, scope, views, progress, measured)
+    return SuiteResult(steps, views, mesh_rows, measured)

@@ -9,7 +9,7 @@ import time
 
 from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE
 from ...report import html
-from ...report.mesh import mesh_page
+from ...report.check_all import page as check_all_page
 from ...wire.models import Verdict
 from ..checks import suite
 from ..checks.cloud_facts import ask_cloud
@@ -79,9 +79,16 @@ class CheckAll(StethLister):
             f"{s.check}: {line}" for s in steps for line in s.findings if s.verdict not in (Verdict.OK, Verdict.SKIPPED)
         ]
         if args.html:
-            findings = [f"{s.check} ({s.verdict.value}): {line}" for s in steps for line in s.findings]
-            page = mesh_page(
-                mesh_rows, [v.name for v in views], networks, findings, self.exit_status == 0, title="steth check all"
+            m = result.measured
+            page = check_all_page(
+                steps,
+                [v.name for v in views],
+                networks,
+                mesh_rows,
+                m.mtu_rows,
+                dict(m.vlan_reports),
+                m.bandwidth_rows,
+                self.exit_status == 0,
             )
             html.write(args.html, page)
         columns = ["check", "scope", "verdict", "detail", "seconds"]
