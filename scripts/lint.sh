@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
 echo "lint: ruff clean" >&2
+.venv/bin/mypy src/steth/controller/doctor
+echo "lint: mypy --strict clean on controller/doctor" >&2
