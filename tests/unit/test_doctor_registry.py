@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import sys
 import textwrap
@@ -12,11 +13,20 @@ from steth.controller.checks.dhcp import Analysis, HopResult
 from steth.controller.decode import Summary
 from steth.controller.doctor import chains
 from steth.controller.doctor.backend import Backend
-from steth.controller.doctor.evidence import Evidence, Kind, UndeclaredEvidence, nothing
+from steth.controller.doctor.evidence import (
+    KINDS,
+    Collector,
+    Evidence,
+    Gatherer,
+    Kind,
+    KindRegistry,
+    UndeclaredEvidence,
+    nothing,
+)
 from steth.controller.doctor.facts import Facts
-from steth.controller.doctor.model import CheckResult
+from steth.controller.doctor.model import CheckResult, RegistryError
 from steth.controller.doctor.ovs_evidence import DHCP, OVS, TUNNEL_PING
-from steth.controller.doctor.registry import REGISTRY, Check, Registry, RegistryError
+from steth.controller.doctor.registry import REGISTRY, Check, Registry
 from steth.openstack.adapter import SubnetInfo
 from steth.wire.models import IptablesResponse, OvsFlowsResponse
 from steth.wire.verdict import Verdict
@@ -222,3 +232,35 @@ def test_tunnel_path_row_is_named_by_the_network_type_and_reads_the_dhcp_trace()
     rows = REGISTRY.checks["tunnel-path"].evaluate(healthy(), evidence())
     assert [r.check for r in rows] == ["vxlan tunnel path"]
     assert set(REGISTRY.checks["tunnel-path"].needs) == {TUNNEL_PING, DHCP}
+
+
+def test_an_evidence_kind_defined_twice_is_refused():
+    kinds = KindRegistry()
+    kinds.add(A)
+    with pytest.raises(RegistryError, match="evidence kind 'a' is defined twice"):
+        kinds.add(Kind("a", _never, nothing))
+    with pytest.raises(RegistryError, match="'ovs' is defined twice"):
+        KINDS.add(Kind("ovs", _never, dict))
+    assert KINDS.get("ovs") is OVS
+
+
+def test_a_chain_may_collect_a_shared_kind_its_own_way():
+    """OVN finds tunnel endpoints in its chassis, not in agents: the same kind, another collector."""
+
+    async def default(g: Gatherer) -> str:
+        return "from agents"
+
+    async def own(g: Gatherer) -> str:
+        return "from the chassis"
+
+    kind: Kind[str] = Kind("test-endpoints", default, str)
+
+    async def run(collectors) -> Evidence:
+        return await Gatherer(object(), None, healthy(), collectors).gather([kind])  # type: ignore[arg-type]
+
+    assert asyncio.run(run(()))[kind] == "from agents"
+    assert asyncio.run(run([Collector(kind, own)]))[kind] == "from the chassis"
+    reg = Registry()
+    reg.check(make("uses-it", needs=(kind,)))
+    chain = reg.chain(Backend.OVN, ["uses-it"], collectors=[Collector(kind, own)])
+    assert chain.collectors[0].collect is own

@@ -23,6 +23,7 @@ from ..client import AgentClient
 from ..config import ControllerConfig, NodeConfig
 from ..inventory import resolve_node
 from .facts import Facts
+from .model import RegistryError
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -54,7 +55,6 @@ class Kind(Generic[T_co]):
     key: str
     collect: Callable[[Gatherer], Awaitable[T_co]]
     empty: Callable[[], T_co]
-    doc: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,7 +74,7 @@ class KindRegistry:
 
     def add(self, kind: Kind[T]) -> Kind[T]:
         if kind.key in self.kinds:
-            raise ValueError(f"doctor evidence kind {kind.key!r} is defined twice")
+            raise RegistryError(f"doctor evidence kind {kind.key!r} is defined twice")
         self.kinds[kind.key] = kind
         return kind
 

@@ -34,3 +34,7 @@ class Diagnosis:
     root_cause: CheckResult | None = None
     symptoms: list[str] = field(default_factory=list)  # later failures explained by the root cause
     inconclusive: list[str] = field(default_factory=list)  # checks that could not run
+
+
+class RegistryError(ValueError):
+    """A check, chain or evidence kind defined wrongly (a bug in doctor's code, raised at import)."""

@@ -22,11 +22,7 @@ from ..config import ControllerConfig
 from .backend import Backend
 from .evidence import Collector, Evidence, Gatherer, Kind, Unprobed
 from .facts import Facts
-from .model import CheckResult, Plane
-
-
-class RegistryError(ValueError):
-    """A check or chain is defined wrongly (a bug in doctor's code, raised at import)."""
+from .model import CheckResult, Plane, RegistryError
 
 
 class Check:
