@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 
 from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE, UsageError
 from ...report import html
@@ -131,7 +132,7 @@ class Doctor(StethLister):
             head.append(f"the server has more ports, not examined: {', '.join(facts.other_ports)}")
         if args.html:
 
-            def cls(row: list[object]) -> str:
+            def cls(row: Sequence[object]) -> str:
                 if row[2] == "diagnosis":
                     return "cause" if not d.healthy else "ok"
                 return str(row[3])
