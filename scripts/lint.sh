@@ -7,3 +7,5 @@ cd "$(dirname "$0")/.."
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy --strict --follow-imports=silent src/steth/controller/checks
 echo "lint: ruff clean" >&2
+.venv/bin/mypy src/steth/controller/doctor src/steth/controller/commands/doctor.py src/steth/wire/verdict.py
+echo "lint: mypy --strict clean on controller/doctor (and the doctor command, wire/verdict.py)" >&2

@@ -6,7 +6,7 @@ import argparse
 
 from ...wire.models import AgentInfo, Verdict
 from .. import api
-from ..client import Outcome, with_agents
+from ..client import AgentReply, with_agents
 from ..inventory import addresses_by_network, select_nodes
 from .base import StethLister, exit_status_for
 
@@ -40,7 +40,7 @@ class AgentList(StethLister):
         config = self.config
         nodes = select_nodes(config, args.nodes)
 
-        outcomes: list[Outcome[AgentInfo]] = with_agents(
+        outcomes: list[AgentReply[AgentInfo]] = with_agents(
             config, lambda client: client.fan_out(nodes, lambda n: api.info(client, n))
         )
         networks = list(config.networks)
