@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
+.venv/bin/mypy --strict src/steth/wire  # wire/: the contract between agent and controller
 echo "lint: ruff clean" >&2
