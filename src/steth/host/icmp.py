@@ -261,11 +261,11 @@ def _norm(addr: str) -> str:
     return str(ipaddress.ip_address(addr.split("%")[0]))
 
 
-def _kernel_time(ancillary: list) -> int | None:
+def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> int | None:
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
             sec, nsec = struct.unpack("qq", data[:16])
-            return sec * 1_000_000_000 + nsec
+            return int(sec) * 1_000_000_000 + int(nsec)
     return None
 
 

@@ -299,7 +299,7 @@ def send_probes(
     """Send one probe frame per VLAN (``repeat`` rounds); ``rate`` frames/s paces the burst."""
     mac = interface_mac(ifname)
     template = FrameTemplate(mac, run_id_bytes(run_id), sender, ifname)
-    frames = [template.frame(v) for v in vlans]
+    burst = [template.frame(v) for v in vlans]
     sock = _open(ifname)
     _bind(sock, ifname, 0)  # proto 0: this socket receives nothing
     sent = errors = 0
@@ -308,7 +308,7 @@ def send_probes(
     batch = 64
     try:
         for _ in range(repeat):
-            for i, frame in enumerate(frames):
+            for i, frame in enumerate(burst):
                 if rate and i % batch == 0 and sent:
                     due = start + sent / rate
                     wait = due - time.monotonic()
