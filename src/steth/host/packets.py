@@ -25,6 +25,7 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import CapabilityMissing, HostError
 from ..wire import frames
@@ -98,9 +99,8 @@ class FrameTemplate:
         return bytes(buf)
 
 
-@dataclass(frozen=True)
-class Probe:
-    """A received probe frame, decoded."""
+class Probe(NamedTuple):
+    """A received probe frame, decoded (a tuple: built for every frame of a sweep, it must be cheap)."""
 
     run_id: bytes
     vlan_sent: int  # VLAN named in the payload (0: untagged)
@@ -111,17 +111,21 @@ class Probe:
 
 def decode(frame: bytes, aux_tci: int | None) -> Probe | None:
     """Decode a captured frame; None when it is not a steth probe. ``aux_tci`` is the tag from auxdata."""
-    eth = frames.ethernet(frame, aux_tci)
-    if eth is None or eth.ethertype != ETHERTYPE_PROBE or len(eth.payload) < _PAYLOAD.size:
+    head = frames.link_header(frame)
+    if head is None:
         return None
-    magic, version, run_id, vlan, sender, iface = _PAYLOAD.unpack_from(eth.payload)
+    ethertype, offset, tags = head
+    if ethertype != ETHERTYPE_PROBE or len(frame) < offset + _PAYLOAD.size:
+        return None
+    magic, version, run_id, vlan, sender, iface = _PAYLOAD.unpack_from(frame, offset)
     if magic != MAGIC or version != VERSION:
         return None
+    # the tag next to the payload, the one the probe was sent with: in band where no offload moved it
+    tci = tags[-1] if tags else aux_tci
     return Probe(
         run_id=run_id,
         vlan_sent=vlan,
-        # the tag next to the payload: the one the probe was sent with (in band where no offload moved it)
-        vlan_seen=eth.tags[-1] & 0x0FFF if eth.tags else 0,
+        vlan_seen=tci & 0x0FFF if tci is not None else 0,
         sender=sender.rstrip(b"\0").decode(errors="replace"),
         interface=iface.rstrip(b"\0").decode(errors="replace"),
     )

@@ -95,17 +95,31 @@ class Ethernet:
         return [tci & 0x0FFF for tci in self.tags]
 
 
-def ethernet(frame: bytes, stripped_tci: int | None = None) -> Ethernet | None:
-    """The Ethernet header and every tag in band; ``stripped_tci``: the tag the kernel moved to metadata."""
+def link_header(frame: bytes) -> tuple[int, int, tuple[int, ...]] | None:
+    """(ethertype, offset of the payload, TCIs in band) without building a record: the hot path of the
+    VLAN listener, which decodes every frame of a sweep. None under 14 bytes."""
     if len(frame) < 14:
         return None
     ethertype = (frame[12] << 8) | frame[13]
+    if ethertype not in TAG_TPIDS:
+        return ethertype, 14, ()
     pos = 14
-    tags: tuple[int, ...] = () if stripped_tci is None else (stripped_tci,)
+    tags: tuple[int, ...] = ()
     while ethertype in TAG_TPIDS and len(frame) >= pos + 4:
         tci, ethertype = _HH.unpack_from(frame, pos)
         tags += (tci,)
         pos += 4
+    return ethertype, pos, tags
+
+
+def ethernet(frame: bytes, stripped_tci: int | None = None) -> Ethernet | None:
+    """The Ethernet header and every tag in band; ``stripped_tci``: the tag the kernel moved to metadata."""
+    head = link_header(frame)
+    if head is None:
+        return None
+    ethertype, pos, tags = head
+    if stripped_tci is not None:
+        tags = (stripped_tci, *tags)
     return Ethernet(frame[0:6], frame[6:12], tags, ethertype, frame[pos:])
 
 
