@@ -141,10 +141,11 @@ def test_icmp_echo_and_errors():
 def test_udp_and_tcp():
     u = frames.udp(struct.pack("!HHHH", 68, 67, 8 + 3, 0) + b"abc" + b"pad")
     assert (u.sport, u.dport, u.length, u.payload) == (68, 67, 11, b"abc")
-    assert frames.udp(b"\0" * 7) is None
+    assert frames.udp(b"\0" * 5) is None and frames.udp(struct.pack("!HHH", 1, 2, 8)).payload == b""
     t = frames.tcp(struct.pack("!HHIIBBHHH", 43210, 22, 1000, 2000, 6 << 4, 0x12, 64240, 0, 0) + b"\0" * 4 + b"hi")
     assert (t.sport, t.dport, t.seq, t.ack, t.header_len, t.payload) == (43210, 22, 1000, 2000, 24, b"hi")
-    assert t.flag_letters() == "SA" and frames.tcp(b"\0" * 19) is None
+    assert t.flag_letters() == "SA" and frames.tcp(b"\0" * 13) is None
+    assert frames.tcp(struct.pack("!HHIIBB", 1, 2, 3, 4, 5 << 4, 0x02)).payload == b""  # cut after the flags
     assert frames.tcp(b"\0" * 20).flag_letters() == "."
 
 

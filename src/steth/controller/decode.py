@@ -159,6 +159,8 @@ def _ipv6(p: bytes, s: Summary) -> None:
         return
     s.src, s.dst = ip.src, ip.dst
     if ip.truncated:
+        if ip.next_header not in frames.IPV6_EXTENSIONS:  # cut right after the extension headers
+            s.proto = _IP_PROTOS.get(ip.next_header, f"ip-proto {ip.next_header}")
         _truncated(s)
     elif ip.fragment_offset:
         nxt = ip.next_header

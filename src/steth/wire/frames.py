@@ -57,8 +57,8 @@ _HH = struct.Struct("!HH")
 _IPV4 = struct.Struct("!BBHHHBBH4s4s")
 _IPV6 = struct.Struct("!IHBB16s16s")
 _ICMP = struct.Struct("!BBHI")
-_UDP = struct.Struct("!HHHH")
-_TCP = struct.Struct("!HHIIBBH")
+_UDP = struct.Struct("!HHH")  # ports and length: the checksum is not read
+_TCP = struct.Struct("!HHIIBB")  # up to the flags: the window and what follows are not read
 _ARP = struct.Struct("!HHBBH")
 
 
@@ -165,14 +165,22 @@ def arp(data: bytes) -> Arp | None:
 
 @dataclass(slots=True)
 class IPv4:
-    src: str
-    dst: str
+    saddr: bytes  # 4 bytes; ``src`` is the text
+    daddr: bytes
     proto: int
     ttl: int
     header_len: int
     total_len: int
     flags_frag: int  # flags (3 bits) and fragment offset (13 bits, in 8-byte units)
     payload: bytes  # up to total_len, or as much as is there
+
+    @property
+    def src(self) -> str:
+        return socket.inet_ntoa(self.saddr)
+
+    @property
+    def dst(self) -> str:
+        return socket.inet_ntoa(self.daddr)
 
     @property
     def fragment_offset(self) -> int:
@@ -193,7 +201,7 @@ def ipv4(data: bytes) -> IPv4 | None:
     if vihl >> 4 != 4 or ihl < 20:
         return None
     end = total if total >= ihl else len(data)  # 0 on a segmentation-offloaded capture: take it all
-    return IPv4(socket.inet_ntoa(src), socket.inet_ntoa(dst), proto, ttl, ihl, total, flags_frag, data[ihl:end])
+    return IPv4(src, dst, proto, ttl, ihl, total, flags_frag, data[ihl:end])
 
 
 @dataclass(slots=True)
@@ -205,7 +213,7 @@ class IPv6:
     payload_len: int
     payload: bytes  # after the extension headers, up to payload_len or as much as is there
     fragment_offset: int = 0  # in bytes, from a fragment header
-    truncated: bool = False  # an extension header did not fit: next_header names it, payload is empty
+    truncated: bool = False  # cut in or right after the extension headers: next_header names what is cut, no payload
     extensions: list[int] = field(default_factory=list)
 
 
@@ -234,8 +242,8 @@ def ipv6(data: bytes) -> IPv6 | None:
         else:
             nxt, size = rest[pos], (rest[pos + 1] + 1) * 8
         pos += size
-    if pos > len(rest):
-        ip.truncated = True
+    if pos > len(rest):  # the last extension header claims more than is there: what follows is cut
+        ip.next_header, ip.truncated = nxt, True
         return ip
     ip.next_header, ip.payload = nxt, rest[pos:]
     return ip
@@ -285,9 +293,10 @@ class Udp:
 
 
 def udp(data: bytes) -> Udp | None:
-    if len(data) < 8:
+    """None under the 6 bytes it reads (ports, length): a snap length may cut the checksum."""
+    if len(data) < 6:
         return None
-    sport, dport, length, _csum = _UDP.unpack_from(data)
+    sport, dport, length = _UDP.unpack_from(data)
     return Udp(sport, dport, length, data[8:length] if length >= 8 else data[8:])
 
 
@@ -309,9 +318,10 @@ class Tcp:
 
 
 def tcp(data: bytes) -> Tcp | None:
-    if len(data) < 20:
+    """None under the 14 bytes it reads (ports, sequence, acknowledgement, header length, flags)."""
+    if len(data) < 14:
         return None
-    sport, dport, seq, ack, offset, flags, _window = _TCP.unpack_from(data)
+    sport, dport, seq, ack, offset, flags = _TCP.unpack_from(data)
     hlen = (offset >> 4) * 4
     return Tcp(sport, dport, seq, ack, flags, hlen, data[hlen:] if hlen >= 20 else b"")
 
