@@ -2,20 +2,17 @@
 
 Only the fields an operator reads on a terminal; anything else is named by
 its ethertype or protocol number. Truncated frames (snap length) are decoded
-as far as they go.
+as far as they go. The headers are decoded by wire/frames.py, shared with the agent.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import struct
 import time
 from dataclasses import dataclass, field
 
+from ..wire import frames
 from ..wire.pcap import LINKTYPE_ETHERNET, LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_RAW, Packet
 
-ETH_IPV4, ETH_IPV6, ETH_ARP, ETH_VLAN, ETH_QINQ, ETH_LLDP = 0x0800, 0x86DD, 0x0806, 0x8100, 0x88A8, 0x88CC
-_TAGS = (ETH_VLAN, ETH_QINQ, 0x9100)
 _IP_PROTOS = {
     1: "ICMP",
     2: "IGMP",
@@ -49,8 +46,6 @@ _ICMP6 = {
     135: "neighbor solicitation",
     136: "neighbor advertisement",
 }
-_TCP_FLAGS = "FSRPAUEC"
-_IPV6_EXT = {0, 43, 44, 51, 60}  # hop-by-hop, routing, fragment, AH, destination options
 
 
 @dataclass
@@ -66,55 +61,48 @@ class Summary:
         return ".".join(str(v) for v in self.vlans)
 
 
-def _mac(b: bytes) -> str:
-    return ":".join(f"{x:02x}" for x in b)
-
-
 def summarize(linktype: int, data: bytes) -> Summary:
     """Decode as much of one frame as is there; never raises on short or odd frames."""
     s = Summary()
-    try:
-        if linktype == LINKTYPE_ETHERNET:
-            _ethernet(data, s)
-        elif linktype in (LINKTYPE_RAW, 12, 14):
-            _ip_any(data, s)
-        elif linktype == LINKTYPE_LINUX_SLL and len(data) >= 16:
-            _ethertype(struct.unpack_from("!H", data, 14)[0], data[16:], s)
-        elif linktype == LINKTYPE_LINUX_SLL2 and len(data) >= 20:
-            _ethertype(struct.unpack_from("!H", data, 0)[0], data[20:], s)
-        else:
-            s.proto = f"linktype {linktype}"
-    except (struct.error, IndexError, ValueError):
-        s.info = (s.info + " [truncated]").strip()
+    if linktype == LINKTYPE_ETHERNET:
+        _ethernet(data, s)
+    elif linktype in (LINKTYPE_RAW, 12, 14):
+        _ip_any(data, s)
+    elif linktype == LINKTYPE_LINUX_SLL and len(data) >= 16:
+        _ethertype((data[14] << 8) | data[15], data[16:], s)
+    elif linktype == LINKTYPE_LINUX_SLL2 and len(data) >= 20:
+        _ethertype((data[0] << 8) | data[1], data[20:], s)
+    else:
+        s.proto = f"linktype {linktype}"
     return s
 
 
+def _truncated(s: Summary) -> None:
+    s.info = (s.info + " [truncated]").strip()
+
+
 def _ethernet(data: bytes, s: Summary) -> None:
-    if len(data) < 14:
+    eth = frames.ethernet(data)
+    if eth is None:
         s.proto, s.info = "ETH", "[truncated]"
         return
-    s.src, s.dst = _mac(data[6:12]), _mac(data[0:6])
-    etype = struct.unpack_from("!H", data, 12)[0]
-    pos = 14
-    while etype in _TAGS and len(data) >= pos + 4:
-        tci, etype = struct.unpack_from("!HH", data, pos)
-        s.vlans.append(tci & 0x0FFF)
-        pos += 4
-    if etype <= 1500:  # 802.3 length field: LLC (STP and friends)
+    s.src, s.dst = frames.mac_text(eth.src), frames.mac_text(eth.dst)
+    s.vlans = eth.vlans
+    if eth.ethertype <= 1500:  # 802.3 length field: LLC (STP and friends)
         s.proto = "LLC"
-        s.info = "STP" if data[pos : pos + 2] == b"\x42\x42" else f"length {etype}"
+        s.info = "STP" if eth.payload[:2] == b"\x42\x42" else f"length {eth.ethertype}"
         return
-    _ethertype(etype, data[pos:], s)
+    _ethertype(eth.ethertype, eth.payload, s)
 
 
 def _ethertype(etype: int, payload: bytes, s: Summary) -> None:
-    if etype == ETH_IPV4:
+    if etype == frames.ETH_IPV4:
         _ipv4(payload, s)
-    elif etype == ETH_IPV6:
+    elif etype == frames.ETH_IPV6:
         _ipv6(payload, s)
-    elif etype == ETH_ARP:
+    elif etype == frames.ETH_ARP:
         _arp(payload, s)
-    elif etype == ETH_LLDP:
+    elif etype == frames.ETH_LLDP:
         s.proto = "LLDP"
     else:
         s.proto = f"ethertype 0x{etype:04x}"
@@ -132,74 +120,82 @@ def _ip_any(data: bytes, s: Summary) -> None:
 
 def _arp(p: bytes, s: Summary) -> None:
     s.proto = "ARP"
-    htype, ptype, hlen, plen, op = struct.unpack_from("!HHBBH", p, 0)
-    if ptype != ETH_IPV4 or plen != 4:
-        s.info = f"op {op}"
+    a = frames.arp(p)
+    if a is None:
+        _truncated(s)
         return
-    sha = p[8 : 8 + hlen]
-    spa = str(ipaddress.IPv4Address(p[8 + hlen : 12 + hlen]))
-    tpa = str(ipaddress.IPv4Address(p[12 + 2 * hlen : 16 + 2 * hlen]))
-    s.src, s.dst = spa, tpa
-    if op == 1:
-        s.info = f"who-has {tpa} tell {spa}"
-    elif op == 2:
-        s.info = f"{spa} is-at {_mac(sha)}"
+    if not a.is_ipv4:
+        s.info = f"op {a.op}"
+        return
+    s.src, s.dst = a.sender_ip, a.target_ip
+    if a.op == 1:
+        s.info = f"who-has {s.dst} tell {s.src}"
+    elif a.op == 2:
+        s.info = f"{s.src} is-at {frames.mac_text(a.sha)}"
     else:
-        s.info = f"op {op}"
+        s.info = f"op {a.op}"
 
 
 def _ipv4(p: bytes, s: Summary) -> None:
     s.proto = "IPv4"
-    ihl = (p[0] & 0x0F) * 4
-    frag = struct.unpack_from("!H", p, 6)[0]
-    proto = p[9]
-    s.src, s.dst = str(ipaddress.IPv4Address(p[12:16])), str(ipaddress.IPv4Address(p[16:20]))
-    if frag & 0x1FFF:  # a later fragment: no transport header
-        s.proto, s.info = _IP_PROTOS.get(proto, f"ip-proto {proto}"), f"fragment offset {(frag & 0x1FFF) * 8}"
+    ip = frames.ipv4(p)
+    if ip is None:
+        s.info = "[truncated]" if len(p) < 20 else "[bad header]"
         return
-    _transport(proto, p[ihl:], s, v6=False)
-    if frag & 0x2000:
+    s.src, s.dst = ip.src, ip.dst
+    if ip.fragment_offset:  # a later fragment: no transport header
+        s.proto, s.info = _IP_PROTOS.get(ip.proto, f"ip-proto {ip.proto}"), f"fragment offset {ip.fragment_offset}"
+        return
+    _transport(ip.proto, ip.payload, s, v6=False)
+    if ip.more_fragments:
         s.info = (s.info + " (first fragment)").strip()
 
 
 def _ipv6(p: bytes, s: Summary) -> None:
     s.proto = "IPv6"
-    nxt = p[6]
-    s.src, s.dst = str(ipaddress.IPv6Address(p[8:24])), str(ipaddress.IPv6Address(p[24:40]))
-    pos = 40
-    for _ in range(8):  # bounded walk over extension headers
-        if nxt not in _IPV6_EXT:
-            break
-        if nxt == 44:
-            nxt, hlen = p[pos], 8
-        elif nxt == 51:
-            nxt, hlen = p[pos], (p[pos + 1] + 2) * 4
-        else:
-            nxt, hlen = p[pos], (p[pos + 1] + 1) * 8
-        pos += hlen
-    _transport(nxt, p[pos:], s, v6=True)
+    ip = frames.ipv6(p)
+    if ip is None:
+        s.info = "[truncated]" if len(p) < 40 else "[bad header]"
+        return
+    s.src, s.dst = ip.src, ip.dst
+    if ip.truncated:
+        if ip.next_header not in frames.IPV6_EXTENSIONS:  # cut right after the extension headers
+            s.proto = _IP_PROTOS.get(ip.next_header, f"ip-proto {ip.next_header}")
+        _truncated(s)
+    elif ip.fragment_offset:
+        nxt = ip.next_header
+        s.proto, s.info = _IP_PROTOS.get(nxt, f"ip-proto {nxt}"), f"fragment offset {ip.fragment_offset}"
+    else:
+        _transport(ip.next_header, ip.payload, s, v6=True)
 
 
 def _transport(proto: int, p: bytes, s: Summary, v6: bool) -> None:
     s.proto = _IP_PROTOS.get(proto, f"ip-proto {proto}")
-    if proto == 1 and not v6 or proto == 58 and v6:
-        icmp_type, code = p[0], p[1]
+    if proto == frames.IPPROTO_ICMP and not v6 or proto == frames.IPPROTO_ICMPV6 and v6:
+        m = frames.icmp(p)
+        if m is None:
+            _truncated(s)
+            return
         names = _ICMP6 if v6 else _ICMP4
-        s.info = names.get(icmp_type, f"type {icmp_type} code {code}")
-        if icmp_type in ((128, 129) if v6 else (0, 8)):
-            ident, seq = struct.unpack_from("!HH", p, 4)
-            s.info += f" id {ident} seq {seq}"
-        elif not v6 and icmp_type == 3:
-            s.info += f" {_ICMP4_UNREACH.get(code, f'code {code}')}"
-    elif proto == 6:
-        sport, dport, seq, ack, off_flags = struct.unpack_from("!HHIIH", p, 0)
-        flags = "".join(c for i, c in enumerate(_TCP_FLAGS) if off_flags & (1 << i)) or "."
-        s.src, s.dst = _port(s.src, sport, v6), _port(s.dst, dport, v6)
-        s.info = f"flags [{flags}] seq {seq}" + (f" ack {ack}" if off_flags & 0x10 else "")
-    elif proto == 17:
-        sport, dport, length = struct.unpack_from("!HHH", p, 0)
-        s.src, s.dst = _port(s.src, sport, v6), _port(s.dst, dport, v6)
-        s.info = f"length {max(length - 8, 0)}"
+        s.info = names.get(m.type, f"type {m.type} code {m.code}")
+        if m.type in ((128, 129) if v6 else (0, 8)):
+            s.info += f" id {m.ident} seq {m.seq}"
+        elif not v6 and m.type == 3:
+            s.info += f" {_ICMP4_UNREACH.get(m.code, f'code {m.code}')}"
+    elif proto == frames.IPPROTO_TCP:
+        t = frames.tcp(p)
+        if t is None:
+            _truncated(s)
+            return
+        s.src, s.dst = _port(s.src, t.sport, v6), _port(s.dst, t.dport, v6)
+        s.info = f"flags [{t.flag_letters()}] seq {t.seq}" + (f" ack {t.ack}" if t.flags & t.ACK else "")
+    elif proto == frames.IPPROTO_UDP:
+        u = frames.udp(p)
+        if u is None:
+            _truncated(s)
+            return
+        s.src, s.dst = _port(s.src, u.sport, v6), _port(s.dst, u.dport, v6)
+        s.info = f"length {max(u.length - 8, 0)}"
 
 
 def _port(addr: str, port: int, v6: bool) -> str:

@@ -1,8 +1,8 @@
 """Raw AF_PACKET capture and injection, in any network namespace, and a DHCP frame codec.
 
 Sockets are opened inside a namespace from a short-lived thread that enters it
-(setns is per thread); a socket keeps its namespace afterwards. Frames are parsed
-by hand (Ethernet, optional 802.1Q, IPv4, UDP, VXLAN, BOOTP): no scapy import.
+(setns is per thread); a socket keeps its namespace afterwards. Frames are decoded
+by wire/frames.py (Ethernet, 802.1Q, IPv4, UDP, VXLAN, BOOTP/DHCP): no scapy import.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ import time
 from dataclasses import dataclass
 
 from ..errors import CapabilityMissing, HostError
+from ..wire import frames
 from . import netns as netns_mod
 from .inet import checksum as _checksum
 
 ETH_P_ALL = 0x0003
-VXLAN_PORT = 4789
-DHCP_MAGIC = b"\x63\x82\x53\x63"
 MESSAGE_TYPES = {1: "DISCOVER", 2: "OFFER", 3: "REQUEST", 4: "DECLINE", 5: "ACK", 6: "NAK", 7: "RELEASE", 8: "INFORM"}
 MAX_FRAMES = 20000  # per capture: bounds memory and time on a busy interface
 
@@ -66,72 +65,39 @@ class DhcpFrame:
     time: float
 
 
-def _mac(b: bytes) -> str:
-    return ":".join(f"{x:02x}" for x in b)
-
-
 def parse(frame: bytes, outgoing: bool = False, now: float = 0.0, _vni: int | None = None) -> DhcpFrame | None:
     """A DHCP message in an Ethernet frame (optionally 802.1Q-tagged or VXLAN-encapsulated), else None."""
-    if len(frame) < 14:
+    head = frames.link_header(frame)  # most frames of a busy interface end here or at the next test
+    if head is None or head[0] != frames.ETH_IPV4:
         return None
-    dst, src = frame[0:6], frame[6:12]
-    ethertype = struct.unpack("!H", frame[12:14])[0]
-    off = 14
-    vlan = None
-    if ethertype in (0x8100, 0x88A8) and len(frame) >= 18:
-        vlan = struct.unpack("!H", frame[14:16])[0] & 0x0FFF
-        ethertype = struct.unpack("!H", frame[16:18])[0]
-        off = 18
-    if ethertype != 0x0800 or len(frame) < off + 20:
+    ethertype, offset, tags = head
+    ip = frames.ipv4(frame[offset:])
+    if ip is None or ip.proto != frames.IPPROTO_UDP:
         return None
-    ihl = (frame[off] & 0x0F) * 4
-    if frame[off + 9] != 17 or len(frame) < off + ihl + 8:
+    udp = frames.udp(ip.payload)
+    if udp is None:
         return None
-    src_ip = socket.inet_ntoa(frame[off + 12 : off + 16])
-    dst_ip = socket.inet_ntoa(frame[off + 16 : off + 20])
-    udp = off + ihl
-    sport, dport = struct.unpack("!HH", frame[udp : udp + 4])
-    payload = frame[udp + 8 :]
-    if dport == VXLAN_PORT and _vni is None and len(payload) >= 8 + 14:
-        vni = int.from_bytes(payload[4:7], "big")
-        return parse(payload[8:], outgoing, now, _vni=vni)
-    if {sport, dport} - {67, 68} or len(payload) < 240 or payload[236:240] != DHCP_MAGIC:
+    if udp.dport == frames.VXLAN_PORT and _vni is None:
+        vx = frames.vxlan(udp.payload)
+        if vx is not None:
+            return parse(vx.inner, outgoing, now, _vni=vx.vni)
+    if {udp.sport, udp.dport} - {frames.DHCP_SERVER_PORT, frames.DHCP_CLIENT_PORT}:
         return None
-    xid = struct.unpack("!I", payload[4:8])[0]
-    yiaddr = socket.inet_ntoa(payload[16:20])
-    chaddr = _mac(payload[28:34])
-    opts = payload[240:]
-    mtype, server_id = None, None
-    i = 0
-    while i < len(opts):
-        code = opts[i]
-        if code == 255:
-            break
-        if code == 0:
-            i += 1
-            continue
-        if i + 1 >= len(opts):
-            break
-        ln = opts[i + 1]
-        val = opts[i + 2 : i + 2 + ln]
-        if code == 53 and ln == 1:
-            mtype = val[0]
-        elif code == 54 and ln == 4:
-            server_id = socket.inet_ntoa(val)
-        i += 2 + ln
-    if mtype is None:
+    msg = frames.dhcp(udp.payload)
+    mtype = msg.message_type if msg is not None else None
+    if msg is None or mtype is None:
         return None
     return DhcpFrame(
         message=MESSAGE_TYPES.get(mtype, str(mtype)),
-        xid=xid,
-        client_mac=chaddr,
-        src_mac=_mac(src),
-        dst_mac=_mac(dst),
-        src_ip=src_ip,
-        dst_ip=dst_ip,
-        server_id=server_id,
-        your_ip=None if yiaddr == "0.0.0.0" else yiaddr,
-        vlan=vlan,
+        xid=msg.xid,
+        client_mac=frames.mac_text(msg.chaddr),
+        src_mac=frames.mac_text(frame[6:12]),
+        dst_mac=frames.mac_text(frame[0:6]),
+        src_ip=ip.src,
+        dst_ip=ip.dst,
+        server_id=msg.server_id,
+        your_ip=None if msg.yiaddr == "0.0.0.0" else msg.yiaddr,
+        vlan=tags[0] & 0x0FFF if tags else None,
         vni=_vni,
         outgoing=outgoing,
         time=now,
@@ -140,7 +106,7 @@ def parse(frame: bytes, outgoing: bool = False, now: float = 0.0, _vni: int | No
 
 def discover(mac: str, xid: int) -> bytes:
     """A broadcast DHCPDISCOVER from ``mac`` as a complete Ethernet frame (checksums filled in)."""
-    hw = bytes.fromhex(mac.replace(":", ""))
+    hw = frames.mac_bytes(mac)
     bootp = struct.pack(
         "!BBBBIHH4s4s4s4s16s64s128s",
         1,
@@ -158,7 +124,7 @@ def discover(mac: str, xid: int) -> bytes:
         b"\0" * 64,
         b"\0" * 128,
     )
-    options = DHCP_MAGIC + bytes([53, 1, 1, 61, 7, 1]) + hw + bytes([55, 3, 1, 3, 6, 57, 2, 0x05, 0xDC, 255])
+    options = frames.DHCP_MAGIC + bytes([53, 1, 1, 61, 7, 1]) + hw + bytes([55, 3, 1, 3, 6, 57, 2, 0x05, 0xDC, 255])
     payload = bootp + options + b"\0" * max(0, 300 - len(bootp) - len(options))
     src, dst = b"\0" * 4, b"\xff" * 4
     udp_len = 8 + len(payload)

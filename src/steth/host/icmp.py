@@ -14,7 +14,6 @@ inflate round-trip times with its own scheduling delay.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import errno
 import ipaddress
 import os
@@ -23,11 +22,12 @@ import struct
 import time
 from dataclasses import dataclass, field
 
+from ..wire import frames
+from . import bpf
 from . import netns as netns_mod
 from .inet import checksum as _checksum
 
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
-SO_ATTACH_FILTER = 26
 IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)
 IP_PMTUDISC_DO = 2
 IPV6_MTU_DISCOVER = getattr(socket, "IPV6_MTU_DISCOVER", 23)
@@ -67,53 +67,37 @@ class TargetStats:
     error: str | None = None
 
 
-class _SockFilter(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint32)]
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(_SockFilter))]
-
-
-def _bpf(ident: int, family: int) -> list[tuple[int, int, int, int]]:
+def echo_filter(ident: int, family: int) -> list[bpf.Insn]:
     """Classic BPF: pass echo replies with our identifier and ICMP errors; drop the rest.
 
-    IPv4 raw sockets see the IP header first (X = its length); ICMPv6 sockets start at ICMP.
+    An IPv4 raw socket's filter sees the IP header first (X = its length); an ICMPv6 socket's starts
+    at the ICMPv6 header.
     """
-    ret_all, ret_none = (0x06, 0, 0, 0xFFFF), (0x06, 0, 0, 0)
     if family == 4:
         return [
-            (0xB1, 0, 0, 0),  # 0 ldxb 4*([0]&0xf)
-            (0x50, 0, 0, 0),  # 1 ldb [x+0]         type
-            (0x15, 4, 0, 0),  # 2 jeq #0 -> 7
-            (0x15, 2, 0, 8),  # 3 jeq #8 -> 6 (drop peers' requests)
-            (0x15, 1, 0, 13),  # 4 jeq #13 (timestamp) -> 6
-            ret_all,  # 5 errors and others: pass
-            ret_none,  # 6
-            (0x48, 0, 0, 4),  # 7 ldh [x+4]         identifier
-            (0x15, 0, 1, ident),  # 8 jeq #ident
-            ret_all,  # 9
-            ret_none,  # 10
+            bpf.load(bpf.LDX_B_MSH, 0),  # 0 X = IP header length
+            bpf.load(bpf.LD_B_IND, 0),  # 1 A = type
+            bpf.jump(bpf.JEQ_K, 0, 4, 0),  # 2 echo reply -> 7
+            bpf.jump(bpf.JEQ_K, 8, 2, 0),  # 3 echo request -> 6 (drop peers' requests)
+            bpf.jump(bpf.JEQ_K, 13, 1, 0),  # 4 timestamp -> 6
+            bpf.accept(),  # 5 errors and others: pass
+            bpf.drop(),  # 6
+            bpf.load(bpf.LD_H_IND, 4),  # 7 A = identifier
+            bpf.jump(bpf.JEQ_K, ident, 0, 1),  # 8
+            bpf.accept(),  # 9
+            bpf.drop(),  # 10
         ]
     return [
-        (0x30, 0, 0, 0),  # 0 ldb [0]           type
-        (0x15, 3, 0, 129),  # 1 jeq #129 -> 5
-        (0x25, 1, 0, 4),  # 2 jgt #4 -> 4 (requests, neighbour discovery: drop)
-        ret_all,  # 3 errors 1-4: pass
-        ret_none,  # 4
-        (0x28, 0, 0, 4),  # 5 ldh [4]           identifier
-        (0x15, 0, 1, ident),  # 6 jeq #ident
-        ret_all,  # 7
-        ret_none,  # 8
+        bpf.load(bpf.LD_B_ABS, 0),  # 0 A = type
+        bpf.jump(bpf.JEQ_K, 129, 3, 0),  # 1 echo reply -> 5
+        bpf.jump(bpf.JGT_K, 4, 1, 0),  # 2 requests, neighbour discovery -> 4 (drop)
+        bpf.accept(),  # 3 errors 1-4: pass
+        bpf.drop(),  # 4
+        bpf.load(bpf.LD_H_ABS, 4),  # 5 A = identifier
+        bpf.jump(bpf.JEQ_K, ident, 0, 1),  # 6
+        bpf.accept(),  # 7
+        bpf.drop(),  # 8
     ]
-
-
-def _attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
-    insns = (_SockFilter * len(program))(*[_SockFilter(c, jt, jf, k) for c, jt, jf, k in program])
-    prog = _SockFprog(len(program), insns)
-    sock.setsockopt(
-        socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(ctypes.string_at(ctypes.addressof(prog), ctypes.sizeof(prog)))
-    )
 
 
 def _echo(family: int, ident: int, seq: int, payload: bytes) -> bytes:
@@ -150,7 +134,7 @@ class Pinger:
             sock.setblocking(False)
             sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-            _attach_filter(sock, _bpf(self.ident, family))
+            bpf.attach(sock, echo_filter(self.ident, family))
             if dont_fragment:
                 if family == 4:
                     sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
@@ -239,45 +223,37 @@ class Pinger:
         outstanding: dict[str, int],
     ) -> None:
         if self.family == 4:
-            if len(data) < 20:
+            ip = frames.ipv4(data)
+            if ip is None:
                 return
-            data = data[(data[0] & 0x0F) * 4 :]
-        if len(data) < 8:
+            data = ip.payload
+        msg = frames.icmp(data)
+        if msg is None:
             return
-        icmp_type, code = data[0], data[1]
-        if icmp_type == ECHO_REPLY[self.family]:
-            ident, seq = struct.unpack("!HH", data[4:8])
-            key = (_norm(src), seq)
-            if ident != self.ident or key not in sent_at or key[0] not in stats:
+        if msg.type == ECHO_REPLY[self.family]:
+            key = (_norm(src), msg.seq)
+            if msg.ident != self.ident or key not in sent_at or key[0] not in stats:
                 return
             rtt = (now_ns - sent_at.pop(key)) / 1e6
             stats[key[0]].rtts_ms.append(max(rtt, 0.0))
             outstanding["n"] -= 1
             return
-        text = UNREACHABLE_TEXT[self.family].get(icmp_type, {})
-        if not text and icmp_type not in UNREACHABLE_TEXT[self.family]:
+        text = UNREACHABLE_TEXT[self.family].get(msg.type, {})
+        if not text and msg.type not in UNREACHABLE_TEXT[self.family]:
             return
-        inner = data[8:]
-        if self.family == 4:
-            if len(inner) < 28:
-                return
-            dst = socket.inet_ntop(socket.AF_INET, inner[16:20])
-            inner = inner[(inner[0] & 0x0F) * 4 :]
-        else:
-            if len(inner) < 48:
-                return
-            dst = socket.inet_ntop(socket.AF_INET6, inner[24:40])
-            inner = inner[40:]
-        ident, seq = struct.unpack("!HH", inner[4:8])
-        dst = _norm(dst)
-        if ident != self.ident or dst not in stats:
+        # the error quotes the start of our echo request: its IP header and first 8 bytes
+        inner = frames.ipv4(msg.payload) if self.family == 4 else frames.ipv6(msg.payload)
+        quoted = frames.icmp(inner.payload) if inner is not None else None
+        if inner is None or quoted is None:
             return
-        message = text.get(code, f"ICMP type {icmp_type} code {code}")
-        if icmp_type == 3 and code == 4 and self.family == 4:
-            mtu = struct.unpack("!H", data[6:8])[0]
-            message += f" (next-hop MTU {mtu})"
+        dst = _norm(inner.dst)
+        if quoted.ident != self.ident or dst not in stats:
+            return
+        message = text.get(msg.code, f"ICMP type {msg.type} code {msg.code}")
+        if msg.type == 3 and msg.code == 4 and self.family == 4:
+            message += f" (next-hop MTU {msg.next_hop_mtu})"
         stats[dst].error = f"{message} from {src}"
-        if sent_at.pop((dst, seq), None) is not None:
+        if sent_at.pop((dst, quoted.seq), None) is not None:
             outstanding["n"] -= 1
 
 
@@ -285,11 +261,11 @@ def _norm(addr: str) -> str:
     return str(ipaddress.ip_address(addr.split("%")[0]))
 
 
-def _kernel_time(ancillary: list) -> int | None:
+def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> int | None:
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
             sec, nsec = struct.unpack("qq", data[:16])
-            return sec * 1_000_000_000 + nsec
+            return int(sec) * 1_000_000_000 + int(nsec)
     return None
 
 

@@ -19,18 +19,20 @@ Python, so frames of other runs and other traffic are ignored.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import select
 import socket
 import struct
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..errors import CapabilityMissing, HostError
+from ..wire import frames
+from . import bpf
 
 ETH_P_ALL = 0x0003
-ETH_P_8021Q = 0x8100
+ETH_P_8021Q = frames.ETH_8021Q
 ETHERTYPE_PROBE = 0x88B5
 MAGIC = b"STVL"
 VERSION = 1
@@ -45,7 +47,6 @@ PACKET_AUXDATA = 8
 PACKET_STATISTICS = 6
 PACKET_IGNORE_OUTGOING = 23
 PACKET_OUTGOING = 4
-SO_ATTACH_FILTER = 26
 SO_RCVBUFFORCE = 33
 TP_STATUS_VLAN_VALID = 0x10
 _AUXDATA = struct.Struct("IIIHHHH")  # struct tpacket_auxdata
@@ -54,13 +55,6 @@ RCVBUF_BYTES = 64 * 1024 * 1024  # the kernel doubles it; only what is queued us
 # payload layout (offsets from the start of the payload)
 _PAYLOAD = struct.Struct(f"!4sB{RUN_ID_BYTES}sH{SENDER_BYTES}s{IFNAME_BYTES}s")
 _P_VLAN = 4 + 1 + RUN_ID_BYTES
-
-
-def mac_bytes(mac: str) -> bytes:
-    parts = mac.split(":")
-    if len(parts) != 6:
-        raise ValueError(f"{mac!r} is not a MAC address")
-    return bytes(int(p, 16) for p in parts)
 
 
 def run_id_bytes(run_id: str) -> bytes:
@@ -105,9 +99,8 @@ class FrameTemplate:
         return bytes(buf)
 
 
-@dataclass(frozen=True)
-class Probe:
-    """A received probe frame, decoded."""
+class Probe(NamedTuple):
+    """A received probe frame, decoded (a tuple: built for every frame of a sweep, it must be cheap)."""
 
     run_id: bytes
     vlan_sent: int  # VLAN named in the payload (0: untagged)
@@ -118,65 +111,37 @@ class Probe:
 
 def decode(frame: bytes, aux_tci: int | None) -> Probe | None:
     """Decode a captured frame; None when it is not a steth probe. ``aux_tci`` is the tag from auxdata."""
-    if len(frame) < 14:
+    head = frames.link_header(frame)
+    if head is None:
         return None
-    ethertype = int.from_bytes(frame[12:14], "big")
-    offset = 14
-    tag = aux_tci
-    if ethertype == ETH_P_8021Q and len(frame) >= 18:  # tag still in band (no offload on this path)
-        tag = int.from_bytes(frame[14:16], "big")
-        ethertype = int.from_bytes(frame[16:18], "big")
-        offset = 18
+    ethertype, offset, tags = head
     if ethertype != ETHERTYPE_PROBE or len(frame) < offset + _PAYLOAD.size:
         return None
     magic, version, run_id, vlan, sender, iface = _PAYLOAD.unpack_from(frame, offset)
     if magic != MAGIC or version != VERSION:
         return None
+    # the tag next to the payload, the one the probe was sent with: in band where no offload moved it
+    tci = tags[-1] if tags else aux_tci
     return Probe(
         run_id=run_id,
         vlan_sent=vlan,
-        vlan_seen=(tag & 0x0FFF) if tag is not None else 0,
+        vlan_seen=tci & 0x0FFF if tci is not None else 0,
         sender=sender.rstrip(b"\0").decode(errors="replace"),
         interface=iface.rstrip(b"\0").decode(errors="replace"),
     )
 
 
-# ---- classic BPF ------------------------------------------------------------
-
-
-class _SockFilter(ctypes.Structure):
-    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
-
-
-BPF_LD_H_ABS = 0x28
-BPF_JEQ_K = 0x15
-BPF_RET_K = 0x06
-
-
-def probe_filter() -> list[tuple[int, int, int, int]]:
+def probe_filter() -> list[bpf.Insn]:
     """Accept 0x88B5 frames, tag stripped or in band; drop everything else (before it is queued)."""
     return [
-        (BPF_LD_H_ABS, 0, 0, 12),  # A = ethertype
-        (BPF_JEQ_K, 3, 0, ETHERTYPE_PROBE),  # -> accept
-        (BPF_JEQ_K, 0, 3, ETH_P_8021Q),  # not a tag either -> drop
-        (BPF_LD_H_ABS, 0, 0, 16),  # A = inner ethertype
-        (BPF_JEQ_K, 0, 1, ETHERTYPE_PROBE),
-        (BPF_RET_K, 0, 0, 0xFFFF),  # accept
-        (BPF_RET_K, 0, 0, 0),  # drop
+        bpf.load(bpf.LD_H_ABS, 12),  # A = ethertype
+        bpf.jump(bpf.JEQ_K, ETHERTYPE_PROBE, 3, 0),  # -> accept
+        bpf.jump(bpf.JEQ_K, ETH_P_8021Q, 0, 3),  # not a tag either -> drop
+        bpf.load(bpf.LD_H_ABS, 16),  # A = inner ethertype
+        bpf.jump(bpf.JEQ_K, ETHERTYPE_PROBE, 0, 1),
+        bpf.accept(),
+        bpf.drop(),
     ]
-
-
-def attach_filter(sock: socket.socket, program: list[tuple[int, int, int, int]]) -> None:
-    arr = (_SockFilter * len(program))(*[_SockFilter(*ins) for ins in program])
-    prog = _SockFprog(len(program), arr)
-    sock.setsockopt(
-        socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(ctypes.string_at(ctypes.addressof(prog), ctypes.sizeof(prog)))
-    )
-    # the kernel copies the program during setsockopt; ``arr`` only has to live until here
 
 
 def _open(ifname: str) -> socket.socket:
@@ -225,7 +190,7 @@ class Listener:
         self.run_id = run_id_bytes(run_id)
         sock = _open(ifname)
         try:
-            attach_filter(sock, probe_filter())  # before bind: nothing unfiltered is ever queued
+            bpf.attach(sock, probe_filter())  # before bind: nothing unfiltered is ever queued
             sock.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES)
@@ -316,7 +281,7 @@ class Listener:
 def interface_mac(ifname: str) -> bytes:
     try:
         with open(f"/sys/class/net/{ifname}/address", encoding="ascii") as fh:
-            return mac_bytes(fh.read().strip())
+            return frames.mac_bytes(fh.read().strip())
     except FileNotFoundError:
         raise HostError(f"no interface named {ifname!r} on this node") from None
     except (OSError, ValueError) as exc:
@@ -338,7 +303,7 @@ def send_probes(
     """Send one probe frame per VLAN (``repeat`` rounds); ``rate`` frames/s paces the burst."""
     mac = interface_mac(ifname)
     template = FrameTemplate(mac, run_id_bytes(run_id), sender, ifname)
-    frames = [template.frame(v) for v in vlans]
+    burst = [template.frame(v) for v in vlans]
     sock = _open(ifname)
     _bind(sock, ifname, 0)  # proto 0: this socket receives nothing
     sent = errors = 0
@@ -347,7 +312,7 @@ def send_probes(
     batch = 64
     try:
         for _ in range(repeat):
-            for i, frame in enumerate(frames):
+            for i, frame in enumerate(burst):
                 if rate and i % batch == 0 and sent:
                     due = start + sent / rate
                     wait = due - time.monotonic()
@@ -373,7 +338,7 @@ def send_probes(
         sock.close()
     return SendResult(
         sent=sent,
-        mac=":".join(f"{b:02x}" for b in mac),
+        mac=frames.mac_text(mac),
         elapsed=time.monotonic() - start,
         errors=errors,
         error=first_error,

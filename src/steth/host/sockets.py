@@ -1,42 +1,39 @@
-"""Listening TCP sockets of this network namespace, from /proc/net/tcp and /proc/net/tcp6.
+"""Listening TCP sockets of this network namespace, asked of the kernel over netlink (sock_diag).
 
 Used to tell when a server we started is accepting connections, and which
-ports of a range are already taken, without connecting to anything.
+ports of a range are already taken, without connecting to anything. The kernel
+answers with structured records (pyroute2's DiagSocket, inet_diag), filtered to
+the LISTEN state on its side: no text of /proc/net/tcp to parse.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-import struct
 
-_LISTEN = "0A"
+from ..errors import HostError
 
-
-def _decode(hex_addr: str) -> tuple[str, int]:
-    addr, port = hex_addr.split(":")
-    raw = bytes.fromhex(addr)
-    if len(raw) == 4:
-        ip = socket.inet_ntop(socket.AF_INET, struct.pack("<I", struct.unpack(">I", raw)[0]))
-    else:  # four host-order 32-bit words
-        words = struct.unpack(">4I", raw)
-        ip = socket.inet_ntop(socket.AF_INET6, struct.pack("<4I", *words))
-    return ip, int(port, 16)
+TCP_LISTEN = 10  # the kernel's TCP_LISTEN state (SS_LISTEN in pyroute2)
 
 
 def listening() -> set[tuple[str, int]]:
     """(address, port) of every listening TCP socket (IPv4 and IPv6) in this namespace."""
+    from pyroute2 import DiagSocket  # loaded when first needed: most agent requests never ask
+    from pyroute2.netlink.exceptions import NetlinkError
+
     found: set[tuple[str, int]] = set()
-    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(path, encoding="ascii") as fh:
-                lines = fh.read().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) > 3 and fields[3] == _LISTEN:
-                found.add(_decode(fields[1]))
+    try:
+        with DiagSocket() as diag:
+            diag.bind()
+            for family in (socket.AF_INET, socket.AF_INET6):
+                for msg in diag.get_sock_stats(family=family, states=1 << TCP_LISTEN, protocol=socket.IPPROTO_TCP):
+                    address = str(ipaddress.ip_address(msg.get("idiag_src")))
+                    found.add((address, int(msg.get("idiag_sport"))))
+    except (NetlinkError, OSError) as exc:
+        raise HostError(
+            f"cannot list listening TCP sockets over netlink (sock_diag): {exc}",
+            "the kernel needs inet_diag and tcp_diag (modprobe tcp_diag)",
+        ) from exc
     return found
 
 

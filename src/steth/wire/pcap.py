@@ -275,7 +275,7 @@ def _ts_units(tsresol: int) -> int:
     """Nanoseconds per timestamp unit (only powers of ten of at most 10^-9 are supported)."""
     if tsresol & 0x80 or tsresol > 9:
         raise PcapFormatError(f"if_tsresol {tsresol:#x} is not supported")
-    return 10 ** (9 - tsresol)
+    return int(10 ** (9 - tsresol))  # a non-negative power: an int, which typeshed cannot know
 
 
 def read_pcapng(fh: BinaryIO) -> tuple[list[PcapngInterface], list[Packet]]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...errors import OpenStackError
-from ...openstack.adapter import AgentInfo as NeutronAgent
+from ...openstack.adapter import NeutronAgent
 from ...openstack.adapter import OpenStack
 from ...wire.vlan import format_ranges
 from ..config import ControllerConfig, vlans_by_network
