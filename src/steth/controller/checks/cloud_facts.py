@@ -7,8 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...errors import OpenStackError
-from ...openstack.adapter import NeutronAgent
-from ...openstack.adapter import OpenStack
+from ...openstack.adapter import NeutronAgent, OpenStack
 from ...wire.vlan import format_ranges
 from ..config import ControllerConfig, vlans_by_network
 
