@@ -68,7 +68,7 @@ def create_app(ctx: AgentContext) -> FastAPI:
         try:
             yield
         finally:
-            ctx.vlan_captures.stop_all()
+            ctx.stop()
             await ctx.leases.stop()  # release every lease: nothing outlives the agent
 
     app = FastAPI(
@@ -82,7 +82,7 @@ def create_app(ctx: AgentContext) -> FastAPI:
         """Liveness; the only route that needs no token."""
         return Health(version=__version__)
 
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(TokenAuth(ctx.token))])
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(TokenAuth(ctx.tokens))])
     for make_router in ROUTERS:
         v1.include_router(make_router(ctx))
     app.include_router(v1)

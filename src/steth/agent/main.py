@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import signal
 import ssl
 import sys
 
@@ -18,9 +19,12 @@ def _raise_fd_limit() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from . import config
+    from .auth import Tokens
 
     try:
         settings = config.load(sys.argv[1:] if argv is None else argv)
+        config.check_state_dir(settings.state_dir)
+        tokens = Tokens(settings.token_file)
     except StethError as exc:
         print(f"steth-agent: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -30,20 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     from .context import AgentContext
 
     _raise_fd_limit()
-    app = create_app(
-        AgentContext(
-            token=settings.token,
-            ovsdb_connection=settings.ovsdb_connection,
-            state_dir=settings.state_dir,
-            iperf_ports=settings.iperf_ports,
-            iperf_max_servers=settings.iperf_max_servers,
-            agent_port=settings.port,
-            capture_max_seconds=settings.capture_max_seconds,
-            capture_max_bytes=settings.capture_max_bytes,
-            capture_max_concurrent=settings.capture_max_concurrent,
-            capture_fetch_seconds=settings.capture_fetch_seconds,
-        )
-    )
+    app = create_app(AgentContext(settings, tokens))
+    signal.signal(signal.SIGHUP, lambda *_: tokens.reload())
     kwargs: dict = {}
     if settings.tls_cert_file:
         kwargs.update(ssl_certfile=settings.tls_cert_file, ssl_keyfile=settings.tls_key_file)

@@ -58,3 +58,36 @@ OvsName = Annotated[str, AfterValidator(check_bridge)]
 IpAddress = Annotated[str, AfterValidator(check_ip)]
 Count = Annotated[int, Field(ge=1, le=1000)]
 Seconds = Annotated[float, Field(gt=0, le=60)]
+
+
+def parse_ports(text: str) -> tuple[int, int]:
+    """``5201-5299`` (or one port) -> (first, last); ValueError with the rule when wrong."""
+    parts = text.strip().split("-")
+    try:
+        if len(parts) == 1:
+            lo = hi = int(parts[0])
+        elif len(parts) == 2:
+            lo, hi = int(parts[0]), int(parts[1])
+        else:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"port range {text!r} must be FIRST-LAST, e.g. 5201-5299") from None
+    if not 1 <= lo <= hi <= 65535:
+        raise ValueError(f"port range {text!r} must satisfy 1 <= FIRST <= LAST <= 65535")
+    return lo, hi
+
+
+_SIZE_UNITS = {"": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9}
+_SIZE_UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30})
+
+
+def parse_size(text: str | int) -> int:
+    """Bytes from "100MB", "1GiB", "500k", "2000000"; ValueError when it is none of those."""
+    if isinstance(text, int):
+        return text
+    s = str(text).strip().lower().replace(" ", "")
+    digits = s.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = s[len(digits) :]
+    if not digits or unit not in _SIZE_UNITS:
+        raise ValueError(f"{text!r} is not a size (e.g. 100MB, 1GiB, 500000)")
+    return int(float(digits) * _SIZE_UNITS[unit])
