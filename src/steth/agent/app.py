@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,8 +16,6 @@ from fastapi.responses import JSONResponse
 
 from .. import __version__
 from ..errors import HostError
-from ..host import netlink
-from ..probes import capabilities
 from ..wire.models import Health
 from .auth import TokenAuth
 from .context import AgentContext
@@ -43,19 +40,6 @@ async def _host_error(_: Request, exc: HostError) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": str(exc)})
 
 
-def _warm_up() -> None:
-    """Import pyroute2 and fill the capability cache off the request path, once the agent is ready.
-
-    Without this the first /v1/info pays ~150 ms of imports; with 50 agents on one
-    2-core machine (the lab) that first fan-out would take seconds.
-    """
-    try:
-        netlink.list_interfaces()
-        capabilities.raw_sockets()
-    except HostError:
-        pass
-
-
 def create_app(ctx: AgentContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -64,7 +48,6 @@ def create_app(ctx: AgentContext) -> FastAPI:
         for problem in await asyncio.to_thread(ctx.leases.recover):
             log.warning("lease recovery: %s", problem)
         ctx.leases.start()
-        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
         try:
             yield
         finally:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .auth import Tokens
+from .backend import Backend
 from .config import AgentSettings
 from .leases import LeaseStore
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 class AgentContext:
     settings: AgentSettings
     tokens: Tokens
+    backend: Any = field(default_factory=Backend)  # the host-facing modules; a fake in in-process tests
     leases: LeaseStore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -37,17 +39,13 @@ class AgentContext:
     @cached_property
     def vlan_captures(self) -> CaptureStore:
         """802.1Q probe listeners (check vlan)."""
-        from ..probes.vlan import CaptureStore
-
-        return CaptureStore()
+        return self.backend.vlan.CaptureStore()
 
     @cached_property
     def captures(self) -> CaptureManager:
         """Packet captures to pcap (steth capture)."""
-        from .captures import CaptureManager
-
         s = self.settings
-        return CaptureManager(
+        return self.backend.captures.CaptureManager(
             self.leases,
             s.state_dir,
             s.capture_max_seconds,
@@ -58,10 +56,10 @@ class AgentContext:
 
     @cached_property
     def iperf(self) -> IperfServers:
-        from ..probes.iperf import IperfServers
-
         s = self.settings
-        return IperfServers(self.leases, s.state_dir, s.iperf_ports, s.iperf_max_servers, reserved_ports=(s.port,))
+        return self.backend.iperf.IperfServers(
+            self.leases, s.state_dir, s.iperf_ports, s.iperf_max_servers, reserved_ports=(s.port,)
+        )
 
     def stop(self) -> None:
         """Stop the listeners that exist (those never used were never made)."""

@@ -10,13 +10,17 @@ DELETE /v1/captures/{id}     stop and remove now
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from ...wire.capture import PCAP_MEDIA_TYPE, CaptureInfo, CaptureList, CaptureRequest
-from ..captures import Capture, CaptureRefused
 from ..context import AgentContext
+
+if TYPE_CHECKING:
+    from ..captures import Capture, CaptureRefused
 
 
 def _refused(exc: CaptureRefused) -> HTTPException:
@@ -25,9 +29,9 @@ def _refused(exc: CaptureRefused) -> HTTPException:
 
 def router(ctx: AgentContext) -> APIRouter:
     r = APIRouter(prefix="/captures", tags=["capture"])
-    captures = ctx.captures
 
     def running(capture_id: str) -> Capture:
+        captures = ctx.captures
         cap = captures.get(capture_id)
         if cap is None:
             gone = captures.info(capture_id)
@@ -38,19 +42,22 @@ def router(ctx: AgentContext) -> APIRouter:
 
     @r.post("", response_model=CaptureInfo, status_code=201)
     async def start(req: CaptureRequest) -> CaptureInfo:
+        captures = ctx.captures
         try:
             cap = await run_in_threadpool(captures.start, req)
-        except CaptureRefused as exc:
+        except ctx.backend.captures.CaptureRefused as exc:
             raise _refused(exc) from None
         captures.watch(cap)
         return cap.info
 
     @r.get("", response_model=CaptureList)
     def list_captures() -> CaptureList:
+        captures = ctx.captures
         return CaptureList(limits=captures.limits, captures=captures.active())
 
     @r.get("/{capture_id}", response_model=CaptureInfo)
     def show(capture_id: str) -> CaptureInfo:
+        captures = ctx.captures
         found = captures.info(capture_id)
         if found is None:
             raise HTTPException(404, f"no capture {capture_id!r} on this agent")
@@ -62,10 +69,11 @@ def router(ctx: AgentContext) -> APIRouter:
         responses={200: {"content": {PCAP_MEDIA_TYPE: {}}, "description": "pcap stream"}},
     )
     def pcap(capture_id: str) -> StreamingResponse:
+        captures = ctx.captures
         cap = running(capture_id)
         try:
             captures.claim_stream(cap)
-        except CaptureRefused as exc:
+        except ctx.backend.captures.CaptureRefused as exc:
             raise _refused(exc) from None
         return StreamingResponse(
             captures.stream(cap),
@@ -76,13 +84,13 @@ def router(ctx: AgentContext) -> APIRouter:
     @r.post("/{capture_id}/stop", response_model=CaptureInfo)
     async def stop(capture_id: str) -> CaptureInfo:
         cap = running(capture_id)
-        await captures.stop(cap, "stopped", flush=True)
+        await ctx.captures.stop(cap, "stopped", flush=True)
         return cap.info
 
     @r.delete("/{capture_id}", response_model=CaptureInfo)
     async def delete(capture_id: str) -> CaptureInfo:
         running(capture_id)
-        info = await run_in_threadpool(captures.remove, capture_id, "deleted")
+        info = await run_in_threadpool(ctx.captures.remove, capture_id, "deleted")
         assert info is not None
         return info
 

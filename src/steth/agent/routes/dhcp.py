@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ...probes import dhcp
 from ...wire.models import DhcpTraceRequest, DhcpTraceResponse
 from ..context import AgentContext
 
@@ -14,6 +13,6 @@ def router(ctx: AgentContext) -> APIRouter:
 
     @r.post("/trace", response_model=DhcpTraceResponse)
     def trace(req: DhcpTraceRequest) -> DhcpTraceResponse:
-        return dhcp.trace(req, ctx.ovsdb_connection)
+        return ctx.backend.dhcp.trace(req, ctx.ovsdb_connection)
 
     return r

@@ -1,4 +1,4 @@
-"""/v1/interfaces, /v1/interfaces/{name}, /v1/netns through netlink."""
+"""/v1/interfaces, /v1/interfaces/{name}, /v1/netns through ctx.backend.netlink."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 from pydantic import TypeAdapter
 
-from ...host import netlink
 from ...wire.models import Interface, Namespace
 from ...wire.validators import check_ifname
 from ..context import AgentContext
@@ -22,7 +21,7 @@ def router(ctx: AgentContext) -> APIRouter:
 
     @r.get("/interfaces", response_model=list[Interface])
     def interfaces() -> Response:
-        return json_response(_INTERFACES.dump_json(netlink.list_interfaces()))
+        return json_response(_INTERFACES.dump_json(ctx.backend.netlink.list_interfaces()))
 
     @r.get("/interfaces/{name}", response_model=Interface)
     def interface(name: str) -> Interface:
@@ -30,13 +29,13 @@ def router(ctx: AgentContext) -> APIRouter:
             check_ifname(name)
         except ValueError as exc:
             raise HTTPException(422, f"name: {exc}") from None
-        found = netlink.get_interface(name)
+        found = ctx.backend.netlink.get_interface(name)
         if found is None:
             raise HTTPException(404, f"no interface named {name!r} on {socket.gethostname()}")
         return found
 
     @r.get("/netns", response_model=list[Namespace])
     def namespaces() -> list[Namespace]:
-        return netlink.list_namespaces()
+        return ctx.backend.netlink.list_namespaces()
 
     return r

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
-from ...probes.iperf import IperfRefused
 from ...wire.iperf import (
     IperfClientRequest,
     IperfClientResult,
@@ -19,7 +18,6 @@ from ..context import AgentContext
 
 def router(ctx: AgentContext) -> APIRouter:
     r = APIRouter(prefix="/iperf", tags=["iperf"])
-    servers = ctx.iperf
 
     @r.post(
         "/servers",
@@ -32,21 +30,21 @@ def router(ctx: AgentContext) -> APIRouter:
     async def start_server(req: IperfServerRequest) -> IperfServer:
         """Start a one-shot iperf3 server; answers once it listens. Release it with DELETE when done."""
         try:
-            return await run_in_threadpool(servers.start, req)
-        except IperfRefused as exc:
+            return await run_in_threadpool(ctx.iperf.start, req)
+        except ctx.backend.iperf.IperfRefused as exc:
             raise HTTPException(exc.status, exc.message) from None
 
     @r.get("/servers", response_model=IperfServerList)
     async def list_servers() -> IperfServerList:
-        found = await run_in_threadpool(servers.list)
-        return IperfServerList(servers=found, max_servers=servers.max_servers, ports=servers.ports_text)
+        found = await run_in_threadpool(ctx.iperf.list)
+        return IperfServerList(servers=found, max_servers=ctx.iperf.max_servers, ports=ctx.iperf.ports_text)
 
     @r.delete("/servers/{lease_id}", response_model=IperfServerStop)
     async def stop_server(lease_id: str) -> IperfServerStop:
         """Kill the server (if still running) and release its lease; unknown ids answer released=false."""
         if not lease_id.isalnum() or len(lease_id) > 64:
             raise HTTPException(422, "lease_id: must be 1-64 letters or digits")
-        return await run_in_threadpool(servers.stop, lease_id)
+        return await run_in_threadpool(ctx.iperf.stop, lease_id)
 
     @r.post(
         "/client",
@@ -56,8 +54,8 @@ def router(ctx: AgentContext) -> APIRouter:
     async def client(req: IperfClientRequest) -> IperfClientResult:
         """Run iperf3 -c ... -J to completion (up to duration + connect timeout + 15 s)."""
         try:
-            return await run_in_threadpool(servers.client, req)
-        except IperfRefused as exc:
+            return await run_in_threadpool(ctx.iperf.client, req)
+        except ctx.backend.iperf.IperfRefused as exc:
             raise HTTPException(exc.status, exc.message) from None
 
     return r

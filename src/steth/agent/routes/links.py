@@ -14,14 +14,14 @@ from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import CapabilityMissing
-from ...probes import links
 from ...wire.vlan import LinkChange, LinkSetupRequest, LinkTeardownRequest, VlanInterfaceRequest
 from ..context import AgentContext
 
 
-async def _call(fn, *args) -> LinkChange:
+async def _call(ctx: AgentContext, name: str, *args) -> LinkChange:
+    links = ctx.backend.links
     try:
-        return await run_in_threadpool(fn, *args)
+        return await run_in_threadpool(getattr(links, name), *args)
     except links.NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except links.Conflict as exc:
@@ -35,14 +35,14 @@ def router(ctx: AgentContext) -> APIRouter:
 
     @r.post("/setup", response_model=LinkChange)
     async def setup(req: LinkSetupRequest) -> LinkChange:
-        return await _call(links.setup_link, ctx.leases, req)
+        return await _call(ctx, "setup_link", ctx.leases, req)
 
     @r.post("/vlan", response_model=LinkChange)
     async def add_vlan(req: VlanInterfaceRequest) -> LinkChange:
-        return await _call(links.add_vlan, ctx.leases, req)
+        return await _call(ctx, "add_vlan", ctx.leases, req)
 
     @r.post("/teardown", response_model=LinkChange)
     async def teardown(req: LinkTeardownRequest) -> LinkChange:
-        return await _call(links.teardown_link, ctx.leases, req)
+        return await _call(ctx, "teardown_link", ctx.leases, req)
 
     return r

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Query
 from starlette.concurrency import run_in_threadpool
 
-from ...probes import netns_probes
 from ...wire.models import IptablesResponse, TcpConnectRequest, TcpConnectResult
 from ...wire.validators import check_netns
 from ..context import AgentContext
@@ -20,12 +19,12 @@ def router(ctx: AgentContext) -> APIRouter:
             check_netns(name)
         except ValueError as exc:
             raise HTTPException(422, f"name: {exc}") from None
-        if table not in netns_probes.TABLES:
-            raise HTTPException(422, f"table: must be one of {', '.join(netns_probes.TABLES)}")
-        return netns_probes.iptables_save(name, table)
+        if table not in ctx.backend.netns_probes.TABLES:
+            raise HTTPException(422, f"table: must be one of {', '.join(ctx.backend.netns_probes.TABLES)}")
+        return ctx.backend.netns_probes.iptables_save(name, table)
 
     @r.post("/tcp-connect", response_model=TcpConnectResult)
     async def tcp_connect(req: TcpConnectRequest) -> TcpConnectResult:
-        return await run_in_threadpool(netns_probes.tcp_connect, req)
+        return await run_in_threadpool(ctx.backend.netns_probes.tcp_connect, req)
 
     return r

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Query
 
-from ...probes import ovs, ovs_show
 from ...wire.models import (
     OvsCheckPortsRequest,
     OvsCheckPortsResponse,
@@ -22,7 +21,7 @@ def router(ctx: AgentContext) -> APIRouter:
 
     @r.post("/check-ports", response_model=OvsCheckPortsResponse)
     def check_ports(req: OvsCheckPortsRequest) -> OvsCheckPortsResponse:
-        return ovs.check_ports(req, ctx.ovsdb_connection)
+        return ctx.backend.ovs.check_ports(req, ctx.ovsdb_connection)
 
     @r.get("/show", response_model=OvsShowResponse)
     def show(bridge: str | None = Query(default=None, max_length=64)) -> OvsShowResponse:
@@ -32,7 +31,7 @@ def router(ctx: AgentContext) -> APIRouter:
                 check_bridge(bridge)
             except ValueError as exc:
                 raise HTTPException(status_code=422, detail=str(exc)) from None
-        return ovs_show.show(ctx.ovsdb_connection, bridge)
+        return ctx.backend.ovs_show.show(ctx.ovsdb_connection, bridge)
 
     @r.get("/flows", response_model=OvsFlowsResponse)
     def flows(
@@ -43,11 +42,11 @@ def router(ctx: AgentContext) -> APIRouter:
             check_bridge(bridge)
         except ValueError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
-        return ovs_show.flows(ctx.ovsdb_connection, bridge, table)
+        return ctx.backend.ovs_show.flows(ctx.ovsdb_connection, bridge, table)
 
     @r.post("/trace", response_model=OvsTraceResponse)
     def trace(req: OvsTraceRequest) -> OvsTraceResponse:
         """`ovs-appctl ofproto/trace` of a flow built from validated fields."""
-        return ovs_show.trace(req, ctx.ovsdb_connection)
+        return ctx.backend.ovs_show.trace(req, ctx.ovsdb_connection)
 
     return r

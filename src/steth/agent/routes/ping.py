@@ -5,8 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
-from ...host import netlink, netns
-from ...probes import ping
 from ...wire.models import PingRequest, PingResponse
 from ..context import AgentContext
 
@@ -17,10 +15,13 @@ def router(ctx: AgentContext) -> APIRouter:
     @r.post("/ping", response_model=PingResponse)
     async def do_ping(req: PingRequest) -> PingResponse:
         # pyroute2's synchronous API runs its own event loop: keep it off ours.
-        if req.netns and not netns.exists(req.netns):
+        if req.netns and not ctx.backend.netns.exists(req.netns):
             raise HTTPException(422, f"netns: no network namespace named {req.netns!r} on this node")
-        if req.interface and await run_in_threadpool(netlink.get_interface, req.interface, req.netns) is None:
+        if (
+            req.interface
+            and await run_in_threadpool(ctx.backend.netlink.get_interface, req.interface, req.netns) is None
+        ):
             raise HTTPException(422, f"interface: no interface named {req.interface!r} on this node")
-        return await ping.ping_many(req)
+        return await ctx.backend.ping.ping_many(req)
 
     return r

@@ -11,7 +11,6 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from ...probes import vlan
 from ...wire.vlan import (
     VlanCaptureResult,
     VlanCollectRequest,
@@ -32,9 +31,9 @@ def router(ctx: AgentContext) -> APIRouter:
     async def listen(req: VlanListenRequest) -> Response:
         try:
             started = await run_in_threadpool(ctx.vlan_captures.open, req)
-        except vlan.NoSuchInterface as exc:
+        except ctx.backend.vlan.NoSuchInterface as exc:
             raise HTTPException(422, f"interface: {exc.message}") from None
-        except vlan.TooBusy as exc:
+        except ctx.backend.vlan.TooBusy as exc:
             raise HTTPException(429, str(exc)) from None
         return json_response(started, status_code=201)
 
@@ -52,8 +51,8 @@ def router(ctx: AgentContext) -> APIRouter:
     @r.post("/send", response_model=VlanSendResult)
     async def send(req: VlanSendRequest) -> Response:
         try:
-            return json_response(await run_in_threadpool(vlan.send, req))
-        except vlan.NoSuchInterface as exc:
+            return json_response(await run_in_threadpool(ctx.backend.vlan.send, req))
+        except ctx.backend.vlan.NoSuchInterface as exc:
             raise HTTPException(422, f"interface: {exc.message}") from None
 
     return r
