@@ -261,6 +261,10 @@ class IperfServers:
                     f"has finished",
                 )
             if req.port is not None:
+                if not self.ports[0] <= req.port <= self.ports[1]:
+                    raise IperfRefused(
+                        422, f"port: {req.port} is outside this agent's iperf3 range {self.ports_text} (--iperf-ports)"
+                    )
                 if req.port in self.reserved:
                     raise IperfRefused(409, f"port {req.port} is the agent's own port; choose another")
                 return self._start_on(req, req.port, explicit=True)

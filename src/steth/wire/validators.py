@@ -13,8 +13,9 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 IFNAMSIZ = 16
-_NETNS_RE = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
-_BRIDGE_RE = re.compile(r"^[A-Za-z0-9_.@+-]{1,64}$")
+# used with fullmatch: "$" would also match before a trailing newline ("br-int\n" must be refused)
+_NETNS_RE = re.compile(r"[A-Za-z0-9_.@+-]{1,64}")
+_BRIDGE_RE = re.compile(r"[A-Za-z0-9_.@+-]{1,64}")
 
 
 def check_ifname(name: str) -> str:
@@ -33,13 +34,13 @@ def check_ifname(name: str) -> str:
 
 def check_netns(name: str) -> str:
     """A network namespace name: a single path component of safe characters."""
-    if not _NETNS_RE.match(name) or name in (".", ".."):
+    if not _NETNS_RE.fullmatch(name) or name in (".", ".."):
         raise ValueError(f"namespace name {name!r} must be 1-64 of [A-Za-z0-9_.@+-]")
     return name
 
 
 def check_bridge(name: str) -> str:
-    if not _BRIDGE_RE.match(name):
+    if not _BRIDGE_RE.fullmatch(name):
         raise ValueError(f"bridge/port name {name!r} must be 1-64 of [A-Za-z0-9_.@+-]")
     return name
 
@@ -50,6 +51,33 @@ def check_ip(value: str) -> str:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
         raise ValueError(f"{value!r} is not an IPv4 or IPv6 address") from None
+
+
+def check_host_cidr(value: str) -> str:
+    """An address with prefix length that one interface may carry: ``10.0.0.5/24``.
+
+    Refused: no prefix, and addresses no interface should be given by a probe
+    (multicast, loopback, unspecified such as 0.0.0.0/0, the limited broadcast, a
+    subnet's broadcast address, reserved ranges).
+    """
+    try:
+        iface = ipaddress.ip_interface(value.strip())
+    except ValueError:
+        raise ValueError(f"{value!r} is not an address with prefix length, e.g. 10.0.0.5/24") from None
+    if "/" not in value:
+        raise ValueError(f"{value!r} needs a prefix length, e.g. {value}/24")
+    ip, net = iface.ip, iface.network
+    kinds = [
+        ("multicast", ip.is_multicast),
+        ("loopback", ip.is_loopback),
+        ("unspecified", ip.is_unspecified),
+        ("broadcast", ip.version == 4 and (ip == net.broadcast_address and net.prefixlen < 31 or int(ip) == 2**32 - 1)),
+        ("reserved", ip.is_reserved),
+    ]
+    for kind, hit in kinds:
+        if hit:
+            raise ValueError(f"{value!r} is a {kind} address: give a unicast host address, e.g. 10.0.0.5/24")
+    return iface.with_prefixlen
 
 
 IfName = Annotated[str, AfterValidator(check_ifname)]

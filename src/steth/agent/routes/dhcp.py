@@ -6,10 +6,11 @@ from fastapi import APIRouter
 
 from ...wire.models import DhcpTraceRequest, DhcpTraceResponse
 from ..context import AgentContext
+from ..responses import COMMON, V1
 
 
 def router(ctx: AgentContext) -> APIRouter:
-    r = APIRouter(prefix="/dhcp", tags=["dhcp"])
+    r = APIRouter(prefix=V1 + "/dhcp", responses=COMMON, tags=["dhcp"])
 
     @r.post("/trace", response_model=DhcpTraceResponse)
     def trace(req: DhcpTraceRequest) -> DhcpTraceResponse:

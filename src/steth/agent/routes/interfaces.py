@@ -11,24 +11,24 @@ from pydantic import TypeAdapter
 from ...wire.models import Interface, Namespace
 from ...wire.validators import check_ifname
 from ..context import AgentContext
-from ..responses import json_response
+from ..responses import COMMON, NOT_FOUND, V1, invalid, json_response
 
 _INTERFACES = TypeAdapter(list[Interface])
 
 
 def router(ctx: AgentContext) -> APIRouter:
-    r = APIRouter(tags=["interfaces"])
+    r = APIRouter(prefix=V1, responses=COMMON, tags=["interfaces"])
 
     @r.get("/interfaces", response_model=list[Interface])
     def interfaces() -> Response:
         return json_response(_INTERFACES.dump_json(ctx.backend.netlink.list_interfaces()))
 
-    @r.get("/interfaces/{name}", response_model=Interface)
+    @r.get("/interfaces/{name}", response_model=Interface, responses=NOT_FOUND)
     def interface(name: str) -> Interface:
         try:
             check_ifname(name)
         except ValueError as exc:
-            raise HTTPException(422, f"name: {exc}") from None
+            raise invalid("path", "name", str(exc)) from None
         found = ctx.backend.netlink.get_interface(name)
         if found is None:
             raise HTTPException(404, f"no interface named {name!r} on {socket.gethostname()}")

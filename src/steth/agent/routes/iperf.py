@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from ...wire.iperf import (
@@ -14,17 +14,19 @@ from ...wire.iperf import (
     IperfServerStop,
 )
 from ..context import AgentContext
+from ..responses import COMMON, V1, invalid, problem, refusal
 
 
 def router(ctx: AgentContext) -> APIRouter:
-    r = APIRouter(prefix="/iperf", tags=["iperf"])
+    r = APIRouter(prefix=V1 + "/iperf", responses=COMMON, tags=["iperf"])
 
     @r.post(
         "/servers",
         response_model=IperfServer,
         responses={
-            409: {"description": "port in use or none free in the range"},
-            429: {"description": "--iperf-max-servers servers already run"},
+            409: problem("port in use or none free in the range"),
+            429: problem("--iperf-max-servers servers already run"),
+            503: problem("iperf3 is not installed"),
         },
     )
     async def start_server(req: IperfServerRequest) -> IperfServer:
@@ -32,7 +34,7 @@ def router(ctx: AgentContext) -> APIRouter:
         try:
             return await run_in_threadpool(ctx.iperf.start, req)
         except ctx.backend.iperf.IperfRefused as exc:
-            raise HTTPException(exc.status, exc.message) from None
+            raise refusal(exc.status, exc.message) from None
 
     @r.get("/servers", response_model=IperfServerList)
     async def list_servers() -> IperfServerList:
@@ -43,19 +45,19 @@ def router(ctx: AgentContext) -> APIRouter:
     async def stop_server(lease_id: str) -> IperfServerStop:
         """Kill the server (if still running) and release its lease; unknown ids answer released=false."""
         if not lease_id.isalnum() or len(lease_id) > 64:
-            raise HTTPException(422, "lease_id: must be 1-64 letters or digits")
+            raise invalid("path", "lease_id", "must be 1-64 letters or digits")
         return await run_in_threadpool(ctx.iperf.stop, lease_id)
 
     @r.post(
         "/client",
         response_model=IperfClientResult,
-        responses={429: {"description": "--iperf-max-servers clients already run"}},
+        responses={429: problem("--iperf-max-servers clients already run"), 503: problem("iperf3 is not installed")},
     )
     async def client(req: IperfClientRequest) -> IperfClientResult:
         """Run iperf3 -c ... -J to completion (up to duration + connect timeout + 15 s)."""
         try:
             return await run_in_threadpool(ctx.iperf.client, req)
         except ctx.backend.iperf.IperfRefused as exc:
-            raise HTTPException(exc.status, exc.message) from None
+            raise refusal(exc.status, exc.message) from None
 
     return r

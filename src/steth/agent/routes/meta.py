@@ -10,11 +10,11 @@ from fastapi.responses import Response
 from ... import __version__
 from ...wire.models import AgentInfo
 from ..context import AgentContext
-from ..responses import json_response
+from ..responses import COMMON, V1, json_response
 
 
 def router(ctx: AgentContext) -> APIRouter:
-    r = APIRouter(tags=["meta"])
+    r = APIRouter(prefix=V1, responses=COMMON, tags=["meta"])
 
     @r.get("/info", response_model=AgentInfo)
     def info() -> Response:

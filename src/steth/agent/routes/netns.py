@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from ...wire.models import IptablesResponse, TcpConnectRequest, TcpConnectResult
 from ...wire.validators import check_netns
 from ..context import AgentContext
+from ..responses import COMMON, V1, invalid
 
 
 def router(ctx: AgentContext) -> APIRouter:
-    r = APIRouter(tags=["probes"])
+    r = APIRouter(prefix=V1, responses=COMMON, tags=["probes"])
 
     @r.get("/netns/{name}/iptables", response_model=IptablesResponse)
     def iptables(name: str, table: str = Query(default="nat")) -> IptablesResponse:
         try:
             check_netns(name)
         except ValueError as exc:
-            raise HTTPException(422, f"name: {exc}") from None
+            raise invalid("path", "name", str(exc)) from None
         if table not in ctx.backend.netns_probes.TABLES:
-            raise HTTPException(422, f"table: must be one of {', '.join(ctx.backend.netns_probes.TABLES)}")
+            raise invalid("query", "table", f"must be one of {', '.join(ctx.backend.netns_probes.TABLES)}")
         return ctx.backend.netns_probes.iptables_save(name, table)
 
     @r.post("/tcp-connect", response_model=TcpConnectResult)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
 from ...wire.models import (
     OvsCheckPortsRequest,
@@ -14,10 +14,11 @@ from ...wire.models import (
 )
 from ...wire.validators import check_bridge
 from ..context import AgentContext
+from ..responses import COMMON, V1, invalid
 
 
 def router(ctx: AgentContext) -> APIRouter:
-    r = APIRouter(prefix="/ovs", tags=["ovs"])
+    r = APIRouter(prefix=V1 + "/ovs", responses=COMMON, tags=["ovs"])
 
     @r.post("/check-ports", response_model=OvsCheckPortsResponse)
     def check_ports(req: OvsCheckPortsRequest) -> OvsCheckPortsResponse:
@@ -30,7 +31,7 @@ def router(ctx: AgentContext) -> APIRouter:
             try:
                 check_bridge(bridge)
             except ValueError as exc:
-                raise HTTPException(status_code=422, detail=str(exc)) from None
+                raise invalid("query", "bridge", str(exc)) from None
         return ctx.backend.ovs_show.show(ctx.ovsdb_connection, bridge)
 
     @r.get("/flows", response_model=OvsFlowsResponse)
@@ -41,7 +42,7 @@ def router(ctx: AgentContext) -> APIRouter:
         try:
             check_bridge(bridge)
         except ValueError as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from None
+            raise invalid("query", "bridge", str(exc)) from None
         return ctx.backend.ovs_show.flows(ctx.ovsdb_connection, bridge, table)
 
     @r.post("/trace", response_model=OvsTraceResponse)
