@@ -275,3 +275,15 @@ def test_iptables_tables_of_the_route_are_those_of_the_probe():
     from steth.probes.netns_probes import TABLES
 
     assert get_args(Table) == TABLES
+
+
+def test_a_wrong_method_lists_every_method_of_the_path(tmp_path):
+    async def go():
+        async with running_agent(tmp_path) as agent:
+            async with agent.session() as s:
+                async with s.request("OPTIONS", "/v1/captures") as r:
+                    assert r.status == 405 and r.headers["Allow"] == "GET, POST"
+                async with s.request("PUT", "/v1/iperf/servers") as r:
+                    assert r.status == 405 and r.headers["Allow"] == "GET, POST"
+
+    run(go())

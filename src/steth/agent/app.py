@@ -13,7 +13,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from .. import __version__
 from ..errors import HostError
@@ -32,6 +34,21 @@ async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResp
         for e in exc.errors()
     ]
     return JSONResponse(status_code=422, content={"detail": detail})
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """``{"detail": ...}``; a 405's Allow lists the methods of every route on the path (Starlette names
+    only those of the first route that matched the path, e.g. POST but not GET on /v1/captures)."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed: set[str] = set()
+        for route in request.app.router.routes:
+            if route.matches(request.scope)[0] != Match.NONE:
+                allowed |= getattr(route, "methods", None) or set()
+        headers["Allow"] = ", ".join(sorted(allowed))
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=headers)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
 async def _host_error(_: Request, exc: HostError) -> JSONResponse:
@@ -64,6 +81,7 @@ def create_app(ctx: AgentContext) -> FastAPI:
     )
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HostError, _host_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
 
     @app.get("/v1/health", response_model=Health, tags=["meta"])
     def health() -> Health:

@@ -28,6 +28,7 @@ def problem(description: str) -> dict[str, Any]:
 
 # answered by the guard or the app around every /v1 route
 COMMON: dict[int | str, dict[str, Any]] = {
+    400: problem("the body is not JSON text (e.g. not UTF-8)"),
     401: problem("no token, or not one of the agent's tokens"),
     413: problem("request body above --max-body-bytes"),
     429: problem("--probe-max-concurrent requests of this kind already run"),

@@ -10,7 +10,7 @@ import ipaddress
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 IFNAMSIZ = 16
 # used with fullmatch: "$" would also match before a trailing newline ("br-int\n" must be refused)
@@ -80,10 +80,16 @@ def check_host_cidr(value: str) -> str:
     return iface.with_prefixlen
 
 
-IfName = Annotated[str, AfterValidator(check_ifname)]
-NetnsName = Annotated[str, AfterValidator(check_netns)]
-OvsName = Annotated[str, AfterValidator(check_bridge)]
-IpAddress = Annotated[str, AfterValidator(check_ip)]
+# The JSON schemas describe (for the OpenAPI document and its fuzzers) what the check functions accept;
+# an interface name's schema is the ASCII part of what the kernel accepts.
+IFNAME_SCHEMA = {"type": "string", "pattern": "^[!-.0-9;-~]{1,15}$", "not": {"enum": [".", ".."]}}
+NAME_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_.@+-]{1,64}$", "not": {"enum": [".", ".."]}}
+IP_SCHEMA = {"type": "string", "anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]}
+IfName = Annotated[str, AfterValidator(check_ifname), WithJsonSchema(IFNAME_SCHEMA)]
+NetnsName = Annotated[str, AfterValidator(check_netns), WithJsonSchema(NAME_SCHEMA)]
+OVS_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_.@+-]{1,64}$"}
+OvsName = Annotated[str, AfterValidator(check_bridge), WithJsonSchema(OVS_SCHEMA)]
+IpAddress = Annotated[str, AfterValidator(check_ip), WithJsonSchema(IP_SCHEMA)]
 Count = Annotated[int, Field(ge=1, le=1000)]
 Seconds = Annotated[float, Field(gt=0, le=60)]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from .models import Verdict
 from .validators import IfName, check_host_cidr
@@ -93,9 +93,14 @@ def check_capture_id(value: str) -> str:
     return value
 
 
-RunId = Annotated[str, AfterValidator(_check_run_id)]
-SenderId = Annotated[str, AfterValidator(_check_sender)]
-CaptureId = Annotated[str, AfterValidator(check_capture_id)]
+def _pattern(regex: re.Pattern[str]) -> WithJsonSchema:
+    """The schema of a string checked with ``regex.fullmatch`` (for the OpenAPI document)."""
+    return WithJsonSchema({"type": "string", "pattern": f"^{regex.pattern}$"})
+
+
+RunId = Annotated[str, AfterValidator(_check_run_id), _pattern(_RUN_ID_RE)]
+SenderId = Annotated[str, AfterValidator(_check_sender), _pattern(_SENDER_RE)]
+CaptureId = Annotated[str, AfterValidator(check_capture_id), _pattern(_CAPTURE_RE)]
 
 
 class _Strict(BaseModel):

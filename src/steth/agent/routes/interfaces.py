@@ -9,9 +9,9 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 
 from ...wire.models import Interface, Namespace
-from ...wire.validators import check_ifname
+from ...wire.validators import IfName
 from ..context import AgentContext
-from ..responses import COMMON, NOT_FOUND, V1, invalid, json_response
+from ..responses import COMMON, NOT_FOUND, V1, json_response
 
 _INTERFACES = TypeAdapter(list[Interface])
 
@@ -24,11 +24,7 @@ def router(ctx: AgentContext) -> APIRouter:
         return json_response(_INTERFACES.dump_json(ctx.backend.netlink.list_interfaces()))
 
     @r.get("/interfaces/{name}", response_model=Interface, responses=NOT_FOUND)
-    def interface(name: str) -> Interface:
-        try:
-            check_ifname(name)
-        except ValueError as exc:
-            raise invalid("path", "name", str(exc)) from None
+    def interface(name: IfName) -> Interface:
         found = ctx.backend.netlink.get_interface(name)
         if found is None:
             raise HTTPException(404, f"no interface named {name!r} on {socket.gethostname()}")

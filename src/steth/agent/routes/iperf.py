@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from starlette.concurrency import run_in_threadpool
 
 from ...wire.iperf import (
@@ -14,7 +16,9 @@ from ...wire.iperf import (
     IperfServerStop,
 )
 from ..context import AgentContext
-from ..responses import COMMON, V1, invalid, problem, refusal
+from ..responses import COMMON, V1, problem, refusal
+
+LeaseId = Annotated[str, Path(pattern="^[A-Za-z0-9]{1,64}$", description="1-64 letters or digits")]
 
 
 def router(ctx: AgentContext) -> APIRouter:
@@ -42,10 +46,8 @@ def router(ctx: AgentContext) -> APIRouter:
         return IperfServerList(servers=found, max_servers=ctx.iperf.max_servers, ports=ctx.iperf.ports_text)
 
     @r.delete("/servers/{lease_id}", response_model=IperfServerStop)
-    async def stop_server(lease_id: str) -> IperfServerStop:
+    async def stop_server(lease_id: LeaseId) -> IperfServerStop:
         """Kill the server (if still running) and release its lease; unknown ids answer released=false."""
-        if not lease_id.isalnum() or len(lease_id) > 64:
-            raise invalid("path", "lease_id", "must be 1-64 letters or digits")
         return await run_in_threadpool(ctx.iperf.stop, lease_id)
 
     @r.post(

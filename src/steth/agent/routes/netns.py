@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from ...wire.models import IptablesResponse, TcpConnectRequest, TcpConnectResult
-from ...wire.validators import check_netns
+from ...wire.validators import NetnsName
 from ..context import AgentContext
-from ..responses import COMMON, V1, invalid
+from ..responses import COMMON, V1
 
 # probes.netns_probes.TABLES, spelled here so the query is validated and documented without loading the probe
 Table = Literal["nat", "filter", "mangle", "raw"]
@@ -20,11 +20,7 @@ def router(ctx: AgentContext) -> APIRouter:
     r = APIRouter(prefix=V1, responses=COMMON, tags=["probes"])
 
     @r.get("/netns/{name}/iptables", response_model=IptablesResponse)
-    def iptables(name: str, table: Table = "nat") -> IptablesResponse:
-        try:
-            check_netns(name)
-        except ValueError as exc:
-            raise invalid("path", "name", str(exc)) from None
+    def iptables(name: NetnsName, table: Table = "nat") -> IptablesResponse:
         return ctx.backend.netns_probes.iptables_save(name, table)
 
     @r.post("/tcp-connect", response_model=TcpConnectResult)

@@ -12,9 +12,9 @@ from ...wire.models import (
     OvsTraceRequest,
     OvsTraceResponse,
 )
-from ...wire.validators import check_bridge
+from ...wire.validators import OvsName
 from ..context import AgentContext
-from ..responses import COMMON, V1, invalid
+from ..responses import COMMON, V1
 
 
 def router(ctx: AgentContext) -> APIRouter:
@@ -25,24 +25,13 @@ def router(ctx: AgentContext) -> APIRouter:
         return ctx.backend.ovs.check_ports(req, ctx.ovsdb_connection)
 
     @r.get("/show", response_model=OvsShowResponse)
-    def show(bridge: str | None = Query(default=None, max_length=64)) -> OvsShowResponse:
+    def show(bridge: OvsName | None = None) -> OvsShowResponse:
         """Bridges (or one), their ports (tag, trunks), interfaces (type, ofport, error, external_ids, peer)."""
-        if bridge is not None:
-            try:
-                check_bridge(bridge)
-            except ValueError as exc:
-                raise invalid("query", "bridge", str(exc)) from None
         return ctx.backend.ovs_show.show(ctx.ovsdb_connection, bridge)
 
     @r.get("/flows", response_model=OvsFlowsResponse)
-    def flows(
-        bridge: str = Query(max_length=64), table: int | None = Query(default=None, ge=0, le=254)
-    ) -> OvsFlowsResponse:
+    def flows(bridge: OvsName, table: int | None = Query(default=None, ge=0, le=254)) -> OvsFlowsResponse:
         """`ovs-ofctl dump-flows BRIDGE [table=N]` (e.g. br-tun's flood table 22)."""
-        try:
-            check_bridge(bridge)
-        except ValueError as exc:
-            raise invalid("query", "bridge", str(exc)) from None
         return ctx.backend.ovs_show.flows(ctx.ovsdb_connection, bridge, table)
 
     @r.post("/trace", response_model=OvsTraceResponse)

@@ -12,16 +12,16 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from ...wire.vlan import (
+    CaptureId,
     VlanCaptureResult,
     VlanCollectRequest,
     VlanListenRequest,
     VlanListenStarted,
     VlanSendRequest,
     VlanSendResult,
-    check_capture_id,
 )
 from ..context import AgentContext
-from ..responses import COMMON, NOT_FOUND, V1, invalid, json_response, problem
+from ..responses import COMMON, NOT_FOUND, V1, json_response, problem
 
 
 def router(ctx: AgentContext) -> APIRouter:
@@ -43,11 +43,7 @@ def router(ctx: AgentContext) -> APIRouter:
         return json_response(started, status_code=201)
 
     @r.post("/listen/{capture_id}/collect", response_model=VlanCaptureResult, responses=NOT_FOUND)
-    async def collect(capture_id: str, req: VlanCollectRequest | None = None) -> Response:
-        try:
-            check_capture_id(capture_id)
-        except ValueError as exc:
-            raise invalid("path", "capture_id", str(exc)) from None
+    async def collect(capture_id: CaptureId, req: VlanCollectRequest | None = None) -> Response:
         result = await ctx.vlan_captures.collect(capture_id, (req or VlanCollectRequest()).grace)
         if result is None:
             raise HTTPException(404, f"no capture {capture_id!r} on this node (collected already, or expired)")
