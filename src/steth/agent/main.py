@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             access_log=settings.log_level == "debug",
             http=protocol(settings.max_connections, settings.header_timeout),
             timeout_keep_alive=int(max(1, settings.keepalive_timeout)),
-            backlog=min(4096, settings.max_connections * 2),
+            backlog=min(4096, settings.max_connections),  # also what asyncio accepts per wake-up
             **kwargs,
         )
     )
