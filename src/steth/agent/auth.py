@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import threading
+from collections.abc import Mapping
 
 from fastapi import HTTPException, Request, status
 
@@ -54,9 +55,9 @@ class Tokens:
         return hashlib.sha256(raw).hexdigest()[:8] if found else None
 
 
-def token_of(headers: dict[str, str] | object) -> str:
+def token_of(headers: Mapping[str, str]) -> str:
     """The token a request carries: `X-Steth-Token: T` or `Authorization: Bearer T` ('' when none)."""
-    get = headers.get  # type: ignore[attr-defined]
+    get = headers.get
     given = get(TOKEN_HEADER.lower(), "") or get(TOKEN_HEADER, "")
     if not given:
         auth = get("authorization", "") or get("Authorization", "")

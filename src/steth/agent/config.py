@@ -99,7 +99,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 
-def _opts() -> list:
+def _opts() -> list[Any]:
     from oslo_config import cfg
 
     kinds = {"str": cfg.StrOpt, "int": cfg.IntOpt, "float": cfg.FloatOpt, "port": cfg.PortOpt, "bool": cfg.BoolOpt}
@@ -111,7 +111,7 @@ def _opts() -> list:
     return opts
 
 
-def list_opts() -> list[tuple[str, list]]:
+def list_opts() -> list[tuple[str, list[Any]]]:
     """For oslo-config-generator: the agent's options (all in [DEFAULT])."""
     return [("DEFAULT", _opts())]
 
