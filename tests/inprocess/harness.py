@@ -37,6 +37,7 @@ class InProcessAgent:
     host: FakeHost
     socket: str
     token: str
+    app: Any = None
 
     def session(self, token: str | None = "", **kw: Any) -> aiohttp.ClientSession:
         """A raw aiohttp session on the agent's socket; ``token`` '' = the right one, None = none."""
@@ -61,9 +62,10 @@ async def running_agent(tmp_path: Any, **settings: Any) -> AsyncIterator[InProce
     host = FakeHost()
     ctx = AgentContext(s, Tokens("/unused", frozenset({token})), backend=backend(host, state_dir))
     sock = os.path.join(str(tmp_path), "agent.sock")
+    app = create_app(ctx)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(ctx),
+            app,
             uds=sock,
             log_level="error",
             http=protocol(s.max_connections, s.header_timeout),
@@ -79,7 +81,7 @@ async def running_agent(tmp_path: Any, **settings: Any) -> AsyncIterator[InProce
         await task  # raises what stopped it
         raise AssertionError("in-process agent did not start")
     try:
-        yield InProcessAgent(ctx, host, sock, token)
+        yield InProcessAgent(ctx, host, sock, token, app)
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 15)

@@ -38,7 +38,9 @@ def v1_routes(app) -> list[tuple[str, str]]:
 def test_every_v1_route_but_health_needs_a_token(tmp_path):
     async def go():
         async with running_agent(tmp_path) as agent:
-            routes = v1_routes(create_app(agent.ctx))
+            app = create_app(agent.ctx)
+            app.state.routes.load()  # every group (the agent builds them when first used)
+            routes = v1_routes(app)
             assert len(routes) >= 25
             async with agent.session(token=None) as s:
                 async with s.get("/v1/health") as r:
@@ -264,6 +266,33 @@ def test_controller_client_reads_what_the_agent_answers(tmp_path):
                 with pytest.raises(AgentAuthError) as auth:
                     await api.info(c, NODE)
                 assert "wrong token" in str(auth.value)
+
+    run(go())
+
+
+def test_route_groups_load_when_first_used(tmp_path):
+    """Each /v1 group is imported and built by the first request under its path; /openapi.json loads all."""
+    import sys
+
+    from steth.agent.routes import MODULES
+
+    async def go():
+        async with running_agent(tmp_path) as agent:
+            groups = agent.app.state.routes
+            assert groups.loaded == set()  # nothing built at start
+            async with agent.session() as s:
+                async with s.get("/v1/netns") as r:  # served by the interfaces group
+                    assert r.status == 200 and [n["name"] for n in await r.json()] == ["qdhcp-1"]
+                assert groups.loaded == {"interfaces", "netns"}
+                async with s.get("/v1/nosuch") as r:
+                    assert r.status == 404
+                async with s.get("/openapi.json") as r:
+                    paths = (await r.json())["paths"]
+                assert {"/v1/ping", "/v1/captures", "/v1/iperf/servers", "/v1/netns/{name}/iptables"} <= set(paths)
+                assert groups.loaded == set(MODULES)
+                async with s.post("/v1/ping", json={"targets": ["192.0.2.1"], "count": 1}) as r:
+                    assert r.status == 200
+        assert all(f"steth.agent.routes.{m}" in sys.modules for m in MODULES)
 
     run(go())
 

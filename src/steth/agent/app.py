@@ -19,10 +19,10 @@ from starlette.routing import Match
 
 from .. import __version__
 from ..errors import HostError
-from ..wire.models import Health
+from ..wire.health import Health
+from . import lazy
 from .context import AgentContext
 from .guard import Guard
-from .routes import ROUTERS
 
 log = logging.getLogger("steth.agent")
 
@@ -88,10 +88,7 @@ def create_app(ctx: AgentContext) -> FastAPI:
         """Liveness; the only route that needs no token."""
         return Health(version=__version__)
 
-    for make_router in ROUTERS:
-        # the routes are complete (path under /v1, responses): adding them as they are builds each once,
-        # where include_router would build every route a second time (~70 ms at start)
-        app.router.routes.extend(make_router(ctx).routes)
+    app.state.routes = lazy.install(app, ctx)  # the /v1 groups, built when first used
     s = ctx.settings
     app.add_middleware(
         Guard, tokens=ctx.tokens, max_body_bytes=s.max_body_bytes, probe_max_concurrent=s.probe_max_concurrent

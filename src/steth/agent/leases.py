@@ -16,8 +16,6 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..host import undo
-
 MAX_LEASE_SECONDS = 3600
 # what the agent itself records (links, captures, iperf3): start-up recovery runs nothing else
 AGENT_STEP_KINDS = frozenset({"path", "process", "link", "link_del", "addr_del", "addr_add"})
@@ -81,7 +79,7 @@ class LeaseStore:
                     problems.append(f"lease {lease.id}: step skipped: {why}")
                 else:
                     steps.append(step)
-            problems += undo.run_all(steps)
+            problems += _undo_all(steps)
         with self._lock:
             self._leases.clear()
             self._save()
@@ -156,7 +154,7 @@ class LeaseStore:
             lease = self._leases.pop(lease_id, None)
             if lease is None:
                 return []
-        problems = undo.run_all(lease.undo)
+        problems = _undo_all(lease.undo)
         with self._lock:
             self._save()
         return problems
@@ -175,3 +173,12 @@ def _cmdline_is(pid: Any, argv: list[str]) -> bool:
         return False
     live = [a.decode(errors="replace") for a in found]
     return bool(live) and live == argv[-len(live) :]
+
+
+def _undo_all(steps: list[dict[str, Any]]) -> list[str]:
+    """host.undo.run_all, imported only when there is something to undo (it loads the netlink layer)."""
+    if not steps:
+        return []
+    from ..host import undo
+
+    return undo.run_all(steps)
