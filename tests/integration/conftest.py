@@ -100,8 +100,22 @@ class Reply:
     headers: dict[str, str]
 
     @property
+    def fields(self) -> list[str]:
+        """The fields a 422 names (its detail's loc without body/query/path, dotted)."""
+        detail = self.body.get("detail") if isinstance(self.body, dict) else None
+        if not isinstance(detail, list):
+            return []
+        return [".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path")) or "request" for e in detail]
+
+    @property
     def detail(self) -> str:
-        return self.body.get("detail", "") if isinstance(self.body, dict) else str(self.body)
+        """The error's text; a 422's list of {loc, msg, type} as "field: msg; ..." (loc without body/query/path)."""
+        if not isinstance(self.body, dict):
+            return str(self.body)
+        detail = self.body.get("detail", "")
+        if isinstance(detail, list):
+            return "; ".join(f"{field}: {e['msg']}" for field, e in zip(self.fields, detail, strict=True))
+        return detail
 
 
 def http(

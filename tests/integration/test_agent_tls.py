@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import socket
 import ssl
@@ -16,7 +17,7 @@ import steth
 from steth.controller import api
 from steth.controller.client import AgentClient
 from steth.controller.config import ControllerConfig, NodeConfig, TlsConfig
-from steth.errors import AgentAuthError, AgentUnreachableError
+from steth.errors import AgentAuthError, AgentError, AgentUnreachableError
 from steth.wire.models import AgentInfo, OvsCheckPortsRequest, PingRequest
 
 from .conftest import NO_TOKEN, http, run, skip_unless_root
@@ -265,6 +266,29 @@ def test_controller_with_wrong_token_gets_auth_error(tls_agent, pki, net, token)
 
 
 def test_controller_without_client_certificate_is_unreachable(tls_agent, pki, net, token):
+    """Named as a missing client certificate and the settings to fix, not "connection reset"."""
     config = controller_config(pki, net, token[1], cert=False)
-    with pytest.raises(AgentUnreachableError):
+    with pytest.raises(AgentUnreachableError) as exc:
         call(config, api.info)
+    text = str(exc.value)
+    assert "client certificate" in text and "cert_file" in text and "key_file" in text, text
+    assert "reset" not in text.lower(), text
+
+
+def test_controller_trusting_another_ca_names_ca_file(tls_agent, pki, net, token):
+    """A wrong [tls] ca_file is named as such, not as "a non-JSON answer"."""
+    config = controller_config(pki, net, token[1])
+    config = dataclasses.replace(config, tls=dataclasses.replace(config.tls, ca_file=str(pki.other_ca)))
+    with pytest.raises(AgentUnreachableError) as exc:
+        call(config, api.info)
+    text = str(exc.value)
+    assert "not trusted" in text and "ca_file" in text and str(pki.other_ca) in text, text
+    assert "non-JSON" not in text, text
+
+
+def test_controller_without_tls_against_a_tls_agent_says_so(tls_agent, pki, net, token):
+    config = controller_config(pki, net, token[1])
+    config = dataclasses.replace(config, tls=dataclasses.replace(config.tls, enabled=False))
+    with pytest.raises(AgentError) as exc:
+        call(config, api.info)
+    assert "[tls] enabled = true" in str(exc.value), str(exc.value)

@@ -156,12 +156,19 @@ def test_max_servers_enforced(ipa, net):
 
 
 def test_explicit_port_and_port_in_use(ipa, net):
-    srv = start(ipa, net, port=5399)  # outside the range: an explicit port is taken as given
-    assert srv["port"] == 5399
-    r = ipa.post("/v1/iperf/servers", {"bind": net.agent_peer_ip, "port": 5399})
-    assert r.status == 409 and "5399" in r.detail and "in use" in r.detail
-    r = ipa.post("/v1/iperf/servers", {"bind": net.agent_peer_ip, "port": IPERF_PORT})
-    assert r.status == 409 and "agent's own port" in r.detail
+    srv = start(ipa, net, port=PORTS[1])  # an explicit port of the range is taken as given
+    assert srv["port"] == PORTS[1]
+    r = ipa.post("/v1/iperf/servers", {"bind": net.agent_peer_ip, "port": PORTS[1]})
+    assert r.status == 409 and str(PORTS[1]) in r.detail and "in use" in r.detail
+
+
+@pytest.mark.parametrize("port", [22, 80, 443, PORTS[0] - 1, PORTS[1] + 1, IPERF_PORT])
+def test_explicit_port_outside_the_range_is_422(ipa, net, port):
+    """Found by attacking the agent: as root it served iperf3 on ports 22, 80 and 443."""
+    r = ipa.post("/v1/iperf/servers", {"bind": net.agent_peer_ip, "port": port})
+    assert r.status == 422, r.body
+    assert r.body["detail"][0]["loc"] == ["body", "port"] and "--iperf-ports" in r.detail
+    assert ipa.get("/v1/iperf/servers").body["servers"] == []
 
 
 def test_address_not_on_the_node(ipa, net):

@@ -77,10 +77,8 @@ def test_capture_ends_at_its_duration_and_can_still_be_collected(agent, net):
 @pytest.mark.parametrize(
     "path,body,words",
     [
-        ("/v1/vlan/listen", {"interface": "nosuch0", "run_id": "ab"}, "no interface named 'nosuch0'"),
         ("/v1/vlan/listen", {"interface": "eth1", "run_id": "ab", "duration": 61}, "duration"),
         ("/v1/vlan/listen", {"interface": "eth1", "run_id": "not hex"}, "run_id"),
-        ("/v1/vlan/send", {"interface": "nosuch0", "run_id": "ab", "sender": "x", "vlans": [1]}, "no interface"),
         ("/v1/vlan/send", {"interface": "eth1", "run_id": "ab", "sender": "x", "vlans": list(range(4096))}, "vlans"),
         ("/v1/vlan/send", {"interface": "eth1", "run_id": "ab", "sender": "x", "vlans": [4095]}, "vlans"),
         ("/v1/vlan/listen/zz/collect", {}, "capture_id"),
@@ -89,6 +87,18 @@ def test_capture_ends_at_its_duration_and_can_still_be_collected(agent, net):
 def test_bad_requests_are_422_naming_the_field(agent, path, body, words):
     r = agent.post(path, body)
     assert r.status == 422 and words in r.detail, r.body
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/v1/vlan/listen", {"interface": "nosuch0", "run_id": "ab"}),
+        ("/v1/vlan/send", {"interface": "nosuch0", "run_id": "ab", "sender": "x", "vlans": [1]}),
+    ],
+)
+def test_missing_interface_is_404_naming_it(agent, path, body):
+    r = agent.post(path, body)
+    assert r.status == 404 and "no interface named 'nosuch0'" in r.detail, r.body
 
 
 def test_unknown_capture_is_404(agent):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from steth.agent import config as agent_config
-from steth.agent.captures import parse_size
 from steth.controller.capture import Hop, parse_hop, plan_hops
 from steth.errors import ConfigError, UsageError
+from steth.wire.validators import parse_size
 
 
 def test_hops_from_the_command_line():

@@ -1,59 +1,58 @@
-"""The agent's FastAPI application: /v1/health open, every other /v1 route behind the token.
+"""The agent's FastAPI application: /v1/health open, every other /v1 route behind the guard.
 
-OpenAPI is published at /openapi.json (and /docs).
+OpenAPI is published at /openapi.json; /docs and /redoc (JavaScript from a CDN)
+only with --enable-docs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from .. import __version__
 from ..errors import HostError
-from ..host import netlink
-from ..probes import capabilities
-from ..wire.models import Health
-from .auth import TokenAuth
+from ..wire.health import Health
+from . import lazy
 from .context import AgentContext
-from .routes import ROUTERS
+from .guard import Guard
 
 log = logging.getLogger("steth.agent")
 
 
-def _field(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts) or "request"
-
-
 async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 whose detail is one readable line naming every bad field."""
-    problems = [f"{_field(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()]
-    fields = [{"field": _field(e["loc"]), "message": str(e["msg"])} for e in exc.errors()]
-    return JSONResponse(status_code=422, content={"detail": "; ".join(problems), "errors": fields})
+    """422 in the documented shape: a list of {loc, msg, type}, the message without pydantic's prefix."""
+    detail = [
+        {"loc": list(e["loc"]), "msg": str(e["msg"]).removeprefix("Value error, "), "type": str(e.get("type", ""))}
+        for e in exc.errors()
+    ]
+    return JSONResponse(status_code=422, content={"detail": detail})
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """``{"detail": ...}``; a 405's Allow lists the methods of every route on the path (Starlette names
+    only those of the first route that matched the path, e.g. POST but not GET on /v1/captures)."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        allowed: set[str] = set()
+        for route in request.app.router.routes:
+            if route.matches(request.scope)[0] != Match.NONE:
+                allowed |= getattr(route, "methods", None) or set()
+        headers["Allow"] = ", ".join(sorted(allowed))
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=headers)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
 async def _host_error(_: Request, exc: HostError) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": str(exc)})
-
-
-def _warm_up() -> None:
-    """Import pyroute2 and fill the capability cache off the request path, once the agent is ready.
-
-    Without this the first /v1/info pays ~150 ms of imports; with 50 agents on one
-    2-core machine (the lab) that first fan-out would take seconds.
-    """
-    try:
-        netlink.list_interfaces()
-        capabilities.raw_sockets()
-    except HostError:
-        pass
 
 
 def create_app(ctx: AgentContext) -> FastAPI:
@@ -64,26 +63,34 @@ def create_app(ctx: AgentContext) -> FastAPI:
         for problem in await asyncio.to_thread(ctx.leases.recover):
             log.warning("lease recovery: %s", problem)
         ctx.leases.start()
-        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
         try:
             yield
         finally:
-            ctx.vlan_captures.stop_all()
+            ctx.stop()
             await ctx.leases.stop()  # release every lease: nothing outlives the agent
 
+    docs = ctx.settings.enable_docs
     app = FastAPI(
-        title="steth-agent", version=__version__, lifespan=lifespan, description="Network probes of one OpenStack node."
+        title="steth-agent",
+        version=__version__,
+        lifespan=lifespan,
+        description="Network probes of one OpenStack node. Every /v1 route but /v1/health needs a token "
+        "(`X-Steth-Token: T` or `Authorization: Bearer T`).",
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
     )
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HostError, _host_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HostError, _host_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
 
     @app.get("/v1/health", response_model=Health, tags=["meta"])
     def health() -> Health:
         """Liveness; the only route that needs no token."""
         return Health(version=__version__)
 
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(TokenAuth(ctx.token))])
-    for make_router in ROUTERS:
-        v1.include_router(make_router(ctx))
-    app.include_router(v1)
+    app.state.routes = lazy.install(app, ctx)  # the /v1 groups, built when first used
+    s = ctx.settings
+    app.add_middleware(
+        Guard, tokens=ctx.tokens, max_body_bytes=s.max_body_bytes, probe_max_concurrent=s.probe_max_concurrent
+    )
     return app

@@ -28,7 +28,6 @@ from ..wire.capture import CaptureInfo, CaptureLimits, CaptureRequest, CaptureSt
 from ..wire.pcap import PcapFramer
 from .leases import LeaseStore
 
-FETCH_GRACE = 60.0  # default: seconds a finished capture waits on the node to be fetched
 START_TIMEOUT = 10.0  # tcpdump normally listens within ~50 ms
 WATCH_INTERVAL = 0.05
 READ_CHUNK = 256 * 1024
@@ -66,39 +65,15 @@ class Capture:
         return self.info.id
 
 
-def parse_size(text: str | int) -> int:
-    """Bytes from "100MB", "1GiB", "500k", "2000000"; ValueError when it is none of those."""
-    if isinstance(text, int):
-        return text
-    units = {
-        "": 1,
-        "k": 10**3,
-        "kb": 10**3,
-        "m": 10**6,
-        "mb": 10**6,
-        "g": 10**9,
-        "gb": 10**9,
-        "kib": 2**10,
-        "mib": 2**20,
-        "gib": 2**30,
-    }
-    s = str(text).strip().lower().replace(" ", "")
-    digits = s.rstrip("abcdefghijklmnopqrstuvwxyz")
-    unit = s[len(digits) :]
-    if not digits or unit not in units:
-        raise ValueError(f"{text!r} is not a size (e.g. 100MB, 1GiB, 500000)")
-    return int(float(digits) * units[unit])
-
-
 class CaptureManager:
     def __init__(
         self,
         leases: LeaseStore,
         state_dir: str,
-        max_seconds: float = 300.0,
-        max_bytes: int = 100_000_000,
-        max_concurrent: int = 4,
-        fetch_seconds: float = FETCH_GRACE,
+        max_seconds: float,
+        max_bytes: int,
+        max_concurrent: int,
+        fetch_seconds: float,
     ) -> None:
         self.leases = leases
         self.dir = os.path.join(state_dir, "captures")

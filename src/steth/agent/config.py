@@ -1,152 +1,224 @@
-"""Agent settings: oslo.config options, from /etc/steth/steth-agent.conf and the command line."""
+"""Agent settings, defined once: each is a field of AgentSettings carrying its default and help.
+
+The oslo.config options (/etc/steth/steth-agent.conf and the command line) are
+generated from the fields, so a setting's name, default, bounds and help live
+in one place; the rest of the agent reads the frozen AgentSettings.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from oslo_config import cfg
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from ..errors import ConfigError
 from ..host.ovsdb import DEFAULT_CONNECTION
+from ..wire.validators import parse_ports, parse_size
 
 DEFAULT_PORT = 9698
 DEFAULT_CONFIG = "/etc/steth/steth-agent.conf"
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
-_OPTS = [
-    cfg.StrOpt("bind", default="0.0.0.0", help="Address to listen on."),
-    cfg.PortOpt("port", default=DEFAULT_PORT, help="TCP port to listen on."),
-    cfg.StrOpt(
-        "token-file", default="/etc/steth/token", help="File holding the shared token every /v1 request must carry."
-    ),
-    cfg.StrOpt("tls-cert-file", help="Serve HTTPS with this certificate (PEM)."),
-    cfg.StrOpt("tls-key-file", help="Private key of tls_cert_file (PEM)."),
-    cfg.StrOpt("tls-ca-file", help="Require client certificates signed by this CA (PEM)."),
-    cfg.StrOpt(
-        "ovsdb-connection", default=DEFAULT_CONNECTION, help="Open vSwitch database: unix:PATH or tcp:HOST:PORT."
-    ),
-    cfg.StrOpt(
-        "state-dir",
-        default="/var/lib/steth-agent",
-        help="Where the agent records its leases (host changes it must undo).",
-    ),
-    cfg.StrOpt("iperf-ports", default="5201-5299", help="Ports the agent may give iperf3 servers, FIRST-LAST."),
-    cfg.IntOpt(
-        "iperf-max-servers", default=4, min=1, max=64, help="Most iperf3 servers (and clients) this agent runs at once."
-    ),
-    cfg.FloatOpt(
-        "capture-max-seconds",
-        default=300.0,
-        min=1.0,
-        max=86400.0,
-        help="Longest packet capture a client may ask for, in seconds.",
-    ),
-    cfg.StrOpt(
-        "capture-max-bytes",
-        default="100MB",
-        help="Largest pcap of one capture (e.g. 100MB, 1GiB, 500000); the capture stops there.",
-    ),
-    cfg.IntOpt(
-        "capture-max-concurrent",
-        default=4,
-        min=1,
-        max=64,
-        help="Captures this agent holds at once (running, or finished and not yet fetched).",
-    ),
-    cfg.FloatOpt(
-        "capture-fetch-seconds",
-        default=60.0,
-        min=1.0,
-        max=3600.0,
-        help="How long a finished capture waits on the node to be fetched before it is removed.",
-    ),
-    cfg.StrOpt("log-level", default="warning", choices=["debug", "info", "warning", "error"]),
-]
+
+def _setting(default: Any, help: str, kind: str = "str", text: str | None = None, **bounds: Any) -> Any:
+    """A field of AgentSettings that is also an option: ``kind`` is the oslo.config type (str, int,
+    float, port, bool); ``text`` is the option's default when the field holds a parsed value."""
+    meta = {"help": help, "kind": kind, "text": text, "bounds": bounds}
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class AgentSettings:
-    bind: str
-    port: int
-    token: str
-    tls_cert_file: str | None
-    tls_key_file: str | None
-    tls_ca_file: str | None
-    ovsdb_connection: str
-    state_dir: str
-    log_level: str
-    iperf_ports: tuple[int, int] = (5201, 5299)
-    iperf_max_servers: int = 4
-    capture_max_seconds: float = 300.0
-    capture_max_bytes: int = 100_000_000
-    capture_max_concurrent: int = 4
-    capture_fetch_seconds: float = 60.0
+    bind: str = _setting("0.0.0.0", "Address to listen on.")
+    port: int = _setting(DEFAULT_PORT, "TCP port to listen on.", "port")
+    token_file: str = _setting(
+        "/etc/steth/token",
+        "File holding the tokens every /v1 request must carry, one a line (several: rotation); "
+        "reread on SIGHUP. Mode 0600 or 0400.",
+    )
+    tls_cert_file: str | None = _setting(None, "Serve HTTPS with this certificate (PEM).")
+    tls_key_file: str | None = _setting(None, "Private key of tls_cert_file (PEM).")
+    tls_ca_file: str | None = _setting(None, "Require client certificates signed by this CA (PEM).")
+    ovsdb_connection: str = _setting(DEFAULT_CONNECTION, "Open vSwitch database: unix:PATH or tcp:HOST:PORT.")
+    state_dir: str = _setting(
+        "/var/lib/steth-agent", "Where the agent records its leases (host changes it must undo). Mode 0700."
+    )
+    iperf_ports: tuple[int, int] = _setting(
+        (5201, 5299), "Ports the agent may give iperf3 servers, FIRST-LAST.", text="5201-5299"
+    )
+    iperf_max_servers: int = _setting(
+        4, "Most iperf3 servers (and clients) this agent runs at once.", "int", min=1, max=64
+    )
+    capture_max_seconds: float = _setting(
+        300.0, "Longest packet capture a client may ask for, in seconds.", "float", min=1.0, max=86400.0
+    )
+    capture_max_bytes: int = _setting(
+        100_000_000, "Largest pcap of one capture (e.g. 100MB, 1GiB, 500000); the capture stops there.", text="100MB"
+    )
+    capture_max_concurrent: int = _setting(
+        4, "Captures this agent holds at once (running, or finished and not yet fetched).", "int", min=1, max=64
+    )
+    capture_fetch_seconds: float = _setting(
+        60.0,
+        "How long a finished capture waits on the node to be fetched before it is removed.",
+        "float",
+        min=1.0,
+        max=3600.0,
+    )
+    probe_max_concurrent: int = _setting(
+        8, "Most requests of one probe kind (ping, ovs, dhcp, links, ...) served at once; more answer 429.", "int",
+        min=1, max=256,
+    )  # fmt: skip
+    max_connections: int = _setting(
+        512, "Most open HTTP connections; further ones are refused until some close.", "int", min=8, max=65536
+    )
+    header_timeout: float = _setting(
+        10.0, "Seconds a client has to send its request line and headers.", "float", min=0.5, max=300.0
+    )
+    keepalive_timeout: float = _setting(
+        15.0, "Seconds an idle keep-alive connection stays open.", "float", min=0.5, max=600.0
+    )
+    max_body_bytes: int = _setting(
+        1_000_000, "Largest request body accepted; larger ones answer 413 (e.g. 1MB, 64KiB).", text="1MB"
+    )
+    enable_docs: bool = _setting(False, "Serve /docs and /redoc (they load JavaScript from a CDN).", "bool")
+    log_level: str = _setting("warning", "Log level.", choices=list(LOG_LEVELS))
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert_file)
 
 
-def read_token(path: str) -> str:
-    """The token in ``path`` (surrounding whitespace stripped); ConfigError when unusable."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            token = fh.read().strip()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read token file {path}: {exc.strerror}",
-            "create it with a random secret, e.g. `openssl rand -hex 32 > FILE`, or pass --token-file",
-        ) from exc
-    if len(token) < 16:
-        raise ConfigError(f"token in {path} is shorter than 16 characters", "use a longer random secret")
-    return token
+# how an option's text becomes the field's value (fields not listed take the option's value as is)
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "iperf_ports": parse_ports,
+    "capture_max_bytes": parse_size,
+    "max_body_bytes": parse_size,
+}
+
+
+def _opts() -> list[Any]:
+    from oslo_config import cfg
+
+    kinds = {"str": cfg.StrOpt, "int": cfg.IntOpt, "float": cfg.FloatOpt, "port": cfg.PortOpt, "bool": cfg.BoolOpt}
+    opts = []
+    for f in fields(AgentSettings):
+        meta = f.metadata
+        default = meta["text"] if meta["text"] is not None else f.default
+        opts.append(kinds[meta["kind"]](f.name.replace("_", "-"), default=default, help=meta["help"], **meta["bounds"]))
+    return opts
+
+
+def list_opts() -> list[tuple[str, list[Any]]]:
+    """For oslo-config-generator: the agent's options (all in [DEFAULT])."""
+    return [("DEFAULT", _opts())]
 
 
 def load(argv: list[str] | None = None) -> AgentSettings:
+    """Settings from the config file and ``argv``; ConfigError naming the bad option."""
+    from oslo_config import cfg
+
     conf = cfg.ConfigOpts()
-    conf.register_cli_opts(_OPTS)
-    default_files = [DEFAULT_CONFIG] if _exists(DEFAULT_CONFIG) else []
+    conf.register_cli_opts(_opts())
+    default_files = [DEFAULT_CONFIG] if os.path.exists(DEFAULT_CONFIG) else []
     try:
         conf(argv, project="steth", prog="steth-agent", default_config_files=default_files)
     except (cfg.Error, ValueError) as exc:
         raise ConfigError(f"agent configuration: {exc}") from exc
-    if bool(conf.tls_cert_file) != bool(conf.tls_key_file):
+    values: dict[str, Any] = {}
+    for f in fields(AgentSettings):
+        value = conf[f.name]
+        if f.name in _PARSERS:
+            try:
+                value = _PARSERS[f.name](value)
+            except ValueError as exc:
+                raise ConfigError(f"{f.name}: {exc}") from None
+        values[f.name] = value
+    return check(AgentSettings(**values))
+
+
+def check(s: AgentSettings) -> AgentSettings:
+    """Cross-field rules and readable files; returns ``s`` unchanged."""
+    if bool(s.tls_cert_file) != bool(s.tls_key_file):
         raise ConfigError("tls_cert_file and tls_key_file must be given together")
-    if conf.tls_ca_file and not conf.tls_cert_file:
+    if s.tls_ca_file and not s.tls_cert_file:
         raise ConfigError("tls_ca_file (client certificates) needs tls_cert_file and tls_key_file")
-    from ..probes.iperf import parse_ports
-
-    try:
-        iperf_ports = parse_ports(conf.iperf_ports)
-    except ValueError as exc:
-        raise ConfigError(f"--iperf-ports: {exc}") from None
-    if iperf_ports[0] <= conf.port <= iperf_ports[1]:
+    lo, hi = s.iperf_ports
+    if lo <= s.port <= hi:
         raise ConfigError(
-            f"--iperf-ports {conf.iperf_ports} contains the agent's own port {conf.port}", "choose a range without it"
+            f"--iperf-ports {lo}-{hi} contains the agent's own port {s.port}", "choose a range without it"
         )
+    if s.capture_max_bytes < 1024:
+        raise ConfigError(f"capture_max_bytes: {s.capture_max_bytes} bytes is less than 1024")
+    if s.max_body_bytes < 1024:
+        raise ConfigError(f"max_body_bytes: {s.max_body_bytes} bytes is less than 1024")
     for option in ("tls_cert_file", "tls_key_file", "tls_ca_file"):
-        if conf[option]:
-            _check_readable(option, conf[option])
-    from .captures import parse_size
+        if getattr(s, option):
+            _check_readable(option, getattr(s, option))
+    return s
 
+
+def with_defaults(**changes: Any) -> AgentSettings:
+    """AgentSettings with some fields changed, checked (for tests and embedding)."""
+    return check(replace(AgentSettings(), **changes))
+
+
+def _token_lines(path: str) -> tuple[list[str], int]:
+    """The tokens in ``path``, one a line (blank lines and # comments skipped), and the file's mode."""
     try:
-        capture_max_bytes = parse_size(conf.capture_max_bytes)
-    except ValueError as exc:
-        raise ConfigError(f"capture_max_bytes: {exc}") from None
-    if capture_max_bytes < 1024:
-        raise ConfigError(f"capture_max_bytes: {capture_max_bytes} bytes is less than 1024")
-    return AgentSettings(
-        bind=conf.bind,
-        port=conf.port,
-        token=read_token(conf.token_file),
-        tls_cert_file=conf.tls_cert_file,
-        tls_key_file=conf.tls_key_file,
-        tls_ca_file=conf.tls_ca_file,
-        ovsdb_connection=conf.ovsdb_connection,
-        state_dir=conf.state_dir,
-        log_level=conf.log_level,
-        iperf_ports=iperf_ports,
-        iperf_max_servers=conf.iperf_max_servers,
-        capture_max_seconds=conf.capture_max_seconds,
-        capture_max_bytes=capture_max_bytes,
-        capture_max_concurrent=conf.capture_max_concurrent,
-        capture_fetch_seconds=conf.capture_fetch_seconds,
-    )
+        st = os.stat(path)
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read token file {path}: {exc.strerror}",
+            "create it with a random secret, e.g. `openssl rand -hex 32 > FILE; chmod 600 FILE`, or pass --token-file",
+        ) from exc
+    tokens = [t.strip() for t in lines if t.strip() and not t.lstrip().startswith("#")]
+    if not tokens:
+        raise ConfigError(
+            f"token file {path} holds no token (a token is shorter than 16 characters)",
+            "write a random secret into it, one a line",
+        )
+    if any(len(t) < 16 for t in tokens):
+        raise ConfigError(f"token in {path} is shorter than 16 characters", "use a longer random secret")
+    return tokens, stat.S_IMODE(st.st_mode)
+
+
+def read_token(path: str) -> str:
+    """The token a controller sends: the first one of ``path``; ConfigError when unusable."""
+    return _token_lines(path)[0][0]
+
+
+def read_tokens(path: str) -> frozenset[str]:
+    """Every token the agent accepts; ConfigError when unusable, or when group or others may read or
+    write the file (a token others can read is no secret; one they can write lets them in)."""
+    tokens, mode = _token_lines(path)
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"token file {path} has mode {mode:04o}: group or others may read or write it",
+            f"run `chmod 600 {path}` (and make the agent's user its owner)",
+        )
+    return frozenset(tokens)
+
+
+def check_state_dir(path: str) -> None:
+    """Create the state directory 0700 if missing; ConfigError when group or others may write it.
+
+    Start-up recovery undoes what leases.json lists: whoever can write it could make the agent act.
+    """
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        st = os.stat(path)
+    except OSError as exc:
+        raise ConfigError(f"cannot create state directory {path}: {exc.strerror}", "pass --state-dir") from exc
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ConfigError(
+            f"state directory {path} has mode {stat.S_IMODE(st.st_mode):04o}: group or others may write it",
+            f"run `chmod 700 {path}` (and make the agent's user its owner)",
+        )
 
 
 def _check_readable(option: str, path: str) -> None:
@@ -162,9 +234,3 @@ def _check_readable(option: str, path: str) -> None:
         raise ConfigError(
             f"cannot read {option} {path}: {exc.strerror}", f"check the path, or pass --{option.replace('_', '-')}"
         ) from exc
-
-
-def _exists(path: str) -> bool:
-    import os
-
-    return os.path.exists(path)

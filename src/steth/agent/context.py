@@ -1,43 +1,67 @@
-"""What every route may need: settings and the agent's shared objects."""
+"""What every route may need: the settings and the agent's shared objects, made when first used.
+
+A route's probe code (pyroute2, ovsdbapp, tcpdump and iperf3 management) is
+imported by the first request that needs it, not at start: the agent runs on
+every node and most of them never serve most routes.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from ..probes.iperf import DEFAULT_MAX_SERVERS, DEFAULT_PORTS, IperfServers
-from ..probes.vlan import CaptureStore
-from .captures import CaptureManager
+from .auth import Tokens
+from .backend import Backend
+from .config import AgentSettings
 from .leases import LeaseStore
+
+if TYPE_CHECKING:
+    from ..probes.iperf import IperfServers
+    from ..probes.vlan import CaptureStore
+    from .captures import CaptureManager
 
 
 @dataclass
 class AgentContext:
-    token: str
-    ovsdb_connection: str
-    state_dir: str
-    iperf_ports: tuple[int, int] = DEFAULT_PORTS
-    iperf_max_servers: int = DEFAULT_MAX_SERVERS
-    agent_port: int = 9698
-    capture_max_seconds: float = 300.0
-    capture_max_bytes: int = 100_000_000
-    capture_max_concurrent: int = 4
-    capture_fetch_seconds: float = 60.0
+    settings: AgentSettings
+    tokens: Tokens
+    backend: Any = field(default_factory=Backend)  # the host-facing modules; a fake in in-process tests
     leases: LeaseStore = field(init=False)
-    vlan_captures: CaptureStore = field(init=False)  # 802.1Q probe listeners (check vlan)
-    captures: CaptureManager = field(init=False)  # packet captures to pcap (steth capture)
-    iperf: IperfServers = field(init=False)
 
     def __post_init__(self) -> None:
-        self.leases = LeaseStore(self.state_dir)
-        self.vlan_captures = CaptureStore()
-        self.captures = CaptureManager(
+        self.leases = LeaseStore(self.settings.state_dir)
+
+    @property
+    def ovsdb_connection(self) -> str:
+        return self.settings.ovsdb_connection
+
+    @cached_property
+    def vlan_captures(self) -> CaptureStore:
+        """802.1Q probe listeners (check vlan)."""
+        return self.backend.vlan.CaptureStore()
+
+    @cached_property
+    def captures(self) -> CaptureManager:
+        """Packet captures to pcap (steth capture)."""
+        s = self.settings
+        return self.backend.captures.CaptureManager(
             self.leases,
-            self.state_dir,
-            self.capture_max_seconds,
-            self.capture_max_bytes,
-            self.capture_max_concurrent,
-            self.capture_fetch_seconds,
+            s.state_dir,
+            s.capture_max_seconds,
+            s.capture_max_bytes,
+            s.capture_max_concurrent,
+            s.capture_fetch_seconds,
         )
-        self.iperf = IperfServers(
-            self.leases, self.state_dir, self.iperf_ports, self.iperf_max_servers, reserved_ports=(self.agent_port,)
+
+    @cached_property
+    def iperf(self) -> IperfServers:
+        s = self.settings
+        return self.backend.iperf.IperfServers(
+            self.leases, s.state_dir, s.iperf_ports, s.iperf_max_servers, reserved_ports=(s.port,)
         )
+
+    def stop(self) -> None:
+        """Stop the listeners that exist (those never used were never made)."""
+        if "vlan_captures" in self.__dict__:
+            self.vlan_captures.stop_all()

@@ -16,9 +16,10 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..host import undo
-
 MAX_LEASE_SECONDS = 3600
+# what the agent itself records (links, captures, iperf3): start-up recovery runs nothing else
+AGENT_STEP_KINDS = frozenset({"path", "process", "link", "link_del", "addr_del", "addr_add"})
+AGENT_PROGRAMS = frozenset({"tcpdump", "iperf3"})
 DEFAULT_LEASE_SECONDS = 300
 
 
@@ -37,6 +38,7 @@ class Lease:
 
 class LeaseStore:
     def __init__(self, state_dir: str) -> None:
+        self.state_dir = state_dir
         self.path = os.path.join(state_dir, "leases.json")
         self._leases: dict[str, Lease] = {}
         self._lock = threading.Lock()
@@ -61,14 +63,45 @@ class LeaseStore:
 
     # --- lifecycle ---
     def recover(self) -> list[str]:
-        """Undo every lease a previous agent process left in the file."""
+        """Undo every lease a previous agent process left in the file, step by step as far as trusted.
+
+        The file is only as trustworthy as the directory it lies in (start-up refuses a state
+        directory others may write); even so a step is run only if it is of a kind this agent
+        records, a path only under the state directory, a process only tcpdump or iperf3 still
+        running with the recorded command line.
+        """
         problems = []
         for lease in self._load():
-            problems += undo.run_all(lease.undo)
+            steps = []
+            for step in lease.undo:
+                why = self.untrusted(step)
+                if why:
+                    problems.append(f"lease {lease.id}: step skipped: {why}")
+                else:
+                    steps.append(step)
+            problems += _undo_all(steps)
         with self._lock:
             self._leases.clear()
             self._save()
         return problems
+
+    def untrusted(self, step: Any) -> str:
+        """Why a recorded undo step must not be run ('' when it may)."""
+        if not isinstance(step, dict) or step.get("kind") not in AGENT_STEP_KINDS:
+            kind = step.get("kind") if isinstance(step, dict) else type(step).__name__
+            return f"kind {kind!r} is not one this agent records"
+        if step["kind"] == "path":
+            root = os.path.realpath(self.state_dir)
+            target = os.path.realpath(str(step.get("path", "")))
+            if not target.startswith(root + os.sep):
+                return f"path {step.get('path')!r} is outside the state directory {self.state_dir}"
+        if step["kind"] == "process":
+            argv = step.get("proc", {}).get("argv") or []
+            if not any(os.path.basename(str(a)) in AGENT_PROGRAMS for a in argv):
+                return f"process {argv[:1]} is not one this agent starts ({', '.join(sorted(AGENT_PROGRAMS))})"
+            if not _cmdline_is(step["proc"].get("pid"), [str(a) for a in argv]):
+                return f"process {step['proc'].get('pid')} does not run the recorded command any more"
+        return ""
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._expire_loop())
@@ -121,7 +154,31 @@ class LeaseStore:
             lease = self._leases.pop(lease_id, None)
             if lease is None:
                 return []
-        problems = undo.run_all(lease.undo)
+        problems = _undo_all(lease.undo)
         with self._lock:
             self._save()
         return problems
+
+
+def _cmdline_is(pid: Any, argv: list[str]) -> bool:
+    """Whether process ``pid`` runs ``argv`` (True when it is gone: the undo step is a no-op then).
+
+    `ip netns exec NS PROG ...` execs PROG in place: the live command line is then the tail of ``argv``."""
+    try:
+        with open(f"/proc/{int(pid)}/cmdline", "rb") as fh:
+            found = fh.read().split(b"\0")[:-1]
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError, TypeError):
+        return False
+    live = [a.decode(errors="replace") for a in found]
+    return bool(live) and live == argv[-len(live) :]
+
+
+def _undo_all(steps: list[dict[str, Any]]) -> list[str]:
+    """host.undo.run_all, imported only when there is something to undo (it loads the netlink layer)."""
+    if not steps:
+        return []
+    from ..host import undo
+
+    return undo.run_all(steps)

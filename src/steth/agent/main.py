@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import signal
 import ssl
 import sys
 
@@ -16,11 +17,26 @@ def _raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def _audit_to_stderr() -> None:
+    """Audit lines (every host-changing request) go to stderr whatever --log-level says."""
+    import logging
+
+    audit = logging.getLogger("steth.agent.audit")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s steth-agent audit: %(message)s"))
+    audit.addHandler(handler)
+    audit.setLevel(logging.INFO)
+    audit.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     from . import config
+    from .auth import Tokens
 
     try:
         settings = config.load(sys.argv[1:] if argv is None else argv)
+        config.check_state_dir(settings.state_dir)
+        tokens = Tokens(settings.token_file)
     except StethError as exc:
         print(f"steth-agent: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -28,36 +44,37 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import create_app
     from .context import AgentContext
+    from .server import protocol
 
     _raise_fd_limit()
-    app = create_app(
-        AgentContext(
-            token=settings.token,
-            ovsdb_connection=settings.ovsdb_connection,
-            state_dir=settings.state_dir,
-            iperf_ports=settings.iperf_ports,
-            iperf_max_servers=settings.iperf_max_servers,
-            agent_port=settings.port,
-            capture_max_seconds=settings.capture_max_seconds,
-            capture_max_bytes=settings.capture_max_bytes,
-            capture_max_concurrent=settings.capture_max_concurrent,
-            capture_fetch_seconds=settings.capture_fetch_seconds,
-        )
-    )
+    app = create_app(AgentContext(settings, tokens))
+    signal.signal(signal.SIGHUP, lambda *_: tokens.reload())
     kwargs: dict = {}
     if settings.tls_cert_file:
         kwargs.update(ssl_certfile=settings.tls_cert_file, ssl_keyfile=settings.tls_key_file)
     if settings.tls_ca_file:
         kwargs.update(ssl_ca_certs=settings.tls_ca_file, ssl_cert_reqs=ssl.CERT_REQUIRED)
-    try:
-        uvicorn.run(
+    _audit_to_stderr()
+    server = uvicorn.Server(
+        uvicorn.Config(
             app,
             host=settings.bind,
             port=settings.port,
             log_level=settings.log_level,
             access_log=settings.log_level == "debug",
+            http=protocol(settings.max_connections, settings.header_timeout),
+            timeout_keep_alive=int(max(1, settings.keepalive_timeout)),
+            backlog=min(4096, settings.max_connections),  # also what asyncio accepts per wake-up
             **kwargs,
         )
+    )
+    try:
+        server.run()
+    except SystemExit as exc:  # uvicorn exits when it cannot bind, after logging the OSError
+        if server.started:
+            raise
+        print(f"steth-agent: cannot listen on {settings.bind}:{settings.port} (see the error above)", file=sys.stderr)
+        return int(exc.code or 1)
     except ssl.SSLError as exc:  # an OSError too, but about the files, not the address
         print(
             f"steth-agent: cannot use TLS certificate {settings.tls_cert_file}, key {settings.tls_key_file}"

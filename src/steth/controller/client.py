@@ -38,11 +38,58 @@ class AgentReply(Generic[T]):
         return self.error is None
 
 
+def _ssl_reason(exc: BaseException) -> str:
+    """The ssl.SSLError's reason somewhere in ``exc``'s chain ('' when none): aiohttp wraps it."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLError):
+            return str(getattr(e, "reason", "") or e)
+        todo += [e.__cause__, e.__context__, getattr(e, "os_error", None), getattr(e, "certificate_error", None)]
+        todo += [a for a in getattr(e, "args", ()) if isinstance(a, BaseException)]
+    return ""
+
+
+def _tls_problem(exc: BaseException, tls: TlsConfig) -> tuple[str, str] | None:
+    """(what went wrong, which setting fixes it) when ``exc`` is a TLS problem, else None."""
+    reason = _ssl_reason(exc).upper()
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError) or "CERTIFICATE_VERIFY_FAILED" in reason:
+        return (
+            f"its certificate is not trusted ({exc})",
+            f"set [tls] ca_file to the CA that signed the agents' certificates (now {tls.ca_file or 'the system CAs'})",
+        )
+    if "CERTIFICATE_REQUIRED" in reason or "CERTIFICATE REQUIRED" in reason:
+        return (
+            "it requires a client certificate and refused the one sent (or none was sent)",
+            "set [tls] cert_file and key_file to a client certificate signed by the agents' CA",
+        )
+    if "UNKNOWN_CA" in reason or "BAD_CERTIFICATE" in reason or "UNKNOWN CA" in reason:
+        return (
+            f"it refused the controller's client certificate ({reason.lower()})",
+            "set [tls] cert_file and key_file to a client certificate signed by the agents' CA",
+        )
+    if "WRONG_VERSION_NUMBER" in reason or "RECORD_LAYER_FAILURE" in reason:
+        return ("it does not speak TLS on this port", "set [tls] enabled = false, or enable TLS on the agent")
+    if tls.enabled and not tls.cert_file and isinstance(exc, (aiohttp.ServerDisconnectedError, ConnectionResetError)):
+        return (
+            "it closed the TLS connection: agents with a CA (--tls-ca-file) require a client certificate",
+            "set [tls] cert_file and key_file to a client certificate signed by the agents' CA",
+        )
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return (f"TLS failed: {exc}", "check [tls] ca_file, cert_file and key_file and the agent's certificate")
+    return None
+
+
 @contextlib.contextmanager
-def _transport_errors(node: NodeConfig, total: float | None, streaming: str = "") -> Iterator[None]:
+def _transport_errors(node: NodeConfig, total: float | None, tls: TlsConfig, streaming: str = "") -> Iterator[None]:
     """aiohttp and socket errors of one agent call as AgentUnreachableError naming the agent and what to do.
 
     ``streaming`` names a streamed call (its deadline covers the whole stream, and it may break off mid-way).
+    TLS problems name the [tls] setting to fix, not the symptom (a reset connection, a non-JSON answer).
     """
     where = dict(agent=node.name, address=node.url)
     check = "check that steth-agent runs there and the address and port are right"
@@ -53,13 +100,18 @@ def _transport_errors(node: NodeConfig, total: float | None, streaming: str = ""
         raise AgentUnreachableError(
             f"agent {node.name} at {node.url}{what} within {total:g} s", check, **where
         ) from None
-    except aiohttp.ClientSSLError as exc:
-        raise AgentUnreachableError(
-            f"TLS with agent {node.name} at {node.url} failed: {exc}",
-            "check [tls] ca_file/cert_file and the agent's certificate",
-            **where,
-        ) from None
     except (aiohttp.ClientError, OSError) as exc:
+        tls_problem = _tls_problem(exc, tls)
+        if tls_problem:
+            raise AgentUnreachableError(
+                f"TLS with agent {node.name} at {node.url} failed: {tls_problem[0]}", tls_problem[1], **where
+            ) from None
+        if not tls.enabled and isinstance(exc, aiohttp.ServerDisconnectedError):
+            raise AgentUnreachableError(
+                f"agent {node.name} at {node.url} closed the connection without answering",
+                "if the agent serves HTTPS, set [tls] enabled = true and ca_file; otherwise " + check,
+                **where,
+            ) from None
         if streaming:
             raise AgentUnreachableError(
                 f"agent {node.name} at {node.url}: {streaming} broke off: {exc}",
@@ -90,17 +142,28 @@ def _ssl_context(tls: TlsConfig) -> ssl.SSLContext | bool:
 class AgentClient:
     """One aiohttp session for all agents; use as ``async with AgentClient(cfg) as c``."""
 
-    def __init__(self, config: ControllerConfig, token: str | None = None) -> None:
+    def __init__(
+        self,
+        config: ControllerConfig,
+        token: str | None = None,
+        connector: Callable[[ssl.SSLContext | bool], aiohttp.BaseConnector] | None = None,
+    ) -> None:
+        """``connector``: makes the transport from the TLS context (default: TCP to each node's address);
+        e.g. ``lambda ssl: aiohttp.UnixConnector(path)`` talks to an agent in the same process."""
         self._config = config
+        self._make_connector = connector
         self._token = token if token is not None else config.token()
         self._scheme = "https" if config.tls.enabled else "http"
         self._ssl = _ssl_context(config.tls)
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> AgentClient:
-        connector = aiohttp.TCPConnector(
-            limit=self._config.max_connections, ssl=self._ssl, force_close=False, enable_cleanup_closed=True
-        )
+        if self._make_connector is not None:
+            connector = self._make_connector(self._ssl)
+        else:
+            connector = aiohttp.TCPConnector(
+                limit=self._config.max_connections, ssl=self._ssl, force_close=False, enable_cleanup_closed=True
+            )
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers={"X-Steth-Token": self._token},
@@ -128,7 +191,7 @@ class AgentClient:
         url = f"{self._scheme}://{node.url}{path}"
         timeout = aiohttp.ClientTimeout(total=self._config.request_timeout + extra_timeout)
         where = dict(agent=node.name, address=node.url)
-        with _transport_errors(node, timeout.total):
+        with _transport_errors(node, timeout.total, self._config.tls):
             try:
                 async with self._session.request(
                     method,
@@ -138,9 +201,12 @@ class AgentClient:
                 ) as resp:
                     payload = await resp.json(content_type=None) if resp.content_length != 0 else None
                     status = resp.status
+            except aiohttp.ClientError:  # some are ValueErrors too (a certificate error): not a body problem
+                raise
             except ValueError as exc:  # body was not JSON
+                hint = None if self._config.tls.enabled else "if the agent serves HTTPS, set [tls] enabled = true"
                 raise AgentRequestError(
-                    f"agent {node.name} at {node.url} sent a non-JSON answer: {exc}", **where, status=502
+                    f"agent {node.name} at {node.url} sent a non-JSON answer: {exc}", hint, **where, status=502
                 ) from None
         _raise_for_status(node, method, path, status, payload)
         if result is None:
@@ -168,7 +234,7 @@ class AgentClient:
         timeout = aiohttp.ClientTimeout(
             total=duration + self._config.request_timeout, sock_connect=self._config.request_timeout
         )
-        with _transport_errors(node, timeout.total, f"{method} {path}"):
+        with _transport_errors(node, timeout.total, self._config.tls, f"{method} {path}"):
             async with self._session.request(method, url, timeout=timeout) as resp:
                 if resp.status >= 400:
                     try:
@@ -196,7 +262,7 @@ class AgentClient:
 def _raise_for_status(node: NodeConfig, method: str, path: str, status: int, payload: Any) -> None:
     """The AgentError for a 4xx/5xx answer (nothing for 2xx/3xx)."""
     where = dict(agent=node.name, address=node.url)
-    detail = payload.get("detail") if isinstance(payload, dict) else None
+    detail = _detail_text(payload.get("detail") if isinstance(payload, dict) else None)
     if status in (401, 403):
         raise AgentAuthError(
             f"agent {node.name} at {node.url} refused the token ({detail or status})",
@@ -207,6 +273,18 @@ def _raise_for_status(node: NodeConfig, method: str, path: str, status: int, pay
         raise AgentRequestError(
             f"agent {node.name} rejected {method} {path}: {detail or status}", **where, status=status
         )
+
+
+def _detail_text(detail: Any) -> str | None:
+    """The agent's error text: a string, or a 422's list of {loc, msg} as "field: msg; ..."."""
+    if isinstance(detail, list):
+        parts = []
+        for e in detail:
+            if isinstance(e, dict):
+                loc = [str(p) for p in e.get("loc", []) if p not in ("body", "query", "path")]
+                parts.append(f"{'.'.join(loc) or 'request'}: {e.get('msg', '')}")
+        return "; ".join(parts) or None
+    return str(detail) if detail else None
 
 
 def run(coro: Awaitable[T]) -> T:

@@ -30,12 +30,11 @@ from ..wire.iperf import (
     Protocol,
 )
 from ..wire.models import Verdict
+from ..wire.validators import parse_ports as parse_ports  # re-exported: the range syntax of --iperf-ports
 
 IPERF3 = "iperf3"
 LISTEN_TIMEOUT = 5.0  # seconds for a fresh server to start listening
 CLIENT_MARGIN = 15.0  # seconds a client may take beyond duration + connect timeout before it is killed
-DEFAULT_PORTS = (5201, 5299)
-DEFAULT_MAX_SERVERS = 4
 
 
 class IperfRefused(Exception):
@@ -45,23 +44,6 @@ class IperfRefused(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
-
-
-def parse_ports(text: str) -> tuple[int, int]:
-    """``5201-5299`` (or one port) -> (first, last); ValueError with the rule when wrong."""
-    parts = text.strip().split("-")
-    try:
-        if len(parts) == 1:
-            lo = hi = int(parts[0])
-        elif len(parts) == 2:
-            lo, hi = int(parts[0]), int(parts[1])
-        else:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"port range {text!r} must be FIRST-LAST, e.g. 5201-5299") from None
-    if not 1 <= lo <= hi <= 65535:
-        raise ValueError(f"port range {text!r} must satisfy 1 <= FIRST <= LAST <= 65535")
-    return lo, hi
 
 
 def available() -> bool:
@@ -226,8 +208,8 @@ class IperfServers:
         self,
         leases: Any,
         state_dir: str,
-        ports: tuple[int, int] = DEFAULT_PORTS,
-        max_servers: int = DEFAULT_MAX_SERVERS,
+        ports: tuple[int, int],
+        max_servers: int,
         reserved_ports: tuple[int, ...] = (),
     ) -> None:
         self.leases = leases
@@ -279,6 +261,10 @@ class IperfServers:
                     f"has finished",
                 )
             if req.port is not None:
+                if not self.ports[0] <= req.port <= self.ports[1]:
+                    raise IperfRefused(
+                        422, f"port: {req.port} is outside this agent's iperf3 range {self.ports_text} (--iperf-ports)"
+                    )
                 if req.port in self.reserved:
                     raise IperfRefused(409, f"port {req.port} is the agent's own port; choose another")
                 return self._start_on(req, req.port, explicit=True)

@@ -11,6 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .encap import TUNNEL_TYPES
+from .health import Health as Health  # its own module: /v1/health loads nothing else
 from .validators import Count, IfName, IpAddress, NetnsName, OvsName, Seconds
 from .verdict import Verdict, worst
 
@@ -73,11 +74,6 @@ class AgentInfo(BaseModel):
     api_version: str = API_VERSION
     interfaces: list[Interface]
     capabilities: Capabilities
-
-
-class Health(BaseModel):
-    status: str = "ok"
-    version: str
 
 
 class Namespace(BaseModel):

@@ -5,23 +5,22 @@ VLAN 0 in a probe request means "untagged" (the native VLAN of the trunk).
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from .models import Verdict
-from .validators import IfName
+from .validators import IfName, check_host_cidr
 
 MAX_VLAN = 4094
 MAX_LISTEN_SECONDS = 60.0
 MAX_GRACE_SECONDS = 5.0
 MAX_REPEAT = 3
 MAX_LEASE_SECONDS = 3600
-_RUN_ID_RE = re.compile(r"^[0-9a-f]{2,16}$")
-_SENDER_RE = re.compile(r"^[A-Za-z0-9_.@:+-]{1,32}$")
-_CAPTURE_RE = re.compile(r"^[0-9a-f]{8,32}$")
+_RUN_ID_RE = re.compile(r"[0-9a-f]{2,16}")  # fullmatch: "$" lets a trailing newline through
+_SENDER_RE = re.compile(r"[A-Za-z0-9_.@:+-]{1,32}")
+_CAPTURE_RE = re.compile(r"[0-9a-f]{8,32}")
 
 VlanId = Annotated[int, Field(ge=1, le=MAX_VLAN)]
 ProbeVlan = Annotated[int, Field(ge=0, le=MAX_VLAN)]  # 0: untagged
@@ -77,26 +76,31 @@ def format_ranges(vlans: list[int] | set[int]) -> str:
 
 
 def _check_run_id(value: str) -> str:
-    if not _RUN_ID_RE.match(value):
+    if not _RUN_ID_RE.fullmatch(value):
         raise ValueError("run_id must be 2-16 lowercase hex digits")
     return value
 
 
 def _check_sender(value: str) -> str:
-    if not _SENDER_RE.match(value):
+    if not _SENDER_RE.fullmatch(value):
         raise ValueError("sender must be 1-32 of [A-Za-z0-9_.@:+-]")
     return value
 
 
 def check_capture_id(value: str) -> str:
-    if not _CAPTURE_RE.match(value):
+    if not _CAPTURE_RE.fullmatch(value):
         raise ValueError("capture id must be 8-32 lowercase hex digits")
     return value
 
 
-RunId = Annotated[str, AfterValidator(_check_run_id)]
-SenderId = Annotated[str, AfterValidator(_check_sender)]
-CaptureId = Annotated[str, AfterValidator(check_capture_id)]
+def _pattern(regex: re.Pattern[str]) -> WithJsonSchema:
+    """The schema of a string checked with ``regex.fullmatch`` (for the OpenAPI document)."""
+    return WithJsonSchema({"type": "string", "pattern": f"^{regex.pattern}$"})
+
+
+RunId = Annotated[str, AfterValidator(_check_run_id), _pattern(_RUN_ID_RE)]
+SenderId = Annotated[str, AfterValidator(_check_sender), _pattern(_SENDER_RE)]
+CaptureId = Annotated[str, AfterValidator(check_capture_id), _pattern(_CAPTURE_RE)]
 
 
 class _Strict(BaseModel):
@@ -180,17 +184,7 @@ class VlanSendResult(BaseModel):
 # ---- link changes (leased) ------------------------------------------------------
 
 
-def _check_cidr(value: str) -> str:
-    try:
-        iface = ipaddress.ip_interface(value.strip())
-    except ValueError:
-        raise ValueError(f"{value!r} is not an address with prefix length, e.g. 10.0.0.5/24") from None
-    if "/" not in value:
-        raise ValueError(f"{value!r} needs a prefix length, e.g. {value}/24")
-    return iface.with_prefixlen
-
-
-Cidr = Annotated[str, AfterValidator(_check_cidr)]
+Cidr = Annotated[str, AfterValidator(check_host_cidr)]
 LeaseSeconds = Annotated[float, Field(ge=1, le=MAX_LEASE_SECONDS)]
 
 

@@ -1,4 +1,4 @@
-"""/v1/interfaces, /v1/interfaces/{name}, /v1/netns through netlink."""
+"""/v1/interfaces, /v1/interfaces/{name}, /v1/netns through ctx.backend.netlink."""
 
 from __future__ import annotations
 
@@ -8,35 +8,30 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 from pydantic import TypeAdapter
 
-from ...host import netlink
 from ...wire.models import Interface, Namespace
-from ...wire.validators import check_ifname
+from ...wire.validators import IfName
 from ..context import AgentContext
-from ..responses import json_response
+from ..responses import COMMON, NOT_FOUND, V1, json_response
 
 _INTERFACES = TypeAdapter(list[Interface])
 
 
 def router(ctx: AgentContext) -> APIRouter:
-    r = APIRouter(tags=["interfaces"])
+    r = APIRouter(prefix=V1, responses=COMMON, tags=["interfaces"])
 
     @r.get("/interfaces", response_model=list[Interface])
     def interfaces() -> Response:
-        return json_response(_INTERFACES.dump_json(netlink.list_interfaces()))
+        return json_response(_INTERFACES.dump_json(ctx.backend.netlink.list_interfaces()))
 
-    @r.get("/interfaces/{name}", response_model=Interface)
-    def interface(name: str) -> Interface:
-        try:
-            check_ifname(name)
-        except ValueError as exc:
-            raise HTTPException(422, f"name: {exc}") from None
-        found = netlink.get_interface(name)
+    @r.get("/interfaces/{name}", response_model=Interface, responses=NOT_FOUND)
+    def interface(name: IfName) -> Interface:
+        found = ctx.backend.netlink.get_interface(name)
         if found is None:
             raise HTTPException(404, f"no interface named {name!r} on {socket.gethostname()}")
         return found
 
     @r.get("/netns", response_model=list[Namespace])
     def namespaces() -> list[Namespace]:
-        return netlink.list_namespaces()
+        return ctx.backend.netlink.list_namespaces()
 
     return r

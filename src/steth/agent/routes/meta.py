@@ -8,15 +8,13 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from ... import __version__
-from ...host import netlink
-from ...probes import capabilities
 from ...wire.models import AgentInfo
 from ..context import AgentContext
-from ..responses import json_response
+from ..responses import COMMON, V1, json_response
 
 
 def router(ctx: AgentContext) -> APIRouter:
-    r = APIRouter(tags=["meta"])
+    r = APIRouter(prefix=V1, responses=COMMON, tags=["meta"])
 
     @r.get("/info", response_model=AgentInfo)
     def info() -> Response:
@@ -24,8 +22,8 @@ def router(ctx: AgentContext) -> APIRouter:
             AgentInfo(
                 hostname=socket.gethostname(),
                 version=__version__,
-                interfaces=netlink.list_interfaces(),
-                capabilities=capabilities.capabilities(ctx.ovsdb_connection),
+                interfaces=ctx.backend.netlink.list_interfaces(),
+                capabilities=ctx.backend.capabilities.capabilities(ctx.ovsdb_connection),
             )
         )
 

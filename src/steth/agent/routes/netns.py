@@ -2,30 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from typing import Literal
+
+from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from ...probes import netns_probes
 from ...wire.models import IptablesResponse, TcpConnectRequest, TcpConnectResult
-from ...wire.validators import check_netns
+from ...wire.validators import NetnsName
 from ..context import AgentContext
+from ..responses import COMMON, V1
+
+# probes.netns_probes.TABLES, spelled here so the query is validated and documented without loading the probe
+Table = Literal["nat", "filter", "mangle", "raw"]
 
 
 def router(ctx: AgentContext) -> APIRouter:
-    r = APIRouter(tags=["probes"])
+    r = APIRouter(prefix=V1, responses=COMMON, tags=["probes"])
 
     @r.get("/netns/{name}/iptables", response_model=IptablesResponse)
-    def iptables(name: str, table: str = Query(default="nat")) -> IptablesResponse:
-        try:
-            check_netns(name)
-        except ValueError as exc:
-            raise HTTPException(422, f"name: {exc}") from None
-        if table not in netns_probes.TABLES:
-            raise HTTPException(422, f"table: must be one of {', '.join(netns_probes.TABLES)}")
-        return netns_probes.iptables_save(name, table)
+    def iptables(name: NetnsName, table: Table = "nat") -> IptablesResponse:
+        return ctx.backend.netns_probes.iptables_save(name, table)
 
     @r.post("/tcp-connect", response_model=TcpConnectResult)
     async def tcp_connect(req: TcpConnectRequest) -> TcpConnectResult:
-        return await run_in_threadpool(netns_probes.tcp_connect, req)
+        return await run_in_threadpool(ctx.backend.netns_probes.tcp_connect, req)
 
     return r

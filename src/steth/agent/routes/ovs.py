@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
 
-from ...probes import ovs, ovs_show
 from ...wire.models import (
     OvsCheckPortsRequest,
     OvsCheckPortsResponse,
@@ -13,41 +12,31 @@ from ...wire.models import (
     OvsTraceRequest,
     OvsTraceResponse,
 )
-from ...wire.validators import check_bridge
+from ...wire.validators import OvsName
 from ..context import AgentContext
+from ..responses import COMMON, V1
 
 
 def router(ctx: AgentContext) -> APIRouter:
-    r = APIRouter(prefix="/ovs", tags=["ovs"])
+    r = APIRouter(prefix=V1 + "/ovs", responses=COMMON, tags=["ovs"])
 
     @r.post("/check-ports", response_model=OvsCheckPortsResponse)
     def check_ports(req: OvsCheckPortsRequest) -> OvsCheckPortsResponse:
-        return ovs.check_ports(req, ctx.ovsdb_connection)
+        return ctx.backend.ovs.check_ports(req, ctx.ovsdb_connection)
 
     @r.get("/show", response_model=OvsShowResponse)
-    def show(bridge: str | None = Query(default=None, max_length=64)) -> OvsShowResponse:
+    def show(bridge: OvsName | None = None) -> OvsShowResponse:
         """Bridges (or one), their ports (tag, trunks), interfaces (type, ofport, error, external_ids, peer)."""
-        if bridge is not None:
-            try:
-                check_bridge(bridge)
-            except ValueError as exc:
-                raise HTTPException(status_code=422, detail=str(exc)) from None
-        return ovs_show.show(ctx.ovsdb_connection, bridge)
+        return ctx.backend.ovs_show.show(ctx.ovsdb_connection, bridge)
 
     @r.get("/flows", response_model=OvsFlowsResponse)
-    def flows(
-        bridge: str = Query(max_length=64), table: int | None = Query(default=None, ge=0, le=254)
-    ) -> OvsFlowsResponse:
+    def flows(bridge: OvsName, table: int | None = Query(default=None, ge=0, le=254)) -> OvsFlowsResponse:
         """`ovs-ofctl dump-flows BRIDGE [table=N]` (e.g. br-tun's flood table 22)."""
-        try:
-            check_bridge(bridge)
-        except ValueError as exc:
-            raise HTTPException(status_code=422, detail=str(exc)) from None
-        return ovs_show.flows(ctx.ovsdb_connection, bridge, table)
+        return ctx.backend.ovs_show.flows(ctx.ovsdb_connection, bridge, table)
 
     @r.post("/trace", response_model=OvsTraceResponse)
     def trace(req: OvsTraceRequest) -> OvsTraceResponse:
         """`ovs-appctl ofproto/trace` of a flow built from validated fields."""
-        return ovs_show.trace(req, ctx.ovsdb_connection)
+        return ctx.backend.ovs_show.trace(req, ctx.ovsdb_connection)
 
     return r
