@@ -21,6 +21,12 @@ _OPTS = [
     cfg.StrOpt("tls-cert-file", help="Serve HTTPS with this certificate (PEM)."),
     cfg.StrOpt("tls-key-file", help="Private key of tls_cert_file (PEM)."),
     cfg.StrOpt("tls-ca-file", help="Require client certificates signed by this CA (PEM)."),
+    cfg.BoolOpt(
+        "insecure-http",
+        default=False,
+        help="Serve plain HTTP without TLS (token and answers readable on the network). Without it the agent "
+        "refuses to start unless tls_cert_file and tls_key_file are given (`steth pki init` makes them).",
+    ),
     cfg.StrOpt(
         "ovsdb-connection", default=DEFAULT_CONNECTION, help="Open vSwitch database: unix:PATH or tcp:HOST:PORT."
     ),
@@ -80,6 +86,7 @@ class AgentSettings:
     capture_max_bytes: int = 100_000_000
     capture_max_concurrent: int = 4
     capture_fetch_seconds: float = 60.0
+    insecure_http: bool = False
 
 
 def read_token(path: str) -> str:
@@ -130,10 +137,20 @@ def load(argv: list[str] | None = None) -> AgentSettings:
         raise ConfigError(f"capture_max_bytes: {exc}") from None
     if capture_max_bytes < 1024:
         raise ConfigError(f"capture_max_bytes: {capture_max_bytes} bytes is less than 1024")
+    token = read_token(conf.token_file)
+    if not conf.tls_cert_file and not conf.insecure_http:
+        raise ConfigError(
+            "steth-agent serves HTTPS only: no tls_cert_file and tls_key_file given",
+            "pass --tls-cert-file, --tls-key-file and --tls-ca-file (`steth pki init` makes them), "
+            "or --insecure-http to serve plain HTTP",
+        )
+    if conf.tls_cert_file and conf.insecure_http:
+        raise ConfigError("--insecure-http and tls_cert_file contradict each other", "choose one")
     return AgentSettings(
         bind=conf.bind,
         port=conf.port,
-        token=read_token(conf.token_file),
+        token=token,
+        insecure_http=conf.insecure_http,
         tls_cert_file=conf.tls_cert_file,
         tls_key_file=conf.tls_key_file,
         tls_ca_file=conf.tls_ca_file,

@@ -30,6 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     from .context import AgentContext
 
     _raise_fd_limit()
+    if settings.insecure_http:
+        print(
+            f"steth-agent: WARNING: --insecure-http: serving PLAIN HTTP on {settings.bind}:{settings.port}; the token "
+            "and every answer cross the network unencrypted and anyone on it can impersonate this agent. "
+            "Use --tls-cert-file/--tls-key-file/--tls-ca-file (steth pki init) outside a lab or test.",
+            file=sys.stderr,
+            flush=True,
+        )
     app = create_app(
         AgentContext(
             token=settings.token,

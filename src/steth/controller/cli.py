@@ -23,6 +23,7 @@ from .commands import (
     openstack,
     ovs,
     ping,
+    pki,
     vlan,
 )
 
@@ -68,6 +69,7 @@ COMMANDS = {
     "lab fault kinds": lab.LabFaultKinds,
     "lab fault remove": lab.LabFaultRemove,
 }
+COMMANDS.update(pki.COMMANDS)  # steth pki init|issue|list
 
 DESCRIPTION = """Network inspection and diagnosis for OpenStack.
 

@@ -22,6 +22,7 @@ from ..errors import AgentAuthError, AgentError, AgentRequestError, AgentUnreach
 from .config import ControllerConfig, NodeConfig, TlsConfig
 
 T = TypeVar("T")
+X509_V_ERR_HOSTNAME_MISMATCH = 62  # OpenSSL's verify code: the certificate does not name the host
 
 
 @dataclass
@@ -54,6 +55,13 @@ def _transport_errors(node: NodeConfig, total: float | None, streaming: str = ""
             f"agent {node.name} at {node.url}{what} within {total:g} s", check, **where
         ) from None
     except aiohttp.ClientSSLError as exc:
+        if _hostname_mismatch(exc):
+            raise AgentUnreachableError(
+                f"agent {node.name} at {node.url} presented a certificate that is not for {node.name}",
+                f"the name in [nodes] must be in its certificate: `steth pki issue {node.name}` and install "
+                "that certificate on the node, or fix the node's name or address in [nodes]",
+                **where,
+            ) from None
         raise AgentUnreachableError(
             f"TLS with agent {node.name} at {node.url} failed: {exc}",
             "check [tls] ca_file/cert_file and the agent's certificate",
@@ -67,6 +75,11 @@ def _transport_errors(node: NodeConfig, total: float | None, streaming: str = ""
                 **where,
             ) from None
         raise AgentUnreachableError(f"agent {node.name} at {node.url} is unreachable: {exc}", check, **where) from None
+
+
+def _hostname_mismatch(exc: aiohttp.ClientSSLError) -> bool:
+    cause = getattr(exc, "certificate_error", None)
+    return getattr(cause, "verify_code", None) == X509_V_ERR_HOSTNAME_MISMATCH
 
 
 @functools.lru_cache(maxsize=64)
@@ -113,6 +126,10 @@ class AgentClient:
         if self._session:
             await self._session.close()
 
+    def _server_name(self, node: NodeConfig) -> str | None:
+        """Over TLS the agent's certificate must name the node as [nodes] does (not just its address)."""
+        return node.name if self._ssl else None
+
     async def request(
         self,
         node: NodeConfig,
@@ -134,10 +151,13 @@ class AgentClient:
                     method,
                     url,
                     timeout=timeout,
+                    server_hostname=self._server_name(node),
                     json=body.model_dump(mode="json", exclude_none=True) if body is not None else None,
                 ) as resp:
                     payload = await resp.json(content_type=None) if resp.content_length != 0 else None
                     status = resp.status
+            except aiohttp.ClientError:  # certificate errors are ValueErrors too: for _transport_errors
+                raise
             except ValueError as exc:  # body was not JSON
                 raise AgentRequestError(
                     f"agent {node.name} at {node.url} sent a non-JSON answer: {exc}", **where, status=502
@@ -169,7 +189,9 @@ class AgentClient:
             total=duration + self._config.request_timeout, sock_connect=self._config.request_timeout
         )
         with _transport_errors(node, timeout.total, f"{method} {path}"):
-            async with self._session.request(method, url, timeout=timeout) as resp:
+            async with self._session.request(
+                method, url, timeout=timeout, server_hostname=self._server_name(node)
+            ) as resp:
                 if resp.status >= 400:
                     try:
                         payload = await resp.json(content_type=None)
