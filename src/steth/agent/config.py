@@ -138,12 +138,6 @@ def load(argv: list[str] | None = None) -> AgentSettings:
     if capture_max_bytes < 1024:
         raise ConfigError(f"capture_max_bytes: {capture_max_bytes} bytes is less than 1024")
     token = read_token(conf.token_file)
-    if not conf.tls_cert_file and not conf.insecure_http:
-        raise ConfigError(
-            "steth-agent serves HTTPS only: no tls_cert_file and tls_key_file given",
-            "pass --tls-cert-file, --tls-key-file and --tls-ca-file (`steth pki init` makes them), "
-            "or --insecure-http to serve plain HTTP",
-        )
     if conf.tls_cert_file and conf.insecure_http:
         raise ConfigError("--insecure-http and tls_cert_file contradict each other", "choose one")
     return AgentSettings(
@@ -164,6 +158,16 @@ def load(argv: list[str] | None = None) -> AgentSettings:
         capture_max_concurrent=conf.capture_max_concurrent,
         capture_fetch_seconds=conf.capture_fetch_seconds,
     )
+
+
+def require_tls_or_insecure(settings: AgentSettings) -> None:
+    """Plain HTTP is served only when asked for: ConfigError without a certificate or --insecure-http."""
+    if not settings.tls_cert_file and not settings.insecure_http:
+        raise ConfigError(
+            "steth-agent serves HTTPS only: no tls_cert_file and tls_key_file given",
+            "pass --tls-cert-file, --tls-key-file and --tls-ca-file (`steth pki init` makes them), "
+            "or --insecure-http to serve plain HTTP",
+        )
 
 
 def _check_readable(option: str, path: str) -> None:

@@ -21,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = config.load(sys.argv[1:] if argv is None else argv)
+        config.require_tls_or_insecure(settings)
     except StethError as exc:
         print(f"steth-agent: {exc}", file=sys.stderr)
         return exc.exit_code
