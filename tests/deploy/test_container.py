@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -25,10 +26,25 @@ STETH = str(Path(sys.executable).parent / "steth")
 CAPS = "NET_ADMIN,NET_RAW,SYS_ADMIN,SETGID"
 
 
+def runtime() -> list[str]:
+    """crun refuses this machine's hybrid cgroups ("cgroups in hybrid mode not supported, drop all
+    controllers from cgroupv2", measured on a Firecracker VM): runc where it is installed."""
+    return ["--runtime", "runc"] if shutil.which("runc") else []
+
+
+def limits() -> list[str]:
+    """Without CAP_SYS_RESOURCE podman's default rlimits cannot be set ("error setting rlimit type 7"):
+    limits no higher than this process's own."""
+    import resource
+
+    nofile = min(resource.getrlimit(resource.RLIMIT_NOFILE)[1], 65536)
+    return [f"--ulimit=nofile={nofile}:{nofile}", "--ulimit=nproc=4096:4096"]
+
+
 @pytest.fixture(scope="module")
 def image():
     tag = f"localhost/steth-agent:test-{secrets.token_hex(3)}"
-    sh(str(ROOT / "deploy" / "container" / "build.sh"), tag, timeout=1200)
+    sh(str(ROOT / "deploy" / "container" / "build.sh"), tag, *runtime(), *limits(), timeout=1200)
     try:
         yield tag
     finally:
@@ -81,7 +97,9 @@ def running(image, node_ns, tmp_path_factory):
     volume = f"{name}-state"
     sh(
         "podman",
+        *runtime(),  # a global option of podman
         "run",
+        *limits(),
         "-d",
         "--name",
         name,
