@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import stat
 import subprocess
@@ -178,5 +179,16 @@ def test_cli_init_from_config_nodes_issue_and_list(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout.split("\n")[:2] == ["ca.pem CA", "client.pem clientAuth"]
     assert "nodes/compute-2.pem serverAuth" in r.stdout
+    # a new CA (--force) leaves compute-2's certificate from the old one: list says so
+    assert steth("pki", "init", "--dir", d, "--force", config=str(conf)).returncode == 0
+    r = steth("pki", "list", "--dir", d, "-f", "json", config=str(conf))
+    state = {row["File"]: row["State"] for row in json.loads(r.stdout)}
+    assert state["nodes/compute-1.pem"] == "ok" and state["nodes/compute-2.pem"] == "not signed by this CA"
     r = steth("pki", "init", "--dir", str(tmp_path / "x"), "--node", "a=300.1.1.1", config=str(conf))
     assert r.returncode == 2 and "300.1.1.1" in r.stderr and not os.path.exists(tmp_path / "x")
+
+
+def test_cli_init_without_nodes_says_how_to_give_them(tmp_path):
+    r = steth("pki", "init", "--dir", str(tmp_path / "p"), config=str(tmp_path / "missing.conf"))
+    assert r.returncode == 2 and "no nodes to certify" in r.stderr and "--node NAME=ADDRESS" in r.stderr
+    assert not os.path.exists(tmp_path / "p")

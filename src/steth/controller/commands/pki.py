@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 from collections.abc import Iterable
 
-from ...errors import UsageError
-from ...pki import store
+from ...errors import ConfigError, UsageError
+from ...pki import certs, store
 from ...pki.certs import LEAF_DAYS
 from .base import StethCommand, StethLister
 
@@ -83,7 +84,13 @@ class PkiInit(StethCommand):
         _check_days(args.days)
         nodes = parse_nodes(args.node)
         if not nodes:
-            nodes = {n.name: [n.host] for n in self.config.nodes.values()}
+            try:
+                nodes = {n.name: [n.host] for n in self.config.nodes.values()}
+            except ConfigError as exc:
+                raise UsageError(
+                    f"no nodes to certify: {exc.message}",
+                    "give them with --node NAME=ADDRESS, or a controller config with [nodes] (--config-file)",
+                ) from None
         layout = store.init(args.dir, nodes, force=args.force, days=args.days)
         print(f"CA: {layout.ca_cert} (key {layout.ca_key}, keep it on the controller)")
         print(f"controller client certificate: {layout.client_cert}")
@@ -138,17 +145,25 @@ class PkiList(StethLister):
         if not os.path.exists(layout.ca_cert):
             raise UsageError(f"no CA in {args.dir}", "run `steth pki init`, or pass --dir")
         paths = [layout.ca_cert, layout.client_cert] + [layout.node_cert(n) for n in layout.nodes()]
+        with open(layout.ca_cert, "rb") as fh:
+            ca = certs.load_cert(fh.read())
+        now = datetime.datetime.now(datetime.UTC)
         rows = []
         for path in paths:
             if not os.path.exists(path):
                 continue
-            i = store.read_info(path)
+            with open(path, "rb") as fh:
+                cert = certs.load_cert(fh.read())
+            i = certs.info(cert)
             usage = "CA" if i.is_ca else ",".join(i.usages)
             expires = i.not_after.strftime("%Y-%m-%d") if i.not_after else ""
-            rows.append(
-                (os.path.relpath(path, args.dir), i.subject, " ".join(i.dns_names + i.addresses), usage, expires)
-            )
-        return ("File", "Subject", "Names", "Usage", "Expires"), rows
+            # a certificate left from an earlier CA (init --force) or expired is no use to the agents
+            state = "ok" if certs.signed_by(cert, ca) else "not signed by this CA"
+            if i.not_after and i.not_after < now:
+                state = "expired"
+            names = " ".join(i.dns_names + i.addresses)
+            rows.append((os.path.relpath(path, args.dir), i.subject, names, usage, expires, state))
+        return ("File", "Subject", "Names", "Usage", "Expires", "State"), rows
 
 
 COMMANDS = {"pki init": PkiInit, "pki issue": PkiIssue, "pki list": PkiList}
