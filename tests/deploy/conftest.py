@@ -171,6 +171,8 @@ def nodes(base_tar, tmp_path_factory) -> Iterator[list[Node]]:
                         "--register=no",
                         "--keep-unit",
                         f"--network-namespace-path=/run/netns/{ns}",
+                        # a node's systemd has it (nspawn keeps it only for networks it makes itself)
+                        "--capability=CAP_NET_ADMIN",
                         f"--machine={name}",
                         "-D",
                         str(rootfs),
