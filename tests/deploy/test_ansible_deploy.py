@@ -84,7 +84,12 @@ def playbook(inv: Path, tmp: Path) -> subprocess.CompletedProcess:
         env=env,
         stdin=subprocess.DEVNULL,
     )
-    (tmp / f"playbook-{len(list(tmp.glob('playbook-*.log')))}.log").write_text(done.stdout + done.stderr)
+    name = f"playbook-{len(list(tmp.glob('playbook-*.log')))}.log"
+    (tmp / name).write_text(done.stdout + done.stderr)
+    keep = os.environ.get("STETH_DEPLOY_LOGS")  # a directory to keep the runs' output in (for a report)
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        (Path(keep) / name).write_text(done.stdout + done.stderr)
     return done
 
 
