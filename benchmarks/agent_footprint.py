@@ -65,6 +65,7 @@ def one_run(token_file: str, token: str) -> tuple[float, float, float]:
             str(port),
             "--token-file",
             token_file,
+            "--insecure-http",
             "--state-dir",
             state_dir,
         ],

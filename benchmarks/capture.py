@@ -203,6 +203,7 @@ def main() -> int:
                 str(port),
                 "--token-file",
                 token_file,
+                "--insecure-http",
                 "--state-dir",
                 os.path.join(tmp.name, "state"),
                 "--ovsdb-connection",

@@ -11,7 +11,9 @@ PACKAGES=(openvswitch-switch iperf3 tcpdump dnsmasq-base iputils-ping iputils-ar
           neutron-server neutron-openvswitch-agent neutron-dhcp-agent neutron-l3-agent conntrack
           mariadb-server rabbitmq-server socat busybox
           # report tests render pages in a real browser
-          chromium)
+          chromium
+          # deployment (deploy/, tests/deploy): containers booted with systemd, the agent's image, Ansible
+          systemd-container mmdebstrap podman runc ansible-core ansible-lint)
 # services the L3 agent's packages would enable at boot; the lab runs its own L3 agent and
 # neutron starts keepalived/haproxy/radvd per router itself, never the host's
 L3_SERVICES=(neutron-l3-agent keepalived haproxy radvd)

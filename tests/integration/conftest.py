@@ -237,6 +237,8 @@ def running_agent(
         str(token_file),
         *(extra or []),
     ]
+    if context is None:  # no TLS: plain HTTP must be asked for (the agent serves HTTPS only by default)
+        argv.append("--insecure-http")
     if agent_has_state_dir():
         # never the shared default: an agent undoes at start-up what others recorded there
         state_dir = log_path.parent / f"state-{port}"

@@ -102,6 +102,22 @@ def test_bad_option_value(run_agent, token):
 
 def test_address_not_on_this_node(run_agent, net, token):
     """Inside the agent namespace, the root side's address is not local: binding it fails."""
-    r = run_agent("--token-file", str(token[1]), "--bind", net.root_ip, "--port", "9698", ns=net.ns)
+    r = run_agent("--token-file", str(token[1]), "--insecure-http", "--bind", net.root_ip, "--port", "9698", ns=net.ns)
     assert r.returncode != 0
     assert net.root_ip in r.stderr
+
+
+def test_plain_http_needs_insecure_http(run_agent, token):
+    r = run_agent("--token-file", str(token[1]))
+    assert r.returncode == 2
+    assert "serves HTTPS only" in r.stderr and "--insecure-http" in r.stderr and "steth pki init" in r.stderr
+
+
+def test_insecure_http_and_a_certificate_contradict(run_agent, tmp_path, token):
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    cert.write_text("x\n")
+    key.write_text("x\n")
+    r = run_agent(
+        "--token-file", str(token[1]), "--insecure-http", "--tls-cert-file", str(cert), "--tls-key-file", str(key)
+    )
+    assert r.returncode == 2 and "contradict" in r.stderr

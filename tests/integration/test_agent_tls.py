@@ -50,7 +50,7 @@ class Pki:
             "steth-agent",
             self.ca,
             self.ca_key,
-            f"subjectAltName=IP:{server_ip}\nextendedKeyUsage=serverAuth\n",
+            f"subjectAltName=IP:{server_ip},DNS:it-agent\nextendedKeyUsage=serverAuth\n",
         )
         self._leaf(
             self.client, self.client_key, "steth-controller", self.ca, self.ca_key, "extendedKeyUsage=clientAuth\n"

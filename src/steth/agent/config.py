@@ -83,6 +83,12 @@ class AgentSettings:
     max_body_bytes: int = _setting(
         1_000_000, "Largest request body accepted; larger ones answer 413 (e.g. 1MB, 64KiB).", text="1MB"
     )
+    insecure_http: bool = _setting(
+        False,
+        "Serve plain HTTP without TLS (token and answers readable on the network). Without it the agent "
+        "refuses to start unless tls_cert_file and tls_key_file are given (`steth pki init` makes them).",
+        "bool",
+    )
     enable_docs: bool = _setting(False, "Serve /docs and /redoc (they load JavaScript from a CDN).", "bool")
     log_level: str = _setting("warning", "Log level.", choices=list(LOG_LEVELS))
 
@@ -218,6 +224,18 @@ def check_state_dir(path: str) -> None:
         raise ConfigError(
             f"state directory {path} has mode {stat.S_IMODE(st.st_mode):04o}: group or others may write it",
             f"run `chmod 700 {path}` (and make the agent's user its owner)",
+        )
+
+
+def require_tls_or_insecure(settings: AgentSettings) -> None:
+    """Plain HTTP is served only when asked for: ConfigError without a certificate or --insecure-http."""
+    if settings.tls_cert_file and settings.insecure_http:
+        raise ConfigError("--insecure-http and tls_cert_file contradict each other", "choose one")
+    if not settings.tls_cert_file and not settings.insecure_http:
+        raise ConfigError(
+            "steth-agent serves HTTPS only: no tls_cert_file and tls_key_file given",
+            "pass --tls-cert-file, --tls-key-file and --tls-ca-file (`steth pki init` makes them), "
+            "or --insecure-http to serve plain HTTP",
         )
 
 

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = config.load(sys.argv[1:] if argv is None else argv)
         config.check_state_dir(settings.state_dir)
+        config.require_tls_or_insecure(settings)
         tokens = Tokens(settings.token_file)
     except StethError as exc:
         print(f"steth-agent: {exc}", file=sys.stderr)
@@ -47,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
     from .server import protocol
 
     _raise_fd_limit()
+    if settings.insecure_http:
+        print(
+            f"steth-agent: WARNING: --insecure-http: serving PLAIN HTTP on {settings.bind}:{settings.port}; the token "
+            "and every answer cross the network unencrypted and anyone on it can impersonate this agent. "
+            "Use --tls-cert-file/--tls-key-file/--tls-ca-file (steth pki init) outside a lab or test.",
+            file=sys.stderr,
+            flush=True,
+        )
     app = create_app(AgentContext(settings, tokens))
     signal.signal(signal.SIGHUP, lambda *_: tokens.reload())
     kwargs: dict = {}

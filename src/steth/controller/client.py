@@ -22,6 +22,7 @@ from ..errors import AgentAuthError, AgentError, AgentRequestError, AgentUnreach
 from .config import ControllerConfig, NodeConfig, TlsConfig
 
 T = TypeVar("T")
+X509_V_ERR_HOSTNAME_MISMATCH = 62  # OpenSSL's verify code: the certificate does not name the host
 
 
 @dataclass
@@ -101,6 +102,13 @@ def _transport_errors(node: NodeConfig, total: float | None, tls: TlsConfig, str
             f"agent {node.name} at {node.url}{what} within {total:g} s", check, **where
         ) from None
     except (aiohttp.ClientError, OSError) as exc:
+        if isinstance(exc, aiohttp.ClientSSLError) and _hostname_mismatch(exc):
+            raise AgentUnreachableError(
+                f"agent {node.name} at {node.url} presented a certificate that is not for {node.name}",
+                f"the name in [nodes] must be in its certificate: `steth pki issue {node.name}` and install "
+                "that certificate on the node, or fix the node's name or address in [nodes]",
+                **where,
+            ) from None
         tls_problem = _tls_problem(exc, tls)
         if tls_problem:
             raise AgentUnreachableError(
@@ -119,6 +127,11 @@ def _transport_errors(node: NodeConfig, total: float | None, tls: TlsConfig, str
                 **where,
             ) from None
         raise AgentUnreachableError(f"agent {node.name} at {node.url} is unreachable: {exc}", check, **where) from None
+
+
+def _hostname_mismatch(exc: aiohttp.ClientSSLError) -> bool:
+    cause = getattr(exc, "certificate_error", None)
+    return getattr(cause, "verify_code", None) == X509_V_ERR_HOSTNAME_MISMATCH
 
 
 @functools.lru_cache(maxsize=64)
@@ -176,6 +189,10 @@ class AgentClient:
         if self._session:
             await self._session.close()
 
+    def _server_name(self, node: NodeConfig) -> str | None:
+        """Over TLS the agent's certificate must name the node as [nodes] does (not just its address)."""
+        return node.name if self._ssl else None
+
     async def request(
         self,
         node: NodeConfig,
@@ -197,6 +214,7 @@ class AgentClient:
                     method,
                     url,
                     timeout=timeout,
+                    server_hostname=self._server_name(node),
                     json=body.model_dump(mode="json", exclude_none=True) if body is not None else None,
                 ) as resp:
                     payload = await resp.json(content_type=None) if resp.content_length != 0 else None
@@ -235,7 +253,9 @@ class AgentClient:
             total=duration + self._config.request_timeout, sock_connect=self._config.request_timeout
         )
         with _transport_errors(node, timeout.total, self._config.tls, f"{method} {path}"):
-            async with self._session.request(method, url, timeout=timeout) as resp:
+            async with self._session.request(
+                method, url, timeout=timeout, server_hostname=self._server_name(node)
+            ) as resp:
                 if resp.status >= 400:
                     try:
                         payload = await resp.json(content_type=None)

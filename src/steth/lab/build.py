@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ..errors import HostError, LabError
 from ..host import netlink, proc
+from . import tls as lab_tls
 from .state import LabState
 from .topology import AGENT_PORT, Node, Topology, free_cidrs
 from .topology import build as build_topology
@@ -203,6 +204,7 @@ class LabBuilder:
             f"unix:{os.path.join(self.state.directory, node.name, 'db.sock')}",
             "--state-dir",
             os.path.join(self.state.directory, node.name, "agent"),
+            *lab_tls.agent_args(self.state, topo, node),
         ]
         rec = proc.spawn(argv, netns=topo.node_ns(node), log_path=os.path.join(logs, f"agent-{node.name}.log"))
         self.state.agents[node.name] = rec.to_json()
@@ -223,16 +225,19 @@ def wait_for_agents(state: LabState, timeout: float) -> dict[str, str]:
     import aiohttp
 
     topo = topology_of(state)
+    ctx = lab_tls.client_context(state)
 
     async def one(session: aiohttp.ClientSession, node: Node, deadline: float) -> tuple[str, str]:
-        url = f"http://{topo.address(node, topo.management)}:{AGENT_PORT}/v1/health"
+        url = f"https://{topo.address(node, topo.management)}:{AGENT_PORT}/v1/health"
         last = "no answer"
         while time.monotonic() < deadline:
             rec = state.agent(node.name)
             if rec is None or not proc.is_running(rec):
                 return node.name, "agent process exited (see its log in the lab directory)"
             try:
-                async with session.get(url, timeout=aiohttp.ClientTimeout(total=1)) as resp:
+                async with session.get(
+                    url, timeout=aiohttp.ClientTimeout(total=1), ssl=ctx, server_hostname=node.name
+                ) as resp:
                     if resp.status == 200:
                         return node.name, ""
                     last = f"HTTP {resp.status}"
@@ -362,6 +367,7 @@ def controller_config_text(state: LabState) -> str:
         "[nodes]",
     ]
     lines += [f"{n.name} = {topo.address(n, topo.management)}" for n in topo.nodes]
+    lines += lab_tls.config_lines(state)
     return "\n".join(lines) + "\n"
 
 

@@ -56,4 +56,7 @@ COMMANDS: dict[str, str] = {
     "lab fault list": "lab:LabFaultList",
     "lab fault kinds": "lab:LabFaultKinds",
     "lab fault remove": "lab:LabFaultRemove",
+    "pki init": "pki:PkiInit",
+    "pki issue": "pki:PkiIssue",
+    "pki list": "pki:PkiList",
 }
