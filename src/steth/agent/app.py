@@ -23,6 +23,7 @@ from ..wire.models import Health
 from .auth import TokenAuth
 from .context import AgentContext
 from .routes import ROUTERS
+from .routes.watch import metrics_router
 
 log = logging.getLogger("steth.agent")
 
@@ -65,9 +66,11 @@ def create_app(ctx: AgentContext) -> FastAPI:
             log.warning("lease recovery: %s", problem)
         ctx.leases.start()
         threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+        await ctx.watch.resume()  # a watch plan left in the state directory: probe again
         try:
             yield
         finally:
+            await ctx.watch.stop(forget=False)
             ctx.vlan_captures.stop_all()
             await ctx.leases.stop()  # release every lease: nothing outlives the agent
 
@@ -86,4 +89,5 @@ def create_app(ctx: AgentContext) -> FastAPI:
     for make_router in ROUTERS:
         v1.include_router(make_router(ctx))
     app.include_router(v1)
+    app.include_router(metrics_router(ctx))
     return app

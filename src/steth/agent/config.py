@@ -59,6 +59,13 @@ _OPTS = [
         max=3600.0,
         help="How long a finished capture waits on the node to be fetched before it is removed.",
     ),
+    cfg.StrOpt(
+        "metrics-auth",
+        default="token",
+        choices=["token", "none"],
+        help="GET /metrics (Prometheus): token (metrics_token_file, else token_file) or none.",
+    ),
+    cfg.StrOpt("metrics-token-file", help="A token of its own for GET /metrics (default: the agent's token)."),
     cfg.StrOpt("log-level", default="warning", choices=["debug", "info", "warning", "error"]),
 ]
 
@@ -80,6 +87,7 @@ class AgentSettings:
     capture_max_bytes: int = 100_000_000
     capture_max_concurrent: int = 4
     capture_fetch_seconds: float = 60.0
+    metrics_token: str | None = None  # None: /metrics without auth
 
 
 def read_token(path: str) -> str:
@@ -130,10 +138,14 @@ def load(argv: list[str] | None = None) -> AgentSettings:
         raise ConfigError(f"capture_max_bytes: {exc}") from None
     if capture_max_bytes < 1024:
         raise ConfigError(f"capture_max_bytes: {capture_max_bytes} bytes is less than 1024")
+    token = read_token(conf.token_file)
+    metrics_token = None
+    if conf.metrics_auth == "token":
+        metrics_token = read_token(conf.metrics_token_file) if conf.metrics_token_file else token
     return AgentSettings(
         bind=conf.bind,
         port=conf.port,
-        token=read_token(conf.token_file),
+        token=token,
         tls_cert_file=conf.tls_cert_file,
         tls_key_file=conf.tls_key_file,
         tls_ca_file=conf.tls_ca_file,
@@ -146,6 +158,7 @@ def load(argv: list[str] | None = None) -> AgentSettings:
         capture_max_bytes=capture_max_bytes,
         capture_max_concurrent=conf.capture_max_concurrent,
         capture_fetch_seconds=conf.capture_fetch_seconds,
+        metrics_token=metrics_token,
     )
 
 

@@ -8,6 +8,7 @@ from ..probes.iperf import DEFAULT_MAX_SERVERS, DEFAULT_PORTS, IperfServers
 from ..probes.vlan import CaptureStore
 from .captures import CaptureManager
 from .leases import LeaseStore
+from .watch import WatchRunner
 
 
 @dataclass
@@ -22,10 +23,12 @@ class AgentContext:
     capture_max_bytes: int = 100_000_000
     capture_max_concurrent: int = 4
     capture_fetch_seconds: float = 60.0
+    metrics_token: str | None = None  # GET /metrics needs this token; None: no auth
     leases: LeaseStore = field(init=False)
     vlan_captures: CaptureStore = field(init=False)  # 802.1Q probe listeners (check vlan)
     captures: CaptureManager = field(init=False)  # packet captures to pcap (steth capture)
     iperf: IperfServers = field(init=False)
+    watch: WatchRunner = field(init=False)
 
     def __post_init__(self) -> None:
         self.leases = LeaseStore(self.state_dir)
@@ -38,6 +41,7 @@ class AgentContext:
             self.capture_max_concurrent,
             self.capture_fetch_seconds,
         )
+        self.watch = WatchRunner(self.state_dir)
         self.iperf = IperfServers(
             self.leases, self.state_dir, self.iperf_ports, self.iperf_max_servers, reserved_ports=(self.agent_port,)
         )

@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             capture_max_bytes=settings.capture_max_bytes,
             capture_max_concurrent=settings.capture_max_concurrent,
             capture_fetch_seconds=settings.capture_fetch_seconds,
+            metrics_token=settings.metrics_token,
         )
     )
     kwargs: dict = {}

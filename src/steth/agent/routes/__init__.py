@@ -5,7 +5,7 @@ To add a probe: write ``routes/<name>.py`` with a ``router`` function and list i
 
 from __future__ import annotations
 
-from . import capture, dhcp, interfaces, iperf, links, meta, netns, ovs, ping, vlan
+from . import capture, dhcp, interfaces, iperf, links, meta, netns, ovs, ping, vlan, watch
 
 ROUTERS = [
     meta.router,
@@ -18,4 +18,5 @@ ROUTERS = [
     capture.router,
     dhcp.router,
     netns.router,
+    watch.router,
 ]
