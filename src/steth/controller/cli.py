@@ -24,6 +24,7 @@ from .commands import (
     ovs,
     ping,
     vlan,
+    watch,
 )
 
 # name -> command class; the original tool's names are aliases of the new ones.
@@ -67,6 +68,9 @@ COMMANDS = {
     "lab fault list": lab.LabFaultList,
     "lab fault kinds": lab.LabFaultKinds,
     "lab fault remove": lab.LabFaultRemove,
+    "watch apply": watch.WatchApply,
+    "watch stop": watch.WatchStop,
+    "watch status": watch.WatchStatusCmd,
 }
 
 DESCRIPTION = """Network inspection and diagnosis for OpenStack.

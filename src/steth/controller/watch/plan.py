@@ -1,0 +1,67 @@
+"""Watch plans: what each agent probes on each network, and the calls that hand them out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...wire.watch import WatchNetwork, WatchPeer, WatchPlan, WatchStatus
+from ..checks.nodes import NodeView
+from ..client import AgentClient
+from ..config import NodeConfig
+from .peers import peer_sets
+
+
+@dataclass(frozen=True)
+class Settings:
+    peers: int = 10
+    interval: float = 10.0
+    jitter: float = 0.2
+    timeout: float = 1.0
+    max_pps: float = 50.0
+
+
+def build(
+    views: list[NodeView], networks: list[str], settings: Settings, mtus: dict[str, int] | None
+) -> dict[str, WatchPlan]:
+    """node -> its plan, for every live node with an address on at least one network.
+
+    Peer sets are computed per network among the nodes that have an address on it, so a node on
+    only some networks is still watched by K peers on each of them. ``mtus``: network -> the MTU
+    the don't-fragment probes test (None: no MTU probes).
+    """
+    live = [v for v in views if v.alive]
+    by_name = {v.name: v for v in live}
+    per_net = {net: peer_sets([v.name for v in live if net in v.on], settings.peers) for net in networks}
+    plans = {}
+    for v in live:
+        nets = [
+            WatchNetwork(
+                name=net,
+                mtu=mtus.get(net) if mtus else None,
+                peers=[WatchPeer(name=p, address=by_name[p].on[net].address) for p in per_net[net].get(v.name, [])],
+            )
+            for net in networks
+            if net in v.on
+        ]
+        if nets:
+            plans[v.name] = WatchPlan(
+                source=v.name,
+                networks=nets,
+                interval=settings.interval,
+                jitter=settings.jitter,
+                timeout=settings.timeout,
+                max_pps=settings.max_pps,
+            )
+    return plans
+
+
+async def send(c: AgentClient, node: NodeConfig, plan: WatchPlan) -> WatchStatus:
+    return await c.request(node, "PUT", "/v1/watch", body=plan, result=WatchStatus)
+
+
+async def stop(c: AgentClient, node: NodeConfig) -> WatchStatus:
+    return await c.request(node, "DELETE", "/v1/watch", result=WatchStatus)
+
+
+async def status(c: AgentClient, node: NodeConfig) -> WatchStatus:
+    return await c.request(node, "GET", "/v1/watch", result=WatchStatus)
