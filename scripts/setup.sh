@@ -9,10 +9,14 @@ PACKAGES=(openvswitch-switch iperf3 tcpdump dnsmasq-base iputils-ping iputils-ar
           iptables ebtables iproute2 procps openssl ca-certificates
           # the Neutron lab (`steth lab up --neutron`): Debian's Neutron, run by hand
           neutron-server neutron-openvswitch-agent neutron-dhcp-agent neutron-l3-agent conntrack
-          mariadb-server rabbitmq-server socat busybox)
+          mariadb-server rabbitmq-server socat busybox
+          # `steth watch`: promtool checks the alert rules; the e2e test runs its own Prometheus
+          prometheus)
 # services the L3 agent's packages would enable at boot; the lab runs its own L3 agent and
 # neutron starts keepalived/haproxy/radvd per router itself, never the host's
 L3_SERVICES=(neutron-l3-agent keepalived haproxy radvd)
+# the host's Prometheus service stays off: steth's tests start their own on loopback
+WATCH_SERVICES=(prometheus prometheus-node-exporter)
 
 if [ "$(id -u)" != 0 ]; then
   echo "setup: run as root (steth's lab and tests need network namespaces)" >&2
@@ -45,6 +49,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || rc=$?
   if [ -n "$added_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
   if [ "$rc" != 0 ]; then echo "setup: apt-get failed (exit $rc)" >&2; exit "$rc"; fi
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    for s in "${WATCH_SERVICES[@]}"; do
+      update-rc.d "$s" disable >/dev/null 2>&1 || true
+      if [ -d /run/systemd/system ]; then systemctl disable --now "$s.service" >/dev/null 2>&1 || true; fi
+    done
+  fi
   if [[ " ${missing[*]} " == *" neutron-l3-agent "* ]]; then
     for s in "${L3_SERVICES[@]}"; do
       # update-rc.d also removes the systemd unit's links; --now stops one systemd may have started
