@@ -138,8 +138,8 @@ class WatchRunner:
         if forget:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.plan_path)
-            self.plan = None
-            self.results = {}
+            self.plan, self.started_at, self.last_round_at = None, None, None
+            self.rounds, self.pps, self.results = 0, 0.0, {}
             if self.metrics is not None:
                 self.metrics.clear()
         return self.status()
