@@ -76,7 +76,8 @@ def prometheus(lab, tmp_path_factory):
     conf = configparser.ConfigParser()
     conf.read(lab["conf"])
     port = conf["DEFAULT"].get("agent_port", "9698")
-    targets = [f"{addr}:{port}" if ":" not in addr else addr for addr in conf["nodes"].values()]
+    nodes = {k: v for k, v in conf["nodes"].items() if k not in conf.defaults()}
+    targets = [f"{addr}:{port}" if ":" not in addr else addr for addr in nodes.values()]
     work = tmp_path_factory.mktemp("prometheus")
     (work / "rules.yml").write_text(fast_rules(RULES.read_text()))
     config = {

@@ -7,6 +7,7 @@ peer link (never answers). No timing assertion: waits are bounded polls.
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
@@ -127,3 +128,34 @@ def test_a_bad_plan_is_refused_naming_the_field(net, agent):
     r = agent.request("PUT", "/v1/watch", plan(net, interval=0.1))
     assert r.status == 422 and "interval" in r.detail
     assert agent.get("/v1/watch").body["active"] is False
+
+
+def test_vlan_heartbeat_reports_the_vlans_a_prober_is_not_heard_on(net, watching_agent):
+    """The peer namespace plays a prober sending heartbeats on VLANs 100 and 101 only: 102 is reported missing."""
+    agent, _ = watching_agent
+    body = plan(net, interval=0.5, vlan_every=1)
+    body["networks"][0].update(vlans=[100, 101, 102], interface=net.peer_if, probers=["peer"])
+    assert agent.request("PUT", "/v1/watch", body).status == 200
+    sender = (
+        "import sys, time\n"
+        "from steth.host import packets\n"
+        "from steth.agent.watch_vlan import RUN_ID\n"
+        "end = time.monotonic() + float(sys.argv[1])\n"
+        "while time.monotonic() < end:\n"
+        "    packets.send_probes('eth0', RUN_ID, 'peer', [100, 101])\n"
+        "    time.sleep(0.3)\n"
+    )
+    proc = subprocess.Popen(["ip", "netns", "exec", net.peer_ns, sys.executable, "-c", sender, "30"])
+    try:
+
+        def vlan_result():
+            return agent.get("/v1/watch").body["vlan_results"]
+
+        got = eventually(vlan_result, lambda r: r and r[0]["at"] is not None, 25, "a heartbeat window")
+        assert got == [{"network": "peerlink", "prober": "peer", "missing": [102], "error": None, "at": got[0]["at"]}]
+        text = metrics(agent)[1]
+        assert sample(text, "steth_watch_vlan_missing", source="peer", destination="agent", network="peerlink") == 1
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert agent.request("DELETE", "/v1/watch").status == 200

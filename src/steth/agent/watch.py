@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..host.icmp import Pinger, TargetStats
-from ..wire.watch import PeerResult, WatchPlan, WatchStatus
+from ..wire.watch import PeerResult, VlanResult, WatchPlan, WatchStatus
+from . import watch_vlan
 
 if TYPE_CHECKING:
     from .watch_metrics import WatchMetrics
@@ -99,6 +100,8 @@ class WatchRunner:
         self.last_round_at: float | None = None
         self.pps = 0.0
         self.results: dict[tuple[str, str], PeerResult] = {}
+        self.vlan_results: dict[tuple[str, str], VlanResult] = {}
+        self._listeners: list[watch_vlan.HeartbeatListener] = []
         self.metrics: WatchMetrics | None = None
         self._task: asyncio.Task | None = None
         self._rng = random.Random()
@@ -139,7 +142,7 @@ class WatchRunner:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.plan_path)
             self.plan, self.started_at, self.last_round_at = None, None, None
-            self.rounds, self.pps, self.results = 0, 0.0, {}
+            self.rounds, self.pps, self.results, self.vlan_results = 0, 0.0, {}, {}
             if self.metrics is not None:
                 self.metrics.clear()
         return self.status()
@@ -158,9 +161,37 @@ class WatchRunner:
         if self.metrics is None:
             self.metrics = WatchMetrics()
         self.metrics.start(plan)
+        self._start_listeners(plan)
         self._task = asyncio.get_running_loop().create_task(self._loop(plan), name="watch")
 
+    def _start_listeners(self, plan: WatchPlan) -> None:
+        """A heartbeat listener per network with VLANs, over windows of 1.5 heartbeat periods."""
+        self.vlan_results = {}
+        window = 1.5 * plan.vlan_every * plan.interval + 1
+        for net in plan.networks:
+            if not net.vlans or not net.interface:
+                continue
+            for p in net.probers:
+                self.vlan_results[(net.name, p)] = VlanResult(network=net.name, prober=p)
+
+            def on_window(missing: dict[str, list[int]], net_name: str = net.name) -> None:
+                self._vlan_window(plan.source, net_name, missing)
+
+            listener = watch_vlan.HeartbeatListener(net.name, net.interface, net.probers, net.vlans, window, on_window)
+            listener.start()
+            self._listeners.append(listener)
+
+    def _vlan_window(self, source: str, network: str, missing: dict[str, list[int]]) -> None:
+        now = time.time()
+        for prober, vlans in missing.items():
+            self.vlan_results[(network, prober)] = VlanResult(network=network, prober=prober, missing=vlans, at=now)
+            if self.metrics is not None:
+                self.metrics.vlan(prober, source, network, len(vlans))
+
     async def _cancel(self) -> None:
+        listeners, self._listeners = self._listeners, []
+        for listener in listeners:
+            await asyncio.to_thread(listener.stop)
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
@@ -184,7 +215,16 @@ class WatchRunner:
             last_round_at=self.last_round_at,
             probes_per_second=round(self.pps, 3),
             results=list(self.results.values()),
+            vlan_results=[
+                r.model_copy(update={"error": lst.error})
+                if (lst := self._listener_for(r.network)) is not None and lst.error
+                else r
+                for r in self.vlan_results.values()
+            ],
         )
+
+    def _listener_for(self, network: str) -> watch_vlan.HeartbeatListener | None:
+        return next((lst for lst in self._listeners if lst.network == network), None)
 
     # ---- probing ----------------------------------------------------------------
 
@@ -195,6 +235,8 @@ class WatchRunner:
         while True:
             start = time.monotonic()
             try:
+                if self.rounds % plan.vlan_every == 0:
+                    await self._heartbeat(plan)
                 await self._round(plan, probes, start)
             except Exception:  # a bug must not end the watch silently: log it and go on next round
                 log.exception("watch round failed")
@@ -205,6 +247,14 @@ class WatchRunner:
             if self.metrics is not None:
                 self.metrics.round_done(plan.source, self.last_round_at, self.pps)
             await asyncio.sleep(max(plan.interval - elapsed, 0.0))
+
+    async def _heartbeat(self, plan: WatchPlan) -> None:
+        """One frame per VLAN on each trunk, paced at the plan's packet cap (in a thread: it may take a while)."""
+        for net in plan.networks:
+            if net.vlans and net.interface:
+                error = await asyncio.to_thread(watch_vlan.send, net.interface, plan.source, net.vlans, plan.max_pps)
+                if error:
+                    log.warning("VLAN heartbeat on %s: %s", net.interface, error)
 
     async def _round(self, plan: WatchPlan, probes: list[Probe], start: float) -> None:
         order = probes[:]

@@ -57,6 +57,12 @@ class WatchMetrics:
             registry=r,
         )
         self.rounds = Counter("steth_watch_rounds", "Watch rounds completed.", ("source",), registry=r)
+        self.vlan_missing = Gauge(
+            "steth_watch_vlan_missing",
+            "VLANs none of the source's heartbeat frames arrived on at the destination (last two windows).",
+            PAIR,
+            registry=r,
+        )
         self.active = Gauge("steth_watch_active", "1 while the agent watches.", registry=r)
 
     def start(self, plan: WatchPlan) -> None:
@@ -88,6 +94,9 @@ class WatchMetrics:
         else:
             self.rtt.labels(*labels).observe(rtt_s)
             self.up.labels(*labels).set(1)
+
+    def vlan(self, source: str, destination: str, network: str, missing: int) -> None:
+        self.vlan_missing.labels(source, destination, network).set(missing)
 
     def round_done(self, source: str, at: float, pps: float) -> None:
         self.last_round.labels(source).set(at)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from .validators import IpAddress
+from .validators import IfName, IpAddress
+from .vlan import MAX_VLAN, VlanId
 
 MAX_WATCH_PEERS = 1024  # per network: the full mesh of a 1025-node fleet
 MAX_WATCH_NETWORKS = 16
@@ -38,6 +39,19 @@ class WatchNetwork(_Strict):
     name: Label
     peers: Annotated[list[WatchPeer], Field(max_length=MAX_WATCH_PEERS)]
     mtu: Annotated[int, Field(ge=68, le=65535)] | None = None  # don't-fragment probe at this MTU; None: none
+    # VLAN heartbeat: frames on these VLANs sent on `interface` every `vlan_every` rounds, and those of `probers`
+    # heard there (the peers that probe this node, whose heartbeats it checks)
+    vlans: Annotated[list[VlanId], Field(max_length=MAX_VLAN)] = []
+    interface: IfName | None = None
+    probers: Annotated[list[Label], Field(max_length=MAX_WATCH_PEERS)] = []
+
+    @model_validator(mode="after")
+    def _vlans_need_an_interface(self) -> WatchNetwork:
+        if self.vlans and not self.interface:
+            raise ValueError(f"network {self.name}: a VLAN heartbeat needs the trunk interface")
+        if len(set(self.vlans)) != len(self.vlans):
+            raise ValueError(f"network {self.name}: VLAN ids must not repeat")
+        return self
 
 
 class WatchPlan(_Strict):
@@ -49,6 +63,7 @@ class WatchPlan(_Strict):
     jitter: Annotated[float, Field(ge=0, le=1)] = 0.2  # fraction of a probe's slot it may move by at random
     timeout: Annotated[float, Field(gt=0, le=10)] = 1.0
     max_pps: Annotated[float, Field(gt=0, le=MAX_PROBE_RATE)] = 50.0  # hard cap on probe packets per second
+    vlan_every: Annotated[int, Field(ge=1, le=1000)] = 6  # rounds between VLAN heartbeats
 
     @model_validator(mode="after")
     def _timeout_within_interval(self) -> WatchPlan:
@@ -78,6 +93,14 @@ class PeerResult(BaseModel):
     at: float | None = None  # Unix time of the last result
 
 
+class VlanResult(BaseModel):
+    network: str
+    prober: str  # whose heartbeat frames this node listens for
+    missing: list[int] = []  # VLANs none of its frames arrived on in the last two windows
+    error: str | None = None  # listening failed
+    at: float | None = None
+
+
 class WatchStatus(BaseModel):
     active: bool
     plan: WatchPlan | None = None
@@ -86,3 +109,4 @@ class WatchStatus(BaseModel):
     last_round_at: float | None = None  # Unix time the last complete round ended
     probes_per_second: float = 0.0  # echo requests per second in the last round
     results: list[PeerResult] = []
+    vlan_results: list[VlanResult] = []

@@ -7,6 +7,7 @@ import time
 
 from ...errors import UsageError
 from ...wire.models import Verdict
+from ...wire.vlan import format_ranges, parse_vlans
 from ...wire.watch import MAX_PROBE_RATE, WatchStatus
 from ..checks import mtu as mtu_check
 from ..checks.nodes import discover, select_networks
@@ -56,24 +57,62 @@ class WatchApply(StethLister):
             help="also a don't-fragment probe at each network's expected MTU ([mtu] in the config, "
             "else the most common interface MTU)",
         )
+        parser.add_argument(
+            "--vlans",
+            metavar="LIST",
+            help="VLAN heartbeat: each node sends a tagged frame per VLAN (e.g. 100-110,200) on its trunk every "
+            "--vlan-every rounds, and its peers check they arrive; on the --vlan-network networks",
+        )
+        parser.add_argument(
+            "--vlan-network",
+            action="append",
+            metavar="NAME",
+            help="trunk network of the heartbeat (repeatable; default: the watched networks in [vlans] of the config)",
+        )
+        parser.add_argument("--vlan-every", type=int, default=6, metavar="N", help="rounds between heartbeats (6)")
         _nodes_option(parser)
         return parser
+
+    @staticmethod
+    def _vlans(args: argparse.Namespace, config, networks: list[str]) -> dict[str, list[int]]:
+        if not args.vlans:
+            if args.vlan_network:
+                raise UsageError("--vlan-network needs --vlans")
+            return {}
+        try:
+            vlans = parse_vlans(args.vlans)
+        except ValueError as exc:
+            raise UsageError(f"--vlans: {exc}") from None
+        trunks = args.vlan_network or [n for n in networks if n in config.vlans]
+        if not trunks:
+            raise UsageError(
+                "--vlans: no trunk network to send the heartbeat on",
+                f"give --vlan-network NAME, or list the trunk in [vlans] of {config.source}",
+            )
+        unknown = [n for n in trunks if n not in networks]
+        if unknown:
+            raise UsageError(f"--vlan-network {unknown[0]} is not among the watched networks: {', '.join(networks)}")
+        return {n: vlans for n in trunks}
 
     def take_action(self, args: argparse.Namespace):
         config = self.config
         nodes = select_nodes(config, args.nodes)
         networks = select_networks(config, args.network)
+        vlans = self._vlans(args, config, networks)
+        _in_range("--vlan-every", args.vlan_every, 1, 1000)
         _in_range("--peers-per-node", args.peers_per_node, 1, 1024)
         _in_range("--interval", args.interval, 0.5, 3600)
         _in_range("--timeout", args.timeout, 0.01, min(10, args.interval))
         _in_range("--max-pps", args.max_pps, 0.1, MAX_PROBE_RATE)
-        settings = watch_plan.Settings(args.peers_per_node, args.interval, 0.2, args.timeout, args.max_pps)
+        settings = watch_plan.Settings(
+            args.peers_per_node, args.interval, 0.2, args.timeout, args.max_pps, args.vlan_every
+        )
 
         async def go():
             async with AgentClient(config) as client:
                 views = await discover(client, config, nodes, networks)
                 mtus = mtu_check.expected_mtus(views, networks, config.mtu, None) if args.mtu else None
-                plans = watch_plan.build(views, networks, settings, mtus)
+                plans = watch_plan.build(views, networks, settings, mtus, vlans)
                 by_name = {v.name: v.node for v in views}
                 sent = await client.fan_out(
                     [by_name[n] for n in plans], lambda node: watch_plan.send(client, node, plans[node.name])
@@ -181,6 +220,16 @@ class WatchStatusCmd(StethLister):
                     [o.node.name, r.network, r.peer, r.address, r.up, r.rtt_ms, r.mtu_ok, r.sent, r.lost, ago]
                     + [verdict.value, error]
                 )
+            for v in st.vlan_results:
+                if v.error:
+                    self.summary.append(f"{o.node.name}: VLAN heartbeat on {v.network}: {v.error}")
+                    verdicts.append(Verdict.ERROR)
+                elif v.missing:
+                    self.summary.append(
+                        f"{v.network}: frames from {v.prober} to {o.node.name} no longer arrive on VLANs "
+                        f"{format_ranges(v.missing)} (not carried between them)"
+                    )
+                    verdicts.append(Verdict.FAIL)
         self.summary += [f.text() for f in findings(statuses)]
         if not self.summary and statuses and any(s.active for s in statuses.values()):
             self.summary.append("every watched pair answered in its last round")

@@ -8,7 +8,7 @@ from ...wire.watch import WatchNetwork, WatchPeer, WatchPlan, WatchStatus
 from ..checks.nodes import NodeView
 from ..client import AgentClient
 from ..config import NodeConfig
-from .peers import peer_sets
+from .peers import peer_sets, probers
 
 
 @dataclass(frozen=True)
@@ -18,20 +18,28 @@ class Settings:
     jitter: float = 0.2
     timeout: float = 1.0
     max_pps: float = 50.0
+    vlan_every: int = 6
 
 
 def build(
-    views: list[NodeView], networks: list[str], settings: Settings, mtus: dict[str, int] | None
+    views: list[NodeView],
+    networks: list[str],
+    settings: Settings,
+    mtus: dict[str, int] | None,
+    vlans: dict[str, list[int]] | None = None,
 ) -> dict[str, WatchPlan]:
     """node -> its plan, for every live node with an address on at least one network.
 
     Peer sets are computed per network among the nodes that have an address on it, so a node on
     only some networks is still watched by K peers on each of them. ``mtus``: network -> the MTU
-    the don't-fragment probes test (None: no MTU probes).
+    the don't-fragment probes test (None: no MTU probes); ``vlans``: network -> the VLANs of its
+    heartbeat, sent on each node's interface on that network and checked by the node's probers' peers.
     """
+    vlans = vlans or {}
     live = [v for v in views if v.alive]
     by_name = {v.name: v for v in live}
     per_net = {net: peer_sets([v.name for v in live if net in v.on], settings.peers) for net in networks}
+    into = {net: probers(sets) for net, sets in per_net.items()}
     plans = {}
     for v in live:
         nets = [
@@ -39,6 +47,9 @@ def build(
                 name=net,
                 mtu=mtus.get(net) if mtus else None,
                 peers=[WatchPeer(name=p, address=by_name[p].on[net].address) for p in per_net[net].get(v.name, [])],
+                vlans=vlans.get(net, []),
+                interface=v.on[net].interface if vlans.get(net) else None,
+                probers=into[net].get(v.name, []) if vlans.get(net) else [],
             )
             for net in networks
             if net in v.on
@@ -51,6 +62,7 @@ def build(
                 jitter=settings.jitter,
                 timeout=settings.timeout,
                 max_pps=settings.max_pps,
+                vlan_every=settings.vlan_every,
             )
     return plans
 
