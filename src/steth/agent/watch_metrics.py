@@ -3,9 +3,9 @@
 Imported only when a watch starts or /metrics is first scraped, so an agent that
 never watches does not pay for prometheus_client at start-up.
 
-Series per agent: 15 per (peer, network) watched - 9 RTT histogram buckets
-(8 bounds and +Inf), _sum, _count, probes sent, probes lost, peer up, MTU ok -
-plus 5 per agent and the process metrics. A fleet of N agents with K peers on M
+Series per agent: 15 per (peer, network) watched - 9 RTT histogram buckets (8
+bounds and +Inf), _sum, _count, probes sent, probes lost, peer up, MTU ok - one
+per (prober, network) with a VLAN heartbeat, 8 per agent and the process metrics. A fleet of N agents with K peers on M
 networks exposes about 15 * K * N * M watch series.
 """
 
