@@ -130,7 +130,7 @@ def run(lab, *args: str):
 
 def test_watch_scraped_by_prometheus_and_faults_fire_the_right_alerts(lab, prometheus):
     base = prometheus["base"]
-    r = run(lab, "watch", "apply", "--interval", "1", "--timeout", "0.5", "--mtu", "-f", "json")
+    r = run(lab, *"watch apply --interval 1 --timeout 0.5 --mtu --vlans 100-109 --vlan-every 2 -f json".split())
     assert r.rc == 0, r.err
     applied = r.json()
     assert {row["name"] for row in applied} == {"network", "compute-1", "compute-2"}
@@ -176,6 +176,18 @@ def test_watch_scraped_by_prometheus_and_faults_fire_the_right_alerts(lab, prome
         assert not any(a[0] in ("StethPairLoss", "StethNodeUnreachable") for a in firing(base))
         assert run(lab, "lab", "fault", "remove", "--name", LAB, faults.pop()).rc == 0
         eventually(lambda: firing(base), lambda f: not f, 90, "alerts resolved after the MTU was restored")
+
+        # VLAN 105 pruned on the switch port toward DST: its probers' heartbeats no longer reach it there
+        r = run(lab, "lab", "fault", "add", "vlan-prune", "--name", LAB, "--node", DST, "--vlans", "105")
+        assert r.rc == 0, r.err
+        faults.append(r.out.split(":")[0])
+        want = {("StethVlanMissing", src, DST, NET) for src in ("network", SRC)}
+        eventually(lambda: firing(base), lambda f: want <= f, 90, "StethVlanMissing toward the node")
+        assert {a[0] for a in firing(base)} == {"StethVlanMissing"}
+        status = run(lab, "watch", "status")
+        assert f"{NET}: frames from {SRC} to {DST} no longer arrive on VLANs 105" in status.out, status.out
+        assert run(lab, "lab", "fault", "remove", "--name", LAB, faults.pop()).rc == 0
+        eventually(lambda: firing(base), lambda f: not f, 90, "alerts resolved after the VLAN was restored")
     finally:
         for fid in faults:
             run(lab, "lab", "fault", "remove", "--name", LAB, fid)
