@@ -23,8 +23,9 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..errors import HostError
 from ..host.icmp import Pinger, TargetStats
-from ..wire.watch import PeerResult, VlanResult, WatchPlan, WatchStatus
+from ..wire.watch import PeerResult, VlanResult, WatchApplied, WatchPlan, WatchStatus
 from . import watch_vlan
 
 if TYPE_CHECKING:
@@ -124,16 +125,25 @@ class WatchRunner:
             return
         self._start(plan)
 
-    async def apply(self, plan: WatchPlan) -> WatchStatus:
+    async def apply(self, plan: WatchPlan) -> WatchApplied:
         """Replace any running plan with ``plan``, persisted first so a restart resumes it."""
         await self._cancel()
-        os.makedirs(self.state_dir, exist_ok=True)
         tmp = self.plan_path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(plan.model_dump_json())
-        os.replace(tmp, self.plan_path)
+        try:
+            os.makedirs(self.state_dir, mode=0o700, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(plan.model_dump_json())
+            os.replace(tmp, self.plan_path)
+        except OSError as exc:
+            raise HostError(f"cannot keep the watch plan in {self.state_dir}: {exc.strerror or exc}") from exc
         self._start(plan)
-        return self.status()
+        return WatchApplied(
+            active=True,
+            source=plan.source,
+            peers=len(self.results),
+            packets_per_round=plan.packets_per_round(),
+            started_at=self.started_at or time.time(),
+        )
 
     async def stop(self, forget: bool = True) -> WatchStatus:
         """Stop probing; ``forget`` also removes the persisted plan (`steth watch stop`)."""

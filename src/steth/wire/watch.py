@@ -79,6 +79,16 @@ class WatchPlan(_Strict):
         return sum(len(n.peers) * (2 if n.mtu else 1) for n in self.networks)
 
 
+class WatchApplied(BaseModel):
+    """The answer to a plan: short, so handing plans to a thousand agents does not echo them all back."""
+
+    active: bool
+    source: str
+    peers: int  # (peer, network) pairs probed
+    packets_per_round: int
+    started_at: float
+
+
 class PeerResult(BaseModel):
     network: str
     peer: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
-from ...wire.watch import WatchPlan, WatchStatus
+from ...wire.watch import WatchApplied, WatchPlan, WatchStatus
 from ..auth import TokenAuth
 from ..context import AgentContext
 from ..responses import json_response
@@ -14,7 +14,7 @@ from ..responses import json_response
 def router(ctx: AgentContext) -> APIRouter:
     r = APIRouter(tags=["watch"])
 
-    @r.put("/watch", response_model=WatchStatus)
+    @r.put("/watch", response_model=WatchApplied)
     async def watch_apply(plan: WatchPlan) -> Response:
         """Start watching with this plan (replacing any other); kept across agent restarts."""
         return json_response(await ctx.watch.apply(plan))

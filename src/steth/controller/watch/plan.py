@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...wire.watch import WatchNetwork, WatchPeer, WatchPlan, WatchStatus
+from ...errors import UsageError
+from ...wire.watch import WatchApplied, WatchNetwork, WatchPeer, WatchPlan, WatchStatus, check_label
 from ..checks.nodes import NodeView
 from ..client import AgentClient
 from ..config import NodeConfig
@@ -37,16 +38,26 @@ def build(
     """
     vlans = vlans or {}
     live = [v for v in views if v.alive]
-    by_name = {v.name: v for v in live}
+    for v in live:
+        try:
+            check_label(v.name)
+        except ValueError as exc:
+            raise UsageError(f"node {v.name!r} cannot be watched: {exc}", "rename it in [nodes]") from None
     per_net = {net: peer_sets([v.name for v in live if net in v.on], settings.peers) for net in networks}
     into = {net: probers(sets) for net, sets in per_net.items()}
+    # one peer object per (network, node), shared by its K probers' plans; built without re-validation:
+    # the names are the inventory's and the addresses were parsed as IPs when matched to the network
+    peers = {
+        net: {v.name: WatchPeer.model_construct(name=v.name, address=v.on[net].address) for v in live if net in v.on}
+        for net in networks
+    }
     plans = {}
     for v in live:
         nets = [
             WatchNetwork(
                 name=net,
                 mtu=mtus.get(net) if mtus else None,
-                peers=[WatchPeer(name=p, address=by_name[p].on[net].address) for p in per_net[net].get(v.name, [])],
+                peers=[peers[net][p] for p in per_net[net].get(v.name, [])],
                 vlans=vlans.get(net, []),
                 interface=v.on[net].interface if vlans.get(net) else None,
                 probers=into[net].get(v.name, []) if vlans.get(net) else [],
@@ -67,8 +78,8 @@ def build(
     return plans
 
 
-async def send(c: AgentClient, node: NodeConfig, plan: WatchPlan) -> WatchStatus:
-    return await c.request(node, "PUT", "/v1/watch", body=plan, result=WatchStatus)
+async def send(c: AgentClient, node: NodeConfig, plan: WatchPlan) -> WatchApplied:
+    return await c.request(node, "PUT", "/v1/watch", body=plan, result=WatchApplied)
 
 
 async def stop(c: AgentClient, node: NodeConfig) -> WatchStatus:
