@@ -7,7 +7,8 @@ with what a real steth-agent answered when the benchmark started (recorded from
 one started on 127.0.0.1; per simulated node only the hostname and the three
 interfaces' addresses differ); PUT /v1/watch parses the plan with the agent's
 own model (wire.watch.WatchPlan: every field validated as on a real agent) and
-answers a WatchStatus as the agent does; GET/DELETE /v1/watch likewise; the token
+answers a WatchApplied as the agent does (and keeps the WatchStatus that GET
+/v1/watch then answers); DELETE /v1/watch likewise; the token
 is checked on every /v1 call.
 
 What it measures: the controller's whole wall time as a user sees it (a new
@@ -93,7 +94,7 @@ def info_for(template: dict, i: int) -> dict:
 def serve(indexes: list[int], token: str, health: dict, template: dict, ready) -> None:
     from aiohttp import web
 
-    from steth.wire.watch import PeerResult, WatchPlan, WatchStatus
+    from steth.wire.watch import PeerResult, WatchApplied, WatchPlan, WatchStatus
 
     async def main() -> None:
         runners = []
@@ -127,6 +128,14 @@ def serve(indexes: list[int], token: str, health: dict, template: dict, ready) -
                     ]
                     status = WatchStatus(active=True, plan=plan, started_at=time.time(), results=results)
                     state["status"] = status.model_dump_json().encode()
+                    applied = WatchApplied(
+                        active=True,
+                        source=plan.source,
+                        peers=len(results),
+                        packets_per_round=plan.packets_per_round(),
+                        started_at=status.started_at or 0.0,
+                    )
+                    return web.Response(body=applied.model_dump_json().encode(), content_type="application/json")
                 elif request.method == "DELETE":
                     state["status"] = WatchStatus(active=False).model_dump_json().encode()
                 return web.Response(body=state["status"], content_type="application/json")
