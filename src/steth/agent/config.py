@@ -62,7 +62,6 @@ _OPTS = [
     cfg.StrOpt(
         "metrics-auth",
         default="token",
-        choices=["token", "none"],
         help="GET /metrics (Prometheus): token (metrics_token_file, else token_file) or none.",
     ),
     cfg.StrOpt("metrics-token-file", help="A token of its own for GET /metrics (default: the agent's token)."),
@@ -139,6 +138,8 @@ def load(argv: list[str] | None = None) -> AgentSettings:
     if capture_max_bytes < 1024:
         raise ConfigError(f"capture_max_bytes: {capture_max_bytes} bytes is less than 1024")
     token = read_token(conf.token_file)
+    if conf.metrics_auth not in ("token", "none"):
+        raise ConfigError(f"metrics_auth {conf.metrics_auth!r} is neither token nor none")
     metrics_token = None
     if conf.metrics_auth == "token":
         metrics_token = read_token(conf.metrics_token_file) if conf.metrics_token_file else token
