@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -165,6 +166,7 @@ def measure(peers: int, interval: float, window: float) -> dict:
             agent.wait(10)
         for ns in (a, p):
             subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import shutil
 import socket
 import statistics
 import subprocess
@@ -75,6 +76,7 @@ def record(token_file: str, token: str) -> tuple[dict, dict]:
     finally:
         agent.terminate()
         agent.wait(10)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def info_for(template: dict, i: int) -> dict:
@@ -214,6 +216,7 @@ def main() -> None:
         for proc, _ in procs:
             proc.terminate()
             proc.join(10)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
