@@ -13,10 +13,15 @@ PACKAGES=(openvswitch-switch iperf3 tcpdump dnsmasq-base iputils-ping iputils-ar
           # report tests render pages in a real browser
           chromium
           # deployment (deploy/, tests/deploy): containers booted with systemd, the agent's image, Ansible
-          systemd-container mmdebstrap podman runc ansible-core ansible-lint)
+          systemd-container mmdebstrap podman runc ansible-core ansible-lint
+
+          # `steth watch`: promtool checks the alert rules; the e2e test runs its own Prometheus
+          prometheus)
 # services the L3 agent's packages would enable at boot; the lab runs its own L3 agent and
 # neutron starts keepalived/haproxy/radvd per router itself, never the host's
 L3_SERVICES=(neutron-l3-agent keepalived haproxy radvd)
+# the host's Prometheus service stays off: steth's tests start their own on loopback
+WATCH_SERVICES=(prometheus prometheus-node-exporter)
 
 if [ "$(id -u)" != 0 ]; then
   echo "setup: run as root (steth's lab and tests need network namespaces)" >&2
@@ -49,6 +54,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || rc=$?
   if [ -n "$added_policy" ]; then rm -f /usr/sbin/policy-rc.d; fi
   if [ "$rc" != 0 ]; then echo "setup: apt-get failed (exit $rc)" >&2; exit "$rc"; fi
+  if [[ " ${missing[*]} " == *" prometheus "* ]]; then
+    for s in "${WATCH_SERVICES[@]}"; do
+      update-rc.d "$s" disable >/dev/null 2>&1 || true
+      if [ -d /run/systemd/system ]; then systemctl disable --now "$s.service" >/dev/null 2>&1 || true; fi
+    done
+  fi
   if [[ " ${missing[*]} " == *" neutron-l3-agent "* ]]; then
     for s in "${L3_SERVICES[@]}"; do
       # update-rc.d also removes the systemd unit's links; --now stops one systemd may have started

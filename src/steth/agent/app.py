@@ -63,9 +63,11 @@ def create_app(ctx: AgentContext) -> FastAPI:
         for problem in await asyncio.to_thread(ctx.leases.recover):
             log.warning("lease recovery: %s", problem)
         ctx.leases.start()
+        await ctx.watch.resume()  # a watch plan left in the state directory: probe again
         try:
             yield
         finally:
+            await ctx.watch.stop(forget=False)
             ctx.stop()
             await ctx.leases.stop()  # release every lease: nothing outlives the agent
 
@@ -93,4 +95,7 @@ def create_app(ctx: AgentContext) -> FastAPI:
     app.add_middleware(
         Guard, tokens=ctx.tokens, max_body_bytes=s.max_body_bytes, probe_max_concurrent=s.probe_max_concurrent
     )
+    from .routes.watch import metrics_router  # /metrics sits outside /v1 with its own auth
+
+    app.include_router(metrics_router(ctx))
     return app

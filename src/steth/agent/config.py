@@ -89,6 +89,12 @@ class AgentSettings:
         "refuses to start unless tls_cert_file and tls_key_file are given (`steth pki init` makes them).",
         "bool",
     )
+    metrics_auth: str = _setting(
+        "token",
+        "GET /metrics (Prometheus): token (metrics_token_file, else the agent's tokens) or none.",
+        choices=["token", "none"],
+    )
+    metrics_token_file: str | None = _setting(None, "Tokens of their own for GET /metrics (default: token_file).")
     enable_docs: bool = _setting(False, "Serve /docs and /redoc (they load JavaScript from a CDN).", "bool")
     log_level: str = _setting("warning", "Log level.", choices=list(LOG_LEVELS))
 

@@ -15,11 +15,13 @@ from .auth import Tokens
 from .backend import Backend
 from .config import AgentSettings
 from .leases import LeaseStore
+from .watch import WatchRunner
 
 if TYPE_CHECKING:
     from ..probes.iperf import IperfServers
     from ..probes.vlan import CaptureStore
     from .captures import CaptureManager
+    from .watch import WatchRunner
 
 
 @dataclass
@@ -60,6 +62,21 @@ class AgentContext:
         return self.backend.iperf.IperfServers(
             self.leases, s.state_dir, s.iperf_ports, s.iperf_max_servers, reserved_ports=(s.port,)
         )
+
+    @cached_property
+    def watch(self) -> WatchRunner:
+        """The continuous watch (steth watch apply); its plan lives in the state directory."""
+        from .watch import WatchRunner
+
+        return WatchRunner(self.settings.state_dir)
+
+    @cached_property
+    def metrics_tokens(self) -> Tokens | None:
+        """Who may scrape GET /metrics: None when metrics_auth = none."""
+        s = self.settings
+        if s.metrics_auth == "none":
+            return None
+        return Tokens(s.metrics_token_file) if s.metrics_token_file else self.tokens
 
     def stop(self) -> None:
         """Stop the listeners that exist (those never used were never made)."""

@@ -21,5 +21,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "iperf": ("iperf",),
     "captures": ("capture",),
     "dhcp": ("dhcp",),
+    "watch": ("watch",),
 }
 MODULES = tuple(dict.fromkeys(m for ms in GROUPS.values() for m in ms))

@@ -59,4 +59,7 @@ COMMANDS: dict[str, str] = {
     "pki init": "pki:PkiInit",
     "pki issue": "pki:PkiIssue",
     "pki list": "pki:PkiList",
+    "watch apply": "watch:WatchApply",
+    "watch stop": "watch:WatchStop",
+    "watch status": "watch:WatchStatusCmd",
 }

@@ -1,0 +1,223 @@
+"""`steth agent list` and `steth watch apply/status/stop` against 1000 simulated agents, on loopback.
+
+The lab cannot hold 1000 real agents, so each simulated agent is an HTTP endpoint
+(aiohttp, one listening socket per agent at 127.1.X.Y:19698, spread over a few
+processes) that speaks the agent's /v1 contract: /v1/health and /v1/info answer
+with what a real steth-agent answered when the benchmark started (recorded from
+one started on 127.0.0.1; per simulated node only the hostname and the three
+interfaces' addresses differ); PUT /v1/watch parses the plan with the agent's
+own model (wire.watch.WatchPlan: every field validated as on a real agent) and
+answers a WatchApplied as the agent does (and keeps the WatchStatus that GET
+/v1/watch then answers); DELETE /v1/watch likewise; the token
+is checked on every /v1 call.
+
+What it measures: the controller's whole wall time as a user sees it (a new
+`steth` process: config with 1000 nodes, 1000 /v1/info calls, peer sets over
+1000 nodes on 3 networks, 1000 plans built, serialised and sent, answers parsed
+and tabulated), with the stand-ins sharing the same 2 cores. What it does not
+measure: real agents' work (their probing starts after they answer), network
+latency or TLS between hosts, agents on 1000 different machines.
+
+Usage: .venv/bin/python benchmarks/watch_fleet.py [--agents 1000] [--processes 4] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+BIN = os.path.dirname(sys.executable)
+PORT = 19698
+NETWORKS = {"management": 0, "tenant": 1, "storage": 2}
+
+
+def address(i: int) -> str:
+    return f"127.1.{i // 250}.{i % 250 + 1}"
+
+
+def record(token_file: str, token: str) -> tuple[dict, dict]:
+    """/v1/health and /v1/info of a real steth-agent started for the purpose (then stopped by PID)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    state = tempfile.mkdtemp(prefix="steth-bench-fleet-")
+    agent = subprocess.Popen(
+        [os.path.join(BIN, "steth-agent"), "--bind", "127.0.0.1", "--port", str(port), "--token-file", token_file]
+        + ["--state-dir", state, "--ovsdb-connection", f"unix:{state}/none.sock"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/info", headers={"X-Steth-Token": token})
+                info = json.load(opener.open(req, timeout=5))
+                health = json.load(opener.open(f"http://127.0.0.1:{port}/v1/health", timeout=5))
+                return health, info
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    finally:
+        agent.terminate()
+        agent.wait(10)
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def info_for(template: dict, i: int) -> dict:
+    info = json.loads(json.dumps(template))
+    info["hostname"] = f"sim-{i}"
+    base = next((x for x in template["interfaces"] if x["kind"] != "loopback"), template["interfaces"][0])
+    interfaces = [x for x in info["interfaces"] if x["kind"] == "loopback"]
+    for n in NETWORKS.values():
+        iface = json.loads(json.dumps(base))
+        iface.update(name=f"eth{n}", index=10 + n, kind="veth", state="up", mtu=1500)
+        iface["addresses"] = [{"family": 4, "address": f"10.{n}.{i // 250}.{i % 250 + 1}", "prefixlen": 16}]
+        interfaces.append(iface)
+    info["interfaces"] = interfaces
+    return info
+
+
+def serve(indexes: list[int], token: str, health: dict, template: dict, ready) -> None:
+    from aiohttp import web
+
+    from steth.wire.watch import PeerResult, WatchApplied, WatchPlan, WatchStatus
+
+    async def main() -> None:
+        runners = []
+        for i in indexes:
+            info = json.dumps(info_for(template, i)).encode()
+            state: dict = {"status": WatchStatus(active=False).model_dump_json().encode()}
+
+            def authorised(request) -> bool:
+                return request.headers.get("X-Steth-Token") == token
+
+            async def h_health(_request):
+                return web.json_response(health)
+
+            async def h_info(request, info=info):
+                if not authorised(request):
+                    return web.json_response({"detail": "wrong token"}, status=401)
+                return web.Response(body=info, content_type="application/json")
+
+            async def h_watch(request, state=state):
+                if not authorised(request):
+                    return web.json_response({"detail": "wrong token"}, status=401)
+                if request.method == "PUT":
+                    try:
+                        plan = WatchPlan.model_validate_json(await request.read())
+                    except ValueError as exc:
+                        return web.json_response({"detail": str(exc)}, status=422)
+                    results = [
+                        PeerResult(network=n.name, peer=p.name, address=p.address)
+                        for n in plan.networks
+                        for p in n.peers
+                    ]
+                    status = WatchStatus(active=True, plan=plan, started_at=time.time(), results=results)
+                    state["status"] = status.model_dump_json().encode()
+                    applied = WatchApplied(
+                        active=True,
+                        source=plan.source,
+                        peers=len(results),
+                        packets_per_round=plan.packets_per_round(),
+                        started_at=status.started_at or 0.0,
+                    )
+                    return web.Response(body=applied.model_dump_json().encode(), content_type="application/json")
+                elif request.method == "DELETE":
+                    state["status"] = WatchStatus(active=False).model_dump_json().encode()
+                return web.Response(body=state["status"], content_type="application/json")
+
+            app = web.Application()
+            app.router.add_get("/v1/health", h_health)
+            app.router.add_get("/v1/info", h_info)
+            app.router.add_route("*", "/v1/watch", h_watch)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, address(i), PORT, backlog=128).start()
+            runners.append(runner)
+        ready.set()
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def timed(argv: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env}, timeout=600)
+    return time.perf_counter() - start, done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=1000)
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    work = tempfile.mkdtemp(prefix="steth-bench-fleet-")
+    token = secrets.token_hex(16)
+    token_file = os.path.join(work, "token")
+    with open(token_file, "w") as fh:
+        fh.write(token)
+    health, template = record(token_file, token)
+    conf = os.path.join(work, "steth.conf")
+    with open(conf, "w") as fh:
+        fh.write(f"[DEFAULT]\nagent_port = {PORT}\ntoken_file = {token_file}\nrequest_timeout = 30\n\n[networks]\n")
+        fh.writelines(f"{net} = 10.{n}.0.0/16\n" for net, n in NETWORKS.items())
+        fh.write("\n[nodes]\n")
+        fh.writelines(f"sim-{i} = {address(i)}:{PORT}\n" for i in range(args.agents))
+    procs = []
+    try:
+        for p in range(args.processes):
+            ready = multiprocessing.Event()
+            part = list(range(p, args.agents, args.processes))
+            proc = multiprocessing.Process(target=serve, args=(part, token, health, template, ready), daemon=True)
+            proc.start()
+            procs.append((proc, ready))
+        for _, ready in procs:
+            if not ready.wait(120):
+                sys.exit("simulated agents did not start")
+        env = {"STETH_CONFIG": conf}
+        steth = os.path.join(BIN, "steth")
+        commands = {
+            "agent list": [steth, "agent", "list", "-f", "value", "-c", "name"],
+            "watch apply": [steth, "watch", "apply", "-f", "value", "-c", "name", "-c", "verdict"],
+            "watch status": [steth, "watch", "status", "-f", "value", "-c", "source"],
+            "watch stop": [steth, "watch", "stop", "-f", "value", "-c", "name"],
+        }
+        print(f"{args.agents} simulated agents in {args.processes} processes on loopback, 3 networks, K=10")
+        for name, argv in commands.items():
+            times = []
+            for _ in range(args.runs):
+                elapsed, done = timed(argv, env)
+                if done.returncode != 0:
+                    sys.exit(f"steth {name} failed ({done.returncode}): {done.stderr[-2000:]}")
+                times.append(elapsed)
+            lines = done.stdout.count("\n")
+            print(
+                f"steth {name:<13} min {min(times):6.2f} s  median {statistics.median(times):6.2f} s  "
+                f"max {max(times):6.2f} s  ({lines} output lines; target < 5 s for list and apply)"
+            )
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+            proc.join(10)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Continuous watch: peer sets over the fleet and the plans sent to the agents."""
