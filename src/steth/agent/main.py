@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         config.check_state_dir(settings.state_dir)
         config.require_tls_or_insecure(settings)
         tokens = Tokens(settings.token_file)
+        metrics_tokens = Tokens(settings.metrics_token_file) if settings.metrics_token_file else None
     except StethError as exc:
         print(f"steth-agent: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -56,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
             flush=True,
         )
-    app = create_app(AgentContext(settings, tokens))
+    ctx = AgentContext(settings, tokens)
+    if metrics_tokens is not None:
+        ctx.metrics_tokens = metrics_tokens  # read at start: a bad file is an error now, not at the first scrape
+    app = create_app(ctx)
     signal.signal(signal.SIGHUP, lambda *_: tokens.reload())
     kwargs: dict = {}
     if settings.tls_cert_file:

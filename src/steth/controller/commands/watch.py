@@ -11,7 +11,7 @@ from ...wire.vlan import format_ranges, parse_vlans
 from ...wire.watch import MAX_PROBE_RATE, WatchStatus
 from ..checks import mtu as mtu_check
 from ..checks.nodes import discover, select_networks
-from ..client import AgentClient, Outcome, run
+from ..client import AgentClient, AgentReply, run
 from ..inventory import select_nodes
 from ..watch import plan as watch_plan
 from ..watch.peers import DEFAULT_PEERS
@@ -163,7 +163,7 @@ class WatchStop(StethLister):
         config = self.config
         nodes = select_nodes(config, args.nodes)
 
-        async def go() -> list[Outcome[WatchStatus]]:
+        async def go() -> list[AgentReply[WatchStatus]]:
             async with AgentClient(config) as client:
                 return await client.fan_out(nodes, lambda n: watch_plan.stop(client, n))
 
@@ -189,7 +189,7 @@ class WatchStatusCmd(StethLister):
         config = self.config
         nodes = select_nodes(config, args.nodes)
 
-        async def go() -> list[Outcome[WatchStatus]]:
+        async def go() -> list[AgentReply[WatchStatus]]:
             async with AgentClient(config) as client:
                 return await client.fan_out(nodes, lambda n: watch_plan.status(client, n))
 
