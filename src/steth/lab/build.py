@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ..errors import HostError, LabError
 from ..host import netlink, proc
+from . import namespaces
 from .state import LabState
 from .topology import AGENT_PORT, Node, Topology, free_cidrs
 from .topology import build as build_topology
@@ -82,18 +83,7 @@ class LabBuilder:
 
     # --- recording helpers ---
     def _netns(self, name: str) -> None:
-        from pyroute2 import netns
-
-        if name in netns.listnetns():  # never adopt (and later delete) a namespace we did not make
-            raise LabError(
-                f"network namespace {name} already exists on this host",
-                "it is not part of this lab's records: remove it yourself or pick another --name",
-            )
-        self.state.namespaces.append(name)
-        self.state.save()
-        netns.create(name)
-        with netlink.iproute(name) as ipr:
-            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+        namespaces.create(self.state, name)
 
     # --- steps ---
     def switches(self) -> None:
