@@ -127,6 +127,14 @@ def write_agent_configs(svc: Services, topo: Topology) -> None:
                 "datapath_type": "netdev",
                 "local_ip": str(tunnel_ip(topo, node)),
                 "ovsdb_connection": f"unix:{rundir}/db.sock",
+                # No inactivity probe on the bridges' OpenFlow connection to the agent (its os_ken app).
+                # With the default 10 s, an agent that does not answer for 10 s (the ovs-agent-down fault
+                # freezes it; on a loaded machine it may be starved of CPU) is disconnected by
+                # ovs-vswitchd; when it runs again, os_ken re-sends the OpenFlow request that was in
+                # flight on the new connection, fails ("assert self.xid is None" in set_xid), and the
+                # agent's rpc_loop waits of_request_timeout (300 s) for a reply that never comes: no
+                # port of that node is wired meanwhile (ports stay DOWN, repairs time out).
+                "of_inactivity_probe": 0,
             },
             "securitygroup": {"firewall_driver": "openvswitch"},
         }
