@@ -301,3 +301,43 @@ def test_every_kind_is_registered_on_its_own_function():
     for name, k in KINDS.items():
         assert k.apply.__name__.startswith("_"), (name, k.apply.__name__)
         assert k.apply.__code__.co_argcount == 1, name
+
+
+@pytest.mark.parametrize("first", ["steth.lab.faults.l3", "steth.lab.faults.underlay", "steth.lab.faults.registry"])
+def test_registration_does_not_depend_on_import_order(first):
+    """Whichever kind module is imported first, the package registers the same kinds in the same areas."""
+    import subprocess
+    import sys
+
+    code = (
+        f"import {first}\nimport steth.lab.faults as f\n"
+        "print(sorted(f.KINDS)); print(f.NEUTRON_KINDS); print(f.kinds_in('underlay'))"
+    )
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    want = f"{sorted(faults.KINDS)}\n{faults.NEUTRON_KINDS}\n{faults.kinds_in('underlay')}\n"
+    assert got == want
+    assert set(faults.NEUTRON_KINDS) == set(NEW_KINDS + OLD_KINDS) | {"flood-flows-removed"}
+    assert set(faults.kinds_in("underlay")) == {"link-down", "mtu", "switch-mtu", "drop", "vlan-prune", "rate-limit"}
+
+
+def test_kind_modules_import_no_other_kind_module():
+    """No cycle and no order dependence: a kind module imports the registry and shared lookups only."""
+    import ast
+    import pathlib
+
+    import steth.lab.faults as pkg
+
+    kinds = {"underlay", "dataplane", "ports", "agents", "l3"}
+    for name in kinds:
+        tree = ast.parse((pathlib.Path(pkg.__file__).parent / f"{name}.py").read_text())
+        imported = {
+            (node.module or "").split(".")[-1] if node.level else node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+        } | {a.name.split(".")[-1] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for a in node.names}
+        assert not (imported & (kinds - {name})), (name, imported & kinds)
+
+
+def test_a_kind_with_an_unknown_area_is_refused():
+    with pytest.raises(ValueError):
+        faults.kind("x", "h", params=(), area="nowhere")
