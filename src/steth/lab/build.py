@@ -41,10 +41,10 @@ def topology_of(state: LabState) -> Topology:
     return build_topology(state.lab, state.computes, state.cidrs)
 
 
-def host_networks() -> list[ipaddress.IPv4Network]:
+def host_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """IPv4 networks the host's routes and addresses cover (other labs' uplinks included)."""
     with netlink.iproute() as ipr:
-        used = []
+        used: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         for r in ipr.get_routes(family=2):
             dst = r.get("dst")
             if dst:
@@ -256,7 +256,7 @@ def up(
         )
     build_topology(lab, computes, cidrs)  # validates name and size before touching the host
     if cidrs is None:
-        cidrs = free_cidrs(lab, host_networks())  # type: ignore[assignment]
+        cidrs = free_cidrs(lab, host_networks())
     topo = build_topology(lab, computes, cidrs)
     check_free(topo)
     state = LabState(lab=lab, computes=computes, cidrs=tuple(str(n.cidr) for n in topo.networks))  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ def nat_rules(save: str) -> list[tuple[str, int, str]]:
     """The L3 agent's NAT rules in ``iptables-save -t nat`` output: (chain, 1-based position in the
     chain, rule spec after the chain name), in order. SNAT: every rule of the snat and float-snat
     chains; DNAT: the floating IPs' rules in the agent's PREROUTING and OUTPUT chains."""
-    in_nat, seen, found = False, {}, []
+    in_nat, seen, found = False, dict[str, int](), list[tuple[str, int, str]]()
     for line in save.splitlines():
         if line.startswith("*"):
             in_nat = line.strip() == "*nat"

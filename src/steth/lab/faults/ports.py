@@ -19,9 +19,9 @@ SPOOF_PINGS = ("-c", "600", "-i", "0.5")  # bounded: it stops by itself after 5 
 def spoof_address(cidr: str, host: int = SPOOF_HOST) -> ipaddress.IPv4Interface:
     """The address vm-spoofing gives the VM: host number ``host`` in the subnet, with its prefix."""
     net = ipaddress.ip_network(cidr)
-    if net.version != 4 or not 0 < host < net.num_addresses - 1:
+    if not isinstance(net, ipaddress.IPv4Network) or not 0 < host < net.num_addresses - 1:
         raise LabError(f"subnet {cidr} has no host .{host} for vm-spoofing")
-    return ipaddress.ip_interface(f"{net.network_address + host}/{net.prefixlen}")
+    return ipaddress.IPv4Interface(f"{net.network_address + host}/{net.prefixlen}")
 
 
 # ---- security groups and ports (Neutron API) -------------------------------------

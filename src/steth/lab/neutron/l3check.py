@@ -6,6 +6,7 @@ import concurrent.futures
 import subprocess
 import time
 from collections.abc import Callable
+from functools import partial
 
 from ...errors import LabError
 from ...host import netlink
@@ -64,7 +65,7 @@ def l3_wait(rec: NeutronRecord, exited: Callable[[], str], logs: str, timeout: f
     for name, fip in rec.floating_ips.items():
         checks[f"internet -> {fip.address} ({name}'s floating IP, DNAT)"] = (inet_ns, fip.address)
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(checks)) as pool:
-        futures = {what: pool.submit(until, lambda a=args: ping(*a), deadline) for what, args in checks.items()}
+        futures = {what: pool.submit(until, partial(ping, *args), deadline) for what, args in checks.items()}
         failed = {what: f.result()[1] for what, f in futures.items() if not f.result()[0]}
     if failed:
         detail = "; ".join(f"{what}: {out.splitlines()[-1] if out else 'no output'}" for what, out in failed.items())

@@ -111,7 +111,7 @@ class Overlay:
 
 def vm_plan(topo: Topology, tenant: tuple[str, ...] = ("vlan", "vxlan")) -> tuple[OverlayVM, ...]:
     """One VM per tenant network on every compute node, alternating hybrid and direct plugging."""
-    plan = []
+    plan: list[OverlayVM] = []
     for node in topo.nodes:
         if node.role != "compute":
             continue

@@ -330,7 +330,7 @@ class Services:
     def write_server_config(self, ml2: dict[str, dict[str, Any]], service_plugins: str = "router") -> None:
         """neutron.conf (noauth, MariaDB, RabbitMQ, agent_down_time 11 s) and ml2_conf.ini (``ml2`` as given),
         and the clouds.yaml of the lab (auth none)."""
-        server = {
+        server: dict[str, dict[str, Any]] = {
             "DEFAULT": {
                 "core_plugin": "ml2",
                 "service_plugins": service_plugins,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from collections.abc import Callable
+from functools import partial
 
 from ...state import LabState
 from ...topology import Topology
@@ -78,7 +79,7 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
     step("waiting for the VMs' ports to become ACTIVE")
     for vm in rec.vms:
         what = f"port of {vm.name} ACTIVE"
-        wait(what, lambda vm=vm: vms.port_active(conn, vm.port_id), PORT_ACTIVE_TIMEOUT, log=svc.logs)
+        wait(what, partial(vms.port_active, conn, vm.port_id), PORT_ACTIVE_TIMEOUT, log=svc.logs)
     step("DHCP leases")
     script = vms.udhcpc_script(svc)
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(rec.vms) or 1) as pool:

@@ -87,7 +87,7 @@ def ml2_section() -> dict[str, dict[str, Any]]:
 
 def write_agent_configs(svc: Services, topo: Topology) -> None:
     """agent-common.conf, dhcp_agent.ini, l3_agent.ini, the L3 launcher and one host-<node>.conf per node."""
-    common = {
+    common: dict[str, dict[str, Any]] = {
         "DEFAULT": {"transport_url": svc.amqp_url(), "debug": "false"},
         "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 0},
         "agent": {"report_interval": 5},
@@ -95,7 +95,7 @@ def write_agent_configs(svc: Services, topo: Topology) -> None:
     # dnsmasq would drop to user nobody, which cannot read its host files under a 0700 lab
     # directory ("cannot read .../host: Permission denied" -> "no address available"): keep root.
     svc.write(svc.conf("dnsmasq.conf"), "user=root\n")
-    dhcp = {
+    dhcp: dict[str, dict[str, Any]] = {
         "DEFAULT": {
             "interface_driver": "openvswitch",
             "dhcp_driver": "neutron.agent.linux.dhcp.Dnsmasq",
@@ -107,14 +107,16 @@ def write_agent_configs(svc: Services, topo: Topology) -> None:
         }
     }
     # legacy routers only (no HA, no DVR) and no metadata proxy (no haproxy per router)
-    l3 = {"DEFAULT": {"interface_driver": "openvswitch", "agent_mode": "legacy", "enable_metadata_proxy": "false"}}
+    l3: dict[str, dict[str, Any]] = {
+        "DEFAULT": {"interface_driver": "openvswitch", "agent_mode": "legacy", "enable_metadata_proxy": "false"}
+    }
     svc.write(svc.conf("agent-common.conf"), ini(common))
     svc.write(svc.conf("dhcp_agent.ini"), ini(dhcp))
     svc.write(svc.conf("l3_agent.ini"), ini(l3))
     svc.write(svc.conf("neutron-l3-agent.py"), L3_LAUNCHER)
     for node in topo.nodes:
         rundir = ovs_rundir(svc.state, node.name)
-        host = {
+        host: dict[str, dict[str, Any]] = {
             "DEFAULT": {"host": node.name, "state_path": svc.path(f"state-{node.name}")},
             "oslo_concurrency": {"lock_path": svc.path(f"state-{node.name}", "lock")},
             # non-empty on purpose: an empty root_helper makes oslo.privsep use sudo, which
