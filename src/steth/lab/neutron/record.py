@@ -100,6 +100,11 @@ class NeutronRecord:
     def proc(self, name: str) -> ProcRecord | None:
         return self.procs.get(name)
 
+    def record_proc(self, name: str, rec: ProcRecord) -> None:
+        """Record a process (thread-safe: the builder starts nodes' processes from several threads)."""
+        with _lock:
+            self.procs[name] = rec
+
     # --- JSON ---
     def to_json(self) -> dict[str, Any]:
         with _lock:

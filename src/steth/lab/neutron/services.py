@@ -168,7 +168,7 @@ class Services:
         if netns:
             argv = ["nsenter", f"--net=/run/netns/{netns}", *argv]
         rec = proc.spawn(argv, log_path=os.path.join(self.logs, f"{name}.out"), env=env or _env_of(self.dir))
-        self.rec.procs[name] = rec
+        self.rec.record_proc(name, rec)
         self.save()
         return rec
 
@@ -176,8 +176,9 @@ class Services:
         """A check for :func:`wait`: "<name> exited" when a recorded process (by name or ``match``) is gone."""
 
         def check() -> str:
-            chosen = [n for n in self.rec.procs if n in names or (match is not None and match(n))]
-            dead = [n for n in chosen if not proc.is_running(self.rec.procs[n])]
+            procs = dict(self.rec.procs)  # a copy: node threads record processes meanwhile
+            chosen = [n for n in procs if n in names or (match is not None and match(n))]
+            dead = [n for n in chosen if not proc.is_running(procs[n])]
             return f"{', '.join(dead)} exited" if dead else ""
 
         return check
@@ -191,7 +192,7 @@ class Services:
             return
         rec = proc.record_of(pid, ("pidfile", path))
         if rec:
-            self.rec.procs[name] = rec
+            self.rec.record_proc(name, rec)
             self.save()
 
     def run(
