@@ -82,8 +82,9 @@ def _port_bound_elsewhere(ctx: FaultContext) -> str:
     claim(ctx, f"binding of {vm.name}'s port")
     old, gone = port.binding_host_id or vm.node, f"{vm.node}-gone"
     # undone in reverse: bound back to its node, the VIF plugged again as nova does after a host change
-    # (seen once: the agent left a rebound port DOWN for over 60 s when only the binding changed back),
-    # then (bounded) until the agent has wired it again
+    # (an OVSDB event for the agent besides the server's port_update), then (bounded) until the agent has
+    # wired it again. Once seen DOWN for over 60 s: not this order but a hung agent (see of_inactivity_probe
+    # in lab/neutron/ml2ovs/config.py); measured since: ACTIVE 4-8 s after the removal starts.
     ctx.record(neutron_undo.wait_port(ctx.state, port.id, "ACTIVE", timeout=60))
     ctx.record(undo.argv(plug_argv(ctx, vm)))
     ctx.record(undo.argv([*vsctl(ctx, vm.node), "--if-exists", "del-port", "br-int", vm.ovs_port]))
