@@ -50,3 +50,25 @@ def test_router_ids_found_in_the_l3_agent_state(tmp_path):
     (tmp_path / "external" / "pids" / "not-a-router.pid").write_text("1")
     assert teardown.router_ids_in(str(tmp_path)) == {rid1, rid2}
     assert teardown.router_ids_in(str(tmp_path / "missing")) == set()
+
+
+def test_agent_configs_keep_the_openflow_connection_of_a_frozen_agent(tmp_path, monkeypatch):
+    """A frozen or CPU-starved OVS agent must not be disconnected by its bridges (no inactivity probe):
+    on reconnect os_ken fails re-sending its in-flight request and the agent hangs for of_request_timeout."""
+    import configparser
+
+    from steth.lab.neutron.record import NeutronRecord
+    from steth.lab.neutron.services import Services, neutron_dir, ports_for
+    from steth.lab.state import LabState
+
+    monkeypatch.setenv("STETH_LAB_ROOT", str(tmp_path))
+    state = LabState(lab="cfg", computes=1, cidrs=("10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"))
+    svc = Services(state, NeutronRecord(dir=neutron_dir(state), ports=ports_for("cfg")))
+    topo = build("cfg", 1, state.cidrs)
+    config.write_agent_configs(svc, topo)
+    for node in topo.nodes:
+        host = configparser.ConfigParser()
+        host.read(svc.conf(f"host-{node.name}.conf"))
+        assert host["ovs"]["of_inactivity_probe"] == "0"
+        assert host["ovs"]["local_ip"] == str(config.tunnel_ip(topo, node))
+        assert host["ovs"]["ovsdb_connection"] == f"unix:{config.ovs_rundir(state, node.name)}/db.sock"
