@@ -328,9 +328,11 @@ class Services:
         self.spawn(f"socat-{node}", ["socat", listen, f"UNIX-CONNECT:{self.path('rabbit.sock')}"], netns=netns)
 
     # --- neutron-server ---
-    def write_server_config(self, ml2: dict[str, dict[str, Any]], service_plugins: str = "router") -> None:
+    def write_server_config(
+        self, ml2: dict[str, dict[str, Any]], service_plugins: str = "router", defaults: dict[str, Any] | None = None
+    ) -> None:
         """neutron.conf (noauth, MariaDB, RabbitMQ, agent_down_time 11 s) and ml2_conf.ini (``ml2`` as given),
-        and the clouds.yaml of the lab (auth none)."""
+        and the clouds.yaml of the lab (auth none). ``defaults`` overrides [DEFAULT] values (a backend's)."""
         server: dict[str, dict[str, Any]] = {
             "DEFAULT": {
                 "core_plugin": "ml2",
@@ -353,6 +355,7 @@ class Services:
             "oslo_concurrency": {"lock_path": self.path("state", "lock")},
             "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 0},
         }
+        server["DEFAULT"].update(defaults or {})
         self.write(self.conf("neutron.conf"), ini(server))
         self.write(self.conf("ml2_conf.ini"), ini(ml2))
         self.write(
