@@ -341,3 +341,17 @@ def test_kind_modules_import_no_other_kind_module():
 def test_a_kind_with_an_unknown_area_is_refused():
     with pytest.raises(ValueError):
         faults.kind("x", "h", params=(), area="nowhere")
+
+
+@pytest.mark.parametrize(
+    "kind_,params,words",
+    [
+        ("vlan-prune", {"node": "compute-1", "vlans": "nope"}, "--vlans"),
+        ("rate-limit", {"node": "compute-1", "network": "tenant", "rate": "fast"}, "--rate"),
+    ],
+)
+def test_underlay_kinds_check_their_values_before_touching_the_host(lab, kind_, params, words):
+    state, topo = lab
+    with pytest.raises(UsageError) as exc:
+        faults.add(state, topo, kind_, params)
+    assert words in exc.value.message and state.faults == []

@@ -75,7 +75,7 @@ def _vlan_prune(ctx: FaultContext) -> str:
     # ebtables sees the tag though the bridge port moved it into metadata (no br_netfilter needed).
     # One chain per fault (its name is the marker: ebtables has no comment match), one DROP rule per VLAN
     # (the VLAN match takes no ranges), jumped to from FORWARD for frames leaving toward the node.
-    from ..wire.vlan import format_ranges, parse_vlans
+    from ...wire.vlan import format_ranges, parse_vlans
 
     try:
         vlans = parse_vlans(str(ctx.params["vlans"]))
@@ -134,7 +134,7 @@ def tbf_argv(ifname: str, bps: int) -> list[str]:
     params=("node", "network", "rate"),
 )
 def _rate_limit(ctx: FaultContext) -> str:
-    from ..wire.iperf import format_rate, parse_rate
+    from ...wire.iperf import format_rate, parse_rate
 
     try:
         bps = parse_rate(str(ctx.params["rate"]))
