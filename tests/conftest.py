@@ -52,3 +52,21 @@ def eventually(fetch, check, timeout: float = 5.0, what: str = "condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not reached within {timeout:g} s; last value: {value!r}")
         time.sleep(0.05)
+
+
+TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the tiers in order, unit first, then integration, then e2e (which builds labs): a broken build
+    fails in seconds. Within a tier the collection order is kept (pytest's sort is stable); e2e tests on
+    the Neutron lab run after the others, so the underlay lab and the Neutron lab are not both busy
+    building at the start."""
+
+    def rank(item) -> tuple[int, int]:
+        parts = item.nodeid.split("/")
+        tier = parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
+        neutron = 1 if item.get_closest_marker("neutron") is not None else 0
+        return (TIERS.index(tier) if tier in TIERS else len(TIERS), neutron)
+
+    items.sort(key=rank)

@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from steth.lab.neutron.record import NeutronRecord
+
 from ..conftest import IS_ROOT, steth
 
 # STETH_E2E_LAB renames the session's labs (e.g. `ve2e`), so two test runs on one machine never share
@@ -78,16 +80,9 @@ NEUTRON_PACKAGES = (
 
 def lab_processes(directory: str) -> list[int]:
     """PIDs whose command line names ``directory`` (what a Neutron lab may leave behind)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                    if directory.encode() in fh.read():
-                        found.append(int(entry))
-            except OSError:
-                pass
-    return found
+    from steth.host.proc import pids_naming
+
+    return pids_naming(directory)
 
 
 @pytest.fixture(scope="session")
@@ -113,6 +108,7 @@ def neutron_lab(tmp_path_factory):
         assert up.rc == 0, up.err + up.out
         with open(f"{directory}/state.json") as fh:
             state = json.load(fh)
+        record = NeutronRecord.from_json(state["extra"]["neutron"])
         yield {
             "env": {
                 **env,
@@ -123,6 +119,7 @@ def neutron_lab(tmp_path_factory):
             "root": root,
             "dir": directory,
             "state": state,
+            "record": record,  # typed: record.vm("vm1"), record.router, record.floating_ips["vm1"], ...
             "up_out": up.out,
             "name": NEUTRON_LAB,
         }
@@ -131,8 +128,9 @@ def neutron_lab(tmp_path_factory):
         assert down.rc == 0, down.err
         left = {ns for ns in namespaces() if ns.startswith(f"steth-{NEUTRON_LAB}-")}
         assert not left, left
-        nets = set((locals().get("state") or {}).get("extra", {}).get("neutron", {}).get("networks", {}).values())
-        assert not {ns for ns in namespaces() if ns.startswith("qdhcp-") and ns[6:] in nets}
-        router = (locals().get("state") or {}).get("extra", {}).get("neutron", {}).get("router", {}).get("id")
-        assert not router or f"qrouter-{router}" not in namespaces()
+        built = locals().get("record")
+        if built is not None:
+            left = set(namespaces())
+            assert not {f"qdhcp-{n}" for n in built.networks.values()} & left
+            assert built.router is None or f"qrouter-{built.router.id}" not in left
         assert not lab_processes(directory), "processes of the Neutron lab survived `lab down`"

@@ -425,12 +425,18 @@ def test_internet_sees_the_router_gateway_as_source(neutron_lab):
         text=True,
     )
     try:
-        time.sleep(1)  # tcpdump's filter is attached
+        # tcpdump says "listening on eth0, ..." on stderr once its filter is attached (bounded by its timeout)
+        deadline = time.monotonic() + 10
+        heard = ""
+        while "listening on" not in heard and time.monotonic() < deadline and cap.poll() is None:
+            heard += cap.stderr.readline()
+        assert "listening on" in heard, heard
         for _ in range(5):
             in_ns(vm["namespace"], "ping", "-n", "-c", "1", "-W", "1", "203.0.113.10")
             if cap.poll() is not None:
                 break
         out, err = cap.communicate(timeout=10)
+        err = heard + err
     finally:
         if cap.poll() is None:
             cap.kill()

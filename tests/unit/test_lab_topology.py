@@ -54,3 +54,22 @@ def test_free_cidrs_skip_used_slots():
     assert other != first and not any(ipaddress.ip_network(c).overlaps(taken[0]) for c in other)
     # the host's default route and unrelated networks do not count
     assert free_cidrs("lab", [ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("192.0.2.0/24")]) == first
+
+
+def test_overlay_plan_names_networks_vms_router_and_internet():
+    from steth.lab.neutron import overlay
+
+    topo = build("ov", 3)
+    ov = overlay.build(topo)
+    assert [n.key for n in ov.networks] == ["vlan", "vxlan", "ext"] and ov.external.key == "ext"
+    assert [n.name("ov") for n in ov.tenant] == ["ov-vlan101", "ov-vxlan1001"]
+    assert [(v.name, v.node, v.network) for v in ov.vms[:2]] == [
+        ("vm1", "compute-1", "vlan"),
+        ("vm2", "compute-1", "vxlan"),
+    ]
+    assert len(ov.vms) == 6 and {v.plug for v in ov.vms} == {"hybrid", "direct"}
+    assert ov.vm("vm4").node == "compute-2" and ov.vm_namespace("vm4") == "steth-ov-vm4"
+    assert ov.router_interfaces == ("vlan", "vxlan") and ov.floating_ips == ("vm1",)
+    assert ov.internet.namespace == "steth-ov-inet" and ov.internet.gateway == "198.51.100.1"
+    with pytest.raises(UsageError):
+        ov.vm("vm9")

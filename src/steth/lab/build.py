@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ..errors import HostError, LabError
 from ..host import netlink, proc
+from . import namespaces
 from . import tls as lab_tls
 from .state import LabState
 from .topology import AGENT_PORT, Node, Topology, free_cidrs
@@ -41,10 +42,10 @@ def topology_of(state: LabState) -> Topology:
     return build_topology(state.lab, state.computes, state.cidrs)
 
 
-def host_networks() -> list[ipaddress.IPv4Network]:
+def host_networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """IPv4 networks the host's routes and addresses cover (other labs' uplinks included)."""
     with netlink.iproute() as ipr:
-        used = []
+        used: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
         for r in ipr.get_routes(family=2):
             dst = r.get("dst")
             if dst:
@@ -83,18 +84,7 @@ class LabBuilder:
 
     # --- recording helpers ---
     def _netns(self, name: str) -> None:
-        from pyroute2 import netns
-
-        if name in netns.listnetns():  # never adopt (and later delete) a namespace we did not make
-            raise LabError(
-                f"network namespace {name} already exists on this host",
-                "it is not part of this lab's records: remove it yourself or pick another --name",
-            )
-        self.state.namespaces.append(name)
-        self.state.save()
-        netns.create(name)
-        with netlink.iproute(name) as ipr:
-            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+        namespaces.create(self.state, name)
 
     # --- steps ---
     def switches(self) -> None:
@@ -271,7 +261,7 @@ def up(
         )
     build_topology(lab, computes, cidrs)  # validates name and size before touching the host
     if cidrs is None:
-        cidrs = free_cidrs(lab, host_networks())  # type: ignore[assignment]
+        cidrs = free_cidrs(lab, host_networks())
     topo = build_topology(lab, computes, cidrs)
     check_free(topo)
     state = LabState(lab=lab, computes=computes, cidrs=tuple(str(n.cidr) for n in topo.networks))  # type: ignore[arg-type]

@@ -116,7 +116,7 @@ def build(lab: str = "lab", computes: int = 2, cidrs: tuple[str, str, str] | Non
         raise UsageError(f"lab name {lab!r} must be 1-8 of [a-z0-9], starting with a letter")
     if not 1 <= computes <= MAX_COMPUTES:
         raise UsageError(f"--computes {computes} is out of range 1-{MAX_COMPUTES}")
-    mgmt, tenant, storage = (ipaddress.ip_network(c) for c in (cidrs or default_cidrs(lab)))
+    mgmt, tenant, storage = (ipaddress.IPv4Network(c) for c in (cidrs or default_cidrs(lab)))
     networks = (
         PhysNet("management", "mgmt", "eth0", mgmt),
         PhysNet("tenant", "tenant", "eth1", tenant),

@@ -1,154 +1,10 @@
-"""Reversible faults injected into the lab, recorded in its state with their undo steps.
-
-A fault kind is a small function that, for each change it makes, first records
-the step that reverses it (``ctx.record``) and then makes the change. Removing
-a fault, or `steth lab down`, runs the recorded steps in reverse.
-
-To add a kind: write a function ``def apply(ctx: FaultContext) -> str`` (returns
-a one-line description) and register it with ``@kind(NAME, "help", params=(...))``
-(``optional=(...)`` for parameters it may be given). The Neutron lab's kinds are in
-faults_neutron.py, imported at the end of this module.
-"""
+"""Underlay fault kinds: the lab's physical networks (links, MTUs, drops, VLAN trunks, bandwidth)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
-
-from ..errors import LabError, UsageError
-from ..host import netlink, proc, undo
-from .state import LabState
-from .topology import Node, PhysNet, Topology
-
-PARAMS = ("node", "network", "to", "mtu", "rate", "vlans", "vm", "tag")
-
-
-@dataclass
-class FaultContext:
-    topo: Topology
-    state: LabState
-    fault: dict[str, Any]
-    params: dict[str, Any]
-
-    def record(self, step: undo.Step) -> None:
-        """Record the undo of the next change (saved before the change is made)."""
-        self.fault["undo"].append(step)
-        self.state.save()
-
-    # convenient lookups
-    @property
-    def node(self) -> Node:
-        return self.topo.node(self.params["node"])
-
-    @property
-    def peer(self) -> Node:
-        return self.topo.node(self.params["to"])
-
-    @property
-    def network(self) -> PhysNet:
-        name = self.params["network"]
-        for net in self.topo.networks:
-            if net.name == name:
-                return net
-        raise UsageError(f"lab has no network {name!r}", f"networks: {', '.join(n.name for n in self.topo.networks)}")
-
-    def run(self, argv: list[str], netns: str | None, input: str | None = None) -> None:
-        done = proc.run(argv, netns=netns, timeout=30, input=input)
-        if done.returncode != 0:
-            raise LabError(f"{' '.join(argv)} failed in {netns or 'the host'}: {done.stderr.strip()}")
-
-    def set_link(self, netns: str, ifname: str, **attrs: Any) -> None:
-        with netlink.iproute(netns) as ipr:
-            found = ipr.link_lookup(ifname=ifname)
-            if not found:
-                raise LabError(f"no interface {ifname} in {netns}")
-            ipr.link("set", index=found[0], **attrs)
-
-    def link_mtu(self, netns: str, ifname: str) -> int:
-        iface = netlink.get_interface(ifname, netns)
-        if iface is None:
-            raise LabError(f"no interface {ifname} in {netns}")
-        return iface.mtu
-
-
-@dataclass(frozen=True)
-class FaultKind:
-    name: str
-    help: str
-    params: tuple[str, ...]
-    apply: Callable[[FaultContext], str]
-    optional: tuple[str, ...] = ()
-
-
-KINDS: dict[str, FaultKind] = {}
-
-
-def kind(
-    name: str, help: str, params: tuple[str, ...], optional: tuple[str, ...] = ()
-) -> Callable[[Callable[[FaultContext], str]], Callable]:
-    """Register a kind; ``params`` must be given, ``optional`` may be (both reach ``ctx.params``)."""
-
-    def register(fn: Callable[[FaultContext], str]) -> Callable[[FaultContext], str]:
-        KINDS[name] = FaultKind(name, help, params, fn, optional)
-        return fn
-
-    return register
-
-
-def _next_id(state: LabState) -> str:
-    used = {f["id"] for f in state.faults}
-    n = 1
-    while f"f{n}" in used:
-        n += 1
-    return f"f{n}"
-
-
-def add(state: LabState, topo: Topology, kind_name: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Inject one fault; on failure undo whatever part of it was made."""
-    if kind_name not in KINDS:
-        raise UsageError(f"unknown fault kind {kind_name!r}", f"kinds: {', '.join(sorted(KINDS))}")
-    fk = KINDS[kind_name]
-    missing = [p for p in fk.params if params.get(p) in (None, "")]
-    if missing:
-        raise UsageError(f"fault {kind_name} needs --{' --'.join(missing)}", f"{kind_name}: {fk.help}")
-    used = {k: v for k, v in params.items() if k in fk.params or (k in fk.optional and v not in (None, ""))}
-    fault: dict[str, Any] = {"id": _next_id(state), "kind": kind_name, "params": used, "undo": [], "description": ""}
-    state.faults.append(fault)
-    state.save()
-    ctx = FaultContext(topo, state, fault, used)
-    try:
-        fault["description"] = fk.apply(ctx)
-    except BaseException:
-        undo.run_all(fault["undo"])
-        state.faults.remove(fault)
-        state.save()
-        raise
-    state.save()
-    return fault
-
-
-def remove(state: LabState, fault_id: str) -> list[str]:
-    for fault in state.faults:
-        if fault["id"] == fault_id:
-            problems = undo.run_all(fault["undo"])
-            state.faults.remove(fault)
-            state.save()
-            return problems
-    raise UsageError(
-        f"lab {state.lab} has no fault {fault_id!r}",
-        f"faults: {', '.join(f['id'] for f in state.faults) or 'none'} (see `steth lab fault list`)",
-    )
-
-
-def remove_all(state: LabState) -> list[str]:
-    problems: list[str] = []
-    for fault in list(reversed(state.faults)):
-        problems += remove(state, fault["id"])
-    return problems
-
-
-# ---- kinds ---------------------------------------------------------------
+from ...errors import LabError, UsageError
+from ...host import undo
+from .registry import FaultContext, kind
 
 
 @kind("link-down", "take a node's link to a network down at the switch port (cable pulled)", params=("node", "network"))
@@ -219,7 +75,7 @@ def _vlan_prune(ctx: FaultContext) -> str:
     # ebtables sees the tag though the bridge port moved it into metadata (no br_netfilter needed).
     # One chain per fault (its name is the marker: ebtables has no comment match), one DROP rule per VLAN
     # (the VLAN match takes no ranges), jumped to from FORWARD for frames leaving toward the node.
-    from ..wire.vlan import format_ranges, parse_vlans
+    from ...wire.vlan import format_ranges, parse_vlans
 
     try:
         vlans = parse_vlans(str(ctx.params["vlans"]))
@@ -278,7 +134,7 @@ def tbf_argv(ifname: str, bps: int) -> list[str]:
     params=("node", "network", "rate"),
 )
 def _rate_limit(ctx: FaultContext) -> str:
-    from ..wire.iperf import format_rate, parse_rate
+    from ...wire.iperf import format_rate, parse_rate
 
     try:
         bps = parse_rate(str(ctx.params["rate"]))
@@ -307,10 +163,3 @@ def _rate_limit(ctx: FaultContext) -> str:
         f"both ways (tbf on {ctx.network.node_ifname} and switch port "
         f"{ctx.topo.switch_port(ctx.node, ctx.network)})"
     )
-
-
-# Neutron lab kinds live in their own module; importing it registers them (it needs `kind` above),
-# and its Neutron API undo steps (lab/neutron_undo.py) with host/undo.py.
-from . import faults_neutron  # noqa: E402
-
-NEUTRON_KINDS = sorted(n for n, k in KINDS.items() if k.apply.__module__ == faults_neutron.__name__)
