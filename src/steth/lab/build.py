@@ -257,6 +257,7 @@ def up(
     progress: Progress = _quiet,
     static_neighbours: str = "auto",
     neutron: bool = False,
+    backend: str = "ovs",
 ) -> LabState:
     """Build the lab; on any failure remove what was built and raise LabError."""
     if LabState.load(lab) is not None:
@@ -291,7 +292,12 @@ def up(
             detail = "; ".join(f"{n}: {p}" for n, p in sorted(problems.items()))
             raise LabError(f"agents did not start: {detail}", f"logs are in {state.directory}/logs")
         write_controller_config(state)
-        if neutron:
+        if neutron and backend == "ovn":
+            from .ovn import builder as lab_ovn
+
+            lab_ovn.up(state, topo, progress)
+            write_controller_config(state)  # now with the [ovn] section
+        elif neutron:
             from . import neutron as lab_neutron
 
             lab_neutron.up(state, topo, progress)
@@ -362,6 +368,10 @@ def controller_config_text(state: LabState) -> str:
         "[nodes]",
     ]
     lines += [f"{n.name} = {topo.address(n, topo.management)}" for n in topo.nodes]
+    ovn = state.extra.get("neutron", {}).get("ovn")
+    if ovn:  # the ML2/OVN lab: its NB and SB cluster members, as Neutron's [ovn] section names them
+        lines += ["", "[ovn]"]
+        lines += [f"{db}_connection = {','.join(m['tcp'] for m in ovn[db])}" for db in ("nb", "sb")]
     return "\n".join(lines) + "\n"
 
 
@@ -384,7 +394,10 @@ def down(lab: str = "lab", progress: Progress = _quiet) -> LabState | None:
     for problem in faults.remove_all(state):
         progress(f"undoing a fault: {problem}")
     from . import neutron as lab_neutron
+    from .ovn import teardown as ovn_teardown
 
+    for problem in ovn_teardown.down(state, progress):
+        progress(f"removing OVN: {problem}")
     for problem in lab_neutron.down(state, progress):
         progress(f"removing Neutron: {problem}")
     for node, data in list(state.agents.items()):
