@@ -59,6 +59,7 @@ COMMANDS = {
     "port show": openstack.PortShow,
     "neutron agent list": openstack.NeutronAgentList,
     "ovn status": ovn.OvnStatus,
+    "ovn sync-check": ovn.OvnSyncCheck,
     "lab up": lab.LabUp,
     "lab down": lab.LabDown,
     "lab status": lab.LabStatus,

@@ -128,3 +128,79 @@ class OvnStatus(StethLister):
         if dead:
             return Finding("neutron", "agents", Verdict.FAIL, f"{text}, not alive: {', '.join(dead)}")
         return Finding("neutron", "agents", Verdict.OK, f"{text}, all alive")
+
+
+SYNC_COLUMNS = ["kind", "id", "check", "verdict", "neutron", "ovn"]
+
+
+def chassis_ovs(app_options, chassis_names: set[str]) -> dict:
+    """Each bound chassis' local OVS through its steth-agent (chassis hostname = node name in [nodes])."""
+    from .. import api
+    from ..checks.ovn_sync import NodeOvs
+    from ..client import AgentClient, run
+
+    config = load_config(app_options.config_file, require_nodes=False)
+    nodes = [config.nodes[n] for n in sorted(chassis_names) if n in config.nodes]
+    if not nodes:
+        return {}
+
+    async def go():
+        async with AgentClient(config) as client:
+            return await client.fan_out(nodes, lambda n: api.ovs_show(client, n, "br-int"))
+
+    out = {}
+    for o in run(go()):
+        out[o.node.name] = NodeOvs(show=o.value, error=o.error.message if o.error else "")
+    return out
+
+
+class OvnSyncCheck(StethLister):
+    """Neutron against OVN, row by row: ports, subnets' DHCP, routers and NAT, security groups.
+
+    Port: Neutron port <-> NB Logical_Switch_Port (exists, addresses, port security, up) <-> SB Port_Binding
+    (chassis of its binding host, up) <-> the bound chassis' OVS Interface with that iface-id (asked from
+    its steth-agent when [nodes] names the chassis) <-> Neutron's status; orphan LSPs. Subnet with DHCP
+    <-> DHCP_Options (cidr, router) and LSPs pointing at it. Router <-> Logical_Router, its ports, SNAT
+    rows, gateway chassis; floating IP <-> dnat_and_snat row. Security group <-> Port_Group and ACLs.
+    Lists only drift (what Neutron says, what OVN says). Exit status 0 in sync, 1 drift, 2 config, 3 unreachable.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("--port", metavar="PORT_ID", help="check only this Neutron port's chain")
+        parser.add_argument("--no-agents", action="store_true", help="do not ask the chassis' steth-agents")
+        add_openstack_options(parser)
+        return parser
+
+    def take_action(self, args: argparse.Namespace):
+        from ...openstack import ovn
+        from ...openstack.adapter import _api
+        from ..checks import ovn_sync
+
+        config = ovn_config(self.app.options)
+        cloud = connect_from(args)
+        with _api("reading Neutron's ports, subnets, routers, floating IPs and security groups"):
+            view = ovn_sync.neutron_view(cloud.conn)
+        nb, sb = ovn.read_nb(config), ovn.read_sb(config)
+        only = None
+        if args.port:
+            if args.port not in {p["id"] for p in view.ports}:
+                raise ConfigError(f"Neutron has no port {args.port}", "give a port ID from `openstack port list`")
+            only = {args.port}
+        bound = {pb.chassis for pb in sb.port_bindings.values() if pb.chassis}
+        hosts = {sb.chassis[c].hostname or c: c for c in bound if c in sb.chassis}
+        ovs = {} if args.no_agents else chassis_ovs(self.app.options, set(hosts))
+        ovs = {hosts.get(h, h): v for h, v in ovs.items()}
+        drift = ovn_sync.ports(view, nb, sb, ovs, only)
+        if only is None:
+            drift += ovn_sync.subnets(view, nb)
+            drift += ovn_sync.routers(view, nb, sb)
+            drift += ovn_sync.security_groups(view, nb)
+        self.exit_status = exit_status_for(d.verdict for d in drift)
+        checked = f"{len(only or view.ports)} ports"
+        if only is None:
+            checked += f", {len(view.subnets)} subnets, {len(view.routers)} routers, "
+            checked += f"{len(view.floating_ips)} floating IPs, {len(view.security_groups)} security groups"
+        agents = "no chassis OVS read" if not ovs else f"OVS of {', '.join(sorted(ovs))} read through their agents"
+        self.summary = [f"ovn sync-check: {len(drift)} drift(s) in {checked}; {agents}"]
+        return SYNC_COLUMNS, [[d.kind, d.id, d.check, d.verdict.value, d.neutron, d.ovn] for d in drift]
