@@ -314,3 +314,4 @@ def _rate_limit(ctx: FaultContext) -> str:
 from . import faults_neutron  # noqa: E402
 
 NEUTRON_KINDS = sorted(n for n, k in KINDS.items() if k.apply.__module__ == faults_neutron.__name__)
+from .ovn import faults as faults_ovn  # noqa: E402,F401 - registers the ML2/OVN lab's kinds

@@ -62,6 +62,15 @@ def _name(row: Any) -> str:
     return getattr(row, "name", "") if row is not None else ""
 
 
+def _describe(exc: BaseException) -> str:
+    """ovsdbapp's exceptions may fail in str() (TimeoutException without .msg): never let that escape."""
+    try:
+        text = str(exc)
+    except Exception:
+        text = ""
+    return text or type(exc).__name__
+
+
 def _ssl(config: OvnConfig, db: str) -> None:
     import ovs.stream
 
@@ -90,7 +99,7 @@ def _tables(config: OvnConfig, db: str, tables: Iterable[str]) -> dict[str, Any]
             helper = idlutils.get_schema_helper(",".join(remotes), DATABASES[db])
         except Exception as exc:  # ovsdbapp raises bare Exception when no remote answers
             raise OvnUnreachable(
-                f"no {DATABASES[db]} member answered at {', '.join(remotes)}: {exc}",
+                f"no {DATABASES[db]} member answered at {', '.join(remotes)}: {_describe(exc)}",
                 f"check [ovn] {db}_connection and that ovsdb-server listens there",
             ) from exc
         for table in tables:
@@ -101,7 +110,11 @@ def _tables(config: OvnConfig, db: str, tables: Iterable[str]) -> dict[str, Any]
         try:
             conn.start()
         except Exception as exc:  # TimeoutException and socket errors
-            raise OvnUnreachable(f"reading {DATABASES[db]} from {', '.join(remotes)} failed: {exc}") from exc
+            raise OvnUnreachable(
+                f"reading {DATABASES[db]} from {', '.join(remotes)} failed after {config.timeout:g} s: "
+                f"{_describe(exc)}",
+                "a member that is not connected to its cluster (no quorum) serves no reads",
+            ) from exc
         try:
             return {name: list(t.rows.values()) for name, t in idl.tables.items()}
         finally:
@@ -246,13 +259,11 @@ def cluster_member(remote: str, database: str, timeout: float = 3.0) -> ClusterM
     rpc = ovs.jsonrpc.Connection(stream)
     try:
         op = {"op": "select", "table": "Database", "where": [["name", "==", database]]}
-        err, reply = rpc.transact_block(ovs.jsonrpc.Message.create_request("transact", ["_Server", op]))
+        err, reply = _transact(rpc, ovs.jsonrpc.Message.create_request("transact", ["_Server", op]), timeout)
     finally:
         rpc.close()
     if err or reply is None or reply.error:
-        import os
-
-        why = os.strerror(err) if err else str(getattr(reply, "error", "no reply"))
+        why = err or str(getattr(reply, "error", "no reply"))
         return ClusterMember(remote, reachable=False, error=why)
     rows = reply.result[0].get("rows", []) if reply.result else []
     if not rows:
@@ -277,6 +288,35 @@ def cluster_member(remote: str, database: str, timeout: float = 3.0) -> ClusterM
         sid=str(opt(row.get("sid")) or ""),
         cid=str(opt(row.get("cid")) or ""),
     )
+
+
+def _transact(rpc: Any, request: Any, timeout: float) -> tuple[str, Any]:
+    """Send ``request`` and wait at most ``timeout`` s for its reply (a hung member must not hang steth)."""
+    import errno
+    import os
+    import time
+
+    import ovs.poller
+
+    err = rpc.send(request)
+    if err:
+        return os.strerror(err), None
+    deadline = time.monotonic() + timeout
+    while True:
+        rpc.run()
+        err, msg = rpc.recv()
+        if msg is not None and msg.id == request.id:
+            return "", msg
+        if err and err != errno.EAGAIN:
+            return os.strerror(err) if err > 0 else "connection closed", None
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return f"no answer within {timeout:g} s (connected, but the server does not respond)", None
+        poller = ovs.poller.Poller()
+        rpc.wait(poller)
+        rpc.recv_wait(poller)
+        poller.timer_wait(int(left * 1000) + 1)
+        poller.block()
 
 
 def cluster(config: OvnConfig, db: str) -> list[ClusterMember]:
