@@ -78,16 +78,9 @@ NEUTRON_PACKAGES = (
 
 def lab_processes(directory: str) -> list[int]:
     """PIDs whose command line names ``directory`` (what a Neutron lab may leave behind)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                    if directory.encode() in fh.read():
-                        found.append(int(entry))
-            except OSError:
-                pass
-    return found
+    from steth.host.proc import pids_naming
+
+    return pids_naming(directory)
 
 
 @pytest.fixture(scope="session")

@@ -156,7 +156,7 @@ def test_underlay_mtu_drops_full_size_frames_not_small_ones(neutron_lab, net, ne
         assert ping(v["namespace"], v["dhcp_server"], size=small, df=True)
         # between the tunnel endpoints, from the network node: a 1500-byte DF packet is dropped on the way
         # in (the veth drops frames above eth1's MTU), 1400 bytes pass
-        from steth.lab.neutron import tunnel_ip
+        from steth.lab.neutron.ml2ovs.config import tunnel_ip
         from steth.lab.topology import build
 
         topo = build(neutron_lab["name"], 2, tuple(neutron_lab["state"]["cidrs"]))
@@ -370,7 +370,7 @@ def fip_reachable(lab, name: str = "vm1") -> bool:
 
 
 def qrouter_nat(lab) -> list:
-    from steth.lab.faults_neutron import nat_rules
+    from steth.lab.faults.l3 import nat_rules
 
     ns = f"qrouter-{lab['state']['extra']['neutron']['router']['id']}"
     out = subprocess.run(["ip", "netns", "exec", ns, "iptables-save", "-t", "nat"], capture_output=True, text=True)

@@ -13,8 +13,10 @@ import pytest
 from steth.errors import LabError
 from steth.host import proc
 from steth.lab import neutron
+from steth.lab.neutron import services
+from steth.lab.neutron.ml2ovs import config
+from steth.lab.neutron.record import NeutronRecord
 from steth.lab.state import LabState
-from steth.lab.topology import build
 
 from .conftest import skip_unless_root
 
@@ -43,8 +45,8 @@ def test_down_stops_recorded_and_stray_processes_only(tmp_path, monkeypatch):
     # someone else's process naming a similar but different directory: must survive
     other = subprocess.Popen([*sleeper, f"{state.directory}2/neutron/etc/x.conf"], start_new_session=True)
     try:
-        state.extra["neutron"] = {"procs": {"neutron-server": recorded.to_json()}, "dir": ndir, "networks": {}}
-        state.save()
+        rec = NeutronRecord(dir=ndir, ports=services.ports_for(state.lab), procs={"neutron-server": recorded})
+        rec.save(state)
         assert neutron.down(state) == []
         for _ in range(50):
             stray.poll()
@@ -64,9 +66,9 @@ def test_down_stops_recorded_and_stray_processes_only(tmp_path, monkeypatch):
 
 def test_preflight_names_missing_packages(tmp_path, monkeypatch):
     monkeypatch.setenv("STETH_LAB_ROOT", str(tmp_path))
-    monkeypatch.setattr(neutron, "NEUTRON_PATH", str(tmp_path / "empty-bin"))
+    monkeypatch.setattr(services, "NEUTRON_PATH", str(tmp_path / "empty-bin"))
     state = LabState(lab="npre", computes=1, cidrs=("10.250.0.0/16", "10.251.0.0/16", "10.252.0.0/16"))
-    b = neutron.NeutronBuilder(state, build("npre", 1, state.cidrs))
+    rec = NeutronRecord(dir=services.neutron_dir(state), ports=services.ports_for(state.lab))
     with pytest.raises(LabError) as err:
-        b.preflight()
+        services.Services(state, rec).preflight(config.BINARIES)
     assert "neutron-server" in str(err.value) and "scripts/setup.sh" in str(err.value)

@@ -9,8 +9,10 @@ import pytest
 
 from steth.errors import LabError, UsageError
 from steth.host import undo
-from steth.lab import faults, neutron_undo
-from steth.lab import faults_neutron as fn
+from steth.host.proc import ProcRecord
+from steth.lab import faults
+from steth.lab.faults import dataplane, l3, neutron_undo, ports
+from steth.lab.neutron.record import FloatingIPRecord, NeutronRecord, Ports, VMRecord
 from steth.lab.state import LabState
 from steth.lab.topology import build
 
@@ -34,21 +36,21 @@ OLD_KINDS = ("dnsmasq-stopped", "vxlan-block", "port-unplugged", "port-wrong-tag
 def lab(tmp_path, monkeypatch):
     monkeypatch.setenv("STETH_LAB_ROOT", str(tmp_path))
     state = LabState(lab="ut", computes=2, cidrs=("10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"))
-    state.extra["neutron"] = {
-        "ports": {"api": 1},
-        "dir": str(tmp_path / "neutron"),
-        "networks": {"vlan": "net-a", "vxlan": "net-b"},
-        "procs": {"ovs-agent-compute-1": {"pid": 999999999, "start_ticks": 1, "argv": ["x"]}},
-        "vms": [{"name": "vm1", "node": "compute-1", "network": "vlan", "port_id": "p1", "namespace": "ns-vm1"}],
-    }
-    state.save()
+    NeutronRecord(
+        dir=str(tmp_path / "neutron"),
+        ports=Ports(api=1, amqp=2, dist=3, epmd=4),
+        networks={"vlan": "net-a", "vxlan": "net-b"},
+        procs={"ovs-agent-compute-1": ProcRecord(pid=999999999, start_ticks=1, argv=("x",))},
+        vms=[VMRecord(name="vm1", node="compute-1", network="vlan", plug="direct", port_id="p1", namespace="ns-vm1")],
+    ).save(state)
     return state, build("ut", 2)
 
 
 @pytest.mark.parametrize("name", NEW_KINDS + OLD_KINDS)
 def test_kinds_registered_with_help(name):
     fk = faults.KINDS[name]
-    assert fk.help and fk.apply.__module__ == "steth.lab.faults_neutron"
+    assert fk.help and fk.area == "neutron" and name in faults.NEUTRON_KINDS
+    assert fk.apply.__module__.rsplit(".", 1)[1] in ("dataplane", "ports", "agents", "l3")
     assert set(fk.params) | set(fk.optional) <= set(faults.PARAMS)
 
 
@@ -57,28 +59,28 @@ def test_kinds_registered_with_help(name):
     [("vxlan", 1450, 1400, 1500), ("vlan", 1500, 1400, 1500), ("vxlan", 8950, 8900, 9000), ("flat", 1500, 1400, 1500)],
 )
 def test_default_underlay_mtu(ntype, mtu, default, need):
-    assert fn.default_underlay_mtu(ntype, mtu) == default
-    assert fn.underlay_need(ntype, mtu) == need
-    fn.check_underlay_mtu(default, ntype, mtu)
+    assert dataplane.default_underlay_mtu(ntype, mtu) == default
+    assert dataplane.underlay_need(ntype, mtu) == need
+    dataplane.check_underlay_mtu(default, ntype, mtu)
 
 
 @pytest.mark.parametrize("mtu", [1500, 9000, 67, 70000])
 def test_underlay_mtu_that_is_no_fault_or_impossible_is_refused(mtu):
     with pytest.raises(UsageError):
-        fn.check_underlay_mtu(mtu, "vxlan", 1450)
+        dataplane.check_underlay_mtu(mtu, "vxlan", 1450)
 
 
 def test_unknown_network_type():
     with pytest.raises(LabError):
-        fn.underlay_need("ipip", 1500)
+        dataplane.underlay_need("ipip", 1500)
 
 
 def test_spoof_address_is_host_250_of_the_subnet():
-    assert fn.spoof_address("192.168.201.0/24") == ipaddress.ip_interface("192.168.201.250/24")
+    assert ports.spoof_address("192.168.201.0/24") == ipaddress.ip_interface("192.168.201.250/24")
     with pytest.raises(LabError):
-        fn.spoof_address("192.168.1.0/28")
+        ports.spoof_address("192.168.1.0/28")
     with pytest.raises(LabError):
-        fn.spoof_address("fd00::/64")
+        ports.spoof_address("fd00::/64")
 
 
 @pytest.mark.parametrize(
@@ -133,9 +135,7 @@ def test_claim_refuses_a_second_fault_on_the_same_resource(lab, monkeypatch):
     monkeypatch.setitem(
         faults.KINDS,
         "claimer",
-        faults.FaultKind(
-            "claimer", "h", ("node",), lambda ctx: fn.claim(ctx, f"{ctx.params['node']}/eth1 MTU") or "ok"
-        ),
+        faults.FaultKind("claimer", "h", ("node",), lambda ctx: ctx.claim(f"{ctx.params['node']}/eth1 MTU") or "ok"),
     )
     first = faults.add(state, topo, "claimer", {"node": "compute-1"})
     assert first["claims"] == ["compute-1/eth1 MTU"]
@@ -238,7 +238,7 @@ COMMIT
 
 
 def test_nat_rules_selects_snat_chains_and_dnat_rules_with_positions():
-    rules = fn.nat_rules(SAVE)
+    rules = l3.nat_rules(SAVE)
     assert [(c, pos) for c, pos, _ in rules] == [
         ("neutron-l3-agent-OUTPUT", 1),
         ("neutron-l3-agent-PREROUTING", 2),
@@ -253,11 +253,11 @@ def test_nat_rules_selects_snat_chains_and_dnat_rules_with_positions():
 
 
 def test_nat_scripts_delete_then_reinsert_at_the_old_places():
-    rules = fn.nat_rules(SAVE)
-    delete = fn.nat_delete_script(rules).splitlines()
+    rules = l3.nat_rules(SAVE)
+    delete = l3.nat_delete_script(rules).splitlines()
     assert delete[0] == "*nat" and delete[-1] == "COMMIT" and len(delete) == len(rules) + 2
     assert "-D neutron-l3-agent-snat -j neutron-l3-agent-float-snat" in delete
-    restore = fn.nat_restore_script(list(reversed(rules))).splitlines()
+    restore = l3.nat_restore_script(list(reversed(rules))).splitlines()
     assert restore[1:-1] == [
         "-I neutron-l3-agent-OUTPUT 1 -d 198.51.100.20/32 -j DNAT --to-destination 192.168.101.5",
         "-I neutron-l3-agent-PREROUTING 2 -d 198.51.100.20/32 -j DNAT --to-destination 192.168.101.5",
@@ -270,8 +270,8 @@ def test_nat_scripts_delete_then_reinsert_at_the_old_places():
 
 
 def test_nat_rules_of_an_empty_or_filter_only_save():
-    assert fn.nat_rules("") == []
-    assert fn.nat_rules("*filter\n-A neutron-l3-agent-snat -j ACCEPT\nCOMMIT\n") == []
+    assert l3.nat_rules("") == []
+    assert l3.nat_rules("*filter\n-A neutron-l3-agent-snat -j ACCEPT\nCOMMIT\n") == []
 
 
 @pytest.mark.parametrize(
@@ -286,7 +286,9 @@ def test_router_kinds_without_a_router_say_so(lab, kind_, params):
 
 def test_fip_disassociated_of_a_vm_without_one(lab):
     state, topo = lab
-    state.extra["neutron"]["floating_ips"] = {"vm3": {"id": "x"}}
+    rec = NeutronRecord.require(state)
+    rec.floating_ips = {"vm3": FloatingIPRecord(id="x", address="198.51.100.20", port_id="p3")}
+    rec.save(state)
     with pytest.raises(UsageError) as exc:
         faults.add(state, topo, "fip-disassociated", {"vm": "vm1"})
     assert "vm1 has no floating IP" in exc.value.message and "vm3" in exc.value.hint

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 
-from steth.lab import neutron
+from steth.lab.neutron import overlay, teardown, vms
+from steth.lab.neutron.ml2ovs import config
 from steth.lab.topology import build
 
 
 def test_lease_report_with_router_and_dns():
-    kv = neutron.parse_lease(
-        "LEASE ip=192.168.101.5 mask=24 serverid=192.168.101.2 router=192.168.101.1 dns=203.0.113.53"
-    )
+    kv = vms.parse_lease("LEASE ip=192.168.101.5 mask=24 serverid=192.168.101.2 router=192.168.101.1 dns=203.0.113.53")
     assert kv == {
         "ip": "192.168.101.5",
         "mask": "24",
@@ -22,27 +21,25 @@ def test_lease_report_with_router_and_dns():
 
 
 def test_lease_report_keeps_the_first_of_several_routers_and_servers():
-    kv = neutron.parse_lease(
-        "LEASE ip=10.0.0.5 mask=24 serverid=10.0.0.2 router=10.0.0.1 10.0.0.254 dns=1.1.1.1 9.9.9.9"
-    )
+    kv = vms.parse_lease("LEASE ip=10.0.0.5 mask=24 serverid=10.0.0.2 router=10.0.0.1 10.0.0.254 dns=1.1.1.1 9.9.9.9")
     assert kv is not None and kv["router"] == "10.0.0.1" and kv["dns"] == "1.1.1.1"
 
 
 def test_lease_report_without_router():
-    kv = neutron.parse_lease("LEASE ip=10.0.0.5 mask=24 serverid=10.0.0.2 router= dns=")
+    kv = vms.parse_lease("LEASE ip=10.0.0.5 mask=24 serverid=10.0.0.2 router= dns=")
     assert kv is not None and kv["router"] == "" and kv["dns"] == ""
-    assert neutron.parse_lease("udhcpc: sending discover") is None
+    assert vms.parse_lease("udhcpc: sending discover") is None
 
 
 def test_only_the_network_node_maps_the_external_network():
     topo = build("l3u", 2, None)
-    maps = {n.name: neutron.bridge_mappings(n) for n in topo.nodes}
+    maps = {n.name: config.bridge_mappings(n) for n in topo.nodes}
     assert maps == {
         "network": "physnet1:br-tenant,extnet:br-ex",
         "compute-1": "physnet1:br-tenant",
         "compute-2": "physnet1:br-tenant",
     }
-    assert neutron.inet_ns(topo) == "steth-l3u-inet"
+    assert overlay.build(topo).internet.namespace == "steth-l3u-inet"
 
 
 def test_router_ids_found_in_the_l3_agent_state(tmp_path):
@@ -51,5 +48,5 @@ def test_router_ids_found_in_the_l3_agent_state(tmp_path):
     os.makedirs(tmp_path / "external" / "pids")
     (tmp_path / "external" / "pids" / f"{rid2}.pid.haproxy").write_text("1")
     (tmp_path / "external" / "pids" / "not-a-router.pid").write_text("1")
-    assert neutron.router_ids_in(str(tmp_path)) == {rid1, rid2}
-    assert neutron.router_ids_in(str(tmp_path / "missing")) == set()
+    assert teardown.router_ids_in(str(tmp_path)) == {rid1, rid2}
+    assert teardown.router_ids_in(str(tmp_path / "missing")) == set()

@@ -132,3 +132,59 @@ def run(
         env={**os.environ, **env} if env else None,
         **stdin,
     )
+
+
+def pids_naming(needle: str, exclude: set[int] | None = None) -> list[int]:
+    """PIDs whose command line contains ``needle`` (e.g. a lab's unique directory), except ``exclude``.
+
+    Used for what a recorded process started by itself (privsep helpers, dnsmasq): a needle unique
+    to its owner never selects another owner's or the host's processes.
+    """
+    raw = needle.encode()
+    skip = exclude if exclude is not None else ancestors()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in skip:
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                if raw in fh.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def ancestors(pid: int | None = None) -> set[int]:
+    """``pid`` (default: this process) and its parents: a shell whose command line names a needle is never a target."""
+    pids: set[int] = set()
+    pid = os.getpid() if pid is None else pid
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                data = fh.read()
+            pid = int(data[data.rindex(")") + 2 :].split()[1])
+        except (OSError, ValueError):
+            break
+    return pids
+
+
+def kill_pids(pids: list[int], timeout: float = 5.0) -> None:
+    """SIGTERM each, wait (bounded) until they are gone, SIGKILL those left."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(is_alive(p) for p in pids):
+        for pid in pids:
+            _reap(pid)
+        time.sleep(0.1)
+    for pid in pids:
+        if is_alive(pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass

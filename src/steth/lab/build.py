@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ..errors import HostError, LabError
 from ..host import netlink, proc
+from . import namespaces
 from .state import LabState
 from .topology import AGENT_PORT, Node, Topology, free_cidrs
 from .topology import build as build_topology
@@ -82,18 +83,7 @@ class LabBuilder:
 
     # --- recording helpers ---
     def _netns(self, name: str) -> None:
-        from pyroute2 import netns
-
-        if name in netns.listnetns():  # never adopt (and later delete) a namespace we did not make
-            raise LabError(
-                f"network namespace {name} already exists on this host",
-                "it is not part of this lab's records: remove it yourself or pick another --name",
-            )
-        self.state.namespaces.append(name)
-        self.state.save()
-        netns.create(name)
-        with netlink.iproute(name) as ipr:
-            ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
+        namespaces.create(self.state, name)
 
     # --- steps ---
     def switches(self) -> None:
@@ -293,9 +283,9 @@ def up(
             raise LabError(f"agents did not start: {detail}", f"logs are in {state.directory}/logs")
         write_controller_config(state)
         if neutron and backend == "ovn":
-            from .ovn import builder as lab_ovn
+            from .neutron import ml2ovn
 
-            lab_ovn.up(state, topo, progress)
+            ml2ovn.up(state, topo, progress)
             write_controller_config(state)  # now with the [ovn] section
         elif neutron:
             from . import neutron as lab_neutron
@@ -394,10 +384,7 @@ def down(lab: str = "lab", progress: Progress = _quiet) -> LabState | None:
     for problem in faults.remove_all(state):
         progress(f"undoing a fault: {problem}")
     from . import neutron as lab_neutron
-    from .ovn import teardown as ovn_teardown
 
-    for problem in ovn_teardown.down(state, progress):
-        progress(f"removing OVN: {problem}")
     for problem in lab_neutron.down(state, progress):
         progress(f"removing Neutron: {problem}")
     for node, data in list(state.agents.items()):

@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import HostError, LabError
 from ..host import netlink, proc
 from .build import topology_of
+from .neutron.record import NeutronRecord, VMRecord
 from .state import LabState
 
 
@@ -59,52 +60,48 @@ def status(lab: str) -> tuple[LabState, list[NodeStatus]]:
     return state, rows
 
 
-def _router_row(rec: dict[str, Any], ports: dict[str, Any], conn: Any, api_error: str) -> NeutronRow:
-    r = rec["router"]
+def _router_row(rec: NeutronRecord, ports: dict[str, Any], conn: Any, api_error: str) -> NeutronRow:
+    assert rec.router is not None
+    r = rec.router
     router = None
     if conn is not None and not api_error:
         try:
-            router = conn.network.get_router(r["id"])
+            router = conn.network.get_router(r.id)
         except Exception as exc:  # a deleted router is a status too
             api_error = f"router: {type(exc).__name__}"
     interfaces = sorted(
         ip["ip_address"]
         for p in ports.values()
-        if p.device_id == r["id"] and p.device_owner == "network:router_interface"
+        if p.device_id == r.id and p.device_owner == "network:router_interface"
         for ip in p.fixed_ips
     )
-    detail = f"gateway {r.get('gateway_ip') or '-'} interfaces {' '.join(interfaces) or '-'}"
+    detail = f"gateway {r.gateway_ip or '-'} interfaces {' '.join(interfaces) or '-'}"
     state = router.status if router is not None else ("unknown" if api_error else "no router")
-    return NeutronRow("router", r.get("name", ""), f"qrouter-{r['id']}", detail, None, state)
+    return NeutronRow("router", r.name, f"qrouter-{r.id}", detail, None, state)
 
 
-def l3_rows(rec: dict[str, Any], ports: dict[str, Any], conn: Any, api_error: str) -> list[NeutronRow]:
+def l3_rows(rec: NeutronRecord, ports: dict[str, Any], conn: Any, api_error: str) -> list[NeutronRow]:
     """The router (gateway, interfaces), floating IPs (address -> VM) and the internet namespace."""
     rows = []
-    if rec.get("router", {}).get("id"):
+    if rec.router is not None:
         rows.append(_router_row(rec, ports, conn, api_error))
-    vms = {vm["name"]: vm for vm in rec.get("vms", [])}
-    for vm_name, fip in sorted(rec.get("floating_ips", {}).items()):
+    vms = {vm.name: vm for vm in rec.vms}
+    for vm_name, fip in sorted(rec.floating_ips.items()):
         state = "unknown"
         if conn is not None and not api_error:
             try:
-                state = conn.network.get_ip(fip["id"]).status
+                state = conn.network.get_ip(fip.id).status
             except Exception:
                 state = "no floating IP"
-        fixed = vms.get(vm_name, {}).get("fixed_ip", "")
+        fixed = vms[vm_name].fixed_ip if vm_name in vms else ""
+        rows.append(NeutronRow("floating-ip", fip.address, "", f"-> {vm_name} {fixed} port {fip.port_id}", None, state))
+    ext = rec.external
+    if ext is not None and ext.namespace:
+        procs = [r for n, r in rec.procs.items() if n.startswith("inet-")]
+        running = bool(procs) and all(proc.is_running(r) for r in procs)
+        detail = f"host {ext.internet_host} tcp {ext.tcp_port} dns {ext.dns} gateway {ext.gateway}"
         rows.append(
-            NeutronRow("floating-ip", fip["address"], "", f"-> {vm_name} {fixed} port {fip['port_id']}", None, state)
-        )
-    ext = rec.get("external", {})
-    if ext.get("namespace"):
-        procs = {n: proc.ProcRecord.from_json(d) for n, d in rec.get("procs", {}).items() if n.startswith("inet-")}
-        running = all(proc.is_running(r) for r in procs.values()) and bool(procs)
-        detail = (
-            f"host {ext.get('internet_host')} tcp {ext.get('tcp_port')} dns {ext.get('dns')} "
-            f"gateway {ext.get('gateway')}"
-        )
-        rows.append(
-            NeutronRow("internet", "internet", ext["namespace"], detail, None, "running" if running else "stopped")
+            NeutronRow("internet", "internet", ext.namespace, detail, None, "running" if running else "stopped")
         )
     return rows
 
@@ -119,27 +116,56 @@ class NeutronRow:
     state: str
 
 
+def _network_row(n: Any, key: str, net_id: str, detail: str) -> NeutronRow:
+    return NeutronRow(
+        "network",
+        n.name if n else key,
+        f"qdhcp-{net_id}" if key != "ext" else "",
+        f"{net_id} {detail}",
+        None,
+        n.status if n else "unknown",
+    )
+
+
+def _vm_row(vm: VMRecord, p: Any, api_error: str) -> NeutronRow:
+    try:
+        addrs = [
+            f"{a.address}/{a.prefixlen}"
+            for i in netlink.list_interfaces(vm.namespace)
+            if i.name == "eth0"
+            for a in i.addresses
+            if a.family == 4
+        ]
+    except HostError:
+        addrs = []
+    detail = (
+        f"{vm.node} {vm.plug} {vm.network} port {vm.port_id} mac {vm.mac} fixed {vm.fixed_ip} "
+        f"eth0 {' '.join(addrs) or '-'} ovs {vm.ovs_port or '-'}"
+    )
+    state = p.status if p else ("unknown" if api_error else "no port")
+    return NeutronRow("vm", vm.name, vm.namespace, detail, None, state)
+
+
 def neutron_status(state: LabState) -> list[NeutronRow]:
     """Networks, VMs (with their ports and leases), the router, floating IPs, the internet namespace,
     Neutron agents and lab processes; [] without Neutron."""
-    rec = state.extra.get("neutron")
-    if not rec:
+    rec = NeutronRecord.load(state)
+    if rec is None:
         return []
-    from . import neutron
+    from .neutron.api import connection
 
     rows: list[NeutronRow] = []
     conn = None
     api_error = ""
     try:
-        conn = neutron.connection(state)
+        conn = connection(state)
         nets = {n.id: n for n in conn.network.networks()}
         ports = {p.id: p for p in conn.network.ports()}
         agents = list(conn.network.agents())
     except Exception as exc:  # the API down is a status, not a crash
         api_error = f"Neutron API: {type(exc).__name__}: {exc}"[:200]
         nets, ports, agents = {}, {}, []
-    ext = rec.get("external", {})
-    for kind, net_id in rec.get("networks", {}).items():
+    for key, net_id in rec.networks.items():
         n = nets.get(net_id)
         detail = (
             f"{n.provider_network_type} {n.provider_physical_network or ''} "
@@ -147,70 +173,20 @@ def neutron_status(state: LabState) -> list[NeutronRow]:
             if n
             else api_error
         )
-        rows.append(
-            NeutronRow(
-                "network",
-                n.name if n else kind,
-                f"qdhcp-{net_id}",
-                f"{net_id} {detail}",
-                None,
-                n.status if n else "unknown",
-            )
-        )
-    for vm in rec.get("vms", []):
-        p = ports.get(vm.get("port_id", ""))
-        try:
-            addrs = [
-                f"{a.address}/{a.prefixlen}"
-                for i in netlink.list_interfaces(vm["namespace"])
-                if i.name == "eth0"
-                for a in i.addresses
-                if a.family == 4
-            ]
-        except (HostError, KeyError):
-            addrs = []
-        detail = (
-            f"{vm['node']} {vm['plug']} {vm['network']} port {vm.get('port_id', '')} "
-            f"mac {vm.get('mac', '')} fixed {vm.get('fixed_ip', '')} eth0 {' '.join(addrs) or '-'} "
-            f"ovs {vm.get('ovs_port', '-')}"
-        )
-        rows.append(
-            NeutronRow(
-                "vm",
-                vm["name"],
-                vm.get("namespace", ""),
-                detail,
-                None,
-                p.status if p else ("unknown" if api_error else "no port"),
-            )
-        )
-    if ext.get("network_id"):
-        n = nets.get(ext["network_id"])
+        rows.append(_network_row(n, key, net_id, detail))
+    rows += [_vm_row(vm, ports.get(vm.port_id), api_error) for vm in rec.vms]
+    if rec.external is not None and rec.external.network_id:
+        net_id = rec.external.network_id
+        n = nets.get(net_id)
         detail = f"{n.provider_network_type} {n.provider_physical_network} external" if n else api_error
-        rows.append(
-            NeutronRow(
-                "network",
-                n.name if n else "ext",
-                "",
-                f"{ext['network_id']} {detail}",
-                None,
-                n.status if n else "unknown",
-            )
-        )
+        rows.append(_network_row(n, "ext", net_id, detail))
     rows += l3_rows(rec, ports, conn, api_error)
     for a in agents:
-        rows.append(
-            NeutronRow(
-                "agent", a.agent_type, "", f"host {a.host} binary {a.binary}", None, "alive" if a.is_alive else "dead"
-            )
-        )
-    for name, data in sorted(rec.get("procs", {}).items()):
-        r = proc.ProcRecord.from_json(data)
-        rows.append(
-            NeutronRow(
-                "process", name, "", " ".join(r.argv)[:120], r.pid, "running" if proc.is_running(r) else "stopped"
-            )
-        )
+        alive = "alive" if a.is_alive else "dead"
+        rows.append(NeutronRow("agent", a.agent_type, "", f"host {a.host} binary {a.binary}", None, alive))
+    for name, r in sorted(rec.procs.items()):
+        running = "running" if proc.is_running(r) else "stopped"
+        rows.append(NeutronRow("process", name, "", " ".join(r.argv)[:120], r.pid, running))
     if api_error:
         rows.append(NeutronRow("api", "neutron-server", "", api_error, None, "error"))
     return rows

@@ -76,9 +76,10 @@ class LabUp(StethCommand):
         if args.neutron:
             from ...lab import neutron
 
+            rec = neutron.NeutronRecord.require(state)
             print(
                 f"Neutron: export OS_CLIENT_CONFIG_FILE={neutron.clouds_path(state)} "
-                f"OS_CLOUD={neutron.cloud_name(state)}   (up in {state.extra['neutron'].get('up_seconds')} s)"
+                f"OS_CLOUD={neutron.cloud_name(state)}   (up in {rec.up_seconds} s)"
             )
         return 0
 
@@ -273,7 +274,8 @@ class LabDemo(StethCommand):
         from ...lab.build import topology_of
 
         os.environ.update(OS_CLIENT_CONFIG_FILE=neutron.clouds_path(state), OS_CLOUD=neutron.cloud_name(state))
-        internet = state.extra["neutron"].get("external", {}).get("internet_host", "203.0.113.10")
+        external = neutron.NeutronRecord.require(state).external
+        internet = external.internet_host if external else "203.0.113.10"
         vm = f"{name}-vm2"
         failures = self._step("Neutron's agents", ["neutron", "agent", "list"]) != 0
         failures += (

@@ -13,12 +13,9 @@ import os
 import subprocess
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from ...errors import LabError
-
-if TYPE_CHECKING:
-    from .builder import OvnBuilder
+from ....errors import LabError
+from ..services import Services, env, wait
 
 MEMBERS = 3
 PORT_SLOTS = 50
@@ -61,10 +58,10 @@ def tcp_remotes(ports: tuple[int, ...]) -> str:
 class Central:
     """Creates, starts and records the clustered NB/SB members and ovn-northd of one lab."""
 
-    def __init__(self, b: OvnBuilder) -> None:
-        self.b = b
-        self.dir = b.path("ovn")
-        self.ports = ovn_ports(b.state.lab)
+    def __init__(self, svc: Services) -> None:
+        self.b = svc
+        self.dir = svc.path("ovn")
+        self.ports = ovn_ports(svc.state.lab)
 
     def sock(self, db: str, i: int) -> str:
         return os.path.join(self.dir, f"{db}{i}.sock")
@@ -133,9 +130,7 @@ class Central:
         )
 
     def env(self) -> dict[str, str]:
-        from ..neutron import _env
-
-        return _env(self.dir, OVS_RUNDIR=self.dir, OVN_RUNDIR=self.dir, OVS_DBDIR=self.dir, OVS_LOGDIR=self.dir)
+        return env(self.dir, OVS_RUNDIR=self.dir, OVN_RUNDIR=self.dir, OVS_DBDIR=self.dir, OVS_LOGDIR=self.dir)
 
     def start(self) -> None:
         for db in DATABASES:
@@ -155,10 +150,8 @@ class Central:
         return leader
 
     def wait(self) -> None:
-        from ..neutron import _wait
-
         for db in DATABASES:
-            _wait(
+            wait(
                 f"OVN {DATABASES[db][0]} cluster of {MEMBERS} with a leader",
                 lambda db=db: self.has_leader(db),
                 30,
@@ -167,8 +160,7 @@ class Central:
             )
 
     def _members_alive(self, db: str):
-        checks = [self.b._exited(member_name(db, i)) for i in range(1, MEMBERS + 1)]
-        return lambda: next((p for p in (c() for c in checks) if p), "")
+        return self.b.exited(*(member_name(db, i) for i in range(1, MEMBERS + 1)))
 
     def northd(self) -> None:
         self.b.spawn(

@@ -1,4 +1,4 @@
-"""Fault kinds of the ML2/OVN lab (registered with lab/faults.py's ``kind``; undone in reverse order).
+"""Fault kinds of the ML2/OVN lab (registered in faults/registry.py, area neutron; undone in reverse order).
 
 * ovn-northd-stopped: ovn-northd frozen (SIGSTOP): NB changes no longer reach the SB.
 * ovn-sb-quorum-lost: two of the three SB members frozen: the third has no quorum (no leader).
@@ -13,47 +13,46 @@ from typing import Any
 
 from ...errors import LabError, UsageError
 from ...host import proc, undo
-from ..faults import FaultContext, kind
+from ..neutron.record import NeutronRecord
+from .agents import freeze
+from .neutron_base import lab_vm
+from .registry import FaultContext, kind
+
+HINT = "build it with `steth lab up --neutron --backend ovn`"
 
 
-def ovn_rec(ctx: FaultContext) -> dict[str, Any]:
-    rec = ctx.state.extra.get("neutron", {})
-    if rec.get("backend") != "ovn":
-        raise UsageError(
-            f"lab {ctx.state.lab} has no ML2/OVN Neutron", "build it with `steth lab up --neutron --backend ovn`"
-        )
+def ovn_rec(ctx: FaultContext) -> NeutronRecord:
+    rec = NeutronRecord.require(ctx.state)
+    if rec.backend != "ml2ovn":
+        raise UsageError(f"lab {ctx.state.lab} has no ML2/OVN Neutron (its backend is {rec.backend})", HINT)
     return rec
 
 
-def _pid(ctx: FaultContext, name: str) -> int:
-    data = ovn_rec(ctx)["procs"].get(name)
-    rec = proc.ProcRecord.from_json(data) if data else None
-    if rec is None or not proc.is_running(rec):
-        raise LabError(f"{name} of lab {ctx.state.lab} is not running")
-    return rec.pid
-
-
-def _freeze(ctx: FaultContext, name: str) -> int:
-    pid = _pid(ctx, name)
-    ctx.record(undo.argv(["kill", "-CONT", str(pid)]))
-    ctx.run(["kill", "-STOP", str(pid)], None)
-    return pid
-
-
-@kind("ovn-northd-stopped", "freeze ovn-northd (SIGSTOP): NB changes stop reaching the SB", params=())
+@kind(
+    "ovn-northd-stopped",
+    "freeze ovn-northd (SIGSTOP): NB changes stop reaching the SB (ML2/OVN lab)",
+    params=(),
+    area="neutron",
+)
 def _northd_stopped(ctx: FaultContext) -> str:
-    return f"ovn-northd (pid {_freeze(ctx, 'ovn-northd')}) stopped (SIGSTOP)"
+    ovn_rec(ctx)
+    return freeze(ctx, "ovn-northd", "ovn-northd", HINT).split(": Neutron")[0]
 
 
-@kind("ovn-sb-quorum-lost", "freeze two of the three SB cluster members (SIGSTOP): no quorum", params=())
+@kind(
+    "ovn-sb-quorum-lost",
+    "freeze two of the three SB cluster members (SIGSTOP): the third has no quorum (ML2/OVN lab)",
+    params=(),
+    area="neutron",
+)
 def _sb_quorum(ctx: FaultContext) -> str:
-    members = [m["name"] for m in ovn_rec(ctx)["ovn"]["sb"]]
-    frozen = [f"{n} (pid {_freeze(ctx, n)})" for n in members[1:3]]
+    members = [m["name"] for m in ovn_rec(ctx).ovn["sb"]]
+    frozen = [freeze(ctx, n, n, HINT).split(" stopped")[0] for n in members[1:3]]
     return f"SB members {', '.join(frozen)} stopped (SIGSTOP); {members[0]} is left without quorum"
 
 
 def nbctl(ctx: FaultContext) -> list[str]:
-    remotes = ",".join(m["unix"] for m in ovn_rec(ctx)["ovn"]["nb"])
+    remotes = ",".join(m["unix"] for m in ovn_rec(ctx).ovn["nb"])
     return ["ovn-nbctl", f"--db={remotes}", "--timeout=20"]
 
 
@@ -86,26 +85,26 @@ def _json_rows(out: str) -> list[dict[str, Any]]:
     return [dict(zip(data["headings"], r)) for r in data["data"]]
 
 
-@kind("ovn-lsp-deleted", "delete a VM port's Logical_Switch_Port in NB behind Neutron's back (drift)", params=("vm",))
+@kind(
+    "ovn-lsp-deleted",
+    "delete a VM port's Logical_Switch_Port in NB behind Neutron's back (drift; ML2/OVN lab)",
+    params=("vm",),
+    area="neutron",
+)
 def _lsp_deleted(ctx: FaultContext) -> str:
     rec = ovn_rec(ctx)
-    vm = next((v for v in rec.get("vms", []) if v["name"] == ctx.params["vm"]), None)
-    if vm is None:
-        raise UsageError(f"lab has no VM {ctx.params['vm']!r}", f"VMs: {', '.join(v['name'] for v in rec['vms'])}")
+    vm = lab_vm(ctx)
+    ctx.claim(f"lsp:{vm.port_id}")
     base = nbctl(ctx)
-    pid = vm["port_id"]
+    pid = vm.port_id
     got = proc.run([*base, "--format=json", "list", "Logical_Switch_Port", pid], timeout=30)
     if got.returncode != 0:
         raise LabError(f"no Logical_Switch_Port {pid} in NB: {got.stderr.strip()}")
     row = _json_rows(got.stdout)[0]
-    switch = f"neutron-{vm_network(rec, vm)}"
+    switch = f"neutron-{rec.networks[vm.network]}"
     pgs = proc.run([*base, "--format=json", "--columns=name,ports", "list", "Port_Group"], timeout=30)
     uuid = row["_uuid"][1]
     groups = [g["name"] for g in _json_rows(pgs.stdout) if uuid in json.dumps(g["ports"])]
     ctx.record(undo.argv(recreate_argv(base, row, switch, groups)))
     ctx.run([*base, "lsp-del", pid], None)
-    return f"{vm['name']}: Logical_Switch_Port {pid} deleted from {switch} (was in {', '.join(groups) or 'no group'})"
-
-
-def vm_network(rec: dict[str, Any], vm: dict[str, Any]) -> str:
-    return rec["networks"][vm["network"]]
+    return f"{vm.name}: Logical_Switch_Port {pid} deleted from {switch} (was in {', '.join(groups) or 'no group'})"

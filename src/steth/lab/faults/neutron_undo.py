@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..host import undo
-from .state import LabState
+from ...host import undo
+from ..neutron.record import NeutronRecord
+from ..state import LabState
 
 KIND = "neutron-api"
 
 
 def step(state: LabState, call: str, *args: Any, **kwargs: Any) -> undo.Step:
     """``conn.network.<call>(*args, **kwargs)`` against this lab's neutron-server."""
-    port = state.extra["neutron"]["ports"]["api"]
+    port = NeutronRecord.require(state).ports.api
     return {"kind": KIND, "api_port": port, "call": call, "args": list(args), "kwargs": kwargs}
 
 
@@ -29,13 +30,13 @@ KIND_WAIT_PORT = "neutron-wait-port"
 def delete_named(state: LabState, resource: str, name: str) -> undo.Step:
     """Delete every ``resource`` (e.g. "security_group") called ``name``: recordable before the
     object exists (its id is known only once it is made)."""
-    port = state.extra["neutron"]["ports"]["api"]
+    port = NeutronRecord.require(state).ports.api
     return {"kind": KIND_DELETE_NAMED, "api_port": port, "resource": resource, "name": name}
 
 
 def wait_port(state: LabState, port_id: str, status: str = "ACTIVE", timeout: float = 60.0) -> undo.Step:
     """Wait (bounded) until a port's status is ``status``; fails the undo (a problem) if it never is."""
-    port = state.extra["neutron"]["ports"]["api"]
+    port = NeutronRecord.require(state).ports.api
     return {"kind": KIND_WAIT_PORT, "api_port": port, "port_id": port_id, "status": status, "timeout": timeout}
 
 

@@ -1,0 +1,27 @@
+"""The lab's reversible faults: one registry (registry.py), kinds in one module per area.
+
+Importing this package registers every kind; which module is imported first changes nothing (each kind
+names its area; no kind module imports another).
+"""
+
+from __future__ import annotations
+
+from . import agents, dataplane, l3, neutron_undo, ovn, ports, underlay  # noqa: F401 - registers the kinds
+from .registry import KINDS, PARAMS, FaultContext, FaultKind, add, kind, kinds_in, remove, remove_all
+from .underlay import tbf_argv
+
+NEUTRON_KINDS = kinds_in("neutron")
+
+__all__ = [
+    "KINDS",
+    "NEUTRON_KINDS",
+    "PARAMS",
+    "FaultContext",
+    "FaultKind",
+    "add",
+    "kind",
+    "kinds_in",
+    "remove",
+    "remove_all",
+    "tbf_argv",
+]
