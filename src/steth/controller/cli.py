@@ -60,6 +60,7 @@ COMMANDS = {
     "neutron agent list": openstack.NeutronAgentList,
     "ovn status": ovn.OvnStatus,
     "ovn sync-check": ovn.OvnSyncCheck,
+    "ovn trace": ovn.OvnTrace,
     "lab up": lab.LabUp,
     "lab down": lab.LabDown,
     "lab status": lab.LabStatus,

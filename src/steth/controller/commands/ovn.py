@@ -204,3 +204,63 @@ class OvnSyncCheck(StethLister):
         agents = "no chassis OVS read" if not ovs else f"OVS of {', '.join(sorted(ovs))} read through their agents"
         self.summary = [f"ovn sync-check: {len(drift)} drift(s) in {checked}; {agents}"]
         return SYNC_COLUMNS, [[d.kind, d.id, d.check, d.verdict.value, d.neutron, d.ovn] for d in drift]
+
+
+def parse_target(text: str) -> tuple[str, int | None]:
+    """ADDRESS or ADDRESS:PORT (IPv4)."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        return text, None
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"--to {text!r}: the port must be 1-65535")
+    return host, int(port)
+
+
+class OvnTrace(StethLister):
+    """Trace one flow from a Neutron port through OVN's logical pipelines (ovn-trace against the SB).
+
+    The microflow is filled from Neutron and the NB (inport, MACs, IPs; the router port's MAC when the
+    destination is off-subnet). Shows each logical stage that acted (datapath, table, stage, priority,
+    match, actions) and a verdict: delivered to which logical port, or dropped at which stage -- for an
+    ACL drop, the security group rule or Neutron's default drop group. Needs ovn-trace on this host.
+    Exit status: 0 delivered, 1 dropped, 2 usage/config, 3 unreachable.
+    """
+
+    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
+        parser = super().get_parser(prog_name)
+        parser.add_argument("port", metavar="PORT_ID", help="Neutron port the packet enters by")
+        parser.add_argument("--to", required=True, metavar="ADDRESS[:PORT]", help="destination IPv4 (and port)")
+        parser.add_argument("--proto", choices=["icmp", "tcp", "udp"], default="icmp", help="default icmp")
+        add_openstack_options(parser)
+        return parser
+
+    def take_action(self, args: argparse.Namespace):
+        from ...openstack import ovn
+        from ..checks import ovn_trace
+
+        config = ovn_config(self.app.options)
+        dst, dport = parse_target(args.to)
+        cloud = connect_from(args)
+        p = cloud.find_port(args.port)
+        net = cloud.network(p.network_id)
+        port = {"id": p.id, "mac_address": p.mac_address, "fixed_ips": p.fixed_ips, "network_id": p.network_id}
+        nb = ovn.read_nb(config)
+        flow = ovn_trace.microflow(port, dst, args.proto, dport, nb, [s.cidr for s in net.subnets])
+        datapath = f"neutron-{p.network_id}"
+        ssl = None
+        if any(r.startswith("ssl:") for r in config.remotes("sb")):
+            ssl = (config.sb_private_key or "", config.sb_certificate or "", config.sb_ca_cert or "")
+        result = ovn_trace.judge(flow, datapath, ovn_trace.run_trace(config.remotes("sb"), datapath, flow, ssl), nb)
+        rows = [
+            [s.pipeline, s.datapath, s.table, s.name, s.priority, s.match, " ".join(s.actions)] for s in result.stages
+        ]
+        if result.delivered:
+            self.summary = [f"ovn trace: delivered to {result.delivered_to}", f"flow: {flow}"]
+            self.exit_status = 0
+        else:
+            where = f"{result.drop.pipeline} {result.drop.datapath} table {result.drop.table} {result.drop.name}"
+            why = f": {result.acl}" if result.acl else ""
+            self.summary = [f"ovn trace: dropped at {where}{why}" if result.drop else "ovn trace: no stage ran"]
+            self.summary.append(f"flow: {flow}")
+            self.exit_status = 1
+        return ["pipeline", "datapath", "table", "stage", "priority", "match", "actions"], rows
