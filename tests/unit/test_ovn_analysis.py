@@ -230,3 +230,25 @@ def test_ovn_config_section():
         except ConfigError:
             continue
         raise AssertionError(f"{bad} accepted")
+
+
+def test_chassis_ovs_mappings_and_tunnels():
+    from steth.wire.models import OvsBridgeInfo, OvsInterfaceInfo, OvsPortInfo, OvsShowResponse
+
+    def port(name, type_="", **opts):
+        return OvsPortInfo(name=name, interfaces=[OvsInterfaceInfo(name=name, type=type_, ofport=1, options=opts)])
+
+    tenant = OvsBridgeInfo(name="br-tenant", ports=[port("br-tenant", "internal"), port("eth1")])
+    tunnel = port("ovn-networ-0", "geneve", remote_ip="10.0.99.10")
+    healthy = OvsShowResponse(
+        ovs_available=True, verdict=Verdict.OK, bridges=[tenant, OvsBridgeInfo(name="br-int", ports=[tunnel])]
+    )
+    s = sb()
+    rows = ovn_status.chassis_ovs(s, {"compute-1": (healthy, "")})
+    assert rows[0].verdict == Verdict.OK and "physnet1:br-tenant (eth1)" in rows[0].evidence
+    assert "tunnels to 1 of 1 chassis" in rows[0].evidence
+    bare = OvsShowResponse(ovs_available=True, verdict=Verdict.OK, bridges=[OvsBridgeInfo(name="br-int")])
+    rows = ovn_status.chassis_ovs(s, {"compute-1": (bare, ""), "network": (None, "agent unreachable")})
+    assert rows[0].verdict == Verdict.FAIL and "bridge br-tenant of physnet1 does not exist" in rows[0].evidence
+    assert "no tunnel port on its OVS to 10.0.99.10 (network)" in rows[0].evidence
+    assert rows[1].verdict == Verdict.ERROR and "agent unreachable" in rows[1].evidence

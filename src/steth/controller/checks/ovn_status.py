@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...openstack.ovn_model import ClusterMember, NbSnapshot, SbSnapshot
-from ...wire.models import Verdict
+from ...wire.models import OvsShowResponse, Verdict
 
 MAX_INDEX_LAG = 50  # log entries a member may trail the leader before it is called behind
 
@@ -157,4 +157,45 @@ def gateways(nb: NbSnapshot, sb: SbSnapshot) -> list[Finding]:
         else:
             text = f"bound to {bound} (alive); gateway chassis {listed}"
             out.append(Finding("gateway", subject, Verdict.OK, text))
+    return out
+
+
+def chassis_ovs(sb: SbSnapshot, shows: dict[str, tuple[OvsShowResponse | None, str]]) -> list[Finding]:
+    """Per chassis read through its steth-agent (name -> (ovs show, error)): every bridge of its bridge
+    mappings exists with a NIC, and br-int has a tunnel port to every other chassis' encap IP."""
+    out: list[Finding] = []
+    for name, (show, error) in sorted(shows.items()):
+        c = sb.chassis.get(name)
+        if c is None:
+            continue
+        if show is None:
+            out.append(Finding("chassis-ovs", name, Verdict.ERROR, f"its OVS could not be read: {error}"))
+            continue
+        problems, seen = [], []
+        for physnet, bridge in sorted(c.bridge_mappings().items()):
+            b = show.bridge(bridge)
+            if b is None:
+                problems.append(f"bridge {bridge} of {physnet} does not exist")
+                continue
+            good, broken = b.nics()
+            if not good:
+                problems.append(
+                    f"bridge {bridge} of {physnet} has no NIC{' (' + ', '.join(broken) + ')' if broken else ''}"
+                )
+            else:
+                seen.append(f"{physnet}:{bridge} ({', '.join(good)})")
+        remotes = set(show.tunnel_ofports())
+        want = {e.ip: o.name for o in sb.chassis.values() if o.name != name for e in o.encaps}
+        missing = sorted(f"{ip} ({owner})" for ip, owner in want.items() if ip not in remotes)
+        if missing:
+            problems.append(f"no tunnel port on its OVS to {', '.join(missing)}")
+        text = f"mappings {', '.join(seen) or 'none'}; tunnels to {len(want) - len(missing)} of {len(want)} chassis"
+        out.append(
+            Finding(
+                "chassis-ovs",
+                name,
+                Verdict.FAIL if problems else Verdict.OK,
+                f"{'; '.join(problems)} ({text})" if problems else text,
+            )
+        )
     return out

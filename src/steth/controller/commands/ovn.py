@@ -82,6 +82,9 @@ class OvnStatus(StethLister):
         parser.add_argument(
             "--no-neutron", action="store_true", help="do not ask Neutron's agent list (no nb_cfg bump by Neutron)"
         )
+        parser.add_argument(
+            "--no-agents", action="store_true", help="do not read the chassis' OVS through their steth-agents"
+        )
         add_openstack_options(parser)
         return parser
 
@@ -112,6 +115,10 @@ class OvnStatus(StethLister):
             findings.append(ovn_status.northd(before, (nb, sb), args.settle))
             findings += ovn_status.chassis(nb, sb)
             findings += ovn_status.gateways(nb, sb)
+            if not args.no_agents:
+                hosts = {c.hostname or c.name: c.name for c in sb.chassis.values()}
+                shows = chassis_ovs(self.app.options, set(hosts), bridge=None)
+                findings += ovn_status.chassis_ovs(sb, {hosts.get(h, h): (v.show, v.error) for h, v in shows.items()})
         unreachable = any(not any(m.reachable for m in ms) for ms in members.values())
         self.exit_status = EXIT_UNREACHABLE if unreachable else exit_status_for(f.verdict for f in findings)
         bad = [f for f in findings if f.verdict in (Verdict.FAIL, Verdict.ERROR)]
@@ -133,8 +140,8 @@ class OvnStatus(StethLister):
 SYNC_COLUMNS = ["kind", "id", "check", "verdict", "neutron", "ovn"]
 
 
-def chassis_ovs(app_options, chassis_names: set[str]) -> dict:
-    """Each bound chassis' local OVS through its steth-agent (chassis hostname = node name in [nodes])."""
+def chassis_ovs(app_options, chassis_names: set[str], bridge: str | None = "br-int") -> dict:
+    """Each chassis' local OVS through its steth-agent (chassis hostname = node name in [nodes])."""
     from .. import api
     from ..checks.ovn_sync import NodeOvs
     from ..client import AgentClient, run
@@ -146,7 +153,7 @@ def chassis_ovs(app_options, chassis_names: set[str]) -> dict:
 
     async def go():
         async with AgentClient(config) as client:
-            return await client.fan_out(nodes, lambda n: api.ovs_show(client, n, "br-int"))
+            return await client.fan_out(nodes, lambda n: api.ovs_show(client, n, bridge))
 
     out = {}
     for o in run(go()):
