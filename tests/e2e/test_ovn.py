@@ -135,3 +135,20 @@ def test_status_without_ovn_section_is_a_config_error(ovn_lab, tmp_path):
         conf.write_text(fh.read().split("[ovn]")[0])
     r = steth("ovn", "status", "--config-file", str(conf), "--no-neutron", env=ovn_lab["env"])
     assert r.rc == 2 and "no [ovn] section" in r.err
+
+
+def trace(lab, port_id: str, to: str, proto: str):
+    r = steth("ovn", "trace", port_id, "--to", to, "--proto", proto, "-f", "json", env=lab["env"], timeout=120)
+    assert r.rc in (0, 1), r.err + r.out
+    return r.rc, json.loads(r.out), r.err
+
+
+def test_trace_delivered_and_acl_drop(ovn_lab):
+    vm1, vm2 = vm(ovn_lab, "vm1"), vm(ovn_lab, "vm2")
+    rc, stages, err = trace(ovn_lab, vm1["port_id"], "203.0.113.10", "icmp")  # SNAT through the router
+    assert rc == 0 and "delivered to provnet-" in err, err
+    assert any(s["stage"].startswith("lr_") for s in stages)  # it crossed the router's pipeline
+    rc, stages, err = trace(ovn_lab, vm2["port_id"], f"{vm1['fixed_ip']}:22", "tcp")  # the group admits TCP 22
+    assert rc == 0 and f"delivered to {vm1['port_id']}" in err, err
+    rc, stages, err = trace(ovn_lab, vm2["port_id"], f"{vm1['fixed_ip']}:80", "tcp")  # but not TCP 80
+    assert rc == 1 and "_acl" in err and "neutron_pg_drop" in err, err
