@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from steth.controller.doctor import control
+from steth.controller.doctor.backend import Backend
+from steth.controller.doctor.chains import chain_for
 from steth.controller.doctor.diagnose import diagnose
+from steth.controller.doctor.evidence import Evidence
 from steth.controller.doctor.facts import Facts, Target
-from steth.controller.doctor.model import Outcome
+from steth.controller.doctor.model import CheckResult
 from steth.controller.doctor.secgroups import Flow, allowing_rule
 from steth.errors import UsageError
-from steth.openstack.adapter import AgentInfo, NetworkInfo, PortInfo, SegmentInfo, SubnetInfo
+from steth.openstack.adapter import NetworkInfo, NeutronAgent, PortInfo, SegmentInfo, SubnetInfo
 from steth.openstack.l3 import FloatingIpInfo, RouterInfo, RuleInfo, SecurityGroupInfo
+from steth.wire.verdict import Verdict
 
+OVS_CHAIN = chain_for(Backend.OVS)
 PORT_ID = "11111111-2222-3333-4444-555555555555"
 NET_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 
@@ -35,7 +39,7 @@ def default_egress() -> SecurityGroupInfo:
     )
 
 
-def agent(host: str, binary: str = "neutron-openvswitch-agent", alive: bool = True, **conf) -> AgentInfo:
+def agent(host: str, binary: str = "neutron-openvswitch-agent", alive: bool = True, **conf) -> NeutronAgent:
     kind = {
         "neutron-openvswitch-agent": "Open vSwitch agent",
         "neutron-dhcp-agent": "DHCP agent",
@@ -48,7 +52,7 @@ def agent(host: str, binary: str = "neutron-openvswitch-agent", alive: bool = Tr
         "integration_bridge": "br-int",
         **conf,
     }
-    return AgentInfo(f"id-{host}-{binary}", kind, binary, host, alive, True, configuration)
+    return NeutronAgent(f"id-{host}-{binary}", kind, binary, host, alive, True, configuration)
 
 
 def healthy(**over) -> Facts:
@@ -125,13 +129,18 @@ def healthy(**over) -> Facts:
     return f
 
 
+def control_checks(f: Facts) -> list[CheckResult]:
+    """The control plane's rows of the ovs chain: Neutron's records alone, nothing probed."""
+    return [r for r in OVS_CHAIN.judge(f, Evidence()) if r.plane == "control"]
+
+
 def first_failure(f: Facts):
-    return diagnose(control.control_checks(f)).root_cause
+    return diagnose(control_checks(f)).root_cause
 
 
 def test_healthy_records_pass_every_control_check():
-    checks = control.control_checks(healthy())
-    assert [c.outcome for c in checks if c.outcome != Outcome.OK] == []
+    checks = control_checks(healthy())
+    assert [c.verdict for c in checks if c.verdict != Verdict.OK] == []
     assert diagnose(checks).healthy
 
 
@@ -178,8 +187,8 @@ def test_dhcp_disabled_and_no_agent():
 def test_no_dns_servers_is_a_warning_not_a_cause():
     f = healthy()
     f.subnet.dns_nameservers = []
-    checks = control.control_checks(f)
-    assert [c.outcome for c in checks if c.check == "DNS servers"] == [Outcome.WARN]
+    checks = control_checks(f)
+    assert [c.verdict for c in checks if c.check == "DNS servers"] == [Verdict.WARN]
     assert diagnose(checks).healthy
 
 
@@ -213,9 +222,9 @@ def test_subnet_not_on_a_router_fails_only_when_leaving_the_network():
     f = healthy(router=None, router_port=None, l3_agents=[])
     assert first_failure(f).check == "router interface"
     f = healthy(router=None, router_port=None, l3_agents=[], to=None)
-    checks = control.control_checks(f)
+    checks = control_checks(f)
     assert diagnose(checks).healthy
-    assert [c.outcome for c in checks if c.check == "router interface"] == [Outcome.WARN]
+    assert [c.verdict for c in checks if c.check == "router interface"] == [Verdict.WARN]
 
 
 def test_router_without_gateway_and_without_snat():

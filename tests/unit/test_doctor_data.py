@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from steth.controller.checks.dhcp import Analysis, HopResult
 from steth.controller.decode import Summary
-from steth.controller.doctor import data
-from steth.controller.doctor.diagnose import diagnose, in_chain_order
-from steth.controller.doctor.model import Check, Outcome
-from steth.controller.doctor.probes import Evidence
+from steth.controller.doctor.diagnose import diagnose
+from steth.controller.doctor.evidence import KINDS, Evidence
+from steth.controller.doctor.facts import Facts
+from steth.controller.doctor.model import CheckResult
+from steth.controller.doctor.registry import REGISTRY
 from steth.wire.models import (
     IptablesResponse,
     OvsBridgeInfo,
@@ -20,7 +21,7 @@ from steth.wire.models import (
     Verdict,
 )
 
-from .test_doctor_control import PORT_ID, healthy
+from .test_doctor_control import OVS_CHAIN, PORT_ID, healthy
 
 
 def show(tag: int | None = 1, intended: str = "1", iface_id: str = PORT_ID) -> OvsShowResponse:
@@ -56,26 +57,37 @@ def pong(target: str, received: int = 3, sent: int = 3) -> PingResponse:
 
 
 def evidence(**over) -> Evidence:
-    ev = Evidence(
-        compute="compute-1",
-        peers=["network"],
-        ovs={"compute-1": show()},
-        tunnel_ping={"network": pong("10.0.99.7")},
-        mtu_ping={"network": pong("10.0.99.7")},
-    )
-    for k, v in over.items():
-        setattr(ev, k, v)
+    """The agents' answers by kind (the path's hosts come from the facts: compute-1, and network as peer)."""
+    ev = Evidence()
+    values = {
+        "ovs": {"compute-1": show()},
+        "tunnel_ping": {"network": pong("10.0.99.7")},
+        "mtu_ping": {"network": pong("10.0.99.7")},
+        **over,
+    }
+    for k, v in values.items():
+        ev[KINDS.get(k)] = v
     return ev
+
+
+def rows(key: str, f: Facts, ev: Evidence) -> list[CheckResult]:
+    """What the registered check ``key`` says (reading only the evidence it declares)."""
+    return REGISTRY.checks[key].evaluate(f, ev)
+
+
+def judge(key: str, f: Facts, ev: Evidence) -> CheckResult:
+    (row,) = rows(key, f, ev)
+    return row
 
 
 def test_vm_port_dead_vlan_wrong_tag_and_missing():
     f = healthy()
-    assert data.ovs_port(f, evidence()).outcome == Outcome.OK
-    dead = data.ovs_port(f, evidence(ovs={"compute-1": show(tag=4095)}))
+    assert judge("vm-port-on-br-int", f, evidence()).verdict == Verdict.OK
+    dead = judge("vm-port-on-br-int", f, evidence(ovs={"compute-1": show(tag=4095)}))
     assert dead.failed and dead.catalogue == 3 and "4095" in dead.evidence
-    wrong = data.ovs_port(f, evidence(ovs={"compute-1": show(tag=7)}))
+    wrong = judge("vm-port-on-br-int", f, evidence(ovs={"compute-1": show(tag=7)}))
     assert wrong.failed and "tag=1" in wrong.next_step
-    gone = data.ovs_port(f, evidence(ovs={"compute-1": show(iface_id="other")}))
+    gone = judge("vm-port-on-br-int", f, evidence(ovs={"compute-1": show(iface_id="other")}))
     assert gone.failed and PORT_ID in gone.evidence
 
 
@@ -86,17 +98,17 @@ def test_tunnel_pings_pass_but_encapsulated_dhcp_is_lost():
         HopResult("network", "network-uplink", "eth1", False, False, [], None),
     ]
     ev = evidence(dhcp=Analysis(Verdict.FAIL, "DHCPDISCOVER stops after compute-1/compute-uplink", hops, []))
-    c = data.underlay(f, ev)
+    c = judge("tunnel-path", f, ev)
     assert c.failed and c.catalogue == 5 and "UDP 4789" in c.evidence
-    broken = data.underlay(f, evidence(tunnel_ping={"network": pong("10.0.99.7", received=0)}))
+    broken = judge("tunnel-path", f, evidence(tunnel_ping={"network": pong("10.0.99.7", received=0)}))
     assert broken.failed and "0/3" in broken.evidence
 
 
 def test_mtu_too_small_for_the_overlay():
     f = healthy()
-    c = data.mtu(f, evidence(mtu_ping={"network": pong("10.0.99.7", received=0)}))
+    c = judge("mtu", f, evidence(mtu_ping={"network": pong("10.0.99.7", received=0)}))
     assert c.failed and c.catalogue == 2 and "1450 + vxlan overhead 50 = 1500" in c.evidence
-    assert data.mtu(f, evidence()).outcome == Outcome.OK
+    assert judge("mtu", f, evidence()).verdict == Verdict.OK
 
 
 def test_flood_flows_must_output_to_the_peers_tunnel_port():
@@ -109,9 +121,9 @@ def test_flood_flows_must_output_to_the_peers_tunnel_port():
         table=22,
         flows=["table=22, priority=1,dl_vlan=1 actions=strip_vlan,load:0x3e9->NXM_NX_TUN_ID[],output:2"],
     )
-    assert data.flood_flows(f, evidence(flood_flows=good)).outcome == Outcome.OK
+    assert judge("tunnel-flood-flows", f, evidence(flood_flows=good)).verdict == Verdict.OK
     bad = OvsFlowsResponse(bridge="br-tun", table=22, flows=["table=22, priority=0 actions=drop"])
-    c = data.flood_flows(f, evidence(flood_flows=bad))
+    c = judge("tunnel-flood-flows", f, evidence(flood_flows=bad))
     assert c.failed and c.catalogue == 16
 
 
@@ -121,10 +133,10 @@ def test_vm_sending_from_a_foreign_address_is_anti_spoofing():
         Summary(src="192.168.1.250", dst="192.168.1.1", proto="ARP"),
         Summary(src="192.168.1.10", dst="192.168.1.1", proto="IPv4"),
     ]
-    c = data.vm_sources(f, evidence(vm_frames=frames))
+    c = judge("vm-source-addresses", f, evidence(vm_frames=frames))
     assert c.failed and c.catalogue == 12 and "192.168.1.250 (1 frames)" in c.evidence
     f.port.allowed_address_pairs = [{"ip_address": "192.168.1.248/29"}]
-    assert data.vm_sources(f, evidence(vm_frames=frames)).outcome == Outcome.OK
+    assert judge("vm-source-addresses", f, evidence(vm_frames=frames)).verdict == Verdict.OK
 
 
 def test_nat_rules_for_snat_and_floating_ip():
@@ -137,24 +149,24 @@ def test_nat_rules_for_snat_and_floating_ip():
         "-A neutron-l3-agent-float-snat -s 192.168.1.10/32 -j SNAT --to-source 198.51.100.15 --random-fully",
     ]
     full = IptablesResponse(netns="qrouter-router-id", table="nat", rules=rules)
-    assert data.nat_rules(f, evidence(nat=full)).outcome == Outcome.OK
-    c = data.nat_rules(f, evidence(nat=IptablesResponse(netns="q", table="nat", rules=rules[1:])))
+    assert judge("nat-rules", f, evidence(nat=full)).verdict == Verdict.OK
+    c = judge("nat-rules", f, evidence(nat=IptablesResponse(netns="q", table="nat", rules=rules[1:])))
     assert c.failed and c.catalogue == 22 and "SNAT to 198.51.100.20 missing" in c.evidence
-    c = data.nat_rules(f, evidence(nat=IptablesResponse(netns="q", table="nat", rules=rules[:1])))
+    c = judge("nat-rules", f, evidence(nat=IptablesResponse(netns="q", table="nat", rules=rules[:1])))
     assert "DNAT 198.51.100.15 -> 192.168.1.10 missing" in c.evidence
 
 
 def test_router_namespace_missing_and_destination_by_tcp():
     f = healthy()
     gone = IptablesResponse(netns="q", table="nat", verdict=Verdict.FAIL, detail="network namespace q does not exist")
-    assert data.router_namespace(f, evidence(nat=gone)).catalogue == 7
+    assert judge("router-namespace", f, evidence(nat=gone)).catalogue == 7
     from steth.controller.doctor.facts import Target
 
     f.to = Target("203.0.113.10", 80)
     refused = TcpConnectResult(
         address="203.0.113.10", port=80, connected=False, error="Connection refused", verdict=Verdict.FAIL
     )
-    c = data.to_target(f, evidence(to=refused))
+    c = judge("destination-reachable", f, evidence(to=refused))
     assert c.failed and "Connection refused" in c.evidence and c.catalogue == 8
 
 
@@ -162,20 +174,19 @@ def test_silence_without_an_ingress_icmp_rule_proves_nothing():
     from steth.openstack.l3 import SecurityGroupInfo
 
     f = healthy(security_groups=[SecurityGroupInfo("sg", "egress only", [])])
-    c = data.from_dhcp(f, evidence(from_dhcp={"network": pong("192.168.1.10", received=0)}))[0]
-    assert c.outcome == Outcome.SKIPPED
+    c = rows("reachable-from-dhcp", f, evidence(from_dhcp={"network": pong("192.168.1.10", received=0)}))[0]
+    assert c.verdict == Verdict.SKIPPED
     f = healthy()
-    c = data.from_dhcp(f, evidence(from_dhcp={"network": pong("192.168.1.10", received=0)}))[0]
+    c = rows("reachable-from-dhcp", f, evidence(from_dhcp={"network": pong("192.168.1.10", received=0)}))[0]
     assert c.failed
 
 
 def test_chain_order_puts_port_status_after_the_br_int_port():
-    checks = [
-        Check("port status", Outcome.FAIL, "DOWN", cause="port DOWN"),
-        Check("VM port on br-int", Outcome.FAIL, "missing", plane="data", cause="unplugged"),
-        Check("port admin state", Outcome.OK, "up"),
-    ]
-    ordered = in_chain_order(checks)
-    assert [c.check for c in ordered] == ["port admin state", "VM port on br-int", "port status"]
-    d = diagnose(ordered)
-    assert d.root_cause.cause == "unplugged" and d.symptoms == ["port status: port DOWN"]
+    keys = OVS_CHAIN.keys
+    assert keys.index("port-admin-state") < keys.index("vm-port-on-br-int") < keys.index("port-status")
+    f = healthy()
+    f.port.status = "DOWN"
+    ordered = [c for c in OVS_CHAIN.judge(f, evidence(ovs={"compute-1": show(iface_id="other")})) if c.failed]
+    assert [c.check for c in ordered] == ["VM port on br-int", "port status"]
+    d = diagnose(OVS_CHAIN.judge(f, evidence(ovs={"compute-1": show(iface_id="other")})))
+    assert d.root_cause.cause == "VM interface not plugged into br-int" and d.symptoms == ["port status: port DOWN"]

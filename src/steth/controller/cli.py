@@ -38,7 +38,7 @@ COMMANDS = {
     "check mtu": check.CheckMtu,
     "check all": check_all.CheckAll,
     "doctor": doctor.Doctor,
-    "capture": capture.Capture,
+    "capture": capture.CaptureCommand,
     "ovs check-ports": ovs.OvsCheckPorts,
     "check-ports-on-br": ovs.OvsCheckPorts,
     "check vlan": vlan.CheckVlan,

@@ -25,7 +25,7 @@ T = TypeVar("T")
 
 
 @dataclass
-class Outcome(Generic[T]):
+class AgentReply(Generic[T]):
     """What one agent answered, or the error that stood in the way, and how long it took."""
 
     node: NodeConfig
@@ -178,17 +178,17 @@ class AgentClient:
                     _raise_for_status(node, method, path, resp.status, payload)
                 yield resp.content.iter_any()
 
-    async def timed(self, node: NodeConfig, call: Callable[[NodeConfig], Awaitable[T]]) -> Outcome[T]:
+    async def timed(self, node: NodeConfig, call: Callable[[NodeConfig], Awaitable[T]]) -> AgentReply[T]:
         start = time.perf_counter()
         try:
             value = await call(node)
-            return Outcome(node, value=value, elapsed_ms=(time.perf_counter() - start) * 1000)
+            return AgentReply(node, value=value, elapsed_ms=(time.perf_counter() - start) * 1000)
         except AgentError as exc:
-            return Outcome(node, error=exc, elapsed_ms=(time.perf_counter() - start) * 1000)
+            return AgentReply(node, error=exc, elapsed_ms=(time.perf_counter() - start) * 1000)
 
     async def fan_out(
         self, nodes: Iterable[NodeConfig], call: Callable[[NodeConfig], Awaitable[T]]
-    ) -> list[Outcome[T]]:
+    ) -> list[AgentReply[T]]:
         """``call`` on every node at once; the connector bounds connections, each call its timeout."""
         return list(await asyncio.gather(*(self.timed(n, call) for n in nodes)))
 

@@ -10,11 +10,11 @@ management address, so a host whose steth-agent listens elsewhere needs [nodes].
 from __future__ import annotations
 
 from ..errors import ConfigError
-from ..openstack.adapter import AgentInfo
+from ..openstack.adapter import NeutronAgent
 from .config import NodeConfig, parse_node
 
 
-def tunneling_ips(agents: list[AgentInfo]) -> dict[str, str]:
+def tunneling_ips(agents: list[NeutronAgent]) -> dict[str, str]:
     """host -> the tunneling_ip of its Open vSwitch agent (an alive one first, if there are several)."""
     found: dict[str, str] = {}
     for a in sorted(agents, key=lambda a: not a.alive):
@@ -23,7 +23,7 @@ def tunneling_ips(agents: list[AgentInfo]) -> dict[str, str]:
     return found
 
 
-def nodes_from_agents(agents: list[AgentInfo], template: str, port: int) -> tuple[dict[str, NodeConfig], list[str]]:
+def nodes_from_agents(agents: list[NeutronAgent], template: str, port: int) -> tuple[dict[str, NodeConfig], list[str]]:
     """(node name -> NodeConfig, problems naming the hosts left out and why)."""
     ips = tunneling_ips(agents)
     nodes: dict[str, NodeConfig] = {}

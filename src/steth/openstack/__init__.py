@@ -6,8 +6,8 @@ mapped to :class:`steth.errors.OpenStackError` at this boundary.
 """
 
 from .adapter import (
-    AgentInfo,
     NetworkInfo,
+    NeutronAgent,
     OpenStack,
     PortInfo,
     SegmentInfo,
@@ -21,7 +21,7 @@ from .adapter import (
 )
 
 __all__ = [
-    "AgentInfo",
+    "NeutronAgent",
     "NetworkInfo",
     "OpenStack",
     "PortInfo",

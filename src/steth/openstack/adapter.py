@@ -96,7 +96,9 @@ class PortInfo:
 
 
 @dataclass
-class AgentInfo:
+class NeutronAgent:
+    """One of Neutron's agents as its API lists them (not a steth agent: that is wire.models.AgentInfo)."""
+
     id: str
     agent_type: str
     binary: str
@@ -201,8 +203,8 @@ def subnet_from_api(s: Any) -> SubnetInfo:
     )
 
 
-def agent_from_api(a: Any) -> AgentInfo:
-    return AgentInfo(
+def agent_from_api(a: Any) -> NeutronAgent:
+    return NeutronAgent(
         id=_get(a, "id"),
         agent_type=_get(a, "agent_type") or "",
         binary=_get(a, "binary") or "",
@@ -380,7 +382,7 @@ class OpenStack:
             ]
 
     # --- agents ---
-    def agents(self, host: str | None = None, agent_type: str | None = None) -> list[AgentInfo]:
+    def agents(self, host: str | None = None, agent_type: str | None = None) -> list[NeutronAgent]:
         query = {k: v for k, v in (("host", host), ("agent_type", agent_type)) if v}
         with _api("network agents"):
             return [agent_from_api(a) for a in self.conn.network.agents(**query)]
@@ -406,12 +408,12 @@ class OpenStack:
                 ranges.setdefault(physnet, set()).update(range(int(lo), int(hi) + 1))
         return {k: sorted(v) for k, v in ranges.items()}
 
-    def dhcp_agents(self, network_id: str) -> list[AgentInfo]:
+    def dhcp_agents(self, network_id: str) -> list[NeutronAgent]:
         """DHCP agents hosting a network (each with whether it is alive)."""
         with _api(f"DHCP agents of network {network_id}"):
             return [agent_from_api(a) for a in self.conn.network.network_hosting_dhcp_agents(network_id)]
 
-    def l2_agent(self, host: str) -> AgentInfo | None:
+    def l2_agent(self, host: str) -> NeutronAgent | None:
         """The Open vSwitch agent of a host (None when there is none)."""
         for a in self.agents(host=host):
             if a.is_ovs:
@@ -437,7 +439,7 @@ class OpenStack:
                     return router_from_api(self.conn.network.get_router(_get(p, "device_id"))), port_from_api(p)
         return None
 
-    def l3_agents(self, router_id: str) -> list[AgentInfo]:
+    def l3_agents(self, router_id: str) -> list[NeutronAgent]:
         with _api(f"L3 agents of router {router_id}"):
             return [agent_from_api(a) for a in self.conn.network.routers_hosting_l3_agents(router_id)]
 

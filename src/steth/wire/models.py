@@ -6,33 +6,17 @@ responses with the same ones, so both sides agree on one contract.
 
 from __future__ import annotations
 
-from enum import Enum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .encap import TUNNEL_TYPES
 from .validators import Count, IfName, IpAddress, NetnsName, OvsName, Seconds
+from .verdict import Verdict, worst
 
 API_VERSION = "v1"
 MAX_PING_TARGETS = 1024
 MAX_PORTS = 256
-
-
-class Verdict(str, Enum):
-    OK = "ok"
-    FAIL = "fail"
-    ERROR = "error"
-    SKIPPED = "skipped"
-
-
-def worst(verdicts: list[Verdict]) -> Verdict:
-    """The verdict that summarises several: error > fail > ok > skipped."""
-    order = [Verdict.ERROR, Verdict.FAIL, Verdict.OK, Verdict.SKIPPED]
-    for v in order:
-        if v in verdicts:
-            return v
-    return Verdict.SKIPPED
 
 
 class _Strict(BaseModel):

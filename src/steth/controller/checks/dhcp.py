@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ...errors import StethError
 from ...openstack.adapter import NetworkInfo, PortInfo
 from ...wire.models import (
     DhcpCaptureSpec,
@@ -212,7 +213,7 @@ async def trace(client: AgentClient, nodes: dict[str, NodeConfig], p: Plan, dura
     async def one(name: str) -> tuple[str, DhcpTraceResponse | Exception]:
         try:
             return name, await api.dhcp_trace(client, nodes[name], requests[name])
-        except Exception as exc:  # an unreachable agent is a result of the check
+        except (StethError, OSError) as exc:  # an unreachable agent is a result of the check; a bug is not
             return name, exc
 
     return analyse(p, dict(await asyncio.gather(*(one(n) for n in requests))), xid)

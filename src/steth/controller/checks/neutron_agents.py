@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from ...openstack.adapter import AgentInfo
+from ...openstack.adapter import NeutronAgent
 from ...wire.models import Verdict
 
 
-def describe(agent: AgentInfo) -> str:
+def describe(agent: NeutronAgent) -> str:
     """``Open vSwitch agent (neutron-openvswitch-agent) on compute-1``."""
     kind = agent.agent_type or agent.binary or "agent"
     binary = f" ({agent.binary})" if agent.binary and agent.binary != kind else ""
     return f"{kind}{binary} on {agent.host or '?'}"
 
 
-def findings(agents: list[AgentInfo]) -> tuple[Verdict, list[str]]:
+def findings(agents: list[NeutronAgent]) -> tuple[Verdict, list[str]]:
     """FAIL naming every dead or admin-down agent; OK with a count otherwise; SKIPPED when there is none."""
     if not agents:
         return Verdict.SKIPPED, ["Neutron lists no agents"]

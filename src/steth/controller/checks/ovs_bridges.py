@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
-from ...openstack.adapter import AgentInfo
+from ...openstack.adapter import NeutronAgent
 from ...wire.models import Interface, OvsBridgeInfo, OvsShowResponse, Verdict
 
 DEFAULT_INTEGRATION_BRIDGE = "br-int"  # Neutron's default when the agent does not report one
@@ -28,7 +28,7 @@ class Expected:
     tunnel_types: tuple[str, ...] = ()
 
 
-def expected_from(agent: AgentInfo) -> Expected:
+def expected_from(agent: NeutronAgent) -> Expected:
     return Expected(
         host=agent.host,
         integration_bridge=agent.integration_bridge or DEFAULT_INTEGRATION_BRIDGE,
@@ -129,7 +129,7 @@ def check_node(node: str, exp: Expected, state: NodeState) -> list[Finding]:
     return [Finding(Verdict.OK, f"{node}: {exp.integration_bridge}{mapped}{tunnel}")]
 
 
-def check(agents: list[AgentInfo], states: dict[str, NodeState], selected: set[str] | None = None) -> list[Finding]:
+def check(agents: list[NeutronAgent], states: dict[str, NodeState], selected: set[str] | None = None) -> list[Finding]:
     """Every OVS agent's node, mapped by name (Neutron host == steth node name).
 
     ``states``: node name -> what its steth-agent answered. ``selected``: the nodes in scope

@@ -6,7 +6,7 @@ import argparse
 
 from ...wire.models import AgentInfo, Verdict
 from .. import api
-from ..client import AgentClient, Outcome, run
+from ..client import AgentClient, AgentReply, run
 from ..inventory import addresses_by_network, select_nodes
 from .base import StethLister, exit_status_for
 
@@ -40,7 +40,7 @@ class AgentList(StethLister):
         config = self.config
         nodes = select_nodes(config, args.nodes)
 
-        async def gather() -> list[Outcome[AgentInfo]]:
+        async def gather() -> list[AgentReply[AgentInfo]]:
             async with AgentClient(config) as client:
                 return await client.fan_out(nodes, lambda n: api.info(client, n))
 

@@ -52,7 +52,7 @@ def _print_table(columns: list[str], rows: list[list], out) -> None:
             print("  ".join("-" * w for w in widths), file=out)
 
 
-class Capture(StethCommand):
+class CaptureCommand(StethCommand):
     """Capture packets on an interface of a node (or on several hops at once, merged into one pcapng)."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ from ...errors import (
     OpenStackUnreachable,
     UsageError,
 )
-from ...openstack.adapter import AgentInfo as NeutronAgent
+from ...openstack.adapter import NeutronAgent
 from ...report import html
 from ...wire.models import Verdict, worst
 from .. import api

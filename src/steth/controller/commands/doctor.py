@@ -5,29 +5,34 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 
-from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE
+from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE, UsageError
 from ...report import html
+from ...wire.verdict import Verdict
 from ..client import AgentClient, run
-from ..doctor import control, data, probes
-from ..doctor.diagnose import diagnose, in_chain_order
+from ..doctor import chains
+from ..doctor.backend import Backend, detect
+from ..doctor.diagnose import diagnose
+from ..doctor.evidence import Evidence
 from ..doctor.facts import Target, gather
-from ..doctor.model import Check, Diagnosis, Outcome
+from ..doctor.model import CheckResult, Diagnosis
+from ..doctor.registry import Chain
 from .base import StethLister
 
 COLUMNS = ["#", "plane", "check", "verdict", "evidence", "cause", "next_step"]
 
 
-def rows_of(checks: list[Check], d: Diagnosis) -> list[list[object]]:
+def rows_of(checks: list[CheckResult], d: Diagnosis) -> list[list[object]]:
     rows: list[list[object]] = [
         [
             i + 1,
             c.plane,
             c.check,
-            c.outcome.value,
+            c.verdict.value,
             c.evidence,
             c.cause if c.failed else "",
-            c.next_step if c.outcome != Outcome.OK else "",
+            c.next_step if c.verdict != Verdict.OK else "",
         ]
         for i, c in enumerate(checks)
     ]
@@ -52,8 +57,9 @@ class Doctor(StethLister):
     the data plane through the steth agents (br-int port and tag, tunnel/VLAN path and MTU between
     the compute and network nodes, a DHCP trace, pings from the qdhcp/qrouter namespaces, NAT
     rules, the router's gateway and --to). Prints every check with its evidence and names the
-    first broken link as the root cause, with the next step. Exit 0 healthy, 1 cause found,
-    3 a check could not run (agent unreachable)."""
+    first broken link as the root cause, with the next step. The checks follow the cloud's
+    backend, read from Neutron's agents (--backend overrides). Exit 0 healthy, 1 cause found,
+    2 bad input or a backend doctor has no chain for yet, 3 a check could not run (agent unreachable)."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         from .openstack import add_openstack_options
@@ -70,25 +76,39 @@ class Doctor(StethLister):
             help="also check that the VM can reach ADDRESS (ICMP), or ADDRESS:PORT (TCP), "
             "through its router: security group egress, SNAT, the router's path",
         )
+        parser.add_argument(
+            "--backend",
+            choices=[b.value for b in Backend],
+            help="the Neutron backend whose chain of checks to walk (default: detected from Neutron's agents: "
+            "OVN Controller agents -> ovn, Linux bridge agents -> linuxbridge, L3 agents in DVR mode -> "
+            "ovs-dvr, else ovs)",
+        )
         parser.add_argument("--html", metavar="FILE", help="also write the report as a self-contained HTML page")
         add_openstack_options(parser)
         return parser
 
-    def take_action(self, args: argparse.Namespace):
+    def take_action(self, args: argparse.Namespace) -> tuple[list[str], list[list[object]]]:
         from .openstack import connect_from
 
         target = Target.parse(args.to) if args.to else None
+        if args.backend:
+            _chain(Backend(args.backend), "was asked for with --backend")  # before asking the cloud anything
         t0 = time.monotonic()
         cloud = connect_from(args)
         facts = gather(cloud, args.ref, target)
+        if args.backend:
+            backend, how = Backend(args.backend), "--backend"
+        else:
+            backend, how = detect(facts.agents)
+        chain = _chain(backend, f"was detected ({how})")
         config = self.config
 
-        async def collect():
+        async def collect() -> Evidence:
             async with AgentClient(config) as client:
-                return await probes.Collector(client, config, facts).run()
+                return await chain.collect(client, config, facts)
 
-        evidence = run(collect()) if facts.port is not None else probes.Evidence()
-        checks = in_chain_order(control.control_checks(facts) + data.data_checks(facts, evidence))
+        evidence = run(collect()) if facts.port is not None else Evidence()
+        checks = chain.judge(facts, evidence)
         d = diagnose(checks)
         if d.healthy:
             self.exit_status = EXIT_OK
@@ -101,7 +121,7 @@ class Doctor(StethLister):
         head = [
             f"steth doctor {args.ref}"
             + (f" --to {target.describe()}" if target else "")
-            + f": port {what} ({time.monotonic() - t0:.1f} s)",
+            + f": port {what}, {backend.value} chain ({time.monotonic() - t0:.1f} s)",
             d.summary,
         ]
         if d.root_cause:
@@ -112,7 +132,7 @@ class Doctor(StethLister):
             head.append(f"the server has more ports, not examined: {', '.join(facts.other_ports)}")
         if args.html:
 
-            def cls(row) -> str:
+            def cls(row: Sequence[object]) -> str:
                 if row[2] == "diagnosis":
                     return "cause" if not d.healthy else "ok"
                 return str(row[3])
@@ -120,3 +140,15 @@ class Doctor(StethLister):
             html.write(args.html, html.table_page(f"steth doctor {args.ref}", head, COLUMNS, rows, d.healthy, cls))
         self.summary = head  # under the table, or on stderr with -f json/yaml so stdout stays parseable
         return COLUMNS, rows
+
+
+def _chain(backend: Backend, how: str) -> Chain:
+    chain = chains.chain_for(backend)
+    if chain is None:
+        have = ", ".join(b.value for b in chains.available())
+        raise UsageError(
+            f"the {backend.value} backend {how}, but doctor's chain of checks for {backend.value} is not available yet",
+            f"doctor walks these backends today: {have}; --backend {Backend.OVS.value} forces the ML2/OVS chain, "
+            "whose checks may not fit this cloud",
+        )
+    return chain

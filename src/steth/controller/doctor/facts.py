@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from ...errors import OpenStackNotFound, UsageError
-from ...openstack.adapter import UUID_RE, AgentInfo, NetworkInfo, OpenStack, PortInfo, SubnetInfo
+from ...openstack.adapter import UUID_RE, NetworkInfo, NeutronAgent, OpenStack, PortInfo, SegmentInfo, SubnetInfo
 from ...openstack.l3 import FloatingIpInfo, RouterInfo, SecurityGroupInfo
 
 
@@ -45,22 +45,22 @@ class Facts:
     asked_fip: FloatingIpInfo | None = None  # the question was about a floating IP address
     network: NetworkInfo | None = None
     subnet: SubnetInfo | None = None
-    agents: list[AgentInfo] = field(default_factory=list)
-    dhcp_agents: list[AgentInfo] = field(default_factory=list)
+    agents: list[NeutronAgent] = field(default_factory=list)
+    dhcp_agents: list[NeutronAgent] = field(default_factory=list)
     dhcp_ports: list[PortInfo] = field(default_factory=list)
     security_groups: list[SecurityGroupInfo] = field(default_factory=list)
     router: RouterInfo | None = None
     router_port: PortInfo | None = None
-    l3_agents: list[AgentInfo] = field(default_factory=list)
+    l3_agents: list[NeutronAgent] = field(default_factory=list)
     floating_ips: list[FloatingIpInfo] = field(default_factory=list)  # associated with the port
     external_subnet: SubnetInfo | None = None
     to: Target | None = None
     other_ports: list[str] = field(default_factory=list)  # a server's further ports, not examined
 
-    def agents_on(self, host: str | None) -> list[AgentInfo]:
+    def agents_on(self, host: str | None) -> list[NeutronAgent]:
         return [a for a in self.agents if host and a.host == host]
 
-    def l2_agent(self, host: str | None) -> AgentInfo | None:
+    def l2_agent(self, host: str | None) -> NeutronAgent | None:
         return next((a for a in self.agents_on(host) if a.is_l2), None)
 
     @property
@@ -79,7 +79,36 @@ class Facts:
     @property
     def l3_host(self) -> str | None:
         alive = [a.host for a in self.l3_agents if a.alive]
-        return (alive or [a.host for a in self.l3_agents] or [None])[0]
+        hosts = alive or [a.host for a in self.l3_agents]
+        return hosts[0] if hosts else None
+
+    # --- for the checks of a port (they run only when the question resolved to one) ---
+    @property
+    def vm_port(self) -> PortInfo:
+        if self.port is None:
+            raise AssertionError("a port check ran without a port (its applies() lets it)")
+        return self.port
+
+    @property
+    def vm_network(self) -> NetworkInfo:
+        if self.network is None:
+            raise AssertionError("a port check ran without the port's network")
+        return self.network
+
+    @property
+    def segment(self) -> SegmentInfo | None:
+        return self.network.segment if self.network else None
+
+    @property
+    def compute(self) -> str | None:
+        """The host the port is bound to (where the VM runs)."""
+        return self.port.binding_host if self.port else None
+
+    @property
+    def peers(self) -> list[str]:
+        """The other hosts on the port's path: the DHCP servers' and the router's (network nodes)."""
+        found = [h for h in [*self.dhcp_hosts, self.l3_host] if h and h != self.compute]
+        return list(dict.fromkeys(found))
 
 
 def resolve(cloud: OpenStack, ref: str) -> tuple[PortInfo | None, FloatingIpInfo | None, list[str]]:
