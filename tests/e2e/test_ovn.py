@@ -152,3 +152,28 @@ def test_trace_delivered_and_acl_drop(ovn_lab):
     assert rc == 0 and f"delivered to {vm1['port_id']}" in err, err
     rc, stages, err = trace(ovn_lab, vm2["port_id"], f"{vm1['fixed_ip']}:80", "tcp")  # but not TCP 80
     assert rc == 1 and "_acl" in err and "neutron_pg_drop" in err, err
+
+
+def doctor(lab, ref: str):
+    r = steth("doctor", ref, "-f", "json", env=lab["env"], timeout=120)
+    try:
+        return r.rc, json.loads(r.out), r.err
+    except ValueError:
+        raise AssertionError(f"doctor {ref}: exit {r.rc}, no JSON: {r.err or r.out}") from None
+
+
+def test_doctor_walks_the_ovn_chain(ovn_lab):
+    for name in ("vm1", "vm2"):
+        rc, rows, err = doctor(ovn_lab, vm(ovn_lab, name)["port_id"])
+        assert rc == 0, (name, [r for r in rows if r["verdict"] not in ("ok", "skipped")], err)
+        checks = {r["check"] for r in rows}
+        assert {"ovn-northd", "OVN logical switch port", "OVN port binding", "OVN DHCP options"} <= checks, checks
+    fid = add_fault(ovn_lab, "ovn-lsp-deleted", "--vm", "vm2")
+    try:
+        rc, rows, err = doctor(ovn_lab, vm(ovn_lab, "vm2")["port_id"])
+        first = next(r for r in rows if r["verdict"] == "fail")
+        assert rc == 1 and first["check"] == "OVN logical switch port", rows
+        assert "no Logical_Switch_Port" in first["evidence"]
+        assert doctor(ovn_lab, vm(ovn_lab, "vm1")["port_id"])[0] == 0  # the other VM stays healthy
+    finally:
+        remove_fault(ovn_lab, fid)
