@@ -49,7 +49,7 @@ def ping(netns: str, address: str) -> bool:
 
 def test_lab_is_ml2_ovn_with_leases_and_router(ovn_lab):
     rec = ovn_lab["state"]["extra"]["neutron"]
-    assert rec["backend"] == "ovn"
+    assert rec["backend"] == "ml2ovn"
     assert {m["name"] for m in rec["ovn"]["nb"]} == {"ovn-nb-1", "ovn-nb-2", "ovn-nb-3"}
     assert set(rec["networks"]) == {"vlan", "geneve"}
     assert len(rec["vms"]) == 4
