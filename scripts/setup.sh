@@ -14,14 +14,19 @@ PACKAGES=(openvswitch-switch iperf3 tcpdump dnsmasq-base iputils-ping iputils-ar
           chromium
           # deployment (deploy/, tests/deploy): containers booted with systemd, the agent's image, Ansible
           systemd-container mmdebstrap podman runc ansible-core ansible-lint
-
           # `steth watch`: promtool checks the alert rules; the e2e test runs its own Prometheus
-          prometheus)
+          prometheus
+          # the ML2/OVN lab (`steth lab up --neutron --backend ovn`): OVN central (NB/SB ovsdb, northd),
+          # ovn-controller per node, the metadata agent (+ haproxy) and ovn-trace
+          ovn-central ovn-host neutron-ovn-metadata-agent haproxy)
 # services the L3 agent's packages would enable at boot; the lab runs its own L3 agent and
 # neutron starts keepalived/haproxy/radvd per router itself, never the host's
 L3_SERVICES=(neutron-l3-agent keepalived haproxy radvd)
 # the host's Prometheus service stays off: steth's tests start their own on loopback
 WATCH_SERVICES=(prometheus prometheus-node-exporter)
+# and those of the OVN packages: the OVN lab runs its own clustered NB/SB, northd and ovn-controllers
+OVN_SERVICES=(ovn-central ovn-host ovn-northd ovn-controller ovn-ovsdb-server-nb ovn-ovsdb-server-sb
+              neutron-ovn-metadata-agent)
 
 if [ "$(id -u)" != 0 ]; then
   echo "setup: run as root (steth's lab and tests need network namespaces)" >&2
@@ -63,6 +68,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [[ " ${missing[*]} " == *" neutron-l3-agent "* ]]; then
     for s in "${L3_SERVICES[@]}"; do
       # update-rc.d also removes the systemd unit's links; --now stops one systemd may have started
+      update-rc.d "$s" disable >/dev/null 2>&1 || true
+      if [ -d /run/systemd/system ]; then systemctl disable --now "$s.service" >/dev/null 2>&1 || true; fi
+    done
+  fi
+  if [[ " ${missing[*]} " == *" ovn-central "* || " ${missing[*]} " == *" ovn-host "* ]]; then
+    for s in "${OVN_SERVICES[@]}"; do
       update-rc.d "$s" disable >/dev/null 2>&1 || true
       if [ -d /run/systemd/system ]; then systemctl disable --now "$s.service" >/dev/null 2>&1 || true; fi
     done

@@ -108,3 +108,13 @@ class OpenStackUnreachable(OpenStackError):
 
 class OpenStackNotFound(OpenStackError):
     """A port, server, network or agent asked for does not exist."""
+
+
+class OvnError(StethError):
+    """OVN's Northbound/Southbound databases are misconfigured in steth.conf or answered nonsense."""
+
+
+class OvnUnreachable(OvnError):
+    """No member of an OVN database answered."""
+
+    exit_code = EXIT_UNREACHABLE

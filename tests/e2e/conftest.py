@@ -134,3 +134,59 @@ def neutron_lab(tmp_path_factory):
             assert not {f"qdhcp-{n}" for n in built.networks.values()} & left
             assert built.router is None or f"qrouter-{built.router.id}" not in left
         assert not lab_processes(directory), "processes of the Neutron lab survived `lab down`"
+
+
+# STETH_E2E_OVN_LAB renames the ML2/OVN lab (default oe2e)
+OVN_LAB = os.environ.get("STETH_E2E_OVN_LAB", "oe2e")
+OVN_PACKAGES = (
+    "/usr/bin/neutron-server",
+    "/usr/bin/ovn-northd",
+    "/usr/bin/ovn-controller",
+    "/usr/bin/ovn-nbctl",
+    "/usr/sbin/mariadbd",
+    "/usr/bin/busybox",
+)
+
+
+@pytest.fixture(scope="session")
+def ovn_lab(tmp_path_factory):
+    """One ML2/OVN lab (NB and SB as 3-member Raft clusters, ovn-northd, ovn-controller on 3 chassis, a
+    Geneve and a VLAN network with OVN DHCP, 4 VMs, a router with SNAT on the network node, a floating IP
+    on vm1) for the whole session.
+
+    Skipped without root or the packages (`bash scripts/setup.sh`); STETH_E2E_OVN=0 skips it on purpose.
+    """
+    if not IS_ROOT:
+        pytest.skip("needs root (network namespaces)")
+    if os.environ.get("STETH_E2E_OVN", "1") == "0":
+        pytest.skip("STETH_E2E_OVN=0")
+    missing = [p for p in OVN_PACKAGES if not os.path.exists(p)]
+    if missing:
+        pytest.skip(f"ML2/OVN lab packages missing ({', '.join(missing)}): run `bash scripts/setup.sh`")
+    root = str(tmp_path_factory.mktemp("ovnroot"))
+    env = {"STETH_LAB_ROOT": root}
+    directory = f"{root}/lab-{OVN_LAB}"
+    up = steth("lab", "up", "--name", OVN_LAB, "--computes", "2", "--neutron", "--backend", "ovn", env=env, timeout=400)
+    try:
+        assert up.rc == 0, up.err + up.out
+        with open(f"{directory}/state.json") as fh:
+            state = json.load(fh)
+        yield {
+            "env": {
+                **env,
+                "STETH_CONFIG": f"{directory}/steth.conf",
+                "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml",
+                "OS_CLOUD": f"steth-{OVN_LAB}",
+            },
+            "root": root,
+            "dir": directory,
+            "state": state,
+            "up_out": up.out,
+            "name": OVN_LAB,
+        }
+    finally:
+        down = steth("lab", "down", "--name", OVN_LAB, env=env, timeout=180)
+        assert down.rc == 0, down.err
+        left = {ns for ns in namespaces() if ns.startswith(f"steth-{OVN_LAB}-")}
+        assert not left, left
+        assert not lab_processes(directory), "processes of the ML2/OVN lab survived `lab down`"

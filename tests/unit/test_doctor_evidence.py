@@ -221,9 +221,9 @@ def test_backend_detected_from_neutrons_agents():
 def test_a_backend_without_a_chain_is_named_with_exit_2():
     assert _chain(Backend.OVS, "was detected") is OVS_CHAIN
     with pytest.raises(UsageError) as caught:
-        _chain(Backend.OVN, "was detected (OVN Controller agents on network)")
+        _chain(Backend.LINUXBRIDGE, "was detected (Linux bridge agents on network)")
     err = caught.value
     assert err.exit_code == 2
-    assert "the ovn backend was detected (OVN Controller agents on network)" in err.message
-    assert "chain of checks for ovn is not available yet" in err.message
+    assert "the linuxbridge backend was detected (Linux bridge agents on network)" in err.message
+    assert "chain of checks for linuxbridge is not available yet" in err.message
     assert "ovs" in err.hint

@@ -39,6 +39,11 @@ Example::
     network_vlan_ranges = physnet1:100:199,physnet1:1000:1010
     physnet_networks = physnet1:tenant
 
+    [ovn]                  # ML2/OVN: Neutron's [ovn] values (steth ovn status, steth ovn sync-check)
+    nb_connection = tcp:10.0.0.5:6641,tcp:10.0.0.6:6641,tcp:10.0.0.7:6641
+    sb_connection = tcp:10.0.0.5:6642,tcp:10.0.0.6:6642,tcp:10.0.0.7:6642
+    # with ssl: remotes, nb_private_key / nb_certificate / nb_ca_cert (and sb_*)
+
     [tls]
     enabled = false
     ca_file = /etc/steth/ca.pem
@@ -59,6 +64,7 @@ from oslo_config import cfg
 
 from ..agent.config import DEFAULT_PORT, read_token
 from ..errors import ConfigError
+from ..openstack.ovn_model import OvnConfig
 from ..wire.iperf import parse_rate
 
 DEFAULT_CONFIG = "/etc/steth/steth.conf"
@@ -137,6 +143,7 @@ class ControllerConfig:
     physnet_networks: dict[str, str] = field(default_factory=dict)  # physnet -> network whose trunks carry it
     discovery_address: str = "{tunneling_ip}"
     agent_port: int = DEFAULT_PORT
+    ovn: OvnConfig | None = None  # [ovn]: the OVN NB/SB databases (ML2/OVN clouds)
 
     def token(self) -> str:
         return read_token(self.token_file)
@@ -328,6 +335,7 @@ def load(path: str | None = None, require_nodes: bool = True) -> ControllerConfi
     if "{host}" not in template and "{tunneling_ip}" not in template:
         raise ConfigError(f"{path}: discovery_address = {template!r} names neither {{host}} nor {{tunneling_ip}}")
     return ControllerConfig(
+        ovn=parse_ovn(path, _section(path, "ovn")),
         nodes=nodes,
         networks=networks,
         tls=tls,
@@ -341,6 +349,37 @@ def load(path: str | None = None, require_nodes: bool = True) -> ControllerConfi
         physnet_networks=physnet_networks,
         agent_port=port,
         **defaults,
+    )
+
+
+OVN_KEYS = (
+    "nb_connection",
+    "sb_connection",
+    *(f"{db}_{k}" for db in ("nb", "sb") for k in ("private_key", "certificate", "ca_cert")),
+)
+
+
+def parse_ovn(path: str, section: dict[str, str]) -> OvnConfig | None:
+    """[ovn] as an OvnConfig; None when the section is absent (not an ML2/OVN cloud)."""
+    if not section:
+        return None
+    unknown = sorted(set(section) - {*OVN_KEYS, "timeout"})
+    if unknown:
+        raise ConfigError(f"{path}: [ovn] has unknown option(s) {', '.join(unknown)}", f"known: {', '.join(OVN_KEYS)}")
+    for key in ("nb_connection", "sb_connection"):
+        remotes = [r.strip() for r in section.get(key, "").split(",") if r.strip()]
+        if not remotes:
+            raise ConfigError(f"{path}: [ovn] {key} is missing", "copy ovn_" + key + " from Neutron's ml2_conf.ini")
+        for r in remotes:
+            if r.split(":", 1)[0] not in ("tcp", "ssl", "unix"):
+                raise ConfigError(f"{path}: [ovn] {key}: {r!r} is not tcp:IP:PORT, ssl:IP:PORT or unix:PATH")
+    try:
+        timeout = float(section.get("timeout", "10"))
+    except ValueError:
+        raise ConfigError(f"{path}: [ovn] timeout = {section['timeout']!r} is not a number of seconds") from None
+    return OvnConfig(
+        **{k: section[k].strip() for k in OVN_KEYS if k in section},  # type: ignore[arg-type]
+        timeout=timeout,
     )
 
 

@@ -252,6 +252,7 @@ def up(
     progress: Progress = _quiet,
     static_neighbours: str = "auto",
     neutron: bool = False,
+    backend: str = "ovs",
 ) -> LabState:
     """Build the lab; on any failure remove what was built and raise LabError."""
     if LabState.load(lab) is not None:
@@ -286,7 +287,12 @@ def up(
             detail = "; ".join(f"{n}: {p}" for n, p in sorted(problems.items()))
             raise LabError(f"agents did not start: {detail}", f"logs are in {state.directory}/logs")
         write_controller_config(state)
-        if neutron:
+        if neutron and backend == "ovn":
+            from .neutron import ml2ovn
+
+            ml2ovn.up(state, topo, progress)
+            write_controller_config(state)  # now with the [ovn] section
+        elif neutron:
             from . import neutron as lab_neutron
 
             lab_neutron.up(state, topo, progress)
@@ -358,6 +364,10 @@ def controller_config_text(state: LabState) -> str:
     ]
     lines += [f"{n.name} = {topo.address(n, topo.management)}" for n in topo.nodes]
     lines += lab_tls.config_lines(state)
+    ovn = state.extra.get("neutron", {}).get("ovn")
+    if ovn:  # the ML2/OVN lab: its NB and SB cluster members, as Neutron's [ovn] section names them
+        lines += ["", "[ovn]"]
+        lines += [f"{db}_connection = {','.join(m['tcp'] for m in ovn[db])}" for db in ("nb", "sb")]
     return "\n".join(lines) + "\n"
 
 

@@ -189,4 +189,8 @@ def neutron_status(state: LabState) -> list[NeutronRow]:
         rows.append(NeutronRow("process", name, "", " ".join(r.argv)[:120], r.pid, running))
     if api_error:
         rows.append(NeutronRow("api", "neutron-server", "", api_error, None, "error"))
+    if rec.backend == "ml2ovn":  # OVN serves DHCP and routes in ovn-controller: no qdhcp/qrouter namespaces
+        for r in rows:
+            if r.namespace.startswith(("qdhcp-", "qrouter-")):
+                r.namespace = ""
     return rows

@@ -62,4 +62,7 @@ COMMANDS: dict[str, str] = {
     "watch apply": "watch:WatchApply",
     "watch stop": "watch:WatchStop",
     "watch status": "watch:WatchStatusCmd",
+    "ovn status": "ovn:OvnStatus",
+    "ovn sync-check": "ovn:OvnSyncCheck",
+    "ovn trace": "ovn:OvnTrace",
 }

@@ -45,13 +45,28 @@ class LabUp(StethCommand):
             "and a VXLAN network, VMs with DHCP leases and a router to an 'internet' namespace "
             "(needs scripts/setup.sh)",
         )
+        parser.add_argument(
+            "--backend",
+            choices=["ovs", "ovn"],
+            default="ovs",
+            help="with --neutron: ovs (ML2/Open vSwitch with agents, default) or ovn (ML2/OVN: NB and SB "
+            "as 3-member Raft clusters, ovn-northd, ovn-controller per node, a Geneve and a VLAN network "
+            "with OVN DHCP, router with SNAT on the network node as gateway chassis)",
+        )
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
+        if args.backend != "ovs" and not args.neutron:
+            raise UsageError("--backend needs --neutron", "e.g. `steth lab up --neutron --backend ovn`")
         from ...lab import build as lab_build
 
         state = lab_build.up(
-            args.name, args.computes, progress=progress, static_neighbours=args.static_neighbours, neutron=args.neutron
+            args.name,
+            args.computes,
+            progress=progress,
+            static_neighbours=args.static_neighbours,
+            neutron=args.neutron,
+            backend=args.backend,
         )
         conf = lab_build.config_path(state)
         print(f"lab {state.lab} is up: network node and {state.computes} compute nodes, agents on port {AGENT_PORT}")

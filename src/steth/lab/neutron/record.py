@@ -89,6 +89,7 @@ class NeutronRecord:
     floating_ips: dict[str, FloatingIPRecord] = field(default_factory=dict)  # VM name -> its floating IP
     up_seconds: float | None = None
     backend: str = "ml2ovs"
+    ovn: dict[str, Any] = field(default_factory=dict)  # ml2ovn: NB/SB cluster members, northd (central.py)
 
     # --- lookups ---
     def vm(self, name: str) -> VMRecord:
@@ -135,6 +136,7 @@ class NeutronRecord:
             floating_ips={n: FloatingIPRecord(**f) for n, f in data.get("floating_ips", {}).items()},
             up_seconds=data.get("up_seconds"),
             backend=data.get("backend", "ml2ovs"),
+            ovn=dict(data.get("ovn", {})),
         )
 
     # --- the lab state ---

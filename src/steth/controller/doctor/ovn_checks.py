@@ -1,0 +1,273 @@
+"""Doctor checks of an ML2/OVN port, judged on one read of the Northbound and Southbound databases.
+
+The evidence kind ``ovn-db`` reads both through steth.conf's [ovn] section (openstack/ovn.py, read-only).
+Control plane, upstream first: ovn-northd translating NB to SB, the port's Logical_Switch_Port, the
+chassis of its binding host alive, its Port_Binding on that chassis and up, the subnet's DHCP_Options,
+the router's gateway port on a live gateway chassis, the floating IP's NAT row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from ...errors import StethError
+from ...openstack.ovn_model import NbSnapshot, SbSnapshot
+from .evidence import KINDS, Evidence, Gatherer, Kind, Unprobed, nothing
+from .facts import Facts
+from .model import CheckResult
+from .registry import Check, check
+
+
+@dataclass(frozen=True)
+class OvnDb:
+    nb: NbSnapshot
+    sb: SbSnapshot
+
+
+async def _read(g: Gatherer) -> OvnDb | Unprobed | None:
+    from ...openstack import ovn
+
+    config = g.config.ovn
+    if config is None:
+        return Unprobed("steth.conf has no [ovn] section (nb_connection, sb_connection)")
+    try:
+        nb, sb = await asyncio.gather(asyncio.to_thread(ovn.read_nb, config), asyncio.to_thread(ovn.read_sb, config))
+    except StethError as exc:
+        return Unprobed.of(exc)
+    return OvnDb(nb, sb)
+
+
+OVN_DB: Kind[OvnDb | Unprobed | None] = KINDS.add(Kind("ovn-db", _read, nothing))
+
+
+class OvnCheck(Check):
+    needs = (OVN_DB,)
+
+    def db(self, ev: Evidence) -> OvnDb | CheckResult:
+        got = ev[OVN_DB]
+        bad = self.unusable(got, "OVN's databases were not read")
+        if bad is not None:
+            return bad
+        assert isinstance(got, OvnDb)
+        return got
+
+
+@check
+class Northd(OvnCheck):
+    key = "ovn-northd"
+    name = "ovn-northd"
+    plane = "control"
+
+    def judge(self, f: Facts, ev: Evidence) -> CheckResult:
+        db = self.db(ev)
+        if isinstance(db, CheckResult):
+            return db
+        g = db.nb.nb_global
+        text = f"NB_Global.nb_cfg {g.nb_cfg}, SB_Global.nb_cfg {db.sb.nb_cfg}, NB_Global.sb_cfg {g.sb_cfg}"
+        if db.sb.nb_cfg < g.nb_cfg and g.sb_cfg < g.nb_cfg:
+            return self.fail(
+                f"{text}: NB changes are not reaching the SB",
+                cause="ovn-northd not running (NB/SB drift)",
+                catalogue=14,
+                next_step="check ovn-northd on the controllers (`ovn-appctl -t ovn-northd status`); `steth ovn status`",
+            )
+        return self.ok(text)
+
+
+@check
+class LogicalPort(OvnCheck):
+    key = "ovn-lsp"
+    name = "OVN logical switch port"
+    plane = "control"
+
+    def judge(self, f: Facts, ev: Evidence) -> CheckResult:
+        db = self.db(ev)
+        if isinstance(db, CheckResult):
+            return db
+        p = f.vm_port
+        lsp = db.nb.ports.get(p.id)
+        if lsp is None:
+            return self.fail(
+                f"Neutron port {p.id} has no Logical_Switch_Port in the Northbound DB",
+                cause="port missing in OVN (Neutron/NB drift)",
+                catalogue=14,
+                next_step="`steth ovn sync-check`; neutron-ovn-db-sync-util --ovn-neutron_sync_mode repair",
+            )
+        want = " ".join([p.mac_address, *p.ips])
+        if want not in lsp.addresses:
+            return self.fail(
+                f"LSP addresses {' | '.join(lsp.addresses)}, Neutron has {want}",
+                cause="port addresses differ in OVN (Neutron/NB drift)",
+                catalogue=14,
+                next_step="`steth ovn sync-check --port " + p.id + "`",
+            )
+        return self.ok(f"LSP {lsp.name} on {lsp.switch}: {want}, up={lsp.up}")
+
+
+@check
+class ChassisAlive(OvnCheck):
+    key = "ovn-chassis-alive"
+    name = "OVN chassis of the host"
+    plane = "control"
+
+    def judge(self, f: Facts, ev: Evidence) -> CheckResult:
+        db = self.db(ev)
+        if isinstance(db, CheckResult):
+            return db
+        host = f.vm_port.binding_host or ""
+        found = [c for c in db.sb.chassis.values() if c.hostname == host or c.name == host]
+        if not found:
+            return self.fail(
+                f"no Chassis with hostname {host!r} in the Southbound DB",
+                cause="chassis missing (ovn-controller never registered)",
+                catalogue=15,
+                next_step=f"is ovn-controller running on {host}, with ovn-remote pointing at the SB?",
+            )
+        c = found[0]
+        priv = db.sb.chassis_private.get(c.name)
+        if priv is None or priv.nb_cfg < db.sb.nb_cfg:
+            seen = priv.nb_cfg if priv else "none"
+            return self.fail(
+                f"chassis {c.name}: Chassis_Private.nb_cfg {seen} behind SB_Global.nb_cfg {db.sb.nb_cfg}",
+                cause="ovn-controller down",
+                catalogue=3,
+                next_step=f"ovn-controller on {host}: running, connected? (`ovn-appctl connection-status`)",
+            )
+        encaps = ", ".join(f"{e.type} {e.ip}" for e in c.encaps)
+        extra = f"; another chassis has hostname {host}" if len(found) > 1 else ""
+        return self.ok(f"chassis {c.name} alive (nb_cfg {priv.nb_cfg}), encap {encaps}{extra}")
+
+
+@check
+class Binding(OvnCheck):
+    key = "ovn-port-binding"
+    name = "OVN port binding"
+    plane = "control"
+
+    def judge(self, f: Facts, ev: Evidence) -> CheckResult:
+        db = self.db(ev)
+        if isinstance(db, CheckResult):
+            return db
+        p = f.vm_port
+        pb = db.sb.port_bindings.get(p.id)
+        if pb is None:
+            return self.fail(
+                f"no Port_Binding for {p.id} in the Southbound DB",
+                cause="port not translated to the SB (northd or NB drift)",
+                catalogue=14,
+                next_step="`steth ovn status` (northd); `steth ovn sync-check`",
+            )
+        host = p.binding_host or ""
+        chassis = next((c.name for c in db.sb.chassis.values() if c.hostname == host or c.name == host), host)
+        if pb.chassis != chassis or not pb.up:
+            return self.fail(
+                f"Port_Binding chassis {pb.chassis or 'none'} (requested {pb.requested_chassis or '-'}), up={pb.up}; "
+                f"Neutron binds it to {host}",
+                cause="Port_Binding without chassis (no OVS interface with this iface-id there)",
+                catalogue=3,
+                next_step=f"on {host}: `ovs-vsctl find Interface external_ids:iface-id={p.id}`",
+            )
+        return self.ok(f"bound to chassis {pb.chassis}, up")
+
+
+@check
+class DhcpOptions(OvnCheck):
+    key = "ovn-dhcp-options"
+    name = "OVN DHCP options"
+    plane = "control"
+
+    def applies(self, f: Facts) -> bool:
+        return f.port is not None and f.subnet is not None and f.subnet.enable_dhcp
+
+    def judge(self, f: Facts, ev: Evidence) -> CheckResult:
+        db = self.db(ev)
+        if isinstance(db, CheckResult):
+            return db
+        s = f.subnet
+        assert s is not None
+        rows = [d for d in db.nb.dhcp_options.values() if d.subnet_id == s.id and "port_id" not in d.external_ids]
+        lsp = db.nb.ports.get(f.vm_port.id)
+        if not rows:
+            return self.fail(
+                f"subnet {s.id} ({s.cidr}) has DHCP enabled but no DHCP_Options row: ovn-controller answers nothing",
+                cause="no DHCP_Options for the subnet",
+                catalogue=6,
+                next_step="`steth ovn sync-check`; update the subnet (or neutron-ovn-db-sync-util repair)",
+            )
+        if lsp is not None and not lsp.dhcpv4_options:
+            return self.fail(
+                f"the LSP has no dhcpv4_options (the subnet's row is {rows[0].uuid[:8]})",
+                cause="port without DHCP options",
+                catalogue=6,
+                next_step="`steth ovn sync-check --port " + f.vm_port.id + "`",
+            )
+        return self.ok(f"DHCP_Options {rows[0].cidr}: router {rows[0].options.get('router', '-')}")
+
+
+@check
+class GatewayChassis(OvnCheck):
+    key = "ovn-gateway"
+    name = "OVN router gateway"
+    plane = "control"
+
+    def applies(self, f: Facts) -> bool:
+        return f.port is not None and f.router is not None
+
+    def judge(self, f: Facts, ev: Evidence) -> CheckResult | list[CheckResult]:
+        db = self.db(ev)
+        if isinstance(db, CheckResult):
+            return db
+        assert f.router is not None
+        lr = db.nb.routers.get(f"neutron-{f.router.id}")
+        if lr is None:
+            return self.fail(
+                f"router {f.router.id} has no Logical_Router in NB",
+                cause="router missing in OVN (Neutron/NB drift)",
+                catalogue=14,
+                next_step="`steth ovn sync-check`",
+            )
+        gw = [
+            db.nb.router_ports[n] for n in lr.ports if n in db.nb.router_ports and db.nb.router_ports[n].gateway_chassis
+        ]
+        if not gw:
+            return self.skipped("the router has no gateway port (no external gateway)")
+        lrp = gw[0]
+        pb = db.sb.port_bindings.get(f"cr-{lrp.name}")
+        alive = {n for n, p in db.sb.chassis_private.items() if n in db.sb.chassis and p.nb_cfg >= db.sb.nb_cfg}
+        names = ", ".join(g.chassis_name for g in lrp.gateway_chassis)
+        if pb is None or not pb.chassis or pb.chassis not in alive:
+            where = pb.chassis if pb and pb.chassis else "no chassis"
+            return self.fail(
+                f"gateway port {lrp.name} bound to {where}; gateway chassis {names}; alive {', '.join(sorted(alive))}",
+                cause="gateway chassis missing or down",
+                catalogue=15,
+                next_step="`steth ovn status`: is a chassis with enable-chassis-as-gw alive?",
+            )
+        return self.ok(f"gateway port {lrp.name} on {pb.chassis} (alive); candidates {names}")
+
+
+@check
+class FloatingIpNat(OvnCheck):
+    key = "ovn-floating-ip-nat"
+    name = "OVN floating IP NAT"
+    plane = "control"
+
+    def applies(self, f: Facts) -> bool:
+        return f.port is not None and bool(f.floating_ips)
+
+    def judge(self, f: Facts, ev: Evidence) -> CheckResult:
+        db = self.db(ev)
+        if isinstance(db, CheckResult):
+            return db
+        nats = {n.external_ip: n for lr in db.nb.routers.values() for n in lr.nat if n.type == "dnat_and_snat"}
+        missing = [fip.address for fip in f.floating_ips if fip.address not in nats]
+        if missing:
+            return self.fail(
+                f"floating IP {', '.join(missing)}: no dnat_and_snat NAT row in NB",
+                cause="NAT row of the floating IP missing",
+                catalogue=22,
+                next_step="`steth ovn sync-check`; re-associate the floating IP",
+            )
+        shown = ", ".join(f"{a} -> {nats[a].logical_ip}" for a in (fip.address for fip in f.floating_ips))
+        return self.ok(f"dnat_and_snat {shown}")

@@ -1,0 +1,70 @@
+"""Doctor's ML2/OVN chain on recorded-shape NB/SB snapshots: healthy, then each OVN break as the root cause."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from steth.controller.doctor.backend import Backend
+from steth.controller.doctor.chains import chain_for
+from steth.controller.doctor.diagnose import diagnose
+from steth.controller.doctor.evidence import Evidence, Unprobed
+from steth.controller.doctor.ovn_checks import OVN_DB, OvnDb
+from steth.openstack.ovn_model import ChassisPrivate, DhcpOptions, LogicalSwitchPort, NbGlobal, PortBinding
+
+from .test_doctor_control import NET_ID, PORT_ID, healthy
+from .test_ovn_analysis import chassis, nb, sb
+
+CHAIN = chain_for(Backend.OVN)
+
+
+def lab_db(**changes) -> OvnDb:
+    lsp = LogicalSwitchPort(
+        PORT_ID, f"neutron-{NET_ID}", "", ("fa:16:3e:00:00:01 192.168.1.10",), (), True, True, {}, {}, "d1"
+    )
+    opts = DhcpOptions("d1", "192.168.1.0/24", {"router": "192.168.1.1"}, {"subnet_id": "s1"})
+    binding = PortBinding(PORT_ID, "", "compute-1", True, "compute-1", f"neutron-{NET_ID}")
+    db = OvnDb(nb(ports={PORT_ID: lsp}, dhcp_options={"d1": opts}), sb(bindings={PORT_ID: binding}))
+    return dataclasses.replace(db, **changes)
+
+
+def rows(db: OvnDb | Unprobed):
+    ev = Evidence()
+    ev[OVN_DB] = db
+    f = healthy(router=None, router_port=None, to=None)
+    return CHAIN.judge(f, ev)
+
+
+def test_healthy_ovn_port_passes():
+    got = rows(lab_db())
+    assert [(r.check, r.verdict.value) for r in got if r.verdict.value != "ok"] == []
+    assert {"ovn-northd", "OVN logical switch port", "OVN port binding", "OVN DHCP options"} <= {r.check for r in got}
+
+
+def test_each_ovn_break_is_the_root_cause():
+    base = lab_db()
+    cases = {
+        "port missing in OVN (Neutron/NB drift)": dataclasses.replace(base, nb=nb(dhcp_options=base.nb.dhcp_options)),
+        "ovn-controller down": dataclasses.replace(
+            base, sb=sb(bindings=base.sb.port_bindings, private={"compute-1": ChassisPrivate("compute-1", "", 1)})
+        ),
+        "Port_Binding without chassis (no OVS interface with this iface-id there)": dataclasses.replace(
+            base, sb=sb(bindings={PORT_ID: PortBinding(PORT_ID, "", "", False, "compute-1")})
+        ),
+        "no DHCP_Options for the subnet": dataclasses.replace(base, nb=nb(ports=base.nb.ports)),
+        "ovn-northd not running (NB/SB drift)": dataclasses.replace(
+            base, nb=dataclasses.replace(base.nb, nb_global=NbGlobal(nb_cfg=9, sb_cfg=5))
+        ),
+        "chassis missing (ovn-controller never registered)": dataclasses.replace(
+            base, sb=sb(chassis_list=[chassis("network", "10.0.99.10", gw=True)], bindings=base.sb.port_bindings)
+        ),
+    }
+    for cause, db in cases.items():
+        root = diagnose(rows(db)).root_cause
+        assert root is not None and root.cause == cause, (cause, root)
+
+
+def test_unreadable_ovn_is_an_error_not_a_cause():
+    got = rows(Unprobed("no OVN_Southbound member answered"))
+    ovn_rows = [r for r in got if r.check.startswith(("ovn", "OVN"))]
+    assert ovn_rows and all(r.verdict.value == "error" for r in ovn_rows)
+    assert diagnose(got).root_cause is None
