@@ -12,6 +12,7 @@ import ipaddress
 import re
 import subprocess
 from dataclasses import dataclass, field
+from typing import Any
 
 from ...errors import OvnError, UsageError
 from ...openstack.ovn_model import NbSnapshot
@@ -104,7 +105,7 @@ def acl_of(stage: Stage, nb: NbSnapshot) -> str:
     return f"logical flow {stage.name} priority {stage.priority}: {stage.match}"
 
 
-def microflow(port: dict, dst: str, proto: str, dport: int | None, nb: NbSnapshot, cidrs: list[str]) -> str:
+def microflow(port: dict[str, Any], dst: str, proto: str, dport: int | None, nb: NbSnapshot, cidrs: list[str]) -> str:
     """The ovn-trace expression for a packet from Neutron ``port`` to ``dst`` (IPv4)."""
     if not port.get("fixed_ips"):
         raise UsageError(f"port {port['id']} has no fixed IP")
@@ -127,7 +128,7 @@ def microflow(port: dict, dst: str, proto: str, dport: int | None, nb: NbSnapsho
     return expr + f" && {proto}.src == 40000 && {proto}.dst == {dport}"
 
 
-def _next_hop_mac(port: dict, dst: str, nb: NbSnapshot, cidrs: list[str]) -> str:
+def _next_hop_mac(port: dict[str, Any], dst: str, nb: NbSnapshot, cidrs: list[str]) -> str:
     """The destination's own MAC on the same subnet, else the router port's MAC on the port's network."""
     switch = f"neutron-{port['network_id']}"
     on_link = any(ipaddress.ip_address(dst) in ipaddress.ip_network(c) for c in cidrs)

@@ -2,26 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import signal
-
-from ...errors import LabError
-from ...host import proc, undo
-from .neutron_base import claim, neutron_rec
+from .neutron_base import freeze
 from .registry import FaultContext, kind
-
-
-def freeze(ctx: FaultContext, proc_name: str, what: str, hint: str) -> str:
-    """SIGSTOP a recorded lab process (alive but silent: Neutron marks its agent dead); undo SIGCONT."""
-    rec = neutron_rec(ctx).proc(proc_name)
-    if rec is None:
-        raise LabError(f"lab {ctx.state.lab} has no recorded process {proc_name}", hint)
-    if not proc.is_running(rec):
-        raise LabError(f"{what} ({proc_name}, pid {rec.pid}) is not running", "see `steth lab status`")
-    claim(ctx, proc_name)
-    ctx.record(undo.argv(["kill", "-CONT", str(rec.pid)]))
-    os.kill(rec.pid, signal.SIGSTOP)
-    return f"{what} (pid {rec.pid}) stopped (SIGSTOP): Neutron marks it dead after agent_down_time"
 
 
 @kind(

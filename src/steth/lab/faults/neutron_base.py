@@ -6,10 +6,13 @@ neutron_undo.py steps (``update_port`` back, a group deleted by name, a bounded 
 
 from __future__ import annotations
 
+import os
+import signal
 from collections.abc import Callable
 from typing import Any
 
 from ...errors import LabError, UsageError
+from ...host import proc, undo
 from ..neutron.ml2ovs.config import ovs_rundir
 from ..neutron.ml2ovs.plug import vif_argv
 from ..neutron.record import NeutronRecord, VMRecord
@@ -68,3 +71,16 @@ def claim(ctx: FaultContext, resource: str) -> None:
 def plug_argv(ctx: FaultContext, vm: VMRecord, tag: str = "") -> list[str]:
     """ovs-vsctl adding the VM's interface to br-int as nova/os-vif does (external_ids for the agent)."""
     return vif_argv(ovs_rundir(ctx.state, vm.node), vm, vm.ovs_port, tag)
+
+
+def freeze(ctx: FaultContext, proc_name: str, what: str, hint: str) -> str:
+    """SIGSTOP a recorded lab process (alive but silent: Neutron marks its agent dead); undo SIGCONT."""
+    rec = neutron_rec(ctx).proc(proc_name)
+    if rec is None:
+        raise LabError(f"lab {ctx.state.lab} has no recorded process {proc_name}", hint)
+    if not proc.is_running(rec):
+        raise LabError(f"{what} ({proc_name}, pid {rec.pid}) is not running", "see `steth lab status`")
+    claim(ctx, proc_name)
+    ctx.record(undo.argv(["kill", "-CONT", str(rec.pid)]))
+    os.kill(rec.pid, signal.SIGSTOP)
+    return f"{what} (pid {rec.pid}) stopped (SIGSTOP): Neutron marks it dead after agent_down_time"

@@ -1,4 +1,4 @@
-"""Fault kinds of the ML2/OVN lab (registered in faults/registry.py, area neutron; undone in reverse order).
+"""Fault kinds of the ML2/OVN lab (registered in faults/registry.py, area ovn; undone in reverse order).
 
 * ovn-northd-stopped: ovn-northd frozen (SIGSTOP): NB changes no longer reach the SB.
 * ovn-sb-quorum-lost: two of the three SB members frozen: the third has no quorum (no leader).
@@ -14,8 +14,7 @@ from typing import Any
 from ...errors import LabError, UsageError
 from ...host import proc, undo
 from ..neutron.record import NeutronRecord
-from .agents import freeze
-from .neutron_base import lab_vm
+from .neutron_base import freeze, lab_vm
 from .registry import FaultContext, kind
 
 HINT = "build it with `steth lab up --neutron --backend ovn`"
@@ -32,7 +31,7 @@ def ovn_rec(ctx: FaultContext) -> NeutronRecord:
     "ovn-northd-stopped",
     "freeze ovn-northd (SIGSTOP): NB changes stop reaching the SB (ML2/OVN lab)",
     params=(),
-    area="neutron",
+    area="ovn",
 )
 def _northd_stopped(ctx: FaultContext) -> str:
     ovn_rec(ctx)
@@ -43,7 +42,7 @@ def _northd_stopped(ctx: FaultContext) -> str:
     "ovn-sb-quorum-lost",
     "freeze two of the three SB cluster members (SIGSTOP): the third has no quorum (ML2/OVN lab)",
     params=(),
-    area="neutron",
+    area="ovn",
 )
 def _sb_quorum(ctx: FaultContext) -> str:
     members = [m["name"] for m in ovn_rec(ctx).ovn["sb"]]
@@ -89,7 +88,7 @@ def _json_rows(out: str) -> list[dict[str, Any]]:
     "ovn-lsp-deleted",
     "delete a VM port's Logical_Switch_Port in NB behind Neutron's back (drift; ML2/OVN lab)",
     params=("vm",),
-    area="neutron",
+    area="ovn",
 )
 def _lsp_deleted(ctx: FaultContext) -> str:
     rec = ovn_rec(ctx)

@@ -22,7 +22,7 @@ from ..state import LabState
 from ..topology import Node, PhysNet, Topology
 
 PARAMS = ("node", "network", "to", "mtu", "rate", "vlans", "vm", "tag")
-AREAS = ("underlay", "neutron")  # neutron: needs a lab built with --neutron
+AREAS = ("underlay", "neutron", "ovn")  # neutron: a lab built with --neutron; ovn: with --backend ovn
 
 
 @dataclass
