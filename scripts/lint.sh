@@ -9,3 +9,6 @@ echo "lint: ruff clean" >&2
 # strict ([tool.mypy] strict = true) on wire/ (the agent-controller contract), the checks and doctor
 .venv/bin/mypy src/steth/wire src/steth/controller/checks src/steth/controller/doctor src/steth/controller/commands/doctor.py
 echo "lint: mypy --strict clean on wire/, controller/checks/, controller/doctor/" >&2
+# the architecture's rules ([tool.importlinter] in pyproject.toml)
+.venv/bin/lint-imports --no-cache >/dev/null || .venv/bin/lint-imports --no-cache
+echo "lint: import contracts kept" >&2

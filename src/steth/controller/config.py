@@ -62,9 +62,10 @@ from dataclasses import dataclass, field
 
 from oslo_config import cfg
 
-from ..agent.config import DEFAULT_PORT, read_token
 from ..errors import ConfigError
 from ..openstack.ovn_model import OvnConfig
+from ..tokenfile import read_token
+from ..wire.defaults import AGENT_PORT as DEFAULT_PORT
 from ..wire.iperf import parse_rate
 
 DEFAULT_CONFIG = "/etc/steth/steth.conf"

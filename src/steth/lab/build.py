@@ -410,3 +410,8 @@ def down(lab: str = "lab", progress: Progress = _quiet) -> LabState | None:
                 ipr.link("del", index=found[0])
     shutil.rmtree(state.directory, ignore_errors=True)
     return state
+
+
+def agent_running(rec: proc.ProcRecord | None) -> bool:
+    """Is the recorded agent process still the one that was started?"""
+    return rec is not None and proc.is_running(rec)

@@ -187,9 +187,7 @@ class LabAgent(StethCommand):
             print(f"agent on {node.name} {'stopped' if stopped else 'was not running'}")
             return 0
         rec = state.agent(node.name)
-        from ...host.proc import is_running
-
-        if rec and is_running(rec):
+        if lab_build.agent_running(rec):
             raise UsageError(f"the agent on {node.name} is already running (pid {rec.pid})")
         builder.start_agent(node)
         problems = lab_build.wait_for_agents(state, timeout=20)
