@@ -112,9 +112,8 @@ def neutron_lab(tmp_path_factory):
         yield {
             "env": {
                 **env,
+                # the one export: the lab's steth.conf names its cloud ([openstack]), no OS_* needed
                 "STETH_CONFIG": f"{directory}/steth.conf",
-                "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml",
-                "OS_CLOUD": f"steth-{NEUTRON_LAB}",
             },
             "root": root,
             "dir": directory,

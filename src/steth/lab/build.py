@@ -296,6 +296,7 @@ def up(
             from . import neutron as lab_neutron
 
             lab_neutron.up(state, topo, progress)
+            write_controller_config(state)  # now with the [openstack] section
         state.status = "up"
         state.save()
         return state
@@ -364,6 +365,9 @@ def controller_config_text(state: LabState) -> str:
     ]
     lines += [f"{n.name} = {topo.address(n, topo.management)}" for n in topo.nodes]
     lines += lab_tls.config_lines(state)
+    clouds = os.path.join(state.directory, "clouds.yaml")  # written by the Neutron lab (neutron/services.py)
+    if state.extra.get("neutron") and os.path.exists(clouds):  # one export: STETH_CONFIG names the cloud too
+        lines += ["", "[openstack]", f"cloud = steth-{state.lab}", f"clouds_file = {clouds}"]
     ovn = state.extra.get("neutron", {}).get("ovn")
     if ovn:  # the ML2/OVN lab: its NB and SB cluster members, as Neutron's [ovn] section names them
         lines += ["", "[ovn]"]

@@ -78,8 +78,8 @@ class LabUp(StethCommand):
 
             rec = neutron.NeutronRecord.require(state)
             print(
-                f"Neutron: export OS_CLIENT_CONFIG_FILE={neutron.clouds_path(state)} "
-                f"OS_CLOUD={neutron.cloud_name(state)}   (up in {rec.up_seconds} s)"
+                f"Neutron: cloud {neutron.cloud_name(state)} of {neutron.clouds_path(state)}, named in the "
+                f"config's [openstack] (STETH_CONFIG is the one export)   (up in {rec.up_seconds} s)"
             )
         return 0
 
