@@ -36,8 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = config.load(sys.argv[1:] if argv is None else argv)
         config.check_state_dir(settings.state_dir)
-        config.require_tls_or_insecure(settings)
         tokens = Tokens(settings.token_file)
+        config.require_tls_or_insecure(settings)
         metrics_tokens = Tokens(settings.metrics_token_file) if settings.metrics_token_file else None
     except StethError as exc:
         print(f"steth-agent: {exc}", file=sys.stderr)
