@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import Any
 
 from ...errors import UsageError
 from ...wire.models import Verdict
@@ -11,7 +12,7 @@ from ...wire.vlan import format_ranges, parse_vlans
 from ...wire.watch import MAX_PROBE_RATE, WatchStatus
 from ..checks import mtu as mtu_check
 from ..checks.nodes import discover, select_networks
-from ..client import AgentClient, AgentReply, run
+from ..client import AgentClient, AgentReply, run, with_agents
 from ..inventory import select_nodes
 from ..watch import plan as watch_plan
 from ..watch.peers import DEFAULT_PEERS
@@ -151,23 +152,25 @@ class WatchApply(StethLister):
         return columns, rows
 
 
-class WatchStop(StethLister):
-    """Stop the watch on every agent and remove its plan."""
+class _OnEveryAgent(StethLister):
+    """A watch command that asks each selected agent one thing (``--nodes`` narrows them)."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         _nodes_option(parser)
         return parser
 
-    def take_action(self, args: argparse.Namespace):
+    def ask(self, args: argparse.Namespace, call: Any) -> list[AgentReply[WatchStatus]]:
         config = self.config
         nodes = select_nodes(config, args.nodes)
+        return with_agents(config, lambda client: client.fan_out(nodes, lambda n: call(client, n)))
 
-        async def go() -> list[AgentReply[WatchStatus]]:
-            async with AgentClient(config) as client:
-                return await client.fan_out(nodes, lambda n: watch_plan.stop(client, n))
 
-        outcomes = run(go())
+class WatchStop(_OnEveryAgent):
+    """Stop the watch on every agent and remove its plan."""
+
+    def take_action(self, args: argparse.Namespace):
+        outcomes = self.ask(args, watch_plan.stop)
         rows = [
             [o.node.name, "stopped" if o.ok else "", Verdict.OK.value if o.ok else Verdict.ERROR.value]
             + [o.error.message if o.error else ""]
@@ -177,23 +180,11 @@ class WatchStop(StethLister):
         return ["name", "watch", "verdict", "error"], rows
 
 
-class WatchStatusCmd(StethLister):
+class WatchStatusCmd(_OnEveryAgent):
     """Per agent and peer: what it probes, when it last did, the last result; node or pair problems below."""
 
-    def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
-        parser = super().get_parser(prog_name)
-        _nodes_option(parser)
-        return parser
-
     def take_action(self, args: argparse.Namespace):
-        config = self.config
-        nodes = select_nodes(config, args.nodes)
-
-        async def go() -> list[AgentReply[WatchStatus]]:
-            async with AgentClient(config) as client:
-                return await client.fan_out(nodes, lambda n: watch_plan.status(client, n))
-
-        outcomes = run(go())
+        outcomes = self.ask(args, watch_plan.status)
         now = time.time()
         columns = ["source", "network", "destination", "address", "up", "rtt_ms", "mtu_ok", "sent", "lost"]
         columns += ["last_probe_s_ago", "verdict", "error"]
