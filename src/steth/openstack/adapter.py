@@ -33,6 +33,22 @@ from .records import (  # noqa: F401  (the records are also this module's names)
 )
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+__all__ = [
+    "MAC_RE",
+    "UUID_RE",
+    "NetworkInfo",
+    "NeutronAgent",
+    "OpenStack",
+    "PortInfo",
+    "SegmentInfo",
+    "SubnetInfo",
+    "agent_from_api",
+    "connect",
+    "map_error",
+    "network_from_api",
+    "port_from_api",
+    "subnet_from_api",
+]
 MAC_RE = re.compile(r"^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$")
 
 
