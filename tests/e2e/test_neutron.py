@@ -103,6 +103,24 @@ def test_lab_status_lists_vms_networks_agents(neutron_lab):
     assert "host 203.0.113.10 tcp 80 dns 203.0.113.53" in inet["agent"]
 
 
+def test_lab_status_views_give_each_fact_a_column(neutron_lab):
+    """`lab status --view vm -f json`: a script reads port_id, mac, fixed_ip, node by name."""
+    r = run(neutron_lab, "lab", "status", "--name", neutron_lab["name"], "--view", "vm", "-f", "json")
+    assert r.rc == 0, r.err
+    rows = {row["name"]: row for row in r.json()}
+    for vm in vms(neutron_lab):
+        row = rows[vm["name"]]
+        assert (row["port_id"], row["mac"], row["fixed_ip"], row["node"]) == (
+            vm["port_id"],
+            vm["mac"],
+            vm["fixed_ip"],
+            vm["node"],
+        )
+        assert row["leased"].startswith(vm["fixed_ip"] + "/") and row["state"] == "ACTIVE"
+    procs = run(neutron_lab, "lab", "status", "--name", neutron_lab["name"], "--view", "process", "-f", "json")
+    assert procs.rc == 0 and all(isinstance(p["pid"], int) and p["argv"] for p in procs.json())
+
+
 def test_ovs_show_lists_vm_port_with_iface_id(neutron_lab):
     for vm in vms(neutron_lab):
         r = run(neutron_lab, "ovs", "show", vm["node"], "br-int", "-f", "json")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import HostError, LabError
@@ -77,7 +77,8 @@ def _router_row(rec: NeutronRecord, ports: dict[str, Any], conn: Any, api_error:
     )
     detail = f"gateway {r.gateway_ip or '-'} interfaces {' '.join(interfaces) or '-'}"
     state = router.status if router is not None else ("unknown" if api_error else "no router")
-    return NeutronRow("router", r.name, f"qrouter-{r.id}", detail, None, state)
+    facts = {"router_id": r.id, "gateway_ip": r.gateway_ip or "", "interfaces": " ".join(interfaces)}
+    return NeutronRow("router", r.name, f"qrouter-{r.id}", detail, None, state, facts)
 
 
 def l3_rows(rec: NeutronRecord, ports: dict[str, Any], conn: Any, api_error: str) -> list[NeutronRow]:
@@ -94,7 +95,10 @@ def l3_rows(rec: NeutronRecord, ports: dict[str, Any], conn: Any, api_error: str
             except Exception:
                 state = "no floating IP"
         fixed = vms[vm_name].fixed_ip if vm_name in vms else ""
-        rows.append(NeutronRow("floating-ip", fip.address, "", f"-> {vm_name} {fixed} port {fip.port_id}", None, state))
+        facts = {"vm": vm_name, "fixed_ip": fixed, "port_id": fip.port_id, "floating_ip_id": fip.id}
+        rows.append(
+            NeutronRow("floating-ip", fip.address, "", f"-> {vm_name} {fixed} port {fip.port_id}", None, state, facts)
+        )
     ext = rec.external
     if ext is not None and ext.namespace:
         procs = [r for n, r in rec.procs.items() if n.startswith("inet-")]
@@ -114,9 +118,18 @@ class NeutronRow:
     detail: str
     pid: int | None
     state: str
+    fields: dict[str, Any] = field(default_factory=dict)  # the row's facts by name (`lab status --view KIND`)
 
 
 def _network_row(n: Any, key: str, net_id: str, detail: str) -> NeutronRow:
+    facts = {"network_id": net_id}
+    if n:
+        facts |= {
+            "type": n.provider_network_type,
+            "physnet": n.provider_physical_network or "",
+            "segment": n.provider_segmentation_id,
+            "mtu": n.mtu,
+        }
     return NeutronRow(
         "network",
         n.name if n else key,
@@ -124,6 +137,7 @@ def _network_row(n: Any, key: str, net_id: str, detail: str) -> NeutronRow:
         f"{net_id} {detail}",
         None,
         n.status if n else "unknown",
+        facts,
     )
 
 
@@ -143,7 +157,17 @@ def _vm_row(vm: VMRecord, p: Any, api_error: str) -> NeutronRow:
         f"eth0 {' '.join(addrs) or '-'} ovs {vm.ovs_port or '-'}"
     )
     state = p.status if p else ("unknown" if api_error else "no port")
-    return NeutronRow("vm", vm.name, vm.namespace, detail, None, state)
+    facts = {
+        "node": vm.node,
+        "plugging": vm.plug,
+        "network": vm.network,
+        "port_id": vm.port_id,
+        "mac": vm.mac,
+        "fixed_ip": vm.fixed_ip,
+        "leased": " ".join(addrs),
+        "ovs_port": vm.ovs_port or "",
+    }
+    return NeutronRow("vm", vm.name, vm.namespace, detail, None, state, facts)
 
 
 def neutron_status(state: LabState) -> list[NeutronRow]:
@@ -183,10 +207,12 @@ def neutron_status(state: LabState) -> list[NeutronRow]:
     rows += l3_rows(rec, ports, conn, api_error)
     for a in agents:
         alive = "alive" if a.is_alive else "dead"
-        rows.append(NeutronRow("agent", a.agent_type, "", f"host {a.host} binary {a.binary}", None, alive))
+        facts = {"host": a.host, "binary": a.binary, "agent_id": a.id}
+        rows.append(NeutronRow("agent", a.agent_type, "", f"host {a.host} binary {a.binary}", None, alive, facts))
     for name, r in sorted(rec.procs.items()):
         running = "running" if proc.is_running(r) else "stopped"
-        rows.append(NeutronRow("process", name, "", " ".join(r.argv)[:120], r.pid, running))
+        facts = {"pid": r.pid, "argv": " ".join(r.argv)}
+        rows.append(NeutronRow("process", name, "", " ".join(r.argv)[:120], r.pid, running, facts))
     if api_error:
         rows.append(NeutronRow("api", "neutron-server", "", api_error, None, "error"))
     if rec.backend == "ml2ovn":  # OVN serves DHCP and routes in ovn-controller: no qdhcp/qrouter namespaces

@@ -108,16 +108,32 @@ class LabStatus(StethLister):
 
     A lab built with --neutron also lists its Neutron networks, VMs (node, plugging, port, MAC,
     fixed IP, the address the VM leased, port status), Neutron agents and lab processes; for
-    those rows the `agent` column holds the details.
+    those rows the `agent` column holds the details. `--view vm` (network, router, floating-ip,
+    agent, process) lists one kind of row with a column per fact, for scripts: `-f json --view vm`.
     """
+
+    VIEWS = ("nodes", "network", "vm", "router", "floating-ip", "internet", "agent", "process")
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
         add_name(parser)
+        parser.add_argument(
+            "--view",
+            choices=self.VIEWS,
+            help="one kind of row, each fact in a column of its own (default: every row, details in one column)",
+        )
         return parser
 
     def take_action(self, args: argparse.Namespace):
         from ...lab.status import require, status
+
+        if args.view and args.view != "nodes":
+            from ...lab.status import neutron_status
+
+            kind = [r for r in neutron_status(require(args.name)) if r.kind == args.view]
+            facts = list(dict.fromkeys(k for r in kind for k in r.fields))
+            columns = ["name", "namespace", *facts, "state"]
+            return columns, [[r.name, r.namespace, *(r.fields.get(k, "") for k in facts), r.state] for r in kind]
 
         _, rows = status(args.name)
         columns = ["node", "role", "namespace", "interfaces", "agent", "agent_pid", "agent_state"]
@@ -130,6 +146,8 @@ class LabStatus(StethLister):
                 else "\n".join(f"{name} {' '.join(addrs)}".strip() for name, addrs in sorted(r.interfaces.items()))
             )
             data.append([r.node, r.role, r.namespace, ifaces, r.agent_address, r.agent_pid, r.agent_state])
+        if args.view == "nodes":
+            return columns, data
         # with --neutron: networks, VMs (port, MAC, fixed IP, leased address), Neutron agents, processes
         from ...lab.status import neutron_status
 
