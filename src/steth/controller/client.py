@@ -22,6 +22,9 @@ from ..errors import AgentAuthError, AgentError, AgentRequestError, AgentUnreach
 from .config import ControllerConfig, NodeConfig, TlsConfig
 
 T = TypeVar("T")
+# requests of one probe kind in flight to one agent; the agent answers 429 above its own
+# probe_max_concurrent (default 8), and a check's bursts (check mtu: 16 sizes per round) must queue, not fail
+PER_AGENT_KIND_IN_FLIGHT = 8
 X509_V_ERR_HOSTNAME_MISMATCH = 62  # OpenSSL's verify code: the certificate does not name the host
 
 
@@ -169,6 +172,7 @@ class AgentClient:
         self._scheme = "https" if config.tls.enabled else "http"
         self._ssl = _ssl_context(config.tls)
         self._session: aiohttp.ClientSession | None = None
+        self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
 
     async def __aenter__(self) -> AgentClient:
         if self._make_connector is not None:
@@ -193,6 +197,15 @@ class AgentClient:
         """Over TLS the agent's certificate must name the node as [nodes] does (not just its address)."""
         return node.name if self._ssl else None
 
+    def _slot(self, node: NodeConfig, path: str) -> asyncio.Semaphore:
+        """The in-flight limit of one agent and probe kind (``/v1/ping`` -> ping): requests above it wait
+        here, instead of being answered 429 by the agent's own per-kind limit."""
+        key = (node.name, path.split("/", 3)[2] if path.startswith("/v1/") else path)
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = asyncio.Semaphore(PER_AGENT_KIND_IN_FLIGHT)
+        return slot
+
     async def request(
         self,
         node: NodeConfig,
@@ -203,7 +216,22 @@ class AgentClient:
         result: Any = None,
         extra_timeout: float = 0.0,
     ) -> Any:
-        """One call to one agent; returns the parsed ``result`` type (a model or TypeAdapter target)."""
+        """One call to one agent; returns the parsed ``result`` type (a model or TypeAdapter target).
+        At most PER_AGENT_KIND_IN_FLIGHT of one probe kind run at once per agent; the rest queue (their
+        timeout starts when they are sent)."""
+        async with self._slot(node, path):
+            return await self._request(node, method, path, body=body, result=result, extra_timeout=extra_timeout)
+
+    async def _request(
+        self,
+        node: NodeConfig,
+        method: str,
+        path: str,
+        *,
+        body: BaseModel | None,
+        result: Any,
+        extra_timeout: float,
+    ) -> Any:
         assert self._session is not None, "use AgentClient as an async context manager"
         url = f"{self._scheme}://{node.url}{path}"
         timeout = aiohttp.ClientTimeout(total=self._config.request_timeout + extra_timeout)
