@@ -18,7 +18,7 @@ from ..doctor.evidence import Evidence
 from ..doctor.facts import Target, gather
 from ..doctor.model import CheckResult, Diagnosis
 from ..doctor.registry import Chain
-from .base import StethLister
+from .base import StethLister, progress_printer
 
 COLUMNS = ["#", "plane", "check", "verdict", "evidence", "cause", "next_step"]
 
@@ -89,6 +89,8 @@ class Doctor(StethLister):
         if args.backend:
             _chain(Backend(args.backend), "was asked for with --backend")  # before asking the cloud anything
         t0 = time.monotonic()
+        progress = progress_printer("doctor")
+        progress(f"asking Neutron about {args.ref}")
         cloud = self.cloud
         facts = gather(cloud, args.ref, target)
         if args.backend:
@@ -96,6 +98,7 @@ class Doctor(StethLister):
         else:
             backend, how = detect(facts.agents)
         chain = _chain(backend, f"was detected ({how})")
+        progress(f"{backend.value} backend ({how}): probing the path through the agents")
         config = self.config
 
         async def collect() -> Evidence:
@@ -103,6 +106,7 @@ class Doctor(StethLister):
                 return await chain.collect(client, config, facts)
 
         evidence = run(collect()) if facts.port is not None else Evidence()
+        progress("judging the chain")
         checks = chain.judge(facts, evidence)
         d = diagnose(checks)
         if d.healthy:
