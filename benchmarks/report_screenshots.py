@@ -50,6 +50,7 @@ def main() -> int:
     ap.add_argument("--out", default=tempfile.mkdtemp(prefix="steth-report-"))
     ap.add_argument("--name", default="shot")
     args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
     root = tempfile.mkdtemp(prefix="steth-shot-")
     env = {"STETH_LAB_ROOT": root}
     up = steth("lab", "up", "--name", args.name, "--computes", "2", env=env)
