@@ -91,6 +91,12 @@ def prometheus(lab, tmp_path_factory):
             }
         ],
     }
+    if conf.has_section("tls") and conf["tls"].getboolean("enabled"):  # the lab's agents serve mutual TLS
+        tls = conf["tls"]
+        config["scrape_configs"][0] |= {
+            "scheme": "https",
+            "tls_config": {"ca_file": tls["ca_file"], "cert_file": tls["cert_file"], "key_file": tls["key_file"]},
+        }
     (work / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
     listen = f"127.0.0.1:{free_port()}"
     argv = [
