@@ -159,7 +159,10 @@ def gather(cloud: OpenStack, ref: str, to: Target | None = None) -> Facts:
         found = cloud.subnet_router(port.network_id, facts.subnet.id)
         if found:
             facts.router, facts.router_port = found
-            facts.l3_agents = cloud.l3_agents(facts.router.id)
+            try:
+                facts.l3_agents = cloud.l3_agents(facts.router.id)
+            except OpenStackNotFound:  # no l3_agent_scheduler extension (ML2/OVN routes in ovn-controller)
+                facts.l3_agents = []
             if facts.router.gateway_network_id:
                 ext = cloud.network(facts.router.gateway_network_id)
                 gw_ip = facts.router.gateway_ips[0] if facts.router.gateway_ips else None
