@@ -160,7 +160,8 @@ def test_trace_through_the_router_to_the_internet(ovn_lab):
 def test_trace_delivered_and_acl_drop(ovn_lab):
     vm1, vm2 = vm(ovn_lab, "vm1"), vm(ovn_lab, "vm2")
     rc, stages, err = trace(ovn_lab, vm2["port_id"], f"{vm1['fixed_ip']}:22", "tcp")  # the group admits TCP 22
-    assert rc == 0 and f"delivered to {vm1['port_id']}" in err, err
+    # ovn-trace names the logical port as Neutron named it (the lab's port name: LAB-vm1)
+    assert rc == 0 and f"delivered to {ovn_lab['name']}-vm1" in err, err
     rc, stages, err = trace(ovn_lab, vm2["port_id"], f"{vm1['fixed_ip']}:80", "tcp")  # but not TCP 80
     assert rc == 1 and "_acl" in err and "neutron_pg_drop" in err, err
 
