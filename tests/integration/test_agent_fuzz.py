@@ -77,7 +77,8 @@ def fuzz_agent(tmp_path_factory):
     agent = None
     try:
         subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
-        argv = [str(AGENT_BIN), "--bind", "127.0.0.1", "--port", str(PORT), "--token-file", str(token_file),
+        argv = [str(AGENT_BIN), "--insecure-http", "--bind", "127.0.0.1", "--port", str(PORT),
+                "--token-file", str(token_file),
                 "--state-dir", str(state), "--ovsdb-connection", f"unix:{d}/no-ovs.sock",
                 "--capture-max-seconds", "5", "--iperf-max-servers", "2"]  # fmt: skip
         # ip and unshare exec in place, sh execs the agent: the PID is the agent's

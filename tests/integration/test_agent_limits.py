@@ -70,7 +70,8 @@ def agent_process(tmp_path: Path, token_text: str, *extra: str) -> Iterator[tupl
     token_file.chmod(0o600)
     state = tmp_path / "state"
     port = free_port()
-    argv = [str(AGENT_BIN), "--bind", "127.0.0.1", "--port", str(port), "--token-file", str(token_file),
+    argv = [str(AGENT_BIN), "--insecure-http", "--bind", "127.0.0.1", "--port", str(port),
+            "--token-file", str(token_file),
             "--state-dir", str(state), "--ovsdb-connection", f"unix:{tmp_path}/no-ovs.sock", *extra]  # fmt: skip
     log = open(tmp_path / "agent.log", "wb")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -172,7 +173,7 @@ def test_unsafe_token_file_and_state_dir_stop_the_start_saying_how_to_fix(tmp_pa
     token_file = tmp_path / "token"
     token_file.write_text(secrets.token_hex(32))
     token_file.chmod(0o644)
-    base = [str(AGENT_BIN), "--bind", "127.0.0.1", "--port", str(free_port())]
+    base = [str(AGENT_BIN), "--insecure-http", "--bind", "127.0.0.1", "--port", str(free_port())]
     state = tmp_path / "state"
     r = subprocess.run([*base, "--token-file", str(token_file), "--state-dir", str(state)], capture_output=True,
                        text=True, timeout=60)  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import functools
 import ssl
 import time
@@ -78,7 +79,10 @@ def _tls_problem(exc: BaseException, tls: TlsConfig) -> tuple[str, str] | None:
         )
     if "WRONG_VERSION_NUMBER" in reason or "RECORD_LAYER_FAILURE" in reason:
         return ("it does not speak TLS on this port", "set [tls] enabled = false, or enable TLS on the agent")
-    if tls.enabled and not tls.cert_file and isinstance(exc, (aiohttp.ServerDisconnectedError, ConnectionResetError)):
+    reset = isinstance(exc, (aiohttp.ServerDisconnectedError, ConnectionResetError)) or (
+        isinstance(exc, OSError) and exc.errno == errno.ECONNRESET  # aiohttp's ClientOSError carries the errno
+    )
+    if tls.enabled and not tls.cert_file and reset:
         return (
             "it closed the TLS connection: agents with a CA (--tls-ca-file) require a client certificate",
             "set [tls] cert_file and key_file to a client certificate signed by the agents' CA",
