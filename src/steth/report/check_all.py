@@ -112,13 +112,13 @@ def steps_table(steps: Sequence[StepRow]) -> str:
             esc.escape(s.check),
             esc.escape(s.scope),
             _mark(_v(s.verdict)),
-            esc.escape(s.findings[0] if s.findings else ""),
+            "<br>".join(esc.escape(f) for f in s.findings),
         )
         + (f"{s.seconds:.1f}",)
         for s in steps
     ]
     return "<h2>All checks</h2>" + _table(
-        ["check", "scope", "verdict", "detail", "seconds"], rows, (_v(s.verdict) for s in steps)
+        ["check", "scope", "verdict", "findings", "seconds"], rows, (_v(s.verdict) for s in steps)
     )
 
 
