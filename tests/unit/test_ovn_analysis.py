@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from steth.controller.checks import ovn_status, ovn_sync
+from steth.controller.checks import ovn_status, ovn_sync, ovn_sync_l3
 from steth.controller.config import parse_ovn
 from steth.errors import ConfigError
 from steth.openstack.ovn_model import (
@@ -203,7 +203,7 @@ def test_subnet_without_dhcp_options_and_router_nat_drift():
         f"neutron-{ROUTER}", nat=(Nat(f"neutron-{ROUTER}", "snat", "198.51.100.88", "192.168.202.0/24"),)
     )
     view = ovn_sync.NeutronView(routers=[{"id": ROUTER, "name": "r", "external_gateway_info": {}}], floating_ips=[fip])
-    drift = ovn_sync.routers(view, nb(routers={lr.name: lr}), sb())
+    drift = ovn_sync_l3.routers(view, nb(routers={lr.name: lr}), sb())
     assert [(d.kind, d.check) for d in drift] == [("floatingip", "nb-nat")]
 
 
@@ -212,7 +212,7 @@ def test_security_group_rules_without_acls():
         ports=[neutron_port()], security_groups=[{"id": "sg-1", "name": "vm", "security_group_rules": [{"id": "r1"}]}]
     )
     pg = PortGroup("pg_sg_1", (PORT,), ())
-    drift = ovn_sync.security_groups(view, nb(ports={PORT: lsp()}, port_groups={pg.name: pg}))
+    drift = ovn_sync_l3.security_groups(view, nb(ports={PORT: lsp()}, port_groups={pg.name: pg}))
     assert [(d.check, d.neutron) for d in drift] == [("acls", "rules r1")]
 
 

@@ -184,7 +184,7 @@ class OvnSyncCheck(StethLister):
     def take_action(self, args: argparse.Namespace):
         from ...openstack import ovn
         from ...openstack.adapter import _api
-        from ..checks import ovn_sync
+        from ..checks import ovn_sync, ovn_sync_l3
 
         config = ovn_config(self.app.options)
         cloud = self.cloud
@@ -203,8 +203,8 @@ class OvnSyncCheck(StethLister):
         drift = ovn_sync.ports(view, nb, sb, ovs, only)
         if only is None:
             drift += ovn_sync.subnets(view, nb)
-            drift += ovn_sync.routers(view, nb, sb)
-            drift += ovn_sync.security_groups(view, nb)
+            drift += ovn_sync_l3.routers(view, nb, sb)
+            drift += ovn_sync_l3.security_groups(view, nb)
         self.exit_status = exit_status_for(d.verdict for d in drift)
         checked = f"{len(only or view.ports)} ports"
         if only is None:
