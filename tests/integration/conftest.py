@@ -239,7 +239,7 @@ def running_agent(
     ]
     if context is None:  # no TLS: plain HTTP must be asked for (the agent serves HTTPS only by default)
         argv.append("--insecure-http")
-    if agent_has_state_dir():
+    if agent_has_state_dir() and "--state-dir" not in (extra or []):
         # never the shared default: an agent undoes at start-up what others recorded there
         state_dir = log_path.parent / f"state-{port}"
         state_dir.mkdir(mode=0o700, exist_ok=True)

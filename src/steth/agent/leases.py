@@ -8,6 +8,7 @@ every lease found (left by a crashed agent) is undone; at shutdown all are.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import threading
@@ -15,6 +16,8 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from ..errors import HostError
 
 MAX_LEASE_SECONDS = 3600
 # what the agent itself records (links, captures, iperf3): start-up recovery runs nothing else
@@ -46,11 +49,23 @@ class LeaseStore:
 
     # --- persistence ---
     def _save(self) -> None:
-        os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+        """Write every lease to a temporary file, then rename it over leases.json: the file on disk is
+        always whole. HostError (nothing written) when the state directory cannot take it, e.g. full."""
         tmp = self.path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump([asdict(lease) for lease in self._leases.values()], fh)
-        os.replace(tmp, self.path)
+        try:
+            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump([asdict(lease) for lease in self._leases.values()], fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise HostError(
+                f"cannot record the lease in {self.state_dir}: {exc.strerror}; nothing was changed "
+                "(free space in the agent's state directory, --state-dir)"
+            ) from exc
 
     def _load(self) -> list[Lease]:
         try:
@@ -125,14 +140,22 @@ class LeaseStore:
         lease = Lease(id=uuid.uuid4().hex[:12], purpose=purpose, expires_at=time.time() + duration, subject=subject)
         with self._lock:
             self._leases[lease.id] = lease
-            self._save()
+            try:
+                self._save()
+            except HostError:
+                del self._leases[lease.id]  # not recorded: the change must not be made
+                raise
         return lease
 
     def add_undo(self, lease: Lease, step: dict[str, Any]) -> None:
         """Record how to reverse a change; call it *before* making the change where possible."""
         with self._lock:
             lease.undo.append(step)
-            self._save()
+            try:
+                self._save()
+            except HostError:
+                lease.undo.pop()  # not recorded: the change must not be made
+                raise
 
     def get(self, lease_id: str) -> Lease | None:
         return self._leases.get(lease_id)
