@@ -83,3 +83,27 @@ def test_full_state_dir_refuses_the_change_and_leaves_nothing(net, token, tmp_pa
         r = a.post("/v1/links/setup", {"interface": veth, "cidr": "192.0.2.8/24", "lease": 600})
         assert r.status == 200 and "192.0.2.8/24" in addrs(net, veth), r.body
         assert a.post("/v1/links/teardown", {"interface": veth}).status == 200
+
+
+def test_sigkill_during_a_vlan_listen_leaves_nothing(net, token, tmp_path, veth):
+    """A listen is a socket of the agent's own: SIGKILL frees it; the interface is as it was (no
+    promiscuous mode or flag left), and the next agent knows nothing of the old capture."""
+    value, path = token
+    log = tmp_path / "agent.log"
+    before = ip_json("-d", "link", "show", "dev", veth, ns=net.ns)[0]
+    with running_agent(net.ns, net.agent_ip, CHAOS_PORT, value, path, log) as a:
+        r = a.post("/v1/vlan/listen", {"interface": veth, "run_id": "c4a05e", "duration": 60})
+        assert r.status == 201, r.body
+        capture_id = r.body["capture_id"]
+        a.proc.kill()
+        a.proc.wait(timeout=10)
+    with running_agent(net.ns, net.agent_ip, CHAOS_PORT, value, path, log) as a:
+        assert a.post(f"/v1/vlan/listen/{capture_id}/collect", {}).status == 404
+    after = ip_json("-d", "link", "show", "dev", veth, ns=net.ns)[0]
+    assert (after["flags"], after.get("promiscuity")) == (before["flags"], before.get("promiscuity"))
+
+
+def test_an_odd_run_id_is_refused_not_a_server_error(agent, veth):
+    """Found by the test above: 5 hex digits passed validation and failed in bytes.fromhex (500)."""
+    r = agent.post("/v1/vlan/listen", {"interface": veth, "run_id": "c4a05", "duration": 1})
+    assert r.status == 422 and "even number" in r.detail, r.body

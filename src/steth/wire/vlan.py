@@ -18,7 +18,7 @@ MAX_LISTEN_SECONDS = 60.0
 MAX_GRACE_SECONDS = 5.0
 MAX_REPEAT = 3
 MAX_LEASE_SECONDS = 3600
-_RUN_ID_RE = re.compile(r"[0-9a-f]{2,16}")  # fullmatch: "$" lets a trailing newline through
+_RUN_ID_RE = re.compile(r"(?:[0-9a-f]{2}){1,8}")  # whole bytes; fullmatch: "$" lets a trailing newline through
 _SENDER_RE = re.compile(r"[A-Za-z0-9_.@:+-]{1,32}")
 _CAPTURE_RE = re.compile(r"[0-9a-f]{8,32}")
 
@@ -77,7 +77,7 @@ def format_ranges(vlans: list[int] | set[int]) -> str:
 
 def _check_run_id(value: str) -> str:
     if not _RUN_ID_RE.fullmatch(value):
-        raise ValueError("run_id must be 2-16 lowercase hex digits")
+        raise ValueError("run_id must be 1-8 bytes as lowercase hex (an even number of digits, 2-16)")
     return value
 
 
