@@ -147,7 +147,7 @@ OVN_PACKAGES = (
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # only test_ovn.py uses it: still once per run, and down before the next labs
 def ovn_lab(tmp_path_factory):
     """One ML2/OVN lab (NB and SB as 3-member Raft clusters, ovn-northd, ovn-controller on 3 chassis, a
     Geneve and a VLAN network with OVN DHCP, 4 VMs, a router with SNAT on the network node, a floating IP
