@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import errno
 import functools
+import json
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -177,14 +178,16 @@ class AgentClient:
         self._ssl = _ssl_context(config.tls)
         self._session: aiohttp.ClientSession | None = None
         self._slots: dict[tuple[str, str], asyncio.Semaphore] = {}
+        # max_connections is enforced here, not by the connector: aiohttp's connector wakes its queued
+        # requests by shuffling the list of every host that has one waiting, at each release, which is
+        # O(hosts) per request and O(N^2) for a fan-out to N agents (~1 s of CPU for 1000, measured)
+        self._in_flight = asyncio.Semaphore(config.max_connections)
 
     async def __aenter__(self) -> AgentClient:
         if self._make_connector is not None:
             connector = self._make_connector(self._ssl)
         else:
-            connector = aiohttp.TCPConnector(
-                limit=self._config.max_connections, ssl=self._ssl, force_close=False, enable_cleanup_closed=True
-            )
+            connector = aiohttp.TCPConnector(limit=0, ssl=self._ssl, force_close=False, enable_cleanup_closed=True)
         self._session = aiohttp.ClientSession(
             connector=connector,
             headers={"X-Steth-Token": self._token},
@@ -221,9 +224,9 @@ class AgentClient:
         extra_timeout: float = 0.0,
     ) -> Any:
         """One call to one agent; returns the parsed ``result`` type (a model or TypeAdapter target).
-        At most PER_AGENT_KIND_IN_FLIGHT of one probe kind run at once per agent; the rest queue (their
-        timeout starts when they are sent)."""
-        async with self._slot(node, path):
+        At most PER_AGENT_KIND_IN_FLIGHT of one probe kind run at once per agent, and max_connections in
+        all; the rest queue (their timeout starts when they are sent)."""
+        async with self._slot(node, path), self._in_flight:
             return await self._request(node, method, path, body=body, result=result, extra_timeout=extra_timeout)
 
     async def _request(
@@ -239,37 +242,29 @@ class AgentClient:
         assert self._session is not None, "use AgentClient as an async context manager"
         url = f"{self._scheme}://{node.url}{path}"
         timeout = aiohttp.ClientTimeout(total=self._config.request_timeout + extra_timeout)
-        where = dict(agent=node.name, address=node.url)
         with _transport_errors(node, timeout.total, self._config.tls):
-            try:
-                async with self._session.request(
-                    method,
-                    url,
-                    timeout=timeout,
-                    server_hostname=self._server_name(node),
-                    json=body.model_dump(mode="json", exclude_none=True) if body is not None else None,
-                ) as resp:
-                    payload = await resp.json(content_type=None) if resp.content_length != 0 else None
-                    status = resp.status
-            except aiohttp.ClientError:  # some are ValueErrors too (a certificate error): not a body problem
-                raise
-            except ValueError as exc:  # body was not JSON
-                hint = None if self._config.tls.enabled else "if the agent serves HTTPS, set [tls] enabled = true"
-                raise AgentRequestError(
-                    f"agent {node.name} at {node.url} sent a non-JSON answer: {exc}", hint, **where, status=502
-                ) from None
-        _raise_for_status(node, method, path, status, payload)
-        if result is None:
-            return payload
+            async with self._session.request(
+                method,
+                url,
+                timeout=timeout,
+                server_hostname=self._server_name(node),
+                # pydantic-core writes the JSON itself: a watch plan in 0.02 ms, not 0.1 ms (model_dump + json.dumps)
+                data=body.model_dump_json(exclude_none=True).encode() if body is not None else None,
+                headers=_JSON_BODY if body is not None else None,
+            ) as resp:
+                raw = await resp.read()
+                status = resp.status
+        if status >= 400 or result is None or not raw:
+            payload = _json(node, raw, self._config.tls) if raw else None
+            _raise_for_status(node, method, path, status, payload)
+            return payload if result is None else _validated(node, path, result, payload)
         try:
-            return _adapter(result).validate_python(payload)
+            # straight from the bytes: no dict of dicts built first (pydantic-core parses the JSON)
+            return _adapter(result).validate_json(raw)
         except ValidationError as exc:
-            raise AgentRequestError(
-                f"agent {node.name} answered {path} with an unexpected body: {exc}",
-                "agent and controller versions may differ",
-                **where,
-                status=502,
-            ) from None
+            if any(e["type"] == "json_invalid" for e in exc.errors()):
+                _json(node, raw, self._config.tls)  # raises the non-JSON error
+            raise _unexpected(node, path, exc) from None
 
     @contextlib.asynccontextmanager
     async def stream(
@@ -284,17 +279,18 @@ class AgentClient:
         timeout = aiohttp.ClientTimeout(
             total=duration + self._config.request_timeout, sock_connect=self._config.request_timeout
         )
-        with _transport_errors(node, timeout.total, self._config.tls, f"{method} {path}"):
-            async with self._session.request(
-                method, url, timeout=timeout, server_hostname=self._server_name(node)
-            ) as resp:
-                if resp.status >= 400:
-                    try:
-                        payload = await resp.json(content_type=None)
-                    except ValueError:
-                        payload = None
-                    _raise_for_status(node, method, path, resp.status, payload)
-                yield resp.content.iter_any()
+        async with self._in_flight:
+            with _transport_errors(node, timeout.total, self._config.tls, f"{method} {path}"):
+                async with self._session.request(
+                    method, url, timeout=timeout, server_hostname=self._server_name(node)
+                ) as resp:
+                    if resp.status >= 400:
+                        try:
+                            payload = await resp.json(content_type=None)
+                        except ValueError:
+                            payload = None
+                        _raise_for_status(node, method, path, resp.status, payload)
+                    yield resp.content.iter_any()
 
     async def timed(self, node: NodeConfig, call: Callable[[NodeConfig], Awaitable[T]]) -> AgentReply[T]:
         start = time.perf_counter()
@@ -307,8 +303,44 @@ class AgentClient:
     async def fan_out(
         self, nodes: Iterable[NodeConfig], call: Callable[[NodeConfig], Awaitable[T]]
     ) -> list[AgentReply[T]]:
-        """``call`` on every node at once; the connector bounds connections, each call its timeout."""
+        """``call`` on every node at once; at most max_connections requests are in flight (the rest wait
+        before they are sent, so their timeout starts then), each call has its timeout."""
         return list(await asyncio.gather(*(self.timed(n, call) for n in nodes)))
+
+
+_JSON_BODY = {"Content-Type": "application/json"}
+
+
+def _json(node: NodeConfig, raw: bytes, tls: TlsConfig) -> Any:
+    """The answer's JSON; AgentRequestError (502) when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        hint = None if tls.enabled else "if the agent serves HTTPS, set [tls] enabled = true"
+        raise AgentRequestError(
+            f"agent {node.name} at {node.url} sent a non-JSON answer: {exc}",
+            hint,
+            agent=node.name,
+            address=node.url,
+            status=502,
+        ) from None
+
+
+def _unexpected(node: NodeConfig, path: str, exc: ValidationError) -> AgentRequestError:
+    return AgentRequestError(
+        f"agent {node.name} answered {path} with an unexpected body: {exc}",
+        "agent and controller versions may differ",
+        agent=node.name,
+        address=node.url,
+        status=502,
+    )
+
+
+def _validated(node: NodeConfig, path: str, result: Any, payload: Any) -> Any:
+    try:
+        return _adapter(result).validate_python(payload)
+    except ValidationError as exc:
+        raise _unexpected(node, path, exc) from None
 
 
 def _raise_for_status(node: NodeConfig, method: str, path: str, status: int, payload: Any) -> None:
