@@ -6,17 +6,30 @@ import ipaddress
 import os
 import secrets
 import shutil
-import sys
-import time
 from collections.abc import Callable
 
 from ..errors import HostError, LabError
 from ..host import netlink, proc
 from . import namespaces
 from . import tls as lab_tls
+from .agents import agent_argv, agent_running, wait_for_agents
+from .controller_conf import config_path, controller_config_text, write_controller_config
 from .state import LabState
 from .topology import AGENT_PORT, Node, Topology, free_cidrs
 from .topology import build as build_topology
+
+__all__ = [
+    "LabBuilder",
+    "agent_argv",
+    "agent_running",
+    "config_path",
+    "controller_config_text",
+    "down",
+    "topology_of",
+    "up",
+    "wait_for_agents",
+    "write_controller_config",
+]
 
 Progress = Callable[[str], None]
 NUD_PERMANENT = 0x80
@@ -25,17 +38,6 @@ DYNAMIC_NEIGHBOUR_BUDGET = 512  # half the kernel's default gc_thresh3, shared w
 
 def _quiet(_: str) -> None:
     pass
-
-
-def agent_argv() -> list[str]:
-    """The steth-agent of this installation (same virtualenv as the running steth)."""
-    exe = os.path.join(os.path.dirname(sys.executable), "steth-agent")
-    if os.path.exists(exe):
-        return [exe]
-    found = shutil.which("steth-agent")
-    if found:
-        return [found]
-    return [sys.executable, "-m", "steth.agent.main"]
 
 
 def topology_of(state: LabState) -> Topology:
@@ -208,43 +210,6 @@ class LabBuilder:
         return stopped
 
 
-def wait_for_agents(state: LabState, timeout: float) -> dict[str, str]:
-    """Poll /v1/health of every agent until all answer or ``timeout``; returns node -> problem."""
-    import asyncio
-
-    import aiohttp
-
-    topo = topology_of(state)
-    ctx = lab_tls.client_context(state)
-
-    async def one(session: aiohttp.ClientSession, node: Node, deadline: float) -> tuple[str, str]:
-        url = f"https://{topo.address(node, topo.management)}:{AGENT_PORT}/v1/health"
-        last = "no answer"
-        while time.monotonic() < deadline:
-            rec = state.agent(node.name)
-            if rec is None or not proc.is_running(rec):
-                return node.name, "agent process exited (see its log in the lab directory)"
-            try:
-                async with session.get(
-                    url, timeout=aiohttp.ClientTimeout(total=1), ssl=ctx, server_hostname=node.name
-                ) as resp:
-                    if resp.status == 200:
-                        return node.name, ""
-                    last = f"HTTP {resp.status}"
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                last = str(exc) or type(exc).__name__
-            await asyncio.sleep(0.2)
-        return node.name, f"not ready after {timeout:g} s: {last}"
-
-    async def all_() -> dict[str, str]:
-        deadline = time.monotonic() + timeout
-        async with aiohttp.ClientSession() as session:
-            results = await asyncio.gather(*(one(session, n, deadline) for n in topo.nodes if n.name in state.agents))
-        return {name: problem for name, problem in results if problem}
-
-    return asyncio.run(all_())
-
-
 def up(
     lab: str = "lab",
     computes: int = 2,
@@ -334,54 +299,6 @@ def keep_logs(state: LabState) -> str | None:
     return dest if found else None
 
 
-def config_path(state: LabState) -> str:
-    return os.path.join(state.directory, "steth.conf")
-
-
-def controller_config_text(state: LabState) -> str:
-    topo = topology_of(state)
-    lines = [
-        "# steth controller config for lab " + state.lab,
-        "[DEFAULT]",
-        f"agent_port = {AGENT_PORT}",
-        f"token_file = {os.path.join(state.directory, 'token')}",
-        "request_timeout = 5",
-        "management_network = management",
-        "",
-        "[networks]",
-    ]
-    lines += [f"{net.name} = {net.cidr}" for net in topo.networks]
-    lines += [
-        "",
-        "# VLANs the tenant trunk must carry (check vlan, check all)",
-        "[vlans]",
-        "tenant = 100-199",
-        "",
-        "# bandwidth each network must reach (check bandwidth, check all)",
-        "[bandwidth]",
-        "tenant = 1G",
-        "",
-        "[nodes]",
-    ]
-    lines += [f"{n.name} = {topo.address(n, topo.management)}" for n in topo.nodes]
-    lines += lab_tls.config_lines(state)
-    clouds = os.path.join(state.directory, "clouds.yaml")  # written by the Neutron lab (neutron/services.py)
-    if state.extra.get("neutron") and os.path.exists(clouds):  # one export: STETH_CONFIG names the cloud too
-        lines += ["", "[openstack]", f"cloud = steth-{state.lab}", f"clouds_file = {clouds}"]
-    ovn = state.extra.get("neutron", {}).get("ovn")
-    if ovn:  # the ML2/OVN lab: its NB and SB cluster members, as Neutron's [ovn] section names them
-        lines += ["", "[ovn]"]
-        lines += [f"{db}_connection = {','.join(m['tcp'] for m in ovn[db])}" for db in ("nb", "sb")]
-    return "\n".join(lines) + "\n"
-
-
-def write_controller_config(state: LabState) -> str:
-    path = config_path(state)
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(controller_config_text(state))
-    return path
-
-
 def down(lab: str = "lab", progress: Progress = _quiet) -> LabState | None:
     """Remove exactly what the state file records; None if there is no such lab."""
     from pyroute2 import netns
@@ -414,8 +331,3 @@ def down(lab: str = "lab", progress: Progress = _quiet) -> LabState | None:
                 ipr.link("del", index=found[0])
     shutil.rmtree(state.directory, ignore_errors=True)
     return state
-
-
-def agent_running(rec: proc.ProcRecord | None) -> bool:
-    """Is the recorded agent process still the one that was started?"""
-    return rec is not None and proc.is_running(rec)
