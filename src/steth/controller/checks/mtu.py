@@ -117,13 +117,21 @@ def candidates(lo: int, hi: int, k: int = CANDIDATES_PER_ROUND) -> list[int]:
     return sorted({lo + max(1, round(span * i / k)) for i in range(1, k + 1)})
 
 
+@dataclass
+class Probed:
+    """One round: which pair passed at which size, and the pairs whose source agent failed (its message)."""
+
+    passed: dict[tuple[Pair, int], bool]
+    errors: dict[Pair, str]
+
+
 async def _probe(
     client: AgentClient, views: dict[str, NodeView], jobs: dict[tuple[str, int], list[Pair]], count: int, timeout: float
-) -> dict[tuple[Pair, int], bool]:
-    """Send every (source, payload size) job at once; which pair passed at which size."""
+) -> Probed:
+    """Send every (source, payload size) job at once."""
     import asyncio
 
-    async def one(source: str, size: int, pairs: list[Pair]) -> dict[tuple[Pair, int], bool]:
+    async def one(source: str, size: int, pairs: list[Pair]) -> Probed:
         req = PingRequest(
             targets=list(dict.fromkeys(p.address for p in pairs)),
             count=count,
@@ -134,15 +142,17 @@ async def _probe(
         )
         try:
             resp: PingResponse = await api.ping(client, views[source].node, req)
-        except AgentError:  # an agent lost mid-check: those probes count as failed
-            return {(p, size): False for p in pairs}
+        except AgentError as exc:  # not a lost probe: nothing was measured, say why
+            return Probed({}, {p: exc.message for p in pairs})
         got = {r.target: r.received > 0 for r in resp.results}
-        return {(p, size): got.get(p.address, False) for p in pairs}
+        return Probed({(p, size): got.get(p.address, False) for p in pairs}, {})
 
-    results: dict[tuple[Pair, int], bool] = {}
+    result = Probed({}, {})
     for part in await asyncio.gather(*(one(s, size, ps) for (s, size), ps in jobs.items())):
-        results.update(part)
-    return results
+        result.passed.update(part.passed)
+        for p, message in part.errors.items():
+            result.errors.setdefault(p, message)
+    return result
 
 
 async def run(
@@ -155,7 +165,8 @@ async def run(
     for p in pairs:
         jobs[(p.source, expected[p.network] - p.overhead)].append(p)
     first = await _probe(client, by_name, jobs, count=2, timeout=timeout)
-    failing = [p for p in pairs if not first[(p, expected[p.network] - p.overhead)]]
+    errors = dict(first.errors)  # pair -> the agent's error: an `error` row, out of the search
+    failing = [p for p in pairs if p not in errors and not first.passed[(p, expected[p.network] - p.overhead)]]
     # search rounds for the failing pairs: payload bounds, lo known passing (or below minimum)
     lo = {p: MIN_MTU - p.overhead - 1 for p in failing}
     hi = {p: expected[p.network] - p.overhead - 1 for p in failing}
@@ -167,51 +178,34 @@ async def run(
         if not jobs:
             break
         seen = await _probe(client, by_name, jobs, count=1, timeout=timeout)
+        errors.update(seen.errors)
+        failing = [p for p in failing if p not in errors]
         for p in failing:
             sizes = candidates(lo[p], hi[p])
-            passed = [s for s in sizes if seen[(p, s)]]
-            failed_above = [s for s in sizes if not seen[(p, s)] and s > max(passed, default=lo[p])]
+            passed = [s for s in sizes if seen.passed[(p, s)]]
+            failed_above = [s for s in sizes if not seen.passed[(p, s)] and s > max(passed, default=lo[p])]
             if passed:
                 lo[p] = max(passed)
             hi[p] = min(failed_above, default=lo[p] + 1) - 1 if failed_above else lo[p]
             if not passed and min(sizes) == MIN_MTU - p.overhead:
                 hi[p] = lo[p]  # not even the smallest size passes: unreachable
-    rows = []
-    for p in pairs:
-        exp = expected[p.network]
-        if p not in lo:
-            rows.append(MtuRow(p.network, "path", p.source, p.destination, "", exp, exp, Verdict.OK))
-            continue
-        found = lo[p] + p.overhead
-        if found < MIN_MTU:
-            rows.append(
-                MtuRow(
-                    p.network,
-                    "path",
-                    p.source,
-                    p.destination,
-                    "",
-                    exp,
-                    None,
-                    Verdict.FAIL,
-                    f"{p.destination} unreachable from {p.source} on {p.network} at any size",
-                )
-            )
-        else:
-            rows.append(
-                MtuRow(
-                    p.network,
-                    "path",
-                    p.source,
-                    p.destination,
-                    "",
-                    exp,
-                    found,
-                    Verdict.FAIL,
-                    f"path MTU {p.source} -> {p.destination} is {found} < {exp}",
-                )
-            )
-    return rows
+    return [_row(p, expected[p.network], lo.get(p), errors.get(p)) for p in pairs]
+
+
+def _row(p: Pair, exp: int, lo: int | None, error: str | None) -> MtuRow:
+    """The path row of one pair: ``lo`` the largest payload that passed (None: the expected size did),
+    ``error`` what its source agent answered instead of probing."""
+    row = MtuRow(p.network, "path", p.source, p.destination, "", exp, None, Verdict.FAIL)
+    if error is not None:
+        row.verdict, row.note = Verdict.ERROR, f"{p.source} could not probe {p.destination} on {p.network}: {error}"
+    elif lo is None:
+        row.measured_mtu, row.verdict = exp, Verdict.OK
+    elif lo + p.overhead < MIN_MTU:
+        row.note = f"{p.destination} unreachable from {p.source} on {p.network} at any size"
+    else:
+        row.measured_mtu = lo + p.overhead
+        row.note = f"path MTU {p.source} -> {p.destination} is {row.measured_mtu} < {exp}"
+    return row
 
 
 # ---- analysis ------------------------------------------------------------
