@@ -14,11 +14,16 @@ is checked on every /v1 call.
 What it measures: the controller's whole wall time as a user sees it (a new
 `steth` process: config with 1000 nodes, 1000 /v1/info calls, peer sets over
 1000 nodes on 3 networks, 1000 plans built, serialised and sent, answers parsed
-and tabulated), with the stand-ins sharing the same 2 cores. What it does not
+and tabulated), and that process's own CPU time (what the controller costs,
+whatever else runs), with the stand-ins sharing the same 2 cores. With --tls
+every stand-in serves HTTPS with its own certificate (EC P-256, signed by a CA
+made for the run, as `steth pki` makes them) and requires the controller's
+client certificate, so every agent costs a full TLS handshake. What it does not
 measure: real agents' work (their probing starts after they answer), network
-latency or TLS between hosts, agents on 1000 different machines.
+latency between hosts, agents on 1000 different machines (here their CPU is
+taken from the controller's two cores).
 
-Usage: .venv/bin/python benchmarks/watch_fleet.py [--agents 1000] [--processes 4] [--runs 3]
+Usage: .venv/bin/python benchmarks/watch_fleet.py [--agents 1000] [--processes 4] [--runs 3] [--tls]
 """
 
 from __future__ import annotations
