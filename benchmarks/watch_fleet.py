@@ -231,24 +231,25 @@ def main() -> None:
     parser.add_argument("--tls", action="store_true", help="agents serve HTTPS with their own certificates, mTLS")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="steth-bench-fleet-")
-    token = secrets.token_hex(16)
-    token_file = os.path.join(work, "token")
-    with open(os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
-        fh.write(token)  # the agent refuses a token file others may read
-    health, template = record(token_file, token)
-    conf = os.path.join(work, "steth.conf")
-    with open(conf, "w") as fh:
-        fh.write(f"[DEFAULT]\nagent_port = {PORT}\ntoken_file = {token_file}\nrequest_timeout = 30\n\n[networks]\n")
-        fh.writelines(f"{net} = 10.{n}.0.0/16\n" for net, n in NETWORKS.items())
-        fh.write("\n[nodes]\n")
-        fh.writelines(f"sim-{i} = {address(i)}:{PORT}\n" for i in range(args.agents))
-        tls = tls_files(work) if args.tls else None
-        if tls:
-            fh.write(
-                f"\n[tls]\nenabled = true\nca_file = {tls['ca']}\ncert_file = {tls['cert']}\nkey_file = {tls['key']}\n"
-            )
-    procs = []
-    try:
+    procs: list = []
+    try:  # the work directory (token, certificates, config) goes whatever happens
+        token = secrets.token_hex(16)
+        token_file = os.path.join(work, "token")
+        with open(os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+            fh.write(token)  # the agent refuses a token file others may read
+        health, template = record(token_file, token)
+        conf = os.path.join(work, "steth.conf")
+        with open(conf, "w") as fh:
+            fh.write(f"[DEFAULT]\nagent_port = {PORT}\ntoken_file = {token_file}\nrequest_timeout = 30\n\n[networks]\n")
+            fh.writelines(f"{net} = 10.{n}.0.0/16\n" for net, n in NETWORKS.items())
+            fh.write("\n[nodes]\n")
+            fh.writelines(f"sim-{i} = {address(i)}:{PORT}\n" for i in range(args.agents))
+            tls = tls_files(work) if args.tls else None
+            if tls:
+                fh.write(
+                    f"\n[tls]\nenabled = true\nca_file = {tls['ca']}\n"
+                    f"cert_file = {tls['cert']}\nkey_file = {tls['key']}\n"
+                )
         for p in range(args.processes):
             ready = multiprocessing.Event()
             part = list(range(p, args.agents, args.processes))
