@@ -142,7 +142,7 @@ async def _dhcp(g: Gatherer) -> dhcp_check.Analysis | Unprobed | None:
     found = vif(f, ovs)
     if found is None or not f.subnet or not f.subnet.enable_dhcp:
         return None
-    p = dhcp_check.plan(f.vm_port, f.vm_network, f.dhcp_ports, f.dhcp_hosts, _uplink(f, ovs), ovs_port=found[2].name)
+    p = dhcp_check.plan(f.vm_port, f.vm_network, f.dhcp_ports, f.dhcp_hosts, uplink(f, ovs), ovs_port=found[2].name)
     got = await guarded(_dhcp_trace(g, p))
     if isinstance(got, dhcp_check.Analysis):
         dhcp_check.explain_tag(got, found[1])
@@ -154,13 +154,15 @@ async def _dhcp_trace(g: Gatherer, p: dhcp_check.Plan) -> dhcp_check.Analysis:
     return await dhcp_check.trace(g.client, nodes, p, DHCP_WINDOW)
 
 
-def _uplink(f: Facts, ovs: PerHost[OvsShowResponse]) -> str:
-    """The compute node's NIC that carries the network (physnet NIC, or the one with the tunnel IP)."""
+def uplink(f: Facts, ovs: PerHost[OvsShowResponse], host: str | None = None) -> str:
+    """A node's NIC that carries the network (physnet NIC, or the one with the tunnel IP); the compute
+    node's by default."""
+    host = host or f.compute
     seg = f.segment
-    nic = physnet_nic(f, ovs, f.compute, seg.physical_network if seg else None)
-    agent = f.l2_agent(f.compute)
+    nic = physnet_nic(f, ovs, host, seg.physical_network if seg else None)
+    agent = f.l2_agent(host)
     if not nic and agent:  # the tunnel endpoint usually rides a provider bridge
-        shown = ovs.get(f.compute or "")
+        shown = ovs.get(host or "")
         nic = next((n for n in (bridge_nic(shown, b) for b in agent.bridge_mappings.values()) if n), None)
     return nic or "eth1"
 

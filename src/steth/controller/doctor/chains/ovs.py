@@ -7,7 +7,7 @@ breaks further down (unplugged VIF, dead VLAN), so it comes after the br-int por
 
 from __future__ import annotations
 
-from .. import neutron_port, neutron_services, ovs_path, reach  # noqa: F401  (they register the checks)
+from .. import neutron_port, neutron_services, ovs_path, reach, vm_checks  # noqa: F401  (they register the checks)
 from ..backend import Backend
 from ..registry import REGISTRY
 
@@ -42,5 +42,6 @@ CHAIN = REGISTRY.chain(
         "nat-rules",
         "destination-reachable",
         "dns-servers-reachable",
+        "vm-own-packet",
     ],
 )
