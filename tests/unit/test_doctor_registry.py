@@ -33,7 +33,7 @@ from steth.wire.verdict import Verdict
 
 from .test_doctor_control import OVS_CHAIN, healthy
 from .test_doctor_data import evidence, pong, show
-from .test_doctor_vmprobe import healthy_probe
+from .test_doctor_vmprobe import healthy_probe, network_show
 
 
 async def _never(g: object) -> None:
@@ -204,7 +204,7 @@ def full_evidence() -> Evidence:
     ]
     snat = "-A neutron-l3-agent-snat -o qg-1 -j SNAT --to-source 198.51.100.20 --random-fully"
     return evidence(
-        ovs={"compute-1": show(), "network": show()},
+        ovs={"compute-1": show(), "network": network_show(healthy())},
         flood_flows=OvsFlowsResponse(bridge="br-tun", table=22, flows=["table=22,dl_vlan=1 actions=output:2"]),
         dhcp=Analysis(Verdict.OK, "DISCOVER and OFFER seen at every hop", hops, []),
         vm_frames=[Summary(src="192.168.1.10", dst="192.168.1.1", proto="IPv4")],

@@ -16,12 +16,12 @@ from steth.controller.doctor.vm_path import PathHop, ProbeId, classify, judge, t
 from steth.controller.doctor.vm_probe import RouterForwarding, Target, VmProbe, bpf, target_of
 from steth.host import probe_frames
 from steth.host.inet import checksum
-from steth.wire.models import IptablesResponse
+from steth.wire.models import IptablesResponse, OvsBridgeInfo, OvsInterfaceInfo, OvsPortInfo, OvsShowResponse
 from steth.wire.verdict import Verdict
 from steth.wire.vmprobe import MARKER, RouterState, VmProbeRequest
 
 from .test_doctor_control import healthy
-from .test_doctor_data import evidence
+from .test_doctor_data import evidence, pong, show
 
 TOKEN = "0123456789abcdef"
 VM_MAC, GW_MAC = "fa:16:3e:00:00:01", "fa:16:3e:00:00:fe"
@@ -202,3 +202,61 @@ def test_the_target_is_to_else_the_gateway():
     f.to = None
     t = target_of(f)
     assert t is not None and t.address == f.subnet.gateway_ip and not t.beyond_router
+
+
+def network_show(f, qr_tag: int = 1, dhcp_iface_id: str | None = None) -> OvsShowResponse:
+    """The network node's Open vSwitch for ``f``: the DHCP and router ports on br-int (local VLAN 1), a
+    tunnel port back to the compute node."""
+
+    def port(name: str, iface_id: str, tag: int) -> OvsPortInfo:
+        iface = OvsInterfaceInfo(name=name, ofport=5, external_ids={"iface-id": iface_id} if iface_id else {})
+        return OvsPortInfo(name=name, tag=tag, other_config={"tag": "1"}, interfaces=[iface])
+
+    dp, rp = f.dhcp_ports[0], f.router_port
+    tun = OvsPortInfo(
+        name="vxlan-0b",
+        interfaces=[OvsInterfaceInfo(name="vxlan-0b", type="vxlan", ofport=2, options={"remote_ip": "10.0.99.9"})],
+    )
+    ports = [port(f"tap{dp.id[:11]}", dp.id if dhcp_iface_id is None else dhcp_iface_id, 1)]
+    ports.append(port(f"qr-{rp.id[:11]}", rp.id, qr_tag))
+    bridges = [OvsBridgeInfo(name="br-int", ports=ports), OvsBridgeInfo(name="br-tun", ports=[tun])]
+    return OvsShowResponse(ovs_available=True, verdict=Verdict.OK, bridges=bridges)
+
+
+def ports_row(f, **over) -> CheckResult:
+    ovs = {"compute-1": show(), "network": network_show(f, **over)}
+    (row,) = REGISTRY.checks["network-ports-on-br-int"].evaluate(f, evidence(ovs=ovs))
+    return row
+
+
+def test_the_network_node_end_is_checked_as_the_compute_end():
+    f = healthy()
+    row = ports_row(f)
+    assert row.verdict == Verdict.OK and "DHCP port" in row.evidence and "router port qr-" in row.evidence
+    row = ports_row(f, qr_tag=7)
+    assert row.verdict == Verdict.FAIL and row.cause == "wrong local VLAN tag on br-int on network"
+    assert "ovs-vsctl set Port qr-" in row.next_step
+    row = ports_row(f, dhcp_iface_id="")
+    assert row.verdict == Verdict.FAIL and row.cause == "DHCP port not plugged into br-int on network"
+    (under,) = REGISTRY.checks["underlay-ports"].evaluate(
+        f, evidence(ovs={"compute-1": show(), "network": network_show(f)})
+    )
+    assert under.verdict == Verdict.OK and "network: tunnel ports to 10.0.99.9" in under.evidence
+    no_tun = network_show(f)
+    no_tun.bridges = no_tun.bridges[:1]
+    (under,) = REGISTRY.checks["underlay-ports"].evaluate(f, evidence(ovs={"compute-1": show(), "network": no_tun}))
+    assert (
+        under.verdict == Verdict.FAIL and under.cause == "tunnel port missing" and "toward compute-1" in under.evidence
+    )
+
+
+def test_a_route_missing_in_the_router_is_the_routers_not_upstreams():
+    f = healthy()
+    ev = evidence(
+        to=pong(str(f.to.address), received=0), router_forwarding=forwarding(routes=("192.168.1.0/24 dev qr-1",))
+    )
+    (row,) = REGISTRY.checks["destination-reachable"].evaluate(f, ev)
+    assert row.cause == "router has no route to the destination" and "upstream" not in row.next_step
+    ev = evidence(to=pong(str(f.to.address), received=0), router_forwarding=forwarding())
+    (row,) = REGISTRY.checks["destination-reachable"].evaluate(f, ev)
+    assert row.cause == "destination unreachable beyond the router"

@@ -35,8 +35,11 @@ def forward_drops(filt: IptablesResponse) -> list[str]:
     return out
 
 
-def router_faults(f: Facts, fw: RouterForwarding | None, destination: str) -> tuple[list[str], list[str]]:
-    """(what in the router's namespace stops forwarding to ``destination``, the facts read), from its state."""
+def router_faults(
+    f: Facts, fw: RouterForwarding | None, destination: str, forwarding: bool = True
+) -> tuple[list[str], list[str]]:
+    """(what in the router's namespace stops forwarding to ``destination``, the facts read), from its state.
+    ``forwarding=False``: for the router's own packets (ip_forward and FORWARD do not apply)."""
     if fw is None:
         return [], []
     found: list[str] = []
@@ -44,7 +47,7 @@ def router_faults(f: Facts, fw: RouterForwarding | None, destination: str) -> tu
     st = fw.state
     if isinstance(st, RouterState) and st.verdict == Verdict.OK:
         facts.append(f"net.ipv4.ip_forward={1 if st.ip_forward else 0}")
-        if st.ip_forward is False:
+        if st.ip_forward is False and forwarding:
             found.append("net.ipv4.ip_forward=0 in the namespace: it routes nothing")
         route = route_to(st, destination)
         facts.append(f"route to {destination}: {route or 'none'}")
@@ -55,7 +58,7 @@ def router_faults(f: Facts, fw: RouterForwarding | None, destination: str) -> tu
             found.append(f"interface(s) down in the namespace: {', '.join(down)}")
     elif isinstance(st, RouterState):
         facts.append(st.detail)
-    if isinstance(fw.filter, IptablesResponse) and fw.filter.verdict == Verdict.OK:
+    if forwarding and isinstance(fw.filter, IptablesResponse) and fw.filter.verdict == Verdict.OK:
         drops = forward_drops(fw.filter)
         if drops:
             found.append(f"iptables FORWARD drops: {'; '.join(drops)}")
@@ -118,7 +121,7 @@ class VmOwnPacket(Check):
                 f"{text}; {ns} on {f.l3_host}: {why} ({'; '.join(facts)})",
                 cause="router not forwarding",
                 catalogue=7,
-                next_step=_router_step(found, ns, f.l3_host),
+                next_step=router_step(found, ns, f.l3_host),
             )
         if v.lost_request and lost.name == "qr":
             return self.fail(
@@ -141,7 +144,7 @@ class VmOwnPacket(Check):
                 f"{text}; {ns}: {'; '.join(found)}",
                 cause="router not forwarding",
                 catalogue=7,
-                next_step=_router_step(found, ns, f.l3_host),
+                next_step=router_step(found, ns, f.l3_host),
             )
         side = "compute node" if lost.node == f.compute else "network node"
         return self.fail(
@@ -153,7 +156,7 @@ class VmOwnPacket(Check):
         )
 
 
-def _router_step(found: list[str], ns: str, host: str | None) -> str:
+def router_step(found: list[str], ns: str, host: str | None) -> str:
     steps = []
     text = " ".join(found)
     if "ip_forward=0" in text:
