@@ -159,14 +159,14 @@ class VmOwnPacket(Check):
 def router_step(found: list[str], ns: str, host: str | None) -> str:
     steps = []
     text = " ".join(found)
+    if "down" in text:
+        steps.append(f"bring the interface up in {ns}")
     if "ip_forward=0" in text:
         steps.append(f"ip netns exec {ns} sysctl -w net.ipv4.ip_forward=1")
     if "no route" in text:
         steps.append(f"restore {ns}'s route (the L3 agent sets the default route from the external subnet's gateway)")
     if "FORWARD drops" in text:
         steps.append(f"remove the DROP from {ns}'s FORWARD chain")
-    if "down" in text:
-        steps.append(f"bring the interface up in {ns}")
     steps.append(f"then restart the L3 agent on {host} to resync the router")
     return "; ".join(steps)
 
