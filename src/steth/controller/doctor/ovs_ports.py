@@ -27,17 +27,18 @@ class Wiring:
     next_step: str = ""
 
 
-def wiring(f: Facts, shown: OvsShowResponse, host: str, port_id: str, what: str) -> Wiring:
-    """``what`` (e.g. "router port qr-...") on ``host``'s br-int: iface-id, bridge, tag, ofport."""
+def wiring(f: Facts, shown: OvsShowResponse, host: str, port_id: str, kind: str, name: str) -> Wiring:
+    """The ``kind`` port (e.g. "router port") named ``name`` on ``host``'s br-int: iface-id, bridge, tag, ofport."""
     agent = f.l2_agent(host)
     want = (agent.integration_bridge if agent else None) or "br-int"
+    what = f"{kind} {name}"
     found = shown.with_iface_id(port_id)
     if found is None:
         return Wiring(
             f"{what}: no interface on {host}'s Open vSwitch has external_ids:iface-id={port_id}",
             problem="missing",
-            cause=f"{what.split(' ')[0]} {what.split(' ')[1]} not plugged into br-int on {host}",
-            next_step=f"on {host}: the {what.split(' ')[0]} agent plugs it; its interface must be on {want} with "
+            cause=f"{kind} not plugged into br-int on {host}",
+            next_step=f"on {host}: the agent that owns the {kind} plugs it; its interface must be on {want} with "
             f"external_ids:iface-id={port_id} (restart that agent to replug)",
         )
     bridge, pt, iface = found
@@ -45,20 +46,20 @@ def wiring(f: Facts, shown: OvsShowResponse, host: str, port_id: str, what: str)
     text = f"{what} on {host}: {bridge.name} port {pt.name} tag {pt.tag} (agent's local VLAN {intended or 'unset'})"
     w = Wiring(text, pt.tag)
     if bridge.name != want:
-        w.problem, w.cause = f"on {bridge.name}, not {want}", f"{what.split(' ')[1]} on the wrong bridge on {host}"
+        w.problem, w.cause = f"on {bridge.name}, not {want}", f"{kind} on the wrong bridge on {host}"
         w.next_step = f"move {pt.name} to {want} on {host}"
     elif pt.tag == 4095:
-        w.problem, w.cause = "dead VLAN 4095", f"L2 agent on {host} could not wire the {what.split(' ')[1]}"
+        w.problem, w.cause = "dead VLAN 4095", f"L2 agent on {host} could not wire the {kind}"
         w.next_step = f"read the OVS agent's log on {host} for port {port_id}"
     elif intended and str(pt.tag) != intended:
         w.problem = "its tag is not the local VLAN the agent assigned"
         w.cause = f"wrong local VLAN tag on br-int on {host}"
         w.next_step = f"ovs-vsctl set Port {pt.name} tag={intended} on {host} (or restart its OVS agent to resync)"
     elif pt.tag is None:
-        w.problem, w.cause = "no local VLAN tag", f"{what.split(' ')[1]} not wired by the L2 agent on {host}"
+        w.problem, w.cause = "no local VLAN tag", f"{kind} not wired by the L2 agent on {host}"
         w.next_step = f"read the OVS agent's log on {host}"
     elif iface.ofport is not None and iface.ofport < 0:
-        w.problem, w.cause = f"OVS could not add it: {iface.error}", f"{what.split(' ')[1]} broken in OVS on {host}"
+        w.problem, w.cause = f"OVS could not add it: {iface.error}", f"{kind} broken in OVS on {host}"
         w.next_step = f"ovs-vsctl list Interface {iface.name} on {host}"
     return w
 
@@ -74,25 +75,25 @@ class NetworkPortsOnBrInt(Check):
     needs = (OVS,)
 
     def judge(self, f: Facts, ev: Evidence) -> CheckResult:
-        ports: list[tuple[str, str, str, bool]] = []  # host, port id, what, on the VM's network
+        ports: list[tuple[str, str, str, str, bool]] = []  # host, port id, kind, name, on the VM's network
         for dp in f.dhcp_ports:
             if dp.binding_host:
-                ports.append((dp.binding_host, dp.id, f"DHCP port tap{dp.id[:11]}", True))
+                ports.append((dp.binding_host, dp.id, "DHCP port", f"tap{dp.id[:11]}", True))
         if f.router_port is not None and f.l3_host:
-            ports.append((f.l3_host, f.router_port.id, f"router port qr-{f.router_port.id[:11]}", True))
+            ports.append((f.l3_host, f.router_port.id, "router port", f"qr-{f.router_port.id[:11]}", True))
         if f.gateway_port is not None and f.l3_host:
-            ports.append((f.l3_host, f.gateway_port.id, f"router gateway qg-{f.gateway_port.id[:11]}", False))
+            ports.append((f.l3_host, f.gateway_port.id, "router gateway port", f"qg-{f.gateway_port.id[:11]}", False))
         if not ports:
             return self.skipped("no DHCP port and no router on the network")
         texts: list[str] = []
         tags: dict[str, dict[str, int | None]] = {}
-        for host, pid, what, same_net in ports:
+        for host, pid, kind, name, same_net in ports:
             shown = ev[OVS].get(host)
             if isinstance(shown, Unprobed):
                 return self.unprobed(shown)
             if not isinstance(shown, OvsShowResponse):
                 return self.skipped(f"{host}'s Open vSwitch was not read", unproven=True)
-            w = wiring(f, shown, host, pid, what)
+            w = wiring(f, shown, host, pid, kind, name)
             if w.problem:
                 return self.fail(
                     w.text + (f": {w.problem}" if w.problem != "missing" else ""),
@@ -102,7 +103,7 @@ class NetworkPortsOnBrInt(Check):
                 )
             texts.append(w.text)
             if same_net:
-                tags.setdefault(host, {})[what] = w.tag
+                tags.setdefault(host, {})[f"{kind} {name}"] = w.tag
         vm_tag = self._vm_tag(f, ev)
         for host, by in tags.items():
             if host == f.compute and vm_tag is not None:

@@ -191,11 +191,7 @@ async def _run(
     live = [r for r, h in zip(runs, hops) if r is not None and not h.error]
     streams = [asyncio.ensure_future(r.stream()) for r in live]
     try:
-        sent: VmProbeResponse | Unprobed
-        try:
-            sent = await g.on(g.f.compute, lambda n: api.inject_vm(g.client, n, req))
-        except asyncio.CancelledError:
-            raise
+        sent = await g.on(g.f.compute, lambda n: api.inject_vm(g.client, n, req))
         if not isinstance(sent, Unprobed):
             await asyncio.sleep(WINDOW)
     finally:
