@@ -260,3 +260,25 @@ def test_a_route_missing_in_the_router_is_the_routers_not_upstreams():
     ev = evidence(to=pong(str(f.to.address), received=0), router_forwarding=forwarding())
     (row,) = REGISTRY.checks["destination-reachable"].evaluate(f, ev)
     assert row.cause == "destination unreachable beyond the router"
+
+
+def test_a_dhcp_trace_ends_a_settle_after_every_hop_saw_the_offer():
+    import time
+    from types import SimpleNamespace
+
+    from steth.probes.dhcp import _wait
+
+    offer = SimpleNamespace(message="OFFER", xid=7)
+    both = [
+        SimpleNamespace(frames=[offer]),
+        SimpleNamespace(frames=[SimpleNamespace(message="DISCOVER", xid=7), offer]),
+    ]
+    t0 = time.monotonic()
+    _wait(both, t0 + 5, 7, 0.5)
+    assert 0.4 < time.monotonic() - t0 < 2  # the settle, not the window
+    t0 = time.monotonic()
+    _wait([SimpleNamespace(frames=[offer]), SimpleNamespace(frames=[])], t0 + 0.6, 7, 0.5)  # one hop without it
+    assert time.monotonic() - t0 >= 0.59
+    t0 = time.monotonic()
+    _wait(both, t0 + 0.6, 8, 0.5)  # another exchange's OFFER
+    assert time.monotonic() - t0 >= 0.59

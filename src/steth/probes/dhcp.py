@@ -26,6 +26,18 @@ def _inject(req: DhcpTraceRequest, xid: int, connection: str) -> tuple[bool, str
     return sent, (f"DHCPDISCOVER xid {xid:#010x} from {spec.mac} {where}" if sent else where)
 
 
+def _wait(live: list[packets.Capture], end: float, xid: int, settle: float | None) -> None:
+    """Until ``end``; with ``settle``, until that long after every capture saw an OFFER of the xid
+    (dnsmasq's static leases answer at once; a rogue's dynamic range takes its ~3 s ping check)."""
+    offered = False
+    while (now := time.monotonic()) < end:
+        if settle is not None and not offered and live:
+            offered = all(any(f.message == "OFFER" and f.xid == xid for f in list(c.frames)) for c in live)
+            if offered:
+                end = min(end, now + settle)
+        time.sleep(min(0.05, max(0.0, end - now)))
+
+
 def trace(req: DhcpTraceRequest, connection: str) -> DhcpTraceResponse:
     xid = req.xid or random.randint(1, 0xFFFFFFFF)
     hops: list[DhcpHop] = []
@@ -44,7 +56,7 @@ def trace(req: DhcpTraceRequest, connection: str) -> DhcpTraceResponse:
         if req.inject is not None:
             time.sleep(req.delay)
             injected, detail = _inject(req, xid, connection)
-        time.sleep(max(0.0, end - time.monotonic()))
+        _wait([c for _, c in captures if c is not None], end, xid, req.settle)
     finally:
         for hop, cap in captures:
             if cap is not None:

@@ -23,6 +23,7 @@ from .facts import Facts
 ENCAP_OVERHEAD = encap.OVERHEAD_IPV4  # the tunnel endpoints doctor probes are IPv4
 SPOOF_WINDOW = 3.0  # seconds of the VM's own traffic looked at on its tap
 DHCP_WINDOW = 6.0  # dnsmasq may wait ~3 s before an OFFER
+DHCP_SETTLE = 4.0  # once Neutron's dnsmasq answered (static leases: at once), time left for a rogue's OFFER
 Vif = tuple[OvsBridgeInfo, OvsPortInfo, OvsInterfaceInfo]
 
 
@@ -151,7 +152,7 @@ async def _dhcp(g: Gatherer) -> dhcp_check.Analysis | Unprobed | None:
 
 async def _dhcp_trace(g: Gatherer, p: dhcp_check.Plan) -> dhcp_check.Analysis:
     nodes = {h.node: g.node(h.node) for h in p.hops}
-    return await dhcp_check.trace(g.client, nodes, p, DHCP_WINDOW)
+    return await dhcp_check.trace(g.client, nodes, p, DHCP_WINDOW, DHCP_SETTLE)
 
 
 def uplink(f: Facts, ovs: PerHost[OvsShowResponse], host: str | None = None) -> str:
