@@ -282,3 +282,19 @@ def test_a_dhcp_trace_ends_a_settle_after_every_hop_saw_the_offer():
     t0 = time.monotonic()
     _wait(both, t0 + 0.6, 8, 0.5)  # another exchange's OFFER
     assert time.monotonic() - t0 >= 0.59
+
+
+def test_a_hop_whose_interface_is_gone_is_a_fail_not_an_error():
+    from steth.controller.checks.dhcp import Analysis, HopResult
+
+    f = healthy()
+    hops = [
+        HopResult("compute-1", "compute-uplink", "eth1", True, False, [], None),
+        HopResult("network", "qdhcp", "tap1", False, False, [], "network namespace qdhcp-x does not exist"),
+    ]
+    a = Analysis(Verdict.ERROR, "capture on network/tap1 failed", hops, [])
+    (row,) = REGISTRY.checks["dhcp-exchange"].evaluate(f, evidence(dhcp=a))
+    assert row.verdict == Verdict.FAIL and row.cause == "no DHCP server for the network" and row.catalogue == 6
+    hops[1].error = "agent network is unreachable"
+    (row,) = REGISTRY.checks["dhcp-exchange"].evaluate(f, evidence(dhcp=a))
+    assert row.verdict == Verdict.ERROR

@@ -37,7 +37,17 @@ class DhcpExchange(Check):
         if a.verdict == Verdict.OK:
             return self.ok(text)
         if a.verdict == Verdict.ERROR:
-            return self.error(text)
+            gone = next((h for h in a.hops if h.error and _absent(h.error)), None)
+            if gone is None:
+                return self.error(text)  # the trace itself could not run (an agent, a tool)
+            return self.fail(  # a fact, not a failed probe: an interface of the path is not there
+                f"{text}; {gone.node}/{gone.hop} ({gone.interface}): {gone.error}",
+                cause="no DHCP server for the network" if gone.hop == "qdhcp" else "interface of the path missing",
+                catalogue=6 if gone.hop == "qdhcp" else None,
+                next_step=f"on {gone.node}: the DHCP agent builds qdhcp-{f.vm_network.id} and its tap; restart it"
+                if gone.hop == "qdhcp"
+                else f"on {gone.node}: {gone.interface} should exist (the agent that plugs it, and its log)",
+            )
         if a.rogue and "rogue" in a.reason:
             return self.fail(
                 text,
@@ -59,6 +69,11 @@ class DhcpExchange(Check):
             catalogue=6,
             next_step="the DISCOVER or OFFER is lost between the named hops: check that hop's flows and links",
         )
+
+
+def _absent(error: str) -> bool:
+    """A capture that could not start because its interface or namespace is not there."""
+    return "No such device" in error or "does not exist" in error
 
 
 @check
