@@ -28,6 +28,8 @@ def inject(
             dhcp_frames.send(interface, frame, netns)
         except HostError as exc:
             return False, str(exc)
+        except OSError as exc:  # e.g. ENETDOWN: the interface is down
+            return False, f"cannot send on {interface}: {exc.strerror or exc}"
         return True, f"sent on {interface}"
     exe = shutil.which("ovs-ofctl")
     if exe is None:
