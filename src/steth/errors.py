@@ -11,6 +11,7 @@ EXIT_OK = 0
 EXIT_PROBLEM = 1
 EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
+EXIT_NOT_PROVEN = 4  # doctor: nothing found broken, but the path could not be proven good
 
 
 class StethError(Exception):

@@ -103,6 +103,9 @@ def test_every_vm_is_healthy_with_the_whole_path_checked(neutron_lab):
             "external gateway reachable",
             "destination reachable from router",
             "reachable from router",
+            "network node ports on br-int",
+            "underlay ports",
+            "VM's own packet",
         ):
             assert verdicts[must] == "ok", (must, rows)
         assert verdicts["VLAN trunk" if vm["network"] == "vlan" else "vxlan tunnel path"] == "ok"
@@ -139,7 +142,9 @@ def fip(lab) -> str:
 
 
 # kind, params, affected VM (optionally "vm:ref" where ref names what doctor is asked about), root check,
-# words of the cause, a VM the fault does not touch
+# words of the cause, a VM the fault does not touch. Every fault kind of the lab that applies to the ML2/OVS
+# lab has a case (the test below enumerates the registry); NOT_ON_A_VM_PATH lists, with the reason, the
+# kinds that break no VM's path here, so doctor may rightly call the VMs healthy.
 CASES = [
     ("sg-missing-rule", ["--vm", "vm1"], "vm1", "security groups", "security group denies", "vm2"),
     ("underlay-mtu", ["--vm", "vm2"], "vm2", "MTU", "MTU", "vm3"),
@@ -163,11 +168,56 @@ CASES = [
     ("dnsmasq-stopped", ["--network", "vxlan"], "vm2", "DHCP exchange", "DHCP server not answering", "vm1"),
     ("vm-spoofing", ["--vm", "vm2"], "vm2", "VM source addresses", "anti-spoofing", "vm1"),
     ("flood-flows-removed", ["--vm", "vm2"], "vm2", "tunnel flood flows", "missing tunnel flood flows", "vm1"),
+    ("port-unplugged", ["--vm", "vm2"], "vm2", "VM port on br-int", "not plugged into br-int", "vm1"),
+    ("port-wrong-tag", ["--vm", "vm2"], "vm2", "VM port on br-int", "wrong local VLAN tag", "vm3"),
+    ("rogue-dhcp", ["--vm", "vm2"], "vm2", "DHCP exchange", "rogue DHCP server", "vm3"),
+    ("link-down", ["--node", "compute-1", "--network", "tenant"], "vm2", "vxlan tunnel path", "tunnel underlay", "vm3"),
+    ("mtu", ["--node", "compute-2", "--network", "tenant", "--mtu", "1400"], "vm4", "MTU", "MTU", "vm1"),
+    ("switch-mtu", ["--node", "compute-2", "--network", "tenant", "--mtu", "1400"], "vm4", "MTU", "MTU", "vm2"),
+    # the router forwards nothing though it answers every probe from inside: only the VM's own packet sees it
+    ("router-no-forward", [], "vm2", "VM's own packet", "router not forwarding", None),
+    ("router-forward-drop", [], "vm1", "VM's own packet", "router not forwarding", None),
+    ("router-route-removed", [], "vm2", "destination reachable from router", "router has no route", None),
+    ("router-gateway-down", [], "vm1", "external gateway reachable", "router gateway interface down", None),
+    # the network node's end of the tenant network
+    (
+        "router-port-wrong-tag",
+        ["--network", "vxlan"],
+        "vm2",
+        "network node ports on br-int",
+        "wrong local VLAN tag on br-int on network",
+        "vm1",
+    ),
+    (
+        "dhcp-port-unplugged",
+        ["--network", "vlan"],
+        "vm3",
+        "network node ports on br-int",
+        "DHCP port not plugged into br-int",
+        "vm2",
+    ),
 ]
+BY_KIND = {c[0]: c for c in CASES}
+NOT_ON_A_VM_PATH = {
+    "rate-limit": "a bandwidth cap: every VM still reaches everything (`steth check bandwidth` measures it)",
+    "drop": "drops new flows to the node's own IP stack; the VMs' VXLAN and VLAN frames are switched by Open "
+    "vSwitch's userspace datapath before iptables, so no VM's path is broken (the VM's own packet proves it)",
+}
 
 
-@pytest.mark.parametrize("kind,params,affected,check,cause,unaffected", CASES, ids=[c[0] for c in CASES])
-def test_doctor_names_the_injected_fault(neutron_lab, fault, kind, params, affected, check, cause, unaffected):
+def ml2ovs_kinds() -> list[str]:
+    """Every fault kind the lab's registry has for the ML2/OVS lab (underlay and Neutron; not ML2/OVN's)."""
+    from steth.lab import faults
+
+    return sorted(n for n, k in faults.KINDS.items() if k.area in ("underlay", "neutron"))
+
+
+@pytest.mark.parametrize("kind", [k for k in ml2ovs_kinds() if k not in NOT_ON_A_VM_PATH])
+def test_doctor_names_the_injected_fault(neutron_lab, fault, kind):
+    """The method's property, for every kind of the registry: on an affected VM doctor never exits 0, and
+    names the fault as the root cause; an unaffected VM stays healthy."""
+    assert kind in BY_KIND, f"fault kind {kind} has no doctor case: add one to CASES (or to NOT_ON_A_VM_PATH, why)"
+    _, params, affected, check, cause, unaffected = BY_KIND[kind]
     lab = neutron_lab
     name, _, asked = affected.partition(":")
     all_agents_alive(lab)
@@ -185,6 +235,7 @@ def test_doctor_names_the_injected_fault(neutron_lab, fault, kind, params, affec
         timeout=SETTLE,
         what=f"doctor {ref} names {check!r}",
     )
+    assert rc != 0
     first = root(rows)
     assert cause.lower() in first["cause"].lower(), first
     assert first["evidence"] and first["next_step"], first
@@ -193,3 +244,13 @@ def test_doctor_names_the_injected_fault(neutron_lab, fault, kind, params, affec
     assert first["cause"] in diagnosis["evidence"]
     if unaffected:
         healthy(lab, unaffected)
+
+
+def test_every_fault_kind_of_the_registry_has_a_doctor_case():
+    """A new fault kind without a doctor case (or a reason it breaks no VM's path) fails here."""
+    kinds = set(ml2ovs_kinds())
+    assert kinds == set(BY_KIND) | set(NOT_ON_A_VM_PATH), (
+        f"without a case: {sorted(kinds - set(BY_KIND) - set(NOT_ON_A_VM_PATH))}; "
+        f"cases for unknown kinds: {sorted(set(BY_KIND) - kinds)}"
+    )
+    assert not set(BY_KIND) & set(NOT_ON_A_VM_PATH)

@@ -8,7 +8,7 @@ import pytest
 
 from steth.host import netns
 
-from .conftest import ip, remove_netns, run, skip_unless_root
+from .conftest import ip, ip_json, remove_netns, run, skip_unless_root
 
 skip_unless_root()
 pytestmark = pytest.mark.root
@@ -91,3 +91,56 @@ def test_tcp_connect_from_a_namespace(agent, net):
     refused = agent.post("/v1/tcp-connect", {"address": net.peer_ip, "port": port, "timeout": 1})
     assert refused.body["connected"] is False
     assert "refused" in refused.body["error"].lower()
+
+
+def test_router_state_reads_forwarding_routes_and_links_of_a_namespace(agent, net):
+    r = agent.get(f"/v1/netns/{net.peer_ns}/router-state")
+    assert r.status == 200, r.body
+    assert r.body["ip_forward"] is False  # the fixture's peer does not forward
+    assert any(x.startswith("10.252.") and x.endswith("dev eth0") for x in r.body["routes"]), r.body
+    assert r.body["links"]["eth0"] is True
+    gone = agent.get(f"/v1/netns/{net.peer_ns}-none/router-state")
+    assert gone.status == 200 and gone.body["exists"] is False and gone.body["verdict"] == "fail"
+
+
+def test_the_vm_probe_is_injected_as_the_vm_and_recognised_on_the_wire(agent, net):
+    """A raw-injected ICMP echo "from the VM" arrives at the peer, where the controller's decoder finds it
+    by its token; the peer answers it (its checksums are right)."""
+    import time
+
+    from steth.controller.doctor.vm_path import ProbeId, classify
+    from steth.host.dhcp_frames import packet_socket
+
+    peer_mac = ip_json("link", "show", "eth0", ns=net.peer_ns)[0]["address"]
+    token = "00112233aabbccdd"
+    sock = packet_socket("eth0", net.peer_ns)
+    try:
+        req = {
+            "mac": "fa:16:3e:12:34:56",
+            "src_ip": net.agent_peer_ip,
+            "gateway_mac": peer_mac,
+            "dst_ip": net.peer_ip,
+            "ident": 4711,
+            "token": token,
+            "count": 2,
+            "interface": net.peer_if,
+        }
+        r = agent.post("/v1/inject/vm", req)
+        assert r.status == 200, r.body
+        assert r.body["injected"] == 2 and r.body["verdict"] == "ok"
+        seen: list[str] = []
+        end = time.monotonic() + 2
+        while time.monotonic() < end and seen.count("reply") < 2:
+            try:
+                data = sock.recv(65535)
+            except BlockingIOError:
+                time.sleep(0.02)
+                continue
+            got = classify(data, ProbeId("icmp", token))
+            if got:
+                seen.append(got[0])
+        assert seen.count("request") == 2 and seen.count("reply") == 2, seen
+    finally:
+        sock.close()
+    bad = agent.post("/v1/inject/vm", {**req, "interface": None})
+    assert bad.status == 422

@@ -33,6 +33,7 @@ from steth.wire.verdict import Verdict
 
 from .test_doctor_control import OVS_CHAIN, healthy
 from .test_doctor_data import evidence, pong, show
+from .test_doctor_vmprobe import healthy_probe, network_show
 
 
 async def _never(g: object) -> None:
@@ -164,7 +165,7 @@ def test_the_ovs_chain_is_registered_and_other_backends_are_not_yet():
     assert keys[:3] == ["floating-ip-associated", "port-admin-state", "port-binding"]
     assert keys.index("l2-agent-alive") < keys.index("vm-port-on-br-int") < keys.index("port-status")
     assert keys.index("floating-ips") < keys.index("underlay-path") < keys.index("mtu") < keys.index("dhcp-exchange")
-    assert keys[-1] == "dns-servers-reachable"
+    assert keys[-2:] == ["dns-servers-reachable", "vm-own-packet"]  # the proof of the path comes last
 
 
 def test_needs_are_the_union_for_the_checks_that_apply_each_kind_once():
@@ -203,7 +204,7 @@ def full_evidence() -> Evidence:
     ]
     snat = "-A neutron-l3-agent-snat -o qg-1 -j SNAT --to-source 198.51.100.20 --random-fully"
     return evidence(
-        ovs={"compute-1": show(), "network": show()},
+        ovs={"compute-1": show(), "network": network_show(healthy())},
         flood_flows=OvsFlowsResponse(bridge="br-tun", table=22, flows=["table=22,dl_vlan=1 actions=output:2"]),
         dhcp=Analysis(Verdict.OK, "DISCOVER and OFFER seen at every hop", hops, []),
         vm_frames=[Summary(src="192.168.1.10", dst="192.168.1.1", proto="IPv4")],
@@ -213,6 +214,7 @@ def full_evidence() -> Evidence:
         router_gateway=pong("198.51.100.1"),
         to=pong("203.0.113.10"),
         dns=pong("203.0.113.53"),
+        vm_probe=healthy_probe(),
     )
 
 
@@ -222,7 +224,7 @@ def test_every_ovs_check_reads_only_what_it_declares_on_full_evidence():
     f.external_subnet = SubnetInfo("ext-s", "ext", "198.51.100.0/24", 4, "198.51.100.1", False)
     rows = OVS_CHAIN.judge(f, full_evidence())
     names = [r.check for r in rows]
-    assert names[:2] == ["port admin state", "port binding"] and names[-1] == "DNS servers reachable"
+    assert names[:2] == ["port admin state", "port binding"] and names[-1] == "VM's own packet"
     assert "vxlan tunnel path" in names and "underlay path" not in names and "VLAN trunk" not in names
     assert [r for r in rows if r.verdict != Verdict.OK] == []
     assert len(names) == len(OVS_CHAIN.checks) - 3  # one row each, but: FIP asked, underlay path, VLAN trunk

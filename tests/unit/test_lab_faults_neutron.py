@@ -30,6 +30,14 @@ NEW_KINDS = (
     "fip-disassociated",
 )
 OLD_KINDS = ("dnsmasq-stopped", "vxlan-block", "port-unplugged", "port-wrong-tag", "rogue-dhcp")
+ROUTER_KINDS = (
+    "router-no-forward",
+    "router-route-removed",
+    "router-forward-drop",
+    "router-gateway-down",
+    "router-port-wrong-tag",
+    "dhcp-port-unplugged",
+)
 
 
 @pytest.fixture
@@ -46,11 +54,11 @@ def lab(tmp_path, monkeypatch):
     return state, build("ut", 2)
 
 
-@pytest.mark.parametrize("name", NEW_KINDS + OLD_KINDS)
+@pytest.mark.parametrize("name", NEW_KINDS + OLD_KINDS + ROUTER_KINDS)
 def test_kinds_registered_with_help(name):
     fk = faults.KINDS[name]
     assert fk.help and fk.area == "neutron" and name in faults.NEUTRON_KINDS
-    assert fk.apply.__module__.rsplit(".", 1)[1] in ("dataplane", "ports", "agents", "l3")
+    assert fk.apply.__module__.rsplit(".", 1)[1] in ("dataplane", "ports", "agents", "l3", "router_dp")
     assert set(fk.params) | set(fk.optional) <= set(faults.PARAMS)
 
 
@@ -316,7 +324,7 @@ def test_registration_does_not_depend_on_import_order(first):
     got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     want = f"{sorted(faults.KINDS)}\n{faults.NEUTRON_KINDS}\n{faults.kinds_in('underlay')}\n"
     assert got == want
-    assert set(faults.NEUTRON_KINDS) == set(NEW_KINDS + OLD_KINDS) | {"flood-flows-removed"}
+    assert set(faults.NEUTRON_KINDS) == set(NEW_KINDS + OLD_KINDS + ROUTER_KINDS) | {"flood-flows-removed"}
     assert set(faults.kinds_in("underlay")) == {"link-down", "mtu", "switch-mtu", "drop", "vlan-prune", "rate-limit"}
 
 

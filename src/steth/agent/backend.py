@@ -25,6 +25,7 @@ MODULES = {
     "links": "probes.links",
     "vlan": "probes.vlan",
     "netns_probes": "probes.netns_probes",
+    "vmprobe": "probes.vmprobe",
     "iperf": "probes.iperf",
     "captures": "agent.captures",
 }

@@ -44,6 +44,7 @@ from ..wire.vlan import (
     VlanSendRequest,
     VlanSendResult,
 )
+from ..wire.vmprobe import RouterState, VmProbeRequest, VmProbeResponse
 from .client import AgentClient
 from .config import NodeConfig
 
@@ -189,3 +190,11 @@ async def tcp_connect(c: AgentClient, node: NodeConfig, req: TcpConnectRequest) 
     return await c.request(
         node, "POST", "/v1/tcp-connect", body=req, result=TcpConnectResult, extra_timeout=req.timeout
     )
+
+
+async def router_state(c: AgentClient, node: NodeConfig, netns: str) -> RouterState:
+    return await c.request(node, "GET", f"/v1/netns/{quote(netns, safe='')}/router-state", result=RouterState)
+
+
+async def inject_vm(c: AgentClient, node: NodeConfig, req: VmProbeRequest) -> VmProbeResponse:
+    return await c.request(node, "POST", "/v1/inject/vm", body=req, result=VmProbeResponse, extra_timeout=12)

@@ -157,3 +157,23 @@ def disable_tx_checksum(ifname: str, netns: str) -> None:
         raise HostError(
             f"cannot turn off TX checksum offload of {ifname} in {netns}: {failure[0] if failure else 'timed out'}"
         )
+
+
+def routes_and_links(netns: str | None) -> tuple[list[str], dict[str, bool]]:
+    """IPv4 routes of the main table as text ("default via GW dev IF", "CIDR dev IF") and every link's
+    state (up: administratively up with carrier), read through netlink in ``netns``."""
+    with iproute(netns) as ipr:
+        names: dict[int, str] = {}
+        links: dict[str, bool] = {}
+        for msg in ipr.get_links():
+            name = msg.get_attr("IFLA_IFNAME")
+            names[msg["index"]] = name
+            links[name] = bool(msg["flags"] & IFF_UP) and msg.get_attr("IFLA_CARRIER", 1) == 1
+        routes = []
+        for r in ipr.get_routes(family=socket.AF_INET, table=254):
+            dst = r.get_attr("RTA_DST")
+            where = f"{dst}/{r['dst_len']}" if dst else "default"
+            gw = r.get_attr("RTA_GATEWAY")
+            dev = names.get(r.get_attr("RTA_OIF") or -1, "?")
+            routes.append(f"{where}" + (f" via {gw}" if gw else "") + f" dev {dev}")
+    return routes, links

@@ -255,6 +255,13 @@ class OpenStack:
                     return router_from_api(self.conn.network.get_router(_get(p, "device_id"))), port_from_api(p)
         return None
 
+    def router_gateway_port(self, router_id: str) -> PortInfo | None:
+        """The router's port on its external network (the qg- interface of a legacy router), or None."""
+        with _api(f"gateway port of router {router_id}"):
+            for p in self.conn.network.ports(device_id=router_id, device_owner="network:router_gateway"):
+                return port_from_api(p)
+        return None
+
     def l3_agents(self, router_id: str) -> list[NeutronAgent]:
         with _api(f"L3 agents of router {router_id}"):
             return [agent_from_api(a) for a in self.conn.network.routers_hosting_l3_agents(router_id)]

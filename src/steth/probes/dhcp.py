@@ -8,43 +8,34 @@ hops of the compute node and the network node into a verdict.
 from __future__ import annotations
 
 import random
-import shutil
 import time
 
 from ..errors import HostError
 from ..host import dhcp_frames as packets
-from ..host import ovsdb, proc
 from ..wire.models import DhcpHop, DhcpMessage, DhcpTraceRequest, DhcpTraceResponse, Verdict
+from .inject import inject
 
 
 def _inject(req: DhcpTraceRequest, xid: int, connection: str) -> tuple[bool, str]:
     spec = req.inject
     assert spec is not None
     frame = packets.discover(spec.mac.lower(), xid)
-    if spec.interface:
-        try:
-            packets.send(spec.interface, frame, spec.netns)
-        except HostError as exc:
-            return False, str(exc)
-        return True, f"DHCPDISCOVER xid {xid:#010x} from {spec.mac} sent on {spec.interface}"
-    exe = shutil.which("ovs-ofctl")
-    if exe is None:
-        return False, "ovs-ofctl is not installed"
-    done = proc.run(
-        [
-            exe,
-            "-O",
-            "OpenFlow13",
-            "packet-out",
-            spec.bridge,
-            f"in_port={spec.ovs_port} packet={frame.hex()} actions=table",
-        ],
-        timeout=10,
-        env={"OVS_RUNDIR": ovsdb.rundir(connection)},
+    sent, where = inject(
+        frame, connection, interface=spec.interface, netns=spec.netns, bridge=spec.bridge, ovs_port=spec.ovs_port
     )
-    if done.returncode != 0:
-        return False, f"ovs-ofctl packet-out failed: {(done.stderr or done.stdout).strip()[:300]}"
-    return True, f"DHCPDISCOVER xid {xid:#010x} from {spec.mac} as if received on {spec.bridge}/{spec.ovs_port}"
+    return sent, (f"DHCPDISCOVER xid {xid:#010x} from {spec.mac} {where}" if sent else where)
+
+
+def _wait(live: list[packets.Capture], end: float, xid: int, settle: float | None) -> None:
+    """Until ``end``; with ``settle``, until that long after every capture saw an OFFER of the xid
+    (dnsmasq's static leases answer at once; a rogue's dynamic range takes its ~3 s ping check)."""
+    offered = False
+    while (now := time.monotonic()) < end:
+        if settle is not None and not offered and live:
+            offered = all(any(f.message == "OFFER" and f.xid == xid for f in list(c.frames)) for c in live)
+            if offered:
+                end = min(end, now + settle)
+        time.sleep(min(0.05, max(0.0, end - now)))
 
 
 def trace(req: DhcpTraceRequest, connection: str) -> DhcpTraceResponse:
@@ -65,7 +56,7 @@ def trace(req: DhcpTraceRequest, connection: str) -> DhcpTraceResponse:
         if req.inject is not None:
             time.sleep(req.delay)
             injected, detail = _inject(req, xid, connection)
-        time.sleep(max(0.0, end - time.monotonic()))
+        _wait([c for _, c in captures if c is not None], end, xid, req.settle)
     finally:
         for hop, cap in captures:
             if cap is not None:

@@ -6,8 +6,10 @@ import shutil
 import socket
 import time
 
-from ..host import netns, proc
+from ..errors import HostError
+from ..host import netlink, netns, proc
 from ..wire.models import IptablesResponse, TcpConnectRequest, TcpConnectResult, Verdict
+from ..wire.vmprobe import RouterState
 
 TABLES = ("nat", "filter", "mangle", "raw")
 
@@ -67,3 +69,22 @@ def tcp_connect(req: TcpConnectRequest) -> TcpConnectResult:
         error=error,
         verdict=Verdict.OK if ok else Verdict.FAIL,
     )
+
+
+def router_state(namespace: str) -> RouterState:
+    """What makes a namespace forward: net.ipv4.ip_forward, its routes and its links (read only)."""
+    if not netns.exists(namespace):
+        return RouterState(
+            netns=namespace, exists=False, verdict=Verdict.FAIL, detail=f"network namespace {namespace} does not exist"
+        )
+
+    def read_forward() -> bool:
+        with open("/proc/sys/net/ipv4/ip_forward") as fh:  # per namespace: read from a thread inside it
+            return fh.read().strip() == "1"
+
+    try:
+        forward = netns.call_in(namespace, read_forward)
+        routes, links = netlink.routes_and_links(namespace)
+    except (OSError, HostError) as exc:
+        return RouterState(netns=namespace, verdict=Verdict.ERROR, detail=f"cannot read {namespace}: {exc}")
+    return RouterState(netns=namespace, ip_forward=forward, routes=routes, links=links)

@@ -314,6 +314,8 @@ class DhcpTraceRequest(_Strict):
     duration: Annotated[float, Field(ge=1, le=30)] = 6.0  # dnsmasq may wait ~3 s before an OFFER
     delay: Annotated[float, Field(ge=0, le=5)] = 1.0  # after the captures start, before injecting
     xid: Annotated[int | None, Field(ge=1, le=0xFFFFFFFF)] = None
+    # end early: once every capture here saw an OFFER of the xid, wait this long for a late (rogue) one
+    settle: Annotated[float, Field(ge=0.5, le=30)] | None = None
 
 
 class DhcpMessage(BaseModel):

@@ -15,6 +15,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "netns": ("interfaces", "netns"),  # /v1/netns (list) and /v1/netns/{name}/iptables
     "ping": ("ping",),
     "tcp-connect": ("netns",),
+    "inject": ("netns",),
     "ovs": ("ovs",),
     "vlan": ("vlan",),
     "links": ("links",),

@@ -1,4 +1,5 @@
-"""/v1/netns/{name}/iptables and /v1/tcp-connect: read-only probes inside qrouter-/qdhcp- namespaces."""
+"""/v1/netns/{name}/iptables, /v1/netns/{name}/router-state and /v1/tcp-connect: read-only probes inside
+qrouter-/qdhcp- namespaces; /v1/inject/vm: the VM's own packet (doctor's probe of the VM's path)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ...wire.models import IptablesResponse, TcpConnectRequest, TcpConnectResult
 from ...wire.validators import NetnsName
+from ...wire.vmprobe import RouterState, VmProbeRequest, VmProbeResponse
 from ..context import AgentContext
 from ..responses import COMMON, V1
 
@@ -22,6 +24,14 @@ def router(ctx: AgentContext) -> APIRouter:
     @r.get("/netns/{name}/iptables", response_model=IptablesResponse)
     def iptables(name: NetnsName, table: Table = "nat") -> IptablesResponse:
         return ctx.backend.netns_probes.iptables_save(name, table)
+
+    @r.get("/netns/{name}/router-state", response_model=RouterState)
+    def router_state(name: NetnsName) -> RouterState:
+        return ctx.backend.netns_probes.router_state(name)
+
+    @r.post("/inject/vm", response_model=VmProbeResponse)
+    def inject_vm(req: VmProbeRequest) -> VmProbeResponse:
+        return ctx.backend.vmprobe.run(req, ctx.ovsdb_connection)
 
     @r.post("/tcp-connect", response_model=TcpConnectResult)
     async def tcp_connect(req: TcpConnectRequest) -> TcpConnectResult:

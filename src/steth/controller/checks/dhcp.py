@@ -48,7 +48,7 @@ class Plan:
     neutron_servers: set[str]  # the DHCP ports' IPs (server identifiers Neutron's dnsmasq uses)
     notes: list[str] = field(default_factory=list)
 
-    def requests(self, duration: float, xid: int) -> dict[str, DhcpTraceRequest]:
+    def requests(self, duration: float, xid: int, settle: float | None = None) -> dict[str, DhcpTraceRequest]:
         by_node: dict[str, list[DhcpCaptureSpec]] = {}
         for h in self.hops:
             specs = by_node.setdefault(h.node, [])
@@ -56,7 +56,11 @@ class Plan:
                 specs.append(DhcpCaptureSpec(name=h.name, interface=h.interface, netns=h.netns))
         return {
             node: DhcpTraceRequest(
-                captures=specs, duration=duration, xid=xid, inject=self.inject if node == self.inject_node else None
+                captures=specs,
+                duration=duration,
+                xid=xid,
+                inject=self.inject if node == self.inject_node else None,
+                settle=settle,
             )
             for node, specs in by_node.items()
         }
@@ -200,15 +204,18 @@ def analyse(p: Plan, results: dict[str, DhcpTraceResponse | Exception], xid: int
     return Analysis(Verdict.OK, "DHCPDISCOVER reached dnsmasq and its OFFER reached the VM's tap", rows, rogue)
 
 
-async def trace(client: AgentClient, nodes: dict[str, NodeConfig], p: Plan, duration: float) -> Analysis:
-    """Run the plan's captures (and the injection) on every node at once, then analyse."""
+async def trace(
+    client: AgentClient, nodes: dict[str, NodeConfig], p: Plan, duration: float, settle: float | None = None
+) -> Analysis:
+    """Run the plan's captures (and the injection) on every node at once, then analyse; ``settle``: each
+    node ends that long after all its hops saw the OFFER (else at ``duration``)."""
     import asyncio
     import random
 
     from .. import api
 
     xid = random.randint(1, 0xFFFFFFFF)
-    requests = p.requests(duration, xid)
+    requests = p.requests(duration, xid, settle)
 
     async def one(name: str) -> tuple[str, DhcpTraceResponse | Exception]:
         try:

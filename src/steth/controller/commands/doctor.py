@@ -7,7 +7,7 @@ import argparse
 import time
 from collections.abc import Sequence
 
-from ...errors import EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE, UsageError
+from ...errors import EXIT_NOT_PROVEN, EXIT_OK, EXIT_PROBLEM, EXIT_UNREACHABLE, UsageError
 from ...report import html
 from ...wire.verdict import Verdict
 from ..client import AgentClient, run
@@ -21,6 +21,14 @@ from ..doctor.registry import Chain
 from .base import StethLister, progress_printer
 
 COLUMNS = ["#", "plane", "check", "verdict", "evidence", "cause", "next_step"]
+
+
+def verdict_of(d: Diagnosis) -> str:
+    if d.healthy:
+        return "healthy"
+    if d.root_cause:
+        return "cause found"
+    return "inconclusive" if d.inconclusive else "not proven"
 
 
 def rows_of(checks: list[CheckResult], d: Diagnosis) -> list[list[object]]:
@@ -42,7 +50,7 @@ def rows_of(checks: list[CheckResult], d: Diagnosis) -> list[list[object]]:
             "",
             "",
             "diagnosis",
-            "healthy" if d.healthy else ("cause found" if root else "inconclusive"),
+            verdict_of(d),
             d.summary,
             root.cause if root else "",
             root.next_step if root else "",
@@ -56,10 +64,15 @@ class Doctor(StethLister):
     Neutron's records (port, binding, agents, DHCP, security groups, router, floating IP), then
     the data plane through the steth agents (br-int port and tag, tunnel/VLAN path and MTU between
     the compute and network nodes, a DHCP trace, pings from the qdhcp/qrouter namespaces, NAT
-    rules, the router's gateway and --to). Prints every check with its evidence and names the
-    first broken link as the root cause, with the next step. The checks follow the cloud's
-    backend, read from Neutron's agents (--backend overrides). Exit 0 healthy, 1 cause found,
-    2 bad input or a backend doctor has no chain for yet, 3 a check could not run (agent unreachable)."""
+    rules, the router's gateway and --to), and the VM's own packet: an ICMP echo (a TCP SYN for
+    --to ADDRESS:PORT; without --to, to the subnet's gateway) injected as the VM on its br-int
+    port and captured at once on every hop (tap/qvb/qvo, both uplinks, qr-, qg-, the external NIC),
+    naming the last hop that saw the request and the reply. Prints every check with its evidence
+    and names the first broken link as the root cause, with the next step. The checks follow the
+    cloud's backend, read from Neutron's agents (--backend overrides). Healthy needs positive
+    proof: the VM's own packet went through and back. Exit 0 healthy, 1 cause found, 2 bad input
+    or a backend doctor has no chain for yet, 3 a check could not run (agent unreachable),
+    4 not proven (nothing found broken, but a link of the path could not be proven good)."""
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
@@ -108,13 +121,15 @@ class Doctor(StethLister):
         evidence = run(collect()) if facts.port is not None else Evidence()
         progress("judging the chain")
         checks = chain.judge(facts, evidence)
-        d = diagnose(checks)
+        d = diagnose(checks, require_proof=chain.proves)
         if d.healthy:
             self.exit_status = EXIT_OK
         elif d.root_cause is not None:
             self.exit_status = EXIT_PROBLEM
-        else:
+        elif d.inconclusive:
             self.exit_status = EXIT_UNREACHABLE
+        else:
+            self.exit_status = EXIT_NOT_PROVEN
         rows = rows_of(checks, d)
         what = facts.port.id if facts.port else args.ref
         head = [
@@ -125,6 +140,8 @@ class Doctor(StethLister):
         ]
         if d.root_cause:
             head.append(f"next step: {d.root_cause.next_step}")
+        if d.not_proven:
+            head.append("not proven: " + "; ".join(d.not_proven))
         if d.symptoms:
             head.append("symptoms of it: " + "; ".join(d.symptoms))
         if facts.other_ports:

@@ -54,6 +54,8 @@ class Facts:
     l3_agents: list[NeutronAgent] = field(default_factory=list)
     floating_ips: list[FloatingIpInfo] = field(default_factory=list)  # associated with the port
     external_subnet: SubnetInfo | None = None
+    external_network: NetworkInfo | None = None
+    gateway_port: PortInfo | None = None  # the router's port on the external network (qg-)
     to: Target | None = None
     other_ports: list[str] = field(default_factory=list)  # a server's further ports, not examined
 
@@ -164,7 +166,8 @@ def gather(cloud: OpenStack, ref: str, to: Target | None = None) -> Facts:
             except OpenStackNotFound:  # no l3_agent_scheduler extension (ML2/OVN routes in ovn-controller)
                 facts.l3_agents = []
             if facts.router.gateway_network_id:
-                ext = cloud.network(facts.router.gateway_network_id)
+                ext = facts.external_network = cloud.network(facts.router.gateway_network_id)
+                facts.gateway_port = cloud.router_gateway_port(facts.router.id)
                 gw_ip = facts.router.gateway_ips[0] if facts.router.gateway_ips else None
                 facts.external_subnet = next(
                     (s for s in ext.subnets if gw_ip and ipaddress.ip_address(gw_ip) in ipaddress.ip_network(s.cidr)),

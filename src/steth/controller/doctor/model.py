@@ -21,6 +21,8 @@ class CheckResult:
     cause: str = ""  # the catalogue's name for what is broken, e.g. "L2 agent down"
     catalogue: int | None = None  # number in the shared root-causes.md
     next_step: str = ""
+    proof: bool = False  # the row of a check whose ok proves the path end to end (the VM's own packet)
+    unproven: bool = False  # skipped where a link of the path should have been proven: no healthy verdict
 
     @property
     def failed(self) -> bool:
@@ -34,6 +36,7 @@ class Diagnosis:
     root_cause: CheckResult | None = None
     symptoms: list[str] = field(default_factory=list)  # later failures explained by the root cause
     inconclusive: list[str] = field(default_factory=list)  # checks that could not run
+    not_proven: list[str] = field(default_factory=list)  # links nothing failed on, but nothing proved either
 
 
 class RegistryError(ValueError):

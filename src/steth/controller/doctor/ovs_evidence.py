@@ -23,6 +23,7 @@ from .facts import Facts
 ENCAP_OVERHEAD = encap.OVERHEAD_IPV4  # the tunnel endpoints doctor probes are IPv4
 SPOOF_WINDOW = 3.0  # seconds of the VM's own traffic looked at on its tap
 DHCP_WINDOW = 6.0  # dnsmasq may wait ~3 s before an OFFER
+DHCP_SETTLE = 4.0  # once Neutron's dnsmasq answered (static leases: at once), time left for a rogue's OFFER
 Vif = tuple[OvsBridgeInfo, OvsPortInfo, OvsInterfaceInfo]
 
 
@@ -142,7 +143,7 @@ async def _dhcp(g: Gatherer) -> dhcp_check.Analysis | Unprobed | None:
     found = vif(f, ovs)
     if found is None or not f.subnet or not f.subnet.enable_dhcp:
         return None
-    p = dhcp_check.plan(f.vm_port, f.vm_network, f.dhcp_ports, f.dhcp_hosts, _uplink(f, ovs), ovs_port=found[2].name)
+    p = dhcp_check.plan(f.vm_port, f.vm_network, f.dhcp_ports, f.dhcp_hosts, uplink(f, ovs), ovs_port=found[2].name)
     got = await guarded(_dhcp_trace(g, p))
     if isinstance(got, dhcp_check.Analysis):
         dhcp_check.explain_tag(got, found[1])
@@ -151,16 +152,18 @@ async def _dhcp(g: Gatherer) -> dhcp_check.Analysis | Unprobed | None:
 
 async def _dhcp_trace(g: Gatherer, p: dhcp_check.Plan) -> dhcp_check.Analysis:
     nodes = {h.node: g.node(h.node) for h in p.hops}
-    return await dhcp_check.trace(g.client, nodes, p, DHCP_WINDOW)
+    return await dhcp_check.trace(g.client, nodes, p, DHCP_WINDOW, DHCP_SETTLE)
 
 
-def _uplink(f: Facts, ovs: PerHost[OvsShowResponse]) -> str:
-    """The compute node's NIC that carries the network (physnet NIC, or the one with the tunnel IP)."""
+def uplink(f: Facts, ovs: PerHost[OvsShowResponse], host: str | None = None) -> str:
+    """A node's NIC that carries the network (physnet NIC, or the one with the tunnel IP); the compute
+    node's by default."""
+    host = host or f.compute
     seg = f.segment
-    nic = physnet_nic(f, ovs, f.compute, seg.physical_network if seg else None)
-    agent = f.l2_agent(f.compute)
+    nic = physnet_nic(f, ovs, host, seg.physical_network if seg else None)
+    agent = f.l2_agent(host)
     if not nic and agent:  # the tunnel endpoint usually rides a provider bridge
-        shown = ovs.get(f.compute or "")
+        shown = ovs.get(host or "")
         nic = next((n for n in (bridge_nic(shown, b) for b in agent.bridge_mappings.values()) if n), None)
     return nic or "eth1"
 

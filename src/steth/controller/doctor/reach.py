@@ -15,6 +15,8 @@ from .ns_evidence import DNS, FROM_DHCP, FROM_ROUTER, NAT, ROUTER_GATEWAY, TO, q
 from .ovs_evidence import DHCP, SPOOF_WINDOW, VM_FRAMES
 from .ovs_path import answered, ping_text
 from .registry import Check, check
+from .vm_checks import router_faults, router_step
+from .vm_probe import ROUTER_FORWARDING
 
 
 @check
@@ -35,7 +37,17 @@ class DhcpExchange(Check):
         if a.verdict == Verdict.OK:
             return self.ok(text)
         if a.verdict == Verdict.ERROR:
-            return self.error(text)
+            gone = next((h for h in a.hops if h.error and _absent(h.error)), None)
+            if gone is None:
+                return self.error(text)  # the trace itself could not run (an agent, a tool)
+            return self.fail(  # a fact, not a failed probe: an interface of the path is not there
+                f"{text}; {gone.node}/{gone.hop} ({gone.interface}): {gone.error}",
+                cause="no DHCP server for the network" if gone.hop == "qdhcp" else "interface of the path missing",
+                catalogue=6 if gone.hop == "qdhcp" else None,
+                next_step=f"on {gone.node}: the DHCP agent builds qdhcp-{f.vm_network.id} and its tap; restart it"
+                if gone.hop == "qdhcp"
+                else f"on {gone.node}: {gone.interface} should exist (the agent that plugs it, and its log)",
+            )
         if a.rogue and "rogue" in a.reason:
             return self.fail(
                 text,
@@ -57,6 +69,11 @@ class DhcpExchange(Check):
             catalogue=6,
             next_step="the DISCOVER or OFFER is lost between the named hops: check that hop's flows and links",
         )
+
+
+def _absent(error: str) -> bool:
+    """A capture that could not start because its interface or namespace is not there."""
+    return "No such device" in error or "does not exist" in error
 
 
 @check
@@ -192,7 +209,7 @@ class ExternalGatewayReachable(_RouterCheck):
     key = "external-gateway-reachable"
     name = "external gateway reachable"
     plane = "data"
-    needs = (ROUTER_GATEWAY,)
+    needs = (ROUTER_GATEWAY, ROUTER_FORWARDING)
 
     def judge(self, f: Facts, ev: Evidence) -> CheckResult:
         res = ev[ROUTER_GATEWAY]
@@ -202,8 +219,16 @@ class ExternalGatewayReachable(_RouterCheck):
         gw = f.external_subnet.gateway_ip if f.external_subnet else "?"
         text = f"ping {gw} (external subnet's gateway) from qrouter on {f.l3_host}: {ping_text(res)}"
         if not answered(res):
+            found, facts = router_faults(f, ev[ROUTER_FORWARDING], gw, forwarding=False)
+            if found:  # the router's own side: its qg- or its routes
+                return self.fail(
+                    f"{text}; {qrouter(f.router.id) if f.router else 'qrouter'}: {'; '.join(found)}",
+                    cause="router gateway interface down" if "down" in " ".join(found) else "router lacks the route",
+                    catalogue=7,
+                    next_step=router_step(found, qrouter(f.router.id) if f.router else "qrouter-", f.l3_host),
+                )
             return self.fail(
-                text,
+                text + (f" ({'; '.join(facts)})" if facts else ""),
                 cause="external gateway unreachable",
                 catalogue=8,
                 next_step=f"check the external network's physnet/bridge on {f.l3_host} and the upstream router "
@@ -264,7 +289,7 @@ class DestinationReachable(_RouterCheck):
     key = "destination-reachable"
     name = "destination reachable from router"
     plane = "data"
-    needs = (TO,)
+    needs = (TO, ROUTER_FORWARDING)
 
     def judge(self, f: Facts, ev: Evidence) -> CheckResult:
         if f.to is None:
@@ -283,8 +308,19 @@ class DestinationReachable(_RouterCheck):
             text = f"ping {f.to.address} from qrouter on {f.l3_host}: {ping_text(res)}"
             good = answered(res)
         if not good:
+            found, facts = router_faults(f, ev[ROUTER_FORWARDING], f.to.address, forwarding=False)
+            ns = qrouter(f.router.id) if f.router else "qrouter-"
+            if found:  # the router itself lacks the route (or its gateway interface): the router's, not upstream's
+                return self.fail(
+                    f"{text}; {ns} on {f.l3_host}: {'; '.join(found)}",
+                    cause="router has no route to the destination"
+                    if "no route" in " ".join(found)
+                    else "router gateway interface down",
+                    catalogue=7,
+                    next_step=router_step(found, ns, f.l3_host),
+                )
             return self.fail(
-                text,
+                text + (f" ({'; '.join(facts)})" if facts else ""),
                 cause="destination unreachable beyond the router",
                 catalogue=8,
                 next_step=f"the path beyond the external gateway: upstream routes toward {f.to.address}, "

@@ -32,6 +32,7 @@ class Check:
     name: ClassVar[str]  # the report's row: "port binding"
     plane: ClassVar[Plane]
     needs: ClassVar[tuple[Kind[object], ...]] = ()
+    proof: ClassVar[bool] = False  # its ok proves the path end to end: a chain with one requires it
 
     def applies(self, f: Facts) -> bool:
         """Whether the check has a row for these facts (most need the port the question resolved to)."""
@@ -45,7 +46,10 @@ class Check:
         if not self.applies(f):
             return []
         got = self.judge(f, ev.only(self.needs))
-        return got if isinstance(got, list) else [got]
+        rows = got if isinstance(got, list) else [got]
+        for r in rows:
+            r.proof = self.proof
+        return rows
 
     # --- the rows a judgement returns (name and plane are the check's; ``title`` renames one row) ---
     def ok(self, evidence: str, *, title: str | None = None) -> CheckResult:
@@ -54,8 +58,9 @@ class Check:
     def warn(self, evidence: str, next_step: str = "") -> CheckResult:
         return CheckResult(self.name, Verdict.WARN, evidence, self.plane, next_step=next_step)
 
-    def skipped(self, evidence: str, *, title: str | None = None) -> CheckResult:
-        return CheckResult(title or self.name, Verdict.SKIPPED, evidence, self.plane)
+    def skipped(self, evidence: str, *, title: str | None = None, unproven: bool = False) -> CheckResult:
+        """``unproven``: a link of the path was not proven (not merely not applicable): no healthy verdict."""
+        return CheckResult(title or self.name, Verdict.SKIPPED, evidence, self.plane, unproven=unproven)
 
     def error(self, evidence: str, *, title: str | None = None) -> CheckResult:
         return CheckResult(title or self.name, Verdict.ERROR, evidence, self.plane)
@@ -105,6 +110,11 @@ class Chain:
     def judge(self, f: Facts, ev: Evidence) -> list[CheckResult]:
         """The rows of every applicable check, in chain order."""
         return [r for c in self.checks for r in c.evaluate(f, ev)]
+
+    @property
+    def proves(self) -> bool:
+        """Whether the chain has a check whose ok proves the path (then healthy requires it)."""
+        return any(c.proof for c in self.checks)
 
     @property
     def keys(self) -> list[str]:

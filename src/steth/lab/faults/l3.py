@@ -7,9 +7,8 @@ from typing import Any
 
 from ...errors import LabError, UsageError
 from ...host import proc, undo
-from ..neutron.record import RouterRecord
 from . import neutron_undo
-from .neutron_base import api, claim, conn, lab_vm, neutron_network, neutron_rec
+from .neutron_base import api, claim, conn, lab_vm, neutron_network, neutron_rec, router_rec
 from .registry import FaultContext, kind
 
 NAT_CHAINS = ("neutron-l3-agent-snat", "neutron-l3-agent-float-snat")  # every rule of these
@@ -44,16 +43,6 @@ def nat_restore_script(rules: list[tuple[str, int, str]]) -> str:
     positions in ascending order, each position is right once the rules before it are back."""
     ordered = sorted(rules, key=lambda r: (r[0], r[1]))
     return "*nat\n" + "".join(f"-I {chain} {pos} {spec}\n" for chain, pos, spec in ordered) + "COMMIT\n"
-
-
-def router_rec(ctx: FaultContext) -> RouterRecord:
-    router = neutron_rec(ctx).router
-    if router is None:
-        raise LabError(
-            f"lab {ctx.state.lab} has no router",
-            "rebuild the lab with a steth whose `lab up --neutron` makes one (L3 agent, external network)",
-        )
-    return router
 
 
 def release_fips(ctx: FaultContext, net: Any, router_id: str, subnet_id: str | None = None) -> list[str]:

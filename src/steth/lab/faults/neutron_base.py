@@ -15,7 +15,7 @@ from ...errors import LabError, UsageError
 from ...host import proc, undo
 from ..neutron.ml2ovs.config import ovs_rundir
 from ..neutron.ml2ovs.plug import vif_argv
-from ..neutron.record import NeutronRecord, VMRecord
+from ..neutron.record import NeutronRecord, RouterRecord, VMRecord
 from .registry import FaultContext
 
 
@@ -84,3 +84,13 @@ def freeze(ctx: FaultContext, proc_name: str, what: str, hint: str) -> str:
     ctx.record(undo.argv(["kill", "-CONT", str(rec.pid)]))
     os.kill(rec.pid, signal.SIGSTOP)
     return f"{what} (pid {rec.pid}) stopped (SIGSTOP): Neutron marks it dead after agent_down_time"
+
+
+def router_rec(ctx: FaultContext) -> RouterRecord:
+    router = neutron_rec(ctx).router
+    if router is None:
+        raise LabError(
+            f"lab {ctx.state.lab} has no router",
+            "rebuild the lab with a steth whose `lab up --neutron` makes one (L3 agent, external network)",
+        )
+    return router

@@ -7,7 +7,7 @@ breaks further down (unplugged VIF, dead VLAN), so it comes after the br-int por
 
 from __future__ import annotations
 
-from .. import neutron_port, neutron_services, ovs_path, reach  # noqa: F401  (they register the checks)
+from .. import neutron_port, neutron_services, ovs_path, ovs_ports, reach, vm_checks  # noqa: F401  (they register the checks)
 from ..backend import Backend
 from ..registry import REGISTRY
 
@@ -19,6 +19,8 @@ CHAIN = REGISTRY.chain(
         "port-binding",
         "l2-agent-alive",
         "vm-port-on-br-int",
+        "network-ports-on-br-int",
+        "underlay-ports",
         "port-status",
         "dhcp-server",
         "dns-servers",
@@ -42,5 +44,6 @@ CHAIN = REGISTRY.chain(
         "nat-rules",
         "destination-reachable",
         "dns-servers-reachable",
+        "vm-own-packet",
     ],
 )
