@@ -216,7 +216,7 @@ class ExternalGatewayReachable(_RouterCheck):
         if (unusable := self.unusable(res, "no router gateway or no gateway_ip on the external subnet")) is not None:
             return unusable
         assert isinstance(res, PingResponse)
-        gw = f.external_subnet.gateway_ip if f.external_subnet else "?"
+        gw = (f.external_subnet.gateway_ip if f.external_subnet else None) or "?"
         text = f"ping {gw} (external subnet's gateway) from qrouter on {f.l3_host}: {ping_text(res)}"
         if not answered(res):
             found, facts = router_faults(f, ev[ROUTER_FORWARDING], gw, forwarding=False)
