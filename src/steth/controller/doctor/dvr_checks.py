@@ -46,6 +46,7 @@ from .registry import Check, check
 
 DEAD_VLAN = 4095
 MAC_RE = re.compile(r"dl_src=([0-9a-f]{2}(?::[0-9a-f]{2}){5})")
+DST_RE = re.compile(r"dl_dst=([0-9a-f]{2}(?::[0-9a-f]{2}){5})")
 
 
 class _Routed(Check):
@@ -344,6 +345,18 @@ class DvrNatRules(_Routed):
         return self.ok(f"{where}: {'; '.join(found) or 'nothing needed'}")
 
 
+def dvr_macs(flows: list[str]) -> tuple[set[str], set[str]]:
+    """(the host's own DVR MAC, the other hosts' DVR MACs) from its br-int flows: the OVS agent sends
+    frames to its own MAC on (priority 5, ``dl_dst``) and lets the others' in (priority 2 or 4, ``dl_src``)."""
+    own, remote = set(), set()
+    for line in flows:
+        if "priority=5," in line:
+            own |= set(DST_RE.findall(line))
+        elif "priority=4," in line or "priority=2," in line:
+            remote |= set(MAC_RE.findall(line))
+    return own, remote
+
+
 @check
 class DvrMacs(_Routed):
     """Every DVR host's MAC registered in the br-int flows of the VM's compute node and of the SNAT node."""
@@ -356,24 +369,30 @@ class DvrMacs(_Routed):
     def judge(self, f: Facts, ev: Evidence) -> CheckResult:
         dvr_hosts = sorted({a.host for a in f.agents if a.is_ovs and a.configuration.get("enable_distributed_routing")})
         want = len(dvr_hosts) - 1  # each host registers the DVR MACs of all the others
-        seen, problems = [], []
+        macs: dict[str, tuple[set[str], set[str]]] = {}
         for host, flows in ev[INT_FLOWS].items():
             if (unusable := self.unusable(flows, f"{host} not probed")) is not None:
                 return unusable
             assert isinstance(flows, list)
-            macs = sorted(
-                {m for line in flows if "priority=4" in line or "priority=2" in line for m in MAC_RE.findall(line)}
-            )
-            seen.append(f"{host}: {len(macs)}")
-            if len(macs) < want:
-                problems.append(f"{host} knows {len(macs)} of the {want} other DVR hosts' MACs ({', '.join(macs)})")
-        text = f"DVR hosts {', '.join(dvr_hosts)}; remote DVR MACs in br-int: {', '.join(seen)}"
+            macs[host] = dvr_macs(flows)
+        problems = []
+        for host, (own, remote) in macs.items():
+            if not own:
+                problems.append(f"{host} has no DVR MAC of its own in br-int (its OVS agent is not in DVR mode)")
+            for other, (other_own, _) in macs.items():
+                missing = other_own - remote if other != host else set()
+                if missing:
+                    problems.append(f"{host} has not registered {other}'s DVR MAC {', '.join(sorted(missing))}")
+            if len(remote) < want:
+                problems.append(f"{host} knows {len(remote)} of the {want} other DVR hosts' MACs")
+        seen = "; ".join(f"{h}: own {', '.join(sorted(o)) or '-'}, {len(r)} remote" for h, (o, r) in macs.items())
+        text = f"DVR hosts {', '.join(dvr_hosts)}; br-int {seen}"
         if problems:
             return self.fail(
                 f"{text}: {'; '.join(problems)}",
                 cause="DVR MACs not registered",
                 catalogue=None,
-                next_step="restart the OVS agent on the host named (it fetches the DVR MACs from neutron-server)",
+                next_step="restart the OVS agent of the host that misses them (it fetches every DVR MAC at start)",
             )
         return self.ok(text)
 
@@ -433,7 +452,7 @@ class DvrGatewayReachable(_Routed):
 @check
 class DvrDestination(_Routed):
     key = "dvr-destination-reachable"
-    name = "destination from the egress namespace"
+    name = "destination beyond the router"
     plane = "data"
     needs = (TO,)
 
@@ -441,10 +460,11 @@ class DvrDestination(_Routed):
         return super().applies(f) and f.to is not None
 
     def judge(self, f: Facts, ev: Evidence) -> CheckResult:
-        host, ns = egress(f)
+        host, ns = snat_host(f), snat_ns(f)
         assert f.to is not None
+        where = f"{f.to.describe()} from {ns} on {host}" + (" (beyond the external network)" if uses_fip(f) else "")
         return _ping_row(
-            self, ev[TO], f"{f.to.describe()} from {ns} on {host}", cause="destination unreachable beyond the router",
+            self, ev[TO], where, cause="destination unreachable beyond the router",
             next_step=f"the path beyond the external gateway: upstream routes toward {f.to.address} and its firewall",
         )  # fmt: skip
 

@@ -146,12 +146,16 @@ async def _gateway(g: Gatherer) -> Ping | Unprobed | None:
 
 
 async def _to(g: Gatherer) -> Ping | TcpConnectResult | Unprobed | None:
-    """--to ADDRESS (ping) or ADDRESS:PORT (TCP connect) from the egress namespace."""
+    """--to ADDRESS (ping) or ADDRESS:PORT (TCP connect) from the snat- namespace.
+
+    Always from snat-: a fip- namespace routes only what comes from its router (its default route is in
+    a table for ``iif fpr-``), so it cannot originate a probe beyond the external network's gateway."""
     f = g.f
-    at = await _egress_ns(g)
-    if at is None or f.to is None:
+    host = snat_host(f) if _routed(f) else None
+    found = await g.get(NETNS)
+    if not host or f.to is None or namespace(found.get(host), snat_ns(f)) is None:
         return None
-    host, ns = at
+    ns = snat_ns(f)
     if f.to.tcp_port:
         req = TcpConnectRequest(address=f.to.address, port=f.to.tcp_port, netns=ns, timeout=3)
         return await g.on(host, lambda n: api.tcp_connect(g.client, n, req))

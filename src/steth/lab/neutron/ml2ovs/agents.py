@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 
+from ....host import proc
 from ...topology import Node, Topology
-from ..services import Services, env
+from ..record import NeutronRecord
+from ..services import Services, env, wait
 from . import views
 from .config import l3_agent_mode, l3_ini, ovs_rundir
 
@@ -41,6 +43,37 @@ def start_l3(svc: Services, topo: Topology, node: Node, ini_name: str) -> None:
         svc.spawn(f"l3-agent-{node.name}", argv, netns=topo.node_ns(node), env=renv)
 
 
+def l3_process(rec: NeutronRecord, node: str) -> proc.ProcRecord | None:
+    """The node's running L3 agent: as recorded, or (restarted by a fault's undo in another process, whose
+    state copy may not keep the new record) found by its launcher and its own log file."""
+    recorded = rec.proc(f"l3-agent-{node}")
+    if recorded is not None and proc.is_running(recorded):
+        return recorded
+    log = os.path.join(rec.dir, "logs", f"l3-agent-{node}.log")
+    launcher = os.path.join(rec.dir, "etc", "neutron-l3-agent.py")
+    for pid in proc.pids_naming(log):
+        found = proc.record_of(pid)
+        if found is not None and _argv_has(pid, launcher):
+            return found
+    return None
+
+
+def _argv_has(pid: int, word: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return word.encode() in fh.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def restart_l3(svc: Services, topo: Topology, node: Node, ini_name: str) -> None:
+    """Stop the node's L3 agent (if it runs) and start it again with ``ini_name`` (its agent_mode)."""
+    running = l3_process(svc.rec, node.name)
+    if running is not None:
+        proc.terminate(running, timeout=10.0)
+    start_l3(svc, topo, node, ini_name)
+
+
 def start(svc: Services, topo: Topology, dvr: bool = False) -> None:
     """Start every agent (recorded), each in its node's namespace with its node's OVS_RUNDIR."""
     common = ["--config-file", svc.conf("agent-common.conf")]
@@ -53,6 +86,8 @@ def start(svc: Services, topo: Topology, dvr: bool = False) -> None:
             return ["--log-file", os.path.join(svc.logs, f"{name}-{node_name}.log")]
 
         svc.spawn(f"ovs-agent-{node.name}", ["neutron-openvswitch-agent", *host, *log("ovs-agent")], netns=ns, env=renv)
+        if dvr:
+            wait_dvr_mac(svc, node)
         if node.role == "network":
             dhcp = ["--config-file", svc.conf("dhcp_agent.ini")]
             svc.spawn(
@@ -60,6 +95,27 @@ def start(svc: Services, topo: Topology, dvr: bool = False) -> None:
             )
         if node.role == "network" or l3_agent_mode(node, dvr) == "dvr":
             start_l3(svc, topo, node, l3_ini(node, dvr))
+
+
+DVR_MAC_LINE = "operating in DVR Mode with MAC"
+DVR_MAC_TIMEOUT = 90.0
+
+
+def wait_dvr_mac(svc: Services, node: Node) -> None:
+    """Until the node's OVS agent has its DVR MAC, before the next one starts.
+
+    neutron-server announces each new host's DVR MAC to every OVS agent, but an agent that does not know
+    its own MAC yet ignores the announcement ("Self mac unknown, ignoring this dvr_mac_address_update()"):
+    started together, the agents miss each other's MACs (measured: the network node registered none of
+    the two compute nodes' MACs). One after the other, each learns those before it at start and those
+    after it from the announcements."""
+    path = os.path.join(svc.logs, f"ovs-agent-{node.name}.log")
+
+    def ready() -> bool:
+        with open(path, errors="replace") as fh:
+            return DVR_MAC_LINE in fh.read()
+
+    wait(f"the DVR MAC of {node.name}'s OVS agent", ready, DVR_MAC_TIMEOUT, alive=svc.exited(f"ovs-agent-{node.name}"))
 
 
 def expected(topo: Topology, dvr: bool = False) -> int:

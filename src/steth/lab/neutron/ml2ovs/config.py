@@ -84,7 +84,19 @@ def l3_agent_mode(node: Node, dvr: bool = False) -> str:
 
 
 def l3_ini(node: Node, dvr: bool = False) -> str:
-    return "l3_agent.ini" if l3_agent_mode(node, dvr) == "legacy" else f"l3_agent-{l3_agent_mode(node, dvr)}.ini"
+    return mode_ini(l3_agent_mode(node, dvr))
+
+
+def mode_ini(mode: str) -> str:
+    """The L3 agents' ini file of one agent_mode (l3_agent.ini for legacy)."""
+    return "l3_agent.ini" if mode == "legacy" else f"l3_agent-{mode}.ini"
+
+
+def write_l3_ini(svc: Services, mode: str) -> str:
+    """The ini of an agent_mode (no HA routers, no metadata proxy: no haproxy per router); its file name."""
+    l3 = {"DEFAULT": {"interface_driver": "openvswitch", "agent_mode": mode, "enable_metadata_proxy": "false"}}
+    svc.write(svc.conf(mode_ini(mode)), ini(l3))
+    return mode_ini(mode)
 
 
 def server_defaults(dvr: bool = False) -> dict[str, Any]:
@@ -131,11 +143,8 @@ def write_agent_configs(svc: Services, topo: Topology, dvr: bool = False) -> Non
     }
     svc.write(svc.conf("agent-common.conf"), ini(common))
     svc.write(svc.conf("dhcp_agent.ini"), ini(dhcp))
-    # no HA routers and no metadata proxy (no haproxy per router); the agent_mode per node
-    for node in topo.nodes:
-        mode = l3_agent_mode(node, dvr)
-        l3 = {"DEFAULT": {"interface_driver": "openvswitch", "agent_mode": mode, "enable_metadata_proxy": "false"}}
-        svc.write(svc.conf(l3_ini(node, dvr)), ini(l3))
+    for mode in sorted({l3_agent_mode(node, dvr) for node in topo.nodes}):
+        write_l3_ini(svc, mode)
     svc.write(svc.conf("neutron-l3-agent.py"), L3_LAUNCHER)
     for node in topo.nodes:
         rundir = ovs_rundir(svc.state, node.name)
