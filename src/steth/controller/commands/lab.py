@@ -118,10 +118,11 @@ class LabStatus(StethLister):
     A lab built with --neutron also lists its Neutron networks, VMs (node, plugging, port, MAC,
     fixed IP, the address the VM leased, port status), Neutron agents and lab processes; for
     those rows the `agent` column holds the details. `--view vm` (network, router, floating-ip,
-    agent, process) lists one kind of row with a column per fact, for scripts: `-f json --view vm`.
+    agent, process; netns: with --dvr, each node's qrouter-/fip-/snat-) lists one kind of row
+    with a column per fact, for scripts: `-f json --view vm`.
     """
 
-    VIEWS = ("nodes", "network", "vm", "router", "floating-ip", "internet", "agent", "process")
+    VIEWS = ("nodes", "network", "vm", "router", "floating-ip", "internet", "agent", "process", "netns")
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)
