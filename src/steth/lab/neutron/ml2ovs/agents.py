@@ -59,9 +59,10 @@ def l3_process(rec: NeutronRecord, node: str) -> proc.ProcRecord | None:
 
 
 def _argv_has(pid: int, word: str) -> bool:
+    """``word`` in the process's command line (oslo.service rewrites it as one title string)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return word.encode() in fh.read().split(b"\0")
+            return word.encode() in fh.read()
     except OSError:
         return False
 
