@@ -211,3 +211,17 @@ def test_egress_gateway_and_destination():
     assert row.cause == "external gateway unreachable" and f"fip-{EXT} on compute-1" in row.evidence
     dest = judge("dvr-destination-reachable", dvr_facts(), ev(dvr_to=pong("203.0.113.10")))
     assert dest.verdict == Verdict.OK and f"snat-{ROUTER} on network" in dest.evidence
+
+
+def test_check_all_dvr_agent_modes_by_node_role():
+    from steth.controller.checks import dvr_agents
+
+    f = dvr_facts()
+    assert dvr_agents.findings(f.agents)[0] == Verdict.OK
+    verdict, lines = dvr_agents.findings(dvr_facts(compute_mode="legacy").agents)
+    assert verdict == Verdict.FAIL and lines == ["compute-1 (compute): L3 agent agent_mode=legacy, needs dvr"]
+    no_snat = [a for a in f.agents if not (a.binary == "neutron-l3-agent" and a.host == "network")]
+    no_snat.append(agent("network", "neutron-l3-agent", agent_mode="dvr"))
+    assert "no L3 agent runs agent_mode=dvr_snat" in dvr_agents.findings(no_snat)[1][-1]
+    legacy_cloud = [agent("compute-1"), agent("network", "neutron-l3-agent", agent_mode="legacy")]
+    assert dvr_agents.findings(legacy_cloud)[0] == Verdict.SKIPPED
