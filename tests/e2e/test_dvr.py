@@ -84,8 +84,7 @@ CASES = [
 
 @pytest.mark.parametrize("kind,params,affected,check,cause,unaffected", CASES, ids=[c[0] for c in CASES])
 def test_doctor_names_the_dvr_fault(dvr_lab, kind, params, affected, check, cause, unaffected):
-    lab = dvr_lab
-    healthy(lab, affected)  # start from a healthy path (the previous fault's repair may still be settling)
+    lab = dvr_lab  # healthy here: the lab is fresh, or the previous case ended by proving its repair
     r = steth("lab", "fault", "add", kind, *params, "--name", lab["name"], env=lab["env"], timeout=120)
     assert r.rc == 0, r.err + r.out
     fid = r.out.split(":", 1)[0]

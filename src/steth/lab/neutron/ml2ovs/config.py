@@ -25,6 +25,7 @@ BINARIES = (
     "ovsdb-tool",
     "ovs-vsctl",
     "ping",
+    "unshare",  # DVR: each compute node's view of /run/netns (views.py)
 )
 
 # neutron-l3-agent as /usr/bin/neutron-l3-agent runs it, except for one thing: at its first full sync
