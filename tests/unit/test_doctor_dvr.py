@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from steth.controller.doctor.backend import Backend, detect
 from steth.controller.doctor.chains import chain_for
-from steth.controller.doctor.dvr_checks import dvr_macs
+from steth.controller.doctor.dvr_reach import dvr_macs
 from steth.controller.doctor.evidence import KINDS, Evidence
 from steth.controller.doctor.facts import Facts
 from steth.openstack.adapter import SubnetInfo

@@ -8,7 +8,7 @@ node for the rest, the NAT rules where they live, the DVR MACs, and what the egr
 
 from __future__ import annotations
 
-from .. import dvr_checks, neutron_port, neutron_services, ovs_path, reach  # noqa: F401  (they register the checks)
+from .. import dvr_checks, dvr_reach, neutron_port, neutron_services, ovs_path, reach  # noqa: F401 (they register checks)
 from ..backend import Backend
 from ..registry import REGISTRY
 
