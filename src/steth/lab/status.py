@@ -230,6 +230,10 @@ def neutron_status(state: LabState) -> list[NeutronRow]:
     if rec.dvr:
         rows += view_rows(state, rec)
     for name, r in sorted(rec.procs.items()):
+        if name.startswith("l3-agent-") and not proc.is_running(r):  # restarted by a DVR fault's undo
+            from .neutron.ml2ovs.agents import l3_process
+
+            r = l3_process(rec, name.removeprefix("l3-agent-")) or r
         running = "running" if proc.is_running(r) else "stopped"
         facts = {"pid": r.pid, "argv": " ".join(r.argv)}
         rows.append(NeutronRow("process", name, "", " ".join(r.argv)[:120], r.pid, running, facts))
