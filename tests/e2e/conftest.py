@@ -189,3 +189,51 @@ def ovn_lab(tmp_path_factory):
         left = {ns for ns in namespaces() if ns.startswith(f"steth-{OVN_LAB}-")}
         assert not left, left
         assert not lab_processes(directory), "processes of the ML2/OVN lab survived `lab down`"
+
+
+# STETH_E2E_DVR_LAB renames the ML2/OVS lab with distributed routers (default de2e)
+DVR_LAB = os.environ.get("STETH_E2E_DVR_LAB", "de2e")
+
+
+@pytest.fixture(scope="module")  # only test_dvr.py uses it: once per run, down before the next labs
+def dvr_lab(tmp_path_factory):
+    """One ML2/OVS lab with DVR (L3 agents in dvr mode on 2 compute nodes, dvr_snat on the network node,
+    a distributed router, a floating IP on vm1 served by compute-1's fip- namespace) for the module.
+
+    Skipped without root or the Neutron packages; STETH_E2E_DVR=0 skips it on purpose.
+    """
+    if not IS_ROOT:
+        pytest.skip("needs root (network and mount namespaces)")
+    if os.environ.get("STETH_E2E_DVR", "1") == "0":
+        pytest.skip("STETH_E2E_DVR=0")
+    missing = [p for p in NEUTRON_PACKAGES if not os.path.exists(p)]
+    if missing:
+        pytest.skip(f"Neutron lab packages missing ({', '.join(missing)}): run `bash scripts/setup.sh`")
+    root = str(tmp_path_factory.mktemp("dvrroot"))
+    env = {"STETH_LAB_ROOT": root}
+    directory = f"{root}/lab-{DVR_LAB}"
+    up = steth("lab", "up", "--name", DVR_LAB, "--computes", "2", "--neutron", "--dvr", env=env, timeout=500)
+    try:
+        assert up.rc == 0, up.err + up.out
+        with open(f"{directory}/state.json") as fh:
+            state = json.load(fh)
+        record = NeutronRecord.from_json(state["extra"]["neutron"])
+        yield {
+            "env": {**env, "STETH_CONFIG": f"{directory}/steth.conf"},
+            "root": root,
+            "dir": directory,
+            "state": state,
+            "record": record,
+            "up_out": up.out,
+            "name": DVR_LAB,
+        }
+    finally:
+        down = steth("lab", "down", "--name", DVR_LAB, env=env, timeout=180)
+        assert down.rc == 0, down.err
+        left = {ns for ns in namespaces() if ns.startswith(f"steth-{DVR_LAB}-")}
+        assert not left, left
+        built = locals().get("record")
+        if built is not None and built.router is not None:
+            left = set(namespaces())
+            assert not {f"qrouter-{built.router.id}", f"snat-{built.router.id}"} & left
+        assert not lab_processes(directory), "processes of the DVR lab survived `lab down`"

@@ -218,8 +218,9 @@ def up(
     static_neighbours: str = "auto",
     neutron: bool = False,
     backend: str = "ovs",
+    dvr: bool = False,
 ) -> LabState:
-    """Build the lab; on any failure remove what was built and raise LabError."""
+    """Build the lab; on any failure remove what was built and raise LabError (``dvr``: ML2/OVS with DVR)."""
     if LabState.load(lab) is not None:
         raise LabError(
             f"lab {lab} is already up (state in {LabState(lab, 0, ('', '', '')).directory})",
@@ -260,7 +261,11 @@ def up(
         elif neutron:
             from . import neutron as lab_neutron
 
-            lab_neutron.up(state, topo, progress)
+            lab_neutron.up(state, topo, progress, dvr=dvr)
+            if dvr:  # the compute nodes' agents moved into their namespace views (neutron/ml2ovs/views.py)
+                problems = wait_for_agents(state, timeout=20 + 0.5 * len(topo.nodes))
+                if problems:
+                    raise LabError(f"agents did not restart: {problems}", f"logs are in {state.directory}/logs")
             write_controller_config(state)  # now with the [openstack] section
         state.status = "up"
         state.save()

@@ -112,7 +112,7 @@ def l3_rows(rec: NeutronRecord, ports: dict[str, Any], conn: Any, api_error: str
 
 @dataclass
 class NeutronRow:
-    kind: str  # network | vm | router | floating-ip | internet | agent | process | api
+    kind: str  # network | vm | router | floating-ip | internet | agent | process | api | netns (DVR)
     name: str
     namespace: str
     detail: str
@@ -170,6 +170,22 @@ def _vm_row(vm: VMRecord, p: Any, api_error: str) -> NeutronRow:
     return NeutronRow("vm", vm.name, vm.namespace, detail, None, state, facts)
 
 
+def view_rows(state: LabState, rec: NeutronRecord) -> list[NeutronRow]:
+    """DVR: each compute node's own view of named namespaces (its qrouter-, fip-), and the network node's."""
+    from .neutron.ml2ovs import views
+
+    rows = []
+    ours = {i for i in (rec.router.id if rec.router else "", rec.external.network_id if rec.external else "") if i}
+    for node in topology_of(state).nodes:
+        pid = views.holder_pid(rec, node.name)
+        names = [n for n in views.list_netns(rec, node.name) if n.split("-", 1)[-1] in ours]
+        where = f"view of {node.name} (holder pid {pid})" if pid else "the host's /run/netns"
+        facts = {"node": node.name, "holder_pid": pid, "namespaces": " ".join(names)}
+        state_ = "running" if pid or node.role == "network" else "stopped"
+        rows.append(NeutronRow("netns", node.name, where, " ".join(names) or "-", pid, state_, facts))
+    return rows
+
+
 def neutron_status(state: LabState) -> list[NeutronRow]:
     """Networks, VMs (with their ports and leases), the router, floating IPs, the internet namespace,
     Neutron agents and lab processes; [] without Neutron."""
@@ -208,8 +224,16 @@ def neutron_status(state: LabState) -> list[NeutronRow]:
     for a in agents:
         alive = "alive" if a.is_alive else "dead"
         facts = {"host": a.host, "binary": a.binary, "agent_id": a.id}
-        rows.append(NeutronRow("agent", a.agent_type, "", f"host {a.host} binary {a.binary}", None, alive, facts))
+        mode = (a.configuration or {}).get("agent_mode")
+        detail = f"host {a.host} binary {a.binary}" + (f" agent_mode {mode}" if mode else "")
+        rows.append(NeutronRow("agent", a.agent_type, "", detail, None, alive, facts))
+    if rec.dvr:
+        rows += view_rows(state, rec)
     for name, r in sorted(rec.procs.items()):
+        if name.startswith("l3-agent-") and not proc.is_running(r):  # restarted by a DVR fault's undo
+            from .neutron.ml2ovs.agents import l3_process
+
+            r = l3_process(rec, name.removeprefix("l3-agent-")) or r
         running = "running" if proc.is_running(r) else "stopped"
         facts = {"pid": r.pid, "argv": " ".join(r.argv)}
         rows.append(NeutronRow("process", name, "", " ".join(r.argv)[:120], r.pid, running, facts))

@@ -20,7 +20,7 @@ from .. import api
 from ..client import AgentClient
 from ..config import ControllerConfig, NodeConfig
 from ..discovery import nodes_from_agents
-from . import bandwidth, mesh, mtu, neutron_agents, ovs_bridges, vlan
+from . import bandwidth, dvr_agents, mesh, mtu, neutron_agents, ovs_bridges, vlan
 from .bandwidth_rounds import round_robin
 from .cloud_facts import NO_CLOUD, Cloud, vlan_plan
 from .nodes import NodeView, discover
@@ -280,6 +280,9 @@ async def run(
     t = time.perf_counter()
     progress("neutron agents")
     steps.append(dataclasses.replace(neutron_step(cloud), seconds=time.perf_counter() - t + cloud.seconds))
+    if cloud.usable and dvr_agents.is_dvr(cloud.agents or []):  # distributed routers: agent modes by node role
+        verdict, lines = dvr_agents.findings(cloud.agents or [])
+        steps.append(Step("dvr-agents", f"{cloud.name}: L3 agent modes", verdict, lines))
 
     t = time.perf_counter()
     progress("ovs bridges")

@@ -53,11 +53,19 @@ class LabUp(StethCommand):
             "as 3-member Raft clusters, ovn-northd, ovn-controller per node, a Geneve and a VLAN network "
             "with OVN DHCP, router with SNAT on the network node as gateway chassis)",
         )
+        parser.add_argument(
+            "--dvr",
+            action="store_true",
+            help="with --neutron (ovs): distributed routers: an L3 agent in dvr mode on every compute node "
+            "(qrouter-, fip- with the floating IP), dvr_snat on the network node (snat-)",
+        )
         return parser
 
     def take_action(self, args: argparse.Namespace) -> int:
         if args.backend != "ovs" and not args.neutron:
             raise UsageError("--backend needs --neutron", "e.g. `steth lab up --neutron --backend ovn`")
+        if args.dvr and (not args.neutron or args.backend != "ovs"):
+            raise UsageError("--dvr needs --neutron with the ovs backend", "e.g. `steth lab up --neutron --dvr`")
         from ...lab import build as lab_build
 
         state = lab_build.up(
@@ -67,6 +75,7 @@ class LabUp(StethCommand):
             static_neighbours=args.static_neighbours,
             neutron=args.neutron,
             backend=args.backend,
+            dvr=args.dvr,
         )
         conf = lab_build.config_path(state)
         print(f"lab {state.lab} is up: network node and {state.computes} compute nodes, agents on port {AGENT_PORT}")
@@ -109,10 +118,11 @@ class LabStatus(StethLister):
     A lab built with --neutron also lists its Neutron networks, VMs (node, plugging, port, MAC,
     fixed IP, the address the VM leased, port status), Neutron agents and lab processes; for
     those rows the `agent` column holds the details. `--view vm` (network, router, floating-ip,
-    agent, process) lists one kind of row with a column per fact, for scripts: `-f json --view vm`.
+    agent, process; netns: with --dvr, each node's qrouter-/fip-/snat-) lists one kind of row
+    with a column per fact, for scripts: `-f json --view vm`.
     """
 
-    VIEWS = ("nodes", "network", "vm", "router", "floating-ip", "internet", "agent", "process")
+    VIEWS = ("nodes", "network", "vm", "router", "floating-ip", "internet", "agent", "process", "netns")
 
     def get_parser(self, prog_name: str) -> argparse.ArgumentParser:
         parser = super().get_parser(prog_name)

@@ -31,8 +31,8 @@ def _quiet(_: str) -> None:
     pass
 
 
-def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronRecord:
-    """Build the Neutron part (ML2/Open vSwitch) of a lab whose underlay is up."""
+def up(state: LabState, topo: Topology, progress: Progress = _quiet, dvr: bool = False) -> NeutronRecord:
+    """Build the Neutron part (ML2/Open vSwitch; with ``dvr`` its routers distributed) of a lab whose underlay is up."""
     from . import ml2ovs
 
-    return ml2ovs.up(state, topo, progress)
+    return ml2ovs.up(state, topo, progress, distributed=dvr)

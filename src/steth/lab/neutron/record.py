@@ -89,6 +89,7 @@ class NeutronRecord:
     floating_ips: dict[str, FloatingIPRecord] = field(default_factory=dict)  # VM name -> its floating IP
     up_seconds: float | None = None
     backend: str = "ml2ovs"
+    dvr: bool = False  # ml2ovs with distributed routers (`lab up --neutron --dvr`)
     ovn: dict[str, Any] = field(default_factory=dict)  # ml2ovn: NB/SB cluster members, northd (central.py)
 
     # --- lookups ---
@@ -136,6 +137,7 @@ class NeutronRecord:
             floating_ips={n: FloatingIPRecord(**f) for n, f in data.get("floating_ips", {}).items()},
             up_seconds=data.get("up_seconds"),
             backend=data.get("backend", "ml2ovs"),
+            dvr=bool(data.get("dvr", False)),
             ovn=dict(data.get("ovn", {})),
         )
 

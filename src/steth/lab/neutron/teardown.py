@@ -67,7 +67,12 @@ def agent_namespaces(rec: NeutronRecord) -> list[str]:
     router_ids = router_ids_in(os.path.join(rec.dir, "state-network"))
     if rec.router:
         router_ids.add(rec.router.id)
-    return [f"qdhcp-{n}" for n in sorted(net_ids)] + [f"qrouter-{r}" for r in sorted(router_ids)]
+    names = [f"qdhcp-{n}" for n in sorted(net_ids)] + [f"qrouter-{r}" for r in sorted(router_ids)]
+    if rec.dvr:  # the network node's SNAT namespace (dvr_snat) and, were a floating IP there, its fip-
+        names += [f"snat-{r}" for r in sorted(router_ids)]
+        if rec.external and rec.external.network_id:
+            names.append(f"fip-{rec.external.network_id}")
+    return names
 
 
 def down(state: LabState, progress: Progress = _quiet) -> list[str]:

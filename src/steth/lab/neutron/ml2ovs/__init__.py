@@ -20,7 +20,7 @@ from ..api import connection
 from ..overlay import build as build_overlay
 from ..record import NeutronRecord
 from ..services import Services, neutron_dir, ports_for, wait
-from . import agents, config, node, plug
+from . import agents, config, dvr, node, plug, views
 
 Progress = Callable[[str], None]
 PORT_ACTIVE_TIMEOUT = 90.0
@@ -30,20 +30,22 @@ def _quiet(_: str) -> None:
     pass
 
 
-def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronRecord:
-    """Build the Neutron part of a lab whose underlay is up; raises LabError (the caller tears down)."""
+def up(state: LabState, topo: Topology, progress: Progress = _quiet, distributed: bool = False) -> NeutronRecord:
+    """Build the Neutron part of a lab whose underlay is up; raises LabError (the caller tears down).
+
+    ``distributed``: DVR (dvr.py, views.py): L3 agents on the compute nodes, routers distributed."""
     t0 = time.monotonic()
 
     def step(msg: str) -> None:
         progress(f"[{time.monotonic() - t0:5.1f} s] {msg}")
 
     overlay = build_overlay(topo)
-    rec = NeutronRecord(dir=neutron_dir(state), ports=ports_for(state.lab), backend="ml2ovs")
+    rec = NeutronRecord(dir=neutron_dir(state), ports=ports_for(state.lab), backend="ml2ovs", dvr=distributed)
     rec.save(state)
     svc = Services(state, rec)
     svc.preflight(config.BINARIES)
-    svc.write_server_config(config.ml2_section())
-    config.write_agent_configs(svc, topo)
+    svc.write_server_config(config.ml2_section(distributed), defaults=config.server_defaults(distributed))
+    config.write_agent_configs(svc, topo, distributed)
     step("MariaDB and RabbitMQ")
     svc.start_rabbit()  # boots in the background (~6-9 s) while MariaDB and the schema are made
     svc.start_mariadb()
@@ -51,11 +53,17 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
     svc.start_server()
     step(f"Open vSwitch on {len(topo.nodes)} nodes")
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        for f in [pool.submit(node.start, svc, topo, n) for n in topo.nodes]:
+        for f in [pool.submit(node.start, svc, topo, n, distributed) for n in topo.nodes]:
             f.result()
     step(f"the internet namespace ({overlay.internet.host}, DNS {overlay.internet.dns})")
     net_node = next(n for n in topo.nodes if n.role == "network")
     internet.build(svc, topo, overlay, lambda port: node.add_port(svc, net_node.name, config.EXT_BRIDGE, port))
+    if distributed:
+        step("DVR: the external network on every compute node, each compute node's namespace view")
+        dvr.wire_external(svc, topo, overlay)
+        for n in topo.nodes:
+            if n.role == "compute":
+                views.move_agent(state, topo, n, views.start(svc, topo, n))
     step("waiting for RabbitMQ")
     svc.wait_rabbit()
     for n in topo.nodes:
@@ -63,9 +71,9 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
     step("waiting for neutron-server")
     svc.wait_api()
     step("Neutron agents")
-    agents.start(svc, topo)
+    agents.start(svc, topo, distributed)
     conn = connection(state)
-    svc.wait_agents(conn, agents.expected(topo))
+    svc.wait_agents(conn, agents.expected(topo, distributed))
     step("networks, subnets, router, security group, ports, floating IP")
     resources.tenant_networks(svc, conn, overlay)
     resources.external(svc, conn, overlay)

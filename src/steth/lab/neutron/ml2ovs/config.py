@@ -25,6 +25,7 @@ BINARIES = (
     "ovsdb-tool",
     "ovs-vsctl",
     "ping",
+    "unshare",  # DVR: each compute node's view of /run/netns (views.py)
 )
 
 # neutron-l3-agent as /usr/bin/neutron-l3-agent runs it, except for one thing: at its first full sync
@@ -65,18 +66,52 @@ def tunnel_prefix() -> int:
     return 24
 
 
-def bridge_mappings(node: Node) -> str:
-    """Only the network node reaches the external network (br-ex); computes keep the tenant trunk."""
+def has_external(node: Node, dvr: bool = False) -> bool:
+    """Which nodes reach the external network (br-ex): the network node; with DVR every node (``fg-`` ports)."""
+    return dvr or node.role == "network"
+
+
+def bridge_mappings(node: Node, dvr: bool = False) -> str:
+    """The tenant trunk everywhere, the external network where :func:`has_external`."""
     tenant = f"{PHYSNET}:{PROVIDER_BRIDGE}"
-    return f"{tenant},{EXT_PHYSNET}:{EXT_BRIDGE}" if node.role == "network" else tenant
+    return f"{tenant},{EXT_PHYSNET}:{EXT_BRIDGE}" if has_external(node, dvr) else tenant
 
 
-def ml2_section() -> dict[str, dict[str, Any]]:
+def l3_agent_mode(node: Node, dvr: bool = False) -> str:
+    """legacy; with DVR ``dvr_snat`` on the network node (SNAT and the routers' central part), ``dvr`` elsewhere."""
+    if not dvr:
+        return "legacy"
+    return "dvr_snat" if node.role == "network" else "dvr"
+
+
+def l3_ini(node: Node, dvr: bool = False) -> str:
+    return mode_ini(l3_agent_mode(node, dvr))
+
+
+def mode_ini(mode: str) -> str:
+    """The L3 agents' ini file of one agent_mode (l3_agent.ini for legacy)."""
+    return "l3_agent.ini" if mode == "legacy" else f"l3_agent-{mode}.ini"
+
+
+def write_l3_ini(svc: Services, mode: str) -> str:
+    """The ini of an agent_mode (no HA routers, no metadata proxy: no haproxy per router); its file name."""
+    l3 = {"DEFAULT": {"interface_driver": "openvswitch", "agent_mode": mode, "enable_metadata_proxy": "false"}}
+    svc.write(svc.conf(mode_ini(mode)), ini(l3))
+    return mode_ini(mode)
+
+
+def server_defaults(dvr: bool = False) -> dict[str, Any]:
+    """neutron.conf [DEFAULT] of the backend: new routers distributed with DVR."""
+    return {"router_distributed": "true"} if dvr else {}
+
+
+def ml2_section(dvr: bool = False) -> dict[str, dict[str, Any]]:
+    # DVR over VXLAN needs l2population ("DVR deployments for VXLAN/GRE/Geneve underlays require L2-pop")
     return {
         "ml2": {
             "type_drivers": "flat,vlan,vxlan",
             "tenant_network_types": "vxlan",
-            "mechanism_drivers": "openvswitch",
+            "mechanism_drivers": "openvswitch,l2population" if dvr else "openvswitch",
             "extension_drivers": "port_security",
         },
         "ml2_type_flat": {"flat_networks": f"{PHYSNET},{EXT_PHYSNET}"},
@@ -85,8 +120,9 @@ def ml2_section() -> dict[str, dict[str, Any]]:
     }
 
 
-def write_agent_configs(svc: Services, topo: Topology) -> None:
-    """agent-common.conf, dhcp_agent.ini, l3_agent.ini, the L3 launcher and one host-<node>.conf per node."""
+def write_agent_configs(svc: Services, topo: Topology, dvr: bool = False) -> None:
+    """agent-common.conf, dhcp_agent.ini, the L3 agents' ini (one per agent_mode), the L3 launcher and one
+    host-<node>.conf per node."""
     common: dict[str, dict[str, Any]] = {
         "DEFAULT": {"transport_url": svc.amqp_url(), "debug": "false"},
         "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 0},
@@ -106,13 +142,10 @@ def write_agent_configs(svc: Services, topo: Topology) -> None:
             "dnsmasq_base_log_dir": svc.path("logs", "dnsmasq"),
         }
     }
-    # legacy routers only (no HA, no DVR) and no metadata proxy (no haproxy per router)
-    l3: dict[str, dict[str, Any]] = {
-        "DEFAULT": {"interface_driver": "openvswitch", "agent_mode": "legacy", "enable_metadata_proxy": "false"}
-    }
     svc.write(svc.conf("agent-common.conf"), ini(common))
     svc.write(svc.conf("dhcp_agent.ini"), ini(dhcp))
-    svc.write(svc.conf("l3_agent.ini"), ini(l3))
+    for mode in sorted({l3_agent_mode(node, dvr) for node in topo.nodes}):
+        write_l3_ini(svc, mode)
     svc.write(svc.conf("neutron-l3-agent.py"), L3_LAUNCHER)
     for node in topo.nodes:
         rundir = ovs_rundir(svc.state, node.name)
@@ -121,11 +154,11 @@ def write_agent_configs(svc: Services, topo: Topology) -> None:
             "oslo_concurrency": {"lock_path": svc.path(f"state-{node.name}", "lock")},
             # non-empty on purpose: an empty root_helper makes oslo.privsep use sudo, which
             # drops OVS_RUNDIR (then ovs-ofctl cannot find the node's bridges)
-            "agent": {"root_helper": f"env OVS_RUNDIR={rundir}", "tunnel_types": "vxlan"},
+            "agent": {"root_helper": f"env OVS_RUNDIR={rundir}", "tunnel_types": "vxlan", **_dvr_agent(dvr)},
             "ovs": {
                 "integration_bridge": "br-int",
                 "tunnel_bridge": "br-tun",
-                "bridge_mappings": bridge_mappings(node),
+                "bridge_mappings": bridge_mappings(node, dvr),
                 "datapath_type": "netdev",
                 "local_ip": str(tunnel_ip(topo, node)),
                 "ovsdb_connection": f"unix:{rundir}/db.sock",
@@ -141,3 +174,10 @@ def write_agent_configs(svc: Services, topo: Topology) -> None:
             "securitygroup": {"firewall_driver": "openvswitch"},
         }
         svc.write(svc.conf(f"host-{node.name}.conf"), ini(host))
+
+
+def _dvr_agent(dvr: bool) -> dict[str, str]:
+    """The OVS agent's [agent] options for DVR (its DVR MAC flows; l2population is required with VXLAN)."""
+    if not dvr:
+        return {}
+    return {"enable_distributed_routing": "true", "l2_population": "true", "arp_responder": "true"}

@@ -14,7 +14,7 @@ from ....errors import LabError
 from ....host import netlink
 from ...topology import Node, Topology
 from ..services import Services, env, unix_ready, wait
-from .config import EXT_BRIDGE, PROVIDER_BRIDGE, ovs_rundir, tunnel_ip, tunnel_prefix
+from .config import EXT_BRIDGE, PROVIDER_BRIDGE, has_external, ovs_rundir, tunnel_ip, tunnel_prefix
 
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
@@ -45,8 +45,8 @@ def add_bridge(svc: Services, rundir: str, bridge: str, *ports: str, what: str) 
     svc.run(argv, env=ovs_env(rundir), what=what)
 
 
-def start(svc: Services, topo: Topology, node: Node) -> None:
-    """ovsdb-server, ovs-vswitchd, the provider bridge (and br-ex on the network node), the tunnel address."""
+def start(svc: Services, topo: Topology, node: Node, dvr: bool = False) -> None:
+    """ovsdb-server, ovs-vswitchd, the provider bridge (and br-ex where :func:`has_external`), the tunnel address."""
     ns = topo.node_ns(node)
     rundir = ovs_rundir(svc.state, node.name)
     os.makedirs(rundir, exist_ok=True)
@@ -82,7 +82,7 @@ def start(svc: Services, topo: Topology, node: Node) -> None:
     # provider bridge on the tenant trunk; the VXLAN endpoint lives on it (userspace tunnelling)
     uplink = topo.networks[1].node_ifname
     add_bridge(svc, rundir, PROVIDER_BRIDGE, uplink, what=f"{PROVIDER_BRIDGE} on {node.name}")
-    if node.role == "network":  # the external network's bridge; the internet's veth joins it later
+    if has_external(node, dvr):  # the external network's bridge; the internet's veth joins it later
         add_bridge(svc, rundir, EXT_BRIDGE, what=f"{EXT_BRIDGE} on {node.name}")
     # answer ARP only on the interface that holds the address (eth1 must not answer for br-tenant)
     svc.run(["sysctl", "-q", "-w", "net.ipv4.conf.all.arp_ignore=1"], netns=ns, what="arp_ignore")
