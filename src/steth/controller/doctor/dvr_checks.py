@@ -309,7 +309,9 @@ class DvrNatRules(RoutedCheck):
         nat, host, ns = (ev[LOCAL_NAT], f.compute, qrouter_ns(f)) if fip else (ev[SNAT_NAT], snat_host(f), snat_ns(f))
         if not isinstance(nat, IptablesResponse) or nat.verdict != Verdict.OK:
             return self.skipped(f"{ns} on {host} not readable")
-        rules, problems, found = nat.rules, [], []
+        rules = nat.rules
+        problems: list[str] = []
+        found: list[str] = []
         if fip:
             for x in f.floating_ips:
                 dnat = [y for y in rules if f"-d {x.address}/32" in y and f"--to-destination {x.fixed_ip}" in y]

@@ -168,10 +168,13 @@ async def _dvr_macs(g: Gatherer) -> PerHost[list[str]]:
     if not _routed(f):
         return {}
     hosts = [h for h in dict.fromkeys([f.compute, snat_host(f)]) if h]
-    bridges = {h: (f.l2_agent(h).configuration.get("integration_bridge") if f.l2_agent(h) else None) for h in hosts}
+    bridges: dict[str, object] = {}
+    for h in hosts:
+        agent = f.l2_agent(h)
+        bridges[h] = agent.configuration.get("integration_bridge") if agent else None
 
     async def flows(host: str) -> list[str] | Unprobed:
-        got = await g.on(host, lambda n: api.ovs_flows(g.client, n, bridges[host] or "br-int"))
+        got = await g.on(host, lambda n: api.ovs_flows(g.client, n, str(bridges[host] or "br-int")))
         return got if isinstance(got, Unprobed) else got.flows
 
     values = await asyncio.gather(*(flows(h) for h in hosts))

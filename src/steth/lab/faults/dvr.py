@@ -38,14 +38,14 @@ def restart_step(ctx: FaultContext, node: str, mode: str) -> undo.Step:
 
 
 def _restart(step: undo.Step) -> None:
-    from ..build import topology_of
     from ..neutron.services import Services
+    from ..topology import build as build_topology
 
     state = LabState.load(step["lab"])
     rec = NeutronRecord.load(state) if state else None
     if state is None or rec is None:
         raise LabError(f"lab {step['lab']} is gone: nothing to restart")
-    topo = topology_of(state)
+    topo = build_topology(state.lab, state.computes, state.cidrs)
     agents.restart_l3(Services(state, rec), topo, topo.node(step["node"]), mode_ini(step["mode"]))
 
 
@@ -95,7 +95,6 @@ def _fip_ns_removed(ctx: FaultContext) -> str:
     area="dvr",
 )
 def _wrong_mode(ctx: FaultContext) -> str:
-    from ..build import topology_of
     from ..neutron.services import Services
 
     rec, node = dvr_rec(ctx), ctx.node
@@ -105,7 +104,7 @@ def _wrong_mode(ctx: FaultContext) -> str:
     svc = Services(ctx.state, rec)
     write_l3_ini(svc, wrong)
     ctx.record(restart_step(ctx, node.name, right))
-    agents.restart_l3(svc, topology_of(ctx.state), node, mode_ini(wrong))
+    agents.restart_l3(svc, ctx.topo, node, mode_ini(wrong))
     return f"the L3 agent of {node.name} restarted with agent_mode={wrong} (its role needs {right})"
 
 
