@@ -145,11 +145,6 @@ def trace(lab, port_id: str, to: str, proto: str):
     return r.rc, json.loads(r.out), r.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug (issue 12): ovn trace reads the routed path to the internet as dropped at the "
-    "external switch's ls_out_apply_port_sec; the summary of ovn-trace's output must follow the path taken",
-)
 def test_trace_through_the_router_to_the_internet(ovn_lab):
     vm1 = vm(ovn_lab, "vm1")
     rc, stages, err = trace(ovn_lab, vm1["port_id"], "203.0.113.10", "icmp")  # SNAT through the router
