@@ -184,6 +184,10 @@ def chassis_ovs(sb: SbSnapshot, shows: dict[str, tuple[OvsShowResponse | None, s
             out.append(Finding("chassis-ovs", name, Verdict.ERROR, f"its OVS could not be read: {error}"))
             continue
         problems, seen = [], []
+        sid = show.system_ids.get("system-id", "")
+        if sid and sid != name:
+            held = "; its Encap keeps the new one from registering" if sid not in sb.chassis else ""
+            problems.append(f"its OVS now has system-id {sid}: chassis {name} is stale{held}")
         for physnet, bridge in sorted(c.bridge_mappings().items()):
             b = show.bridge(bridge)
             if b is None:
