@@ -252,3 +252,13 @@ def test_chassis_ovs_mappings_and_tunnels():
     assert rows[0].verdict == Verdict.FAIL and "bridge br-tenant of physnet1 does not exist" in rows[0].evidence
     assert "no tunnel port on its OVS to 10.0.99.10 (network)" in rows[0].evidence
     assert rows[1].verdict == Verdict.ERROR and "agent unreachable" in rows[1].evidence
+
+
+def test_a_chassis_whose_node_has_another_system_id_is_stale():
+    from steth.wire.models import OvsShowResponse
+
+    shown = OvsShowResponse(ovs_available=True, verdict=Verdict.OK, system_ids={"system-id": "compute-1-new"})
+    found = ovn_status.chassis_ovs(sb(), {"compute-1": (shown, "")})
+    assert (
+        found[0].verdict == Verdict.FAIL and "system-id compute-1-new: chassis compute-1 is stale" in found[0].evidence
+    )
