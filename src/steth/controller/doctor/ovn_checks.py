@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ...errors import StethError
 from ...openstack.ovn_model import NbSnapshot, SbSnapshot
@@ -48,7 +49,7 @@ class OvnCheck(Check):
     """A check judged on the NB/SB snapshot: ``judge`` reads it (or returns why it could not be read) and
     hands it to ``judge_ovn``."""
 
-    needs: tuple[Kind, ...] = (OVN_DB,)
+    needs: ClassVar[tuple[Kind[object], ...]] = (OVN_DB,)
 
     def judge(self, f: Facts, ev: Evidence) -> CheckResult | list[CheckResult]:
         got = ev[OVN_DB]
