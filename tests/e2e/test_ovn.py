@@ -257,7 +257,9 @@ def test_iface_id_changed_is_named(ovn_lab):
         assert "Port_Binding chassis none" in got[1]["evidence"]
         assert root_cause(ovn_lab, "vm4")[0] == 0
         rc, rows, _ = sync(ovn_lab)
-        assert rc == 1 and (vm(ovn_lab, "vm2")["port_id"], "sb-chassis") in [(r["id"], r["check"]) for r in rows]
+        found = [(r["id"], r["check"]) for r in rows]
+        assert rc == 1 and (vm(ovn_lab, "vm2")["port_id"], "sb-chassis") in found, rows
+        assert (vm(ovn_lab, "vm2")["port_id"], "chassis-iface") in found, rows  # the VIF lost its iface-id
     finally:
         remove_fault(ovn_lab, fid)
     eventually(lambda: sync(ovn_lab)[0], lambda rc: rc == 0, timeout=30, what="vm2 bound again")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from steth.controller.checks import ovn_status, ovn_sync, ovn_sync_l3
 from steth.controller.config import parse_ovn
 from steth.errors import ConfigError
@@ -262,3 +264,23 @@ def test_a_chassis_whose_node_has_another_system_id_is_stale():
     assert (
         found[0].verdict == Verdict.FAIL and "system-id compute-1-new: chassis compute-1 is stale" in found[0].evidence
     )
+
+
+def test_an_unbound_port_is_looked_for_on_its_host_s_ovs():
+    from steth.openstack.ovn_model import LogicalSwitchPort, PortBinding
+    from steth.wire.models import OvsShowResponse
+
+    port = {"id": "p1", "network_id": "n1", "mac_address": "fa:16:3e:00:00:01", "device_owner": "compute:nova"}
+    port |= {"fixed_ips": [{"ip_address": "10.0.0.5"}], "binding_host_id": "compute-1", "status": "DOWN"}
+    lsp = LogicalSwitchPort("p1", "neutron-n1", "", ("fa:16:3e:00:00:01 10.0.0.5",), ("fa:16:3e:00:00:01 10.0.0.5",))
+    lsp_down = dataclasses.replace(lsp, up=False)
+    binding = PortBinding("p1", "", "", False, "compute-1")
+    empty = ovn_sync.NodeOvs(show=OvsShowResponse(ovs_available=True, verdict=Verdict.OK))
+    drifts = ovn_sync.ports(
+        ovn_sync.NeutronView(ports=[port]),
+        nb(ports={"p1": lsp_down}),
+        sb(bindings={"p1": binding}),
+        {"compute-1": empty},
+    )
+    assert [d.check for d in drifts] == ["sb-chassis", "chassis-iface"], drifts
+    assert "no OVS Interface with iface-id p1 on compute-1" in drifts[1].ovn

@@ -147,8 +147,9 @@ def ports(
                     f"Port_Binding chassis {pb.chassis or 'none'}, requested {pb.requested_chassis or '-'}",
                 )
             )
-        if host and pb.chassis:
-            node = ovs.get(pb.chassis)
+        on = pb.chassis or want_chassis  # unbound: is the VIF plugged on the host Neutron binds it to?
+        if host and on:
+            node = ovs.get(on)
             if node is not None and node.show is not None:
                 if node.show.with_iface_id(pid) is None:
                     out.append(
@@ -158,7 +159,7 @@ def ports(
                             "chassis-iface",
                             Verdict.FAIL,
                             f"plugged on {host}",
-                            f"no OVS Interface with iface-id {pid} on {pb.chassis}",
+                            f"no OVS Interface with iface-id {pid} on {on}",
                         )
                     )
             elif node is not None and node.error:
@@ -169,7 +170,7 @@ def ports(
                         "chassis-iface",
                         Verdict.ERROR,
                         f"plugged on {host}",
-                        f"{pb.chassis}'s OVS not readable: {node.error}",
+                        f"{on}'s OVS not readable: {node.error}",
                     )
                 )
         active = status == "ACTIVE"
