@@ -12,7 +12,7 @@ from steth.controller.doctor.evidence import Evidence, Unprobed
 from steth.controller.doctor.ovn_checks import OVN_DB, OvnDb
 from steth.controller.doctor.ovs_evidence import OVS
 from steth.openstack.ovn_model import ChassisPrivate, DhcpOptions, LogicalSwitchPort, NbGlobal, PortBinding
-from steth.wire.models import OvsShowResponse, Verdict
+from steth.wire.models import OvsBridgeInfo, OvsInterfaceInfo, OvsPortInfo, OvsShowResponse, Verdict
 
 from .test_doctor_control import NET_ID, PORT_ID, healthy
 from .test_ovn_analysis import chassis, nb, sb
@@ -30,9 +30,22 @@ def lab_db(**changes) -> OvnDb:
     return dataclasses.replace(db, **changes)
 
 
+def br_int(*remotes: str) -> list[OvsBridgeInfo]:
+    """br-int with a Geneve tunnel port to each remote IP (as ovn-controller makes them)."""
+    tunnels = [
+        OvsPortInfo(
+            name=f"ovn-t{i}",
+            interfaces=[OvsInterfaceInfo(name=f"ovn-t{i}", type="geneve", ofport=i + 5, options={"remote_ip": ip})],
+        )
+        for i, ip in enumerate(remotes)
+    ]
+    return [OvsBridgeInfo(name="br-int", ports=tunnels)]
+
+
 def rows(db: OvnDb | Unprobed):
     ev = Evidence()
     ev[OVN_DB] = db
+    ev[OVS] = {"compute-1": OvsShowResponse(ovs_available=True, verdict=Verdict.OK, bridges=br_int("10.0.99.10"))}
     f = healthy(router=None, router_port=None, to=None)
     return CHAIN.judge(f, ev)
 
@@ -75,7 +88,10 @@ def test_unreadable_ovn_is_an_error_not_a_cause():
 
 def ovs_of(system_id: str, encap_ip: str = "10.0.99.11") -> OvsShowResponse:
     return OvsShowResponse(
-        ovs_available=True, verdict=Verdict.OK, system_ids={"system-id": system_id, "ovn-encap-ip": encap_ip}
+        ovs_available=True,
+        verdict=Verdict.OK,
+        system_ids={"system-id": system_id, "ovn-encap-ip": encap_ip},
+        bridges=br_int("10.0.99.10"),
     )
 
 
@@ -104,3 +120,11 @@ def test_a_lagging_chassis_gets_a_grace_after_a_fresh_bump():
     )
     alive = next(r for r in rows(db) if r.check == "OVN chassis of the host")
     assert alive.verdict.value == "ok" and "not yet acked" in alive.evidence
+
+
+def test_a_missing_tunnel_port_is_named():
+    ev = Evidence()
+    ev[OVN_DB] = lab_db()
+    ev[OVS] = {"compute-1": OvsShowResponse(ovs_available=True, verdict=Verdict.OK, bridges=br_int())}
+    root = diagnose(CHAIN.judge(healthy(router=None, router_port=None, to=None), ev)).root_cause
+    assert root is not None and root.cause == "tunnel endpoint missing" and "10.0.99.10 (network)" in root.evidence

@@ -305,3 +305,34 @@ class FloatingIpNat(OvnCheck):
             )
         shown = ", ".join(f"{a} -> {nats[a].logical_ip}" for a in (fip.address for fip in f.floating_ips))
         return self.ok(f"dnat_and_snat {shown}")
+
+
+@check
+class Tunnels(OvnCheck):
+    """br-int of the VM's host has a tunnel port to every other chassis' encapsulation IP (ovn-controller
+    makes them from the SB's Encap rows). A missing one: that chassis is unreachable from this one."""
+
+    key = "ovn-tunnels"
+    name = "OVN tunnels of the host"
+    plane = "data"
+    needs = (OVN_DB, OVS)
+
+    def judge_ovn(self, f: Facts, ev: Evidence, db: OvnDb) -> CheckResult:
+        host = f.vm_port.binding_host or ""
+        shown = ev[OVS].get(host)
+        if (bad := self.unusable(shown, "the port is not bound to a host")) is not None:
+            return bad
+        assert isinstance(shown, OvsShowResponse)
+        mine = shown.system_ids.get("system-id", host)
+        want = {e.ip: c.name for c in db.sb.chassis.values() if c.name != mine and c.hostname != host for e in c.encaps}
+        have = shown.tunnel_ofports()
+        missing = sorted(f"{ip} ({name})" for ip, name in want.items() if ip not in have)
+        if missing:
+            return self.fail(
+                f"{host}'s br-int has no tunnel port to {', '.join(missing)} "
+                f"(tunnels to {len(want) - len(missing)} of {len(want)} chassis)",
+                cause="tunnel endpoint missing",
+                catalogue=5,
+                next_step=f"ovn-controller on {host}: connected to the SB? the other chassis' ovn-encap-ip right?",
+            )
+        return self.ok(f"tunnel ports to all {len(want)} other chassis: {', '.join(sorted(want.values()))}")
