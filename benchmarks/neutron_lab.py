@@ -12,53 +12,13 @@ Usage (root, after scripts/setup.sh): .venv/bin/python benchmarks/neutron_lab.py
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
-BIN = os.path.dirname(sys.executable)
-STETH = os.path.join(BIN, "steth")
-
-
-def used_kib() -> int:
-    info = {}
-    with open("/proc/meminfo") as fh:
-        for line in fh:
-            k, v = line.split(":", 1)
-            info[k] = int(v.split()[0])
-    return info["MemTotal"] - info["MemAvailable"]
-
-
-def pss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def lab_pids(directory: str) -> dict[int, str]:
-    found = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                    cmd = fh.read()
-            except OSError:
-                continue
-            if directory.encode() in cmd:
-                try:
-                    with open(f"/proc/{entry}/comm") as fh:
-                        found[int(entry)] = fh.read().strip()
-                except OSError:
-                    continue
-    return found
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lab_bench import STETH, lab_pids, lab_up, pss_kib, used_kib  # noqa: E402, F401  (re-exported)
 
 
 def main() -> int:
@@ -66,44 +26,15 @@ def main() -> int:
     ap.add_argument("--computes", type=int, default=2)
     ap.add_argument("--name", default="nbench")
     args = ap.parse_args()
-    root = tempfile.mkdtemp(prefix="steth-nbench-")
-    env = {**os.environ, "STETH_LAB_ROOT": root}
-    directory = f"{root}/lab-{args.name}"
-    before = used_kib()
-    t0 = time.monotonic()
-    up = subprocess.run(
-        [STETH, "lab", "up", "--name", args.name, "--computes", str(args.computes), "--neutron"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    t_up = time.monotonic() - t0
-    try:
-        if up.returncode != 0:
-            print(up.stdout, up.stderr)
-            return 1
-        with open(f"{directory}/state.json") as fh:
-            state = json.load(fh)
+    with lab_up(args.name, args.computes, "--neutron") as lab:
+        state = lab.state
         time.sleep(5)  # let the agents settle (first sync done) before measuring memory
-        pids = lab_pids(directory)
-        by_name: dict[str, int] = {}
-        for pid, name in pids.items():
-            by_name[name] = by_name.get(name, 0) + pss_kib(pid)
-        total = sum(by_name.values())
         print(
-            f"lab up --neutron, {args.computes} computes: {t_up:.1f} s "
+            f"lab up --neutron, {args.computes} computes: {lab.up_seconds:.1f} s "
             f"(Neutron part {state['extra']['neutron'].get('up_seconds')} s)"
         )
-        print(f"processes naming the lab directory: {len(pids)}, PSS {total / 1024:.0f} MiB")
-        for name, kib in sorted(by_name.items(), key=lambda kv: -kv[1]):
-            print(f"  {name:32s} {kib / 1024:7.1f} MiB")
-        print(f"host used memory rose by {(used_kib() - before) / 1024:.0f} MiB")
-        run_env = {
-            **env,
-            "STETH_CONFIG": f"{directory}/steth.conf",
-            "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml",
-            "OS_CLOUD": f"steth-{args.name}",
-        }
+        lab.print_memory()
+        run_env = lab.env
         has_dhcp = subprocess.run([STETH, "help", "check", "dhcp"], env=run_env, capture_output=True).returncode == 0
         if has_dhcp:
             for vm in state["extra"]["neutron"]["vms"]:
@@ -116,14 +47,6 @@ def main() -> int:
                     f"check dhcp {vm['name']} ({vm['network']}, {vm['plug']}): {time.monotonic() - t:.1f} s, "
                     f"exit {r.returncode}: {finding}"
                 )
-    finally:
-        t = time.monotonic()
-        down = subprocess.run([STETH, "lab", "down", "--name", args.name], env=env, capture_output=True, text=True)
-        print(f"lab down: {time.monotonic() - t:.1f} s (exit {down.returncode})")
-        left = lab_pids(directory)
-        if left:
-            print(f"LEFT BEHIND: {left}")
-        os.rmdir(root) if os.path.isdir(root) and not os.listdir(root) else None
     return 0
 
 

@@ -145,11 +145,6 @@ def trace(lab, port_id: str, to: str, proto: str):
     return r.rc, json.loads(r.out), r.err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug (issue 12): ovn trace reads the routed path to the internet as dropped at the "
-    "external switch's ls_out_apply_port_sec; the summary of ovn-trace's output must follow the path taken",
-)
 def test_trace_through_the_router_to_the_internet(ovn_lab):
     vm1 = vm(ovn_lab, "vm1")
     rc, stages, err = trace(ovn_lab, vm1["port_id"], "203.0.113.10", "icmp")  # SNAT through the router
@@ -166,8 +161,8 @@ def test_trace_delivered_and_acl_drop(ovn_lab):
     assert rc == 1 and "_acl" in err and "neutron_pg_drop" in err, err
 
 
-def doctor(lab, ref: str):
-    r = steth("doctor", ref, "-f", "json", env=lab["env"], timeout=120)
+def doctor(lab, ref: str, *extra: str):
+    r = steth("doctor", ref, *extra, "-f", "json", env=lab["env"], timeout=120)
     try:
         return r.rc, json.loads(r.out), r.err
     except ValueError:
@@ -187,5 +182,145 @@ def test_doctor_walks_the_ovn_chain(ovn_lab):
         assert rc == 1 and first["check"] == "OVN logical switch port", rows
         assert "no Logical_Switch_Port" in first["evidence"]
         assert doctor(ovn_lab, vm(ovn_lab, "vm1")["port_id"])[0] == 0  # the other VM stays healthy
+    finally:
+        remove_fault(ovn_lab, fid)
+
+
+def root_cause(lab, name: str, *extra: str) -> tuple[int, dict | None]:
+    """doctor on a VM: its exit status and the first failing row (the root cause), None when healthy."""
+    rc, rows, _ = doctor(lab, vm(lab, name)["port_id"], *extra)
+    return rc, next((r for r in rows if r["verdict"] == "fail"), None)
+
+
+def named(check: str, cause: str):
+    return lambda got: got[0] == 1 and got[1] is not None and got[1]["check"] == check and cause in got[1]["cause"]
+
+
+def check_dhcp(lab, name: str):
+    r = steth("check", "dhcp", vm(lab, name)["port_id"], "-f", "json", env=lab["env"], timeout=120)
+    return r.rc, r.err
+
+
+def test_healthy_vms_pass_check_dhcp_on_ovn(ovn_lab):
+    for name in ("vm1", "vm4"):  # a VLAN VM on compute-1, a Geneve VM on compute-2
+        rc, err = check_dhcp(ovn_lab, name)
+        assert rc == 0 and "handed to ovn-controller" in err and "its OFFER" in err, (name, err)
+
+
+def test_dhcp_options_deleted_is_named(ovn_lab):
+    fid = add_fault(ovn_lab, "ovn-dhcp-options-deleted", "--vm", "vm2")  # the Geneve subnet
+    try:
+        rc, first = root_cause(ovn_lab, "vm2")
+        assert named("OVN DHCP options", "no DHCP_Options")((rc, first)), first
+        assert "no DHCP_Options row" in first["evidence"]
+        rc, err = check_dhcp(ovn_lab, "vm2")
+        assert rc == 1 and "no OFFER came back" in err and "no DHCP_Options row for the port's subnet" in err, err
+        rc, rows, _ = sync(ovn_lab)
+        assert rc == 1 and [r["check"] for r in rows] == ["nb-dhcp-options"], rows
+        assert root_cause(ovn_lab, "vm1")[0] == 0  # the VLAN subnet keeps its options
+    finally:
+        remove_fault(ovn_lab, fid)
+    assert check_dhcp(ovn_lab, "vm2")[0] == 0
+
+
+def test_controller_stopped_is_named(ovn_lab):
+    node = vm(ovn_lab, "vm4")["node"]
+    fid = add_fault(ovn_lab, "ovn-controller-stopped", "--node", node)
+    try:
+        # Neutron bumps nb_cfg when its agents are listed (at most every agent_down_time / 2): polled
+        got = eventually(
+            lambda: root_cause(ovn_lab, "vm4"),
+            named("OVN chassis of the host", "ovn-controller down"),
+            timeout=40,
+            what="doctor naming the stopped ovn-controller",
+        )
+        assert f"chassis {node}" in got[1]["evidence"] and "behind SB_Global.nb_cfg" in got[1]["evidence"]
+        assert root_cause(ovn_lab, "vm2")[0] == 0  # on the other compute
+        rc, rows = status(ovn_lab)
+        assert rc == 1 and any(
+            r["check"] == "chassis" and r["subject"] == node and "not alive" in r["evidence"] for r in rows
+        )
+    finally:
+        remove_fault(ovn_lab, fid)
+    eventually(lambda: root_cause(ovn_lab, "vm4")[0], lambda rc: rc == 0, timeout=30, what="vm4 healthy again")
+
+
+def test_iface_id_changed_is_named(ovn_lab):
+    fid = add_fault(ovn_lab, "ovn-iface-id-changed", "--vm", "vm2")
+    try:
+        got = eventually(
+            lambda: root_cause(ovn_lab, "vm2"),
+            named("OVN port binding", "Port_Binding without chassis"),
+            timeout=20,
+            what="doctor naming the lost binding",
+        )
+        assert "Port_Binding chassis none" in got[1]["evidence"]
+        assert root_cause(ovn_lab, "vm4")[0] == 0
+        rc, rows, _ = sync(ovn_lab)
+        found = [(r["id"], r["check"]) for r in rows]
+        assert rc == 1 and (vm(ovn_lab, "vm2")["port_id"], "sb-chassis") in found, rows
+        assert (vm(ovn_lab, "vm2")["port_id"], "chassis-iface") in found, rows  # the VIF lost its iface-id
+    finally:
+        remove_fault(ovn_lab, fid)
+    eventually(lambda: sync(ovn_lab)[0], lambda rc: rc == 0, timeout=30, what="vm2 bound again")
+
+
+def test_system_id_changed_is_named(ovn_lab):
+    node = vm(ovn_lab, "vm4")["node"]
+    fid = add_fault(ovn_lab, "ovn-system-id-changed", "--node", node)
+    try:
+        rc, first = eventually(
+            lambda: root_cause(ovn_lab, "vm4"),
+            named("OVN chassis of the host", "stale chassis"),
+            timeout=20,
+            what="doctor naming the stale chassis",
+        )
+        assert f"system-id {node}-steth-new" in first["evidence"] and "Encap still holds" in first["evidence"]
+        assert root_cause(ovn_lab, "vm2")[0] == 0
+        rc, rows = status(ovn_lab)
+        stale = [r for r in rows if r["check"] == "chassis-ovs" and r["subject"] == node]
+        assert rc == 1 and stale and f"chassis {node} is stale" in stale[0]["evidence"], rows
+    finally:
+        remove_fault(ovn_lab, fid)
+    eventually(lambda: status(ovn_lab)[0], lambda rc: rc == 0, timeout=30, what="ovn status healthy again")
+
+
+def test_gateway_chassis_removed_is_named(ovn_lab):
+    fid = add_fault(ovn_lab, "ovn-gateway-chassis-removed")
+    try:
+        rc, first = root_cause(ovn_lab, "vm2")
+        assert named("OVN router gateway", "gateway chassis missing")((rc, first)), first
+        assert "has no Gateway_Chassis" in first["evidence"]
+        rc, rows = status(ovn_lab)
+        gw = [r for r in rows if r["check"] == "gateway"]
+        assert rc == 1 and gw[0]["verdict"] == "fail" and "no Gateway_Chassis" in gw[0]["evidence"], gw
+    finally:
+        remove_fault(ovn_lab, fid)
+    eventually(lambda: status(ovn_lab)[0], lambda rc: rc == 0, timeout=30, what="gateway bound again")
+    assert eventually(lambda: ping(vm(ovn_lab, "vm2")["namespace"], "203.0.113.10"), bool, timeout=20, what="SNAT")
+
+
+def test_fip_nat_removed_is_named(ovn_lab):
+    fid = add_fault(ovn_lab, "ovn-fip-nat-removed", "--vm", "vm1")
+    try:
+        rc, first = root_cause(ovn_lab, "vm1")
+        assert named("OVN floating IP NAT", "NAT row of the floating IP missing")((rc, first)), first
+        assert root_cause(ovn_lab, "vm2")[0] == 0  # no floating IP: not concerned
+        rc, rows, _ = sync(ovn_lab)
+        assert rc == 1 and [r["check"] for r in rows] == ["nb-nat"], rows
+    finally:
+        remove_fault(ovn_lab, fid)
+    eventually(lambda: sync(ovn_lab)[0], lambda rc: rc == 0, timeout=30, what="NAT row back")
+
+
+def test_acl_denied_flow_is_named(ovn_lab):
+    vm4 = vm(ovn_lab, "vm4")
+    fid = add_fault(ovn_lab, "sg-missing-rule", "--vm", "vm2")  # a group without any rule on vm2's port
+    try:
+        rc, first = root_cause(ovn_lab, "vm2", "--to", "203.0.113.10")
+        assert named("security groups", "security group denies")((rc, first)), first
+        rc, _, err = trace(ovn_lab, vm(ovn_lab, "vm2")["port_id"], vm4["fixed_ip"], "icmp")
+        assert rc == 1 and "ls_in_acl" in err and "neutron_pg_drop" in err, err
+        assert root_cause(ovn_lab, "vm4", "--to", "203.0.113.10")[0] == 0
     finally:
         remove_fault(ovn_lab, fid)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from steth.controller.doctor.backend import Backend
 from steth.controller.doctor.chains import chain_for
 from steth.controller.doctor.diagnose import diagnose
 from steth.controller.doctor.evidence import Evidence, Unprobed
 from steth.controller.doctor.ovn_checks import OVN_DB, OvnDb
+from steth.controller.doctor.ovs_evidence import OVS
 from steth.openstack.ovn_model import ChassisPrivate, DhcpOptions, LogicalSwitchPort, NbGlobal, PortBinding
+from steth.wire.models import OvsBridgeInfo, OvsInterfaceInfo, OvsPortInfo, OvsShowResponse, Verdict
 
 from .test_doctor_control import NET_ID, PORT_ID, healthy
 from .test_ovn_analysis import chassis, nb, sb
@@ -27,9 +30,22 @@ def lab_db(**changes) -> OvnDb:
     return dataclasses.replace(db, **changes)
 
 
+def br_int(*remotes: str) -> list[OvsBridgeInfo]:
+    """br-int with a Geneve tunnel port to each remote IP (as ovn-controller makes them)."""
+    tunnels = [
+        OvsPortInfo(
+            name=f"ovn-t{i}",
+            interfaces=[OvsInterfaceInfo(name=f"ovn-t{i}", type="geneve", ofport=i + 5, options={"remote_ip": ip})],
+        )
+        for i, ip in enumerate(remotes)
+    ]
+    return [OvsBridgeInfo(name="br-int", ports=tunnels)]
+
+
 def rows(db: OvnDb | Unprobed):
     ev = Evidence()
     ev[OVN_DB] = db
+    ev[OVS] = {"compute-1": OvsShowResponse(ovs_available=True, verdict=Verdict.OK, bridges=br_int("10.0.99.10"))}
     f = healthy(router=None, router_port=None, to=None)
     return CHAIN.judge(f, ev)
 
@@ -68,3 +84,47 @@ def test_unreadable_ovn_is_an_error_not_a_cause():
     ovn_rows = [r for r in got if r.check.startswith(("ovn", "OVN"))]
     assert ovn_rows and all(r.verdict.value == "error" for r in ovn_rows)
     assert diagnose(got).root_cause is None
+
+
+def ovs_of(system_id: str, encap_ip: str = "10.0.99.11") -> OvsShowResponse:
+    return OvsShowResponse(
+        ovs_available=True,
+        verdict=Verdict.OK,
+        system_ids={"system-id": system_id, "ovn-encap-ip": encap_ip},
+        bridges=br_int("10.0.99.10"),
+    )
+
+
+def rows_with_ovs(db: OvnDb, shown: OvsShowResponse):
+    ev = Evidence()
+    ev[OVN_DB] = db
+    ev[OVS] = {"compute-1": shown}
+    return CHAIN.judge(healthy(router=None, router_port=None, to=None), ev)
+
+
+def test_a_changed_system_id_names_the_stale_chassis():
+    root = diagnose(rows_with_ovs(lab_db(), ovs_of("compute-1-new"))).root_cause
+    assert root is not None and root.cause == "stale chassis (the node's system-id changed)"
+    assert "system-id compute-1-new" in root.evidence and "Encap still holds 10.0.99.11" in root.evidence
+    ok = rows_with_ovs(lab_db(), ovs_of("compute-1"))
+    alive = next(r for r in ok if r.check == "OVN chassis of the host")
+    assert alive.verdict.value == "ok" and "system-id compute-1 on its OVS" in alive.evidence
+
+
+def test_a_lagging_chassis_gets_a_grace_after_a_fresh_bump():
+    lag = {"compute-1": ChassisPrivate("compute-1", "", 4), "network": ChassisPrivate("network", "", 5)}
+    fresh = NbGlobal(nb_cfg=5, sb_cfg=5, nb_cfg_timestamp=int(time.time() * 1000))
+    db = lab_db()
+    db = dataclasses.replace(
+        db, nb=dataclasses.replace(db.nb, nb_global=fresh), sb=sb(bindings=db.sb.port_bindings, private=lag)
+    )
+    alive = next(r for r in rows(db) if r.check == "OVN chassis of the host")
+    assert alive.verdict.value == "ok" and "not yet acked" in alive.evidence
+
+
+def test_a_missing_tunnel_port_is_named():
+    ev = Evidence()
+    ev[OVN_DB] = lab_db()
+    ev[OVS] = {"compute-1": OvsShowResponse(ovs_available=True, verdict=Verdict.OK, bridges=br_int())}
+    root = diagnose(CHAIN.judge(healthy(router=None, router_port=None, to=None), ev)).root_cause
+    assert root is not None and root.cause == "tunnel endpoint missing" and "10.0.99.10 (network)" in root.evidence

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from steth.controller.checks import ovn_status, ovn_sync, ovn_sync_l3
 from steth.controller.config import parse_ovn
 from steth.errors import ConfigError
@@ -252,3 +254,33 @@ def test_chassis_ovs_mappings_and_tunnels():
     assert rows[0].verdict == Verdict.FAIL and "bridge br-tenant of physnet1 does not exist" in rows[0].evidence
     assert "no tunnel port on its OVS to 10.0.99.10 (network)" in rows[0].evidence
     assert rows[1].verdict == Verdict.ERROR and "agent unreachable" in rows[1].evidence
+
+
+def test_a_chassis_whose_node_has_another_system_id_is_stale():
+    from steth.wire.models import OvsShowResponse
+
+    shown = OvsShowResponse(ovs_available=True, verdict=Verdict.OK, system_ids={"system-id": "compute-1-new"})
+    found = ovn_status.chassis_ovs(sb(), {"compute-1": (shown, "")})
+    assert (
+        found[0].verdict == Verdict.FAIL and "system-id compute-1-new: chassis compute-1 is stale" in found[0].evidence
+    )
+
+
+def test_an_unbound_port_is_looked_for_on_its_host_s_ovs():
+    from steth.openstack.ovn_model import LogicalSwitchPort, PortBinding
+    from steth.wire.models import OvsShowResponse
+
+    port = {"id": "p1", "network_id": "n1", "mac_address": "fa:16:3e:00:00:01", "device_owner": "compute:nova"}
+    port |= {"fixed_ips": [{"ip_address": "10.0.0.5"}], "binding_host_id": "compute-1", "status": "DOWN"}
+    lsp = LogicalSwitchPort("p1", "neutron-n1", "", ("fa:16:3e:00:00:01 10.0.0.5",), ("fa:16:3e:00:00:01 10.0.0.5",))
+    lsp_down = dataclasses.replace(lsp, up=False)
+    binding = PortBinding("p1", "", "", False, "compute-1")
+    empty = ovn_sync.NodeOvs(show=OvsShowResponse(ovs_available=True, verdict=Verdict.OK))
+    drifts = ovn_sync.ports(
+        ovn_sync.NeutronView(ports=[port]),
+        nb(ports={"p1": lsp_down}),
+        sb(bindings={"p1": binding}),
+        {"compute-1": empty},
+    )
+    assert [d.check for d in drifts] == ["sb-chassis", "chassis-iface"], drifts
+    assert "no OVS Interface with iface-id p1 on compute-1" in drifts[1].ovn

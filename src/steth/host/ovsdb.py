@@ -104,11 +104,11 @@ def _one(value: Any) -> Any:
 
 
 def tables(connection: str = DEFAULT_CONNECTION) -> dict[str, list[dict[str, Any]]]:
-    """Bridge, Port and Interface rows (as plain dicts with '_uuid')."""
+    """Bridge, Port, Interface and Open_vSwitch rows (as plain dicts with '_uuid')."""
     ovs = api(connection)
     try:
         out = {}
-        for table in ("Bridge", "Port", "Interface"):
+        for table in ("Bridge", "Port", "Interface", "Open_vSwitch"):
             out[table] = [
                 {k: _plain(v) for k, v in row.items()} for row in ovs.db_list(table).execute(check_error=True)
             ]

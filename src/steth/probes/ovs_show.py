@@ -87,9 +87,11 @@ def build(tables: dict[str, list[dict]], bridge: str | None = None) -> OvsShowRe
                     problems.append(f"{b.name}/{i.name}: ofport {i.ofport}: {i.error or 'not added'}")
                 if i.type == "patch" and (not i.peer or i.peer not in all_names):
                     problems.append(f"{b.name}/{i.name}: patch port whose peer {i.peer or '(unset)'} does not exist")
+    system = (tables.get("Open_vSwitch") or [{}])[0]
     return OvsShowResponse(
         ovs_available=True,
         bridges=bridges,
+        system_ids={str(k): str(v) for k, v in (system.get("external_ids") or {}).items()},
         problems=problems,
         verdict=Verdict.FAIL if problems else Verdict.OK,
         detail=f"{len(bridges)} bridge(s), {len(problems)} problem(s)",

@@ -196,6 +196,7 @@ class OvsShowResponse(BaseModel):
     verdict: Verdict
     bridges: list[OvsBridgeInfo] = []
     problems: list[str] = []  # ofport errors, dead-VLAN tags, patch ports without a peer
+    system_ids: dict[str, str] = {}  # Open_vSwitch external_ids: system-id, hostname, ovn-remote, ovn-encap-ip...
 
     def bridge(self, name: str) -> OvsBridgeInfo | None:
         return next((b for b in self.bridges if b.name == name), None)

@@ -136,8 +136,20 @@ def gateways(nb: NbSnapshot, sb: SbSnapshot) -> list[Finding]:
     """Every router port with gateway chassis: its chassisredirect binding on a live gateway chassis."""
     out = []
     alive = alive_chassis(sb)
+    gw_ports = {
+        f"lrp-{lr.external_ids['neutron:gw_port_id']}"
+        for lr in nb.routers.values()
+        if lr.external_ids.get("neutron:gw_port_id")
+    }
+    for name in sorted(gw_ports - set(nb.router_ports)):
+        out.append(
+            Finding("gateway", name, Verdict.FAIL, "the router's gateway port (neutron:gw_port_id) is not in NB")
+        )
     for lrp in sorted(nb.router_ports.values(), key=lambda p: p.name):
         if not lrp.gateway_chassis:
+            if lrp.name in gw_ports:
+                text = "no Gateway_Chassis: the router's SNAT and floating IPs are hosted by no chassis"
+                out.append(Finding("gateway", f"{lrp.name} ({lrp.router})", Verdict.FAIL, text))
             continue
         names = [g.chassis_name for g in lrp.gateway_chassis]
         listed = ", ".join(f"{g.chassis_name} (prio {g.priority})" for g in lrp.gateway_chassis)
@@ -172,6 +184,10 @@ def chassis_ovs(sb: SbSnapshot, shows: dict[str, tuple[OvsShowResponse | None, s
             out.append(Finding("chassis-ovs", name, Verdict.ERROR, f"its OVS could not be read: {error}"))
             continue
         problems, seen = [], []
+        sid = show.system_ids.get("system-id", "")
+        if sid and sid != name:
+            held = "; its Encap keeps the new one from registering" if sid not in sb.chassis else ""
+            problems.append(f"its OVS now has system-id {sid}: chassis {name} is stale{held}")
         for physnet, bridge in sorted(c.bridge_mappings().items()):
             b = show.bridge(bridge)
             if b is None:

@@ -147,8 +147,9 @@ def ports(
                     f"Port_Binding chassis {pb.chassis or 'none'}, requested {pb.requested_chassis or '-'}",
                 )
             )
-        if host and pb.chassis:
-            node = ovs.get(pb.chassis)
+        on = pb.chassis or want_chassis  # unbound: is the VIF plugged on the host Neutron binds it to?
+        if host and on:
+            node = ovs.get(on)
             if node is not None and node.show is not None:
                 if node.show.with_iface_id(pid) is None:
                     out.append(
@@ -158,7 +159,7 @@ def ports(
                             "chassis-iface",
                             Verdict.FAIL,
                             f"plugged on {host}",
-                            f"no OVS Interface with iface-id {pid} on {pb.chassis}",
+                            f"no OVS Interface with iface-id {pid} on {on}",
                         )
                     )
             elif node is not None and node.error:
@@ -169,7 +170,7 @@ def ports(
                         "chassis-iface",
                         Verdict.ERROR,
                         f"plugged on {host}",
-                        f"{pb.chassis}'s OVS not readable: {node.error}",
+                        f"{on}'s OVS not readable: {node.error}",
                     )
                 )
         active = status == "ACTIVE"
@@ -265,11 +266,20 @@ def _in_cidr(ips: list[str], cidr: str) -> bool:
     return any(ipaddress.ip_address(ip) in net for ip in ips if ":" not in ip or net.version == 6)
 
 
+def _listed(lister: Any) -> list[Any]:
+    return list(lister())
+
+
 def neutron_view(conn: Any) -> NeutronView:
     """Read ports, subnets, routers, floating IPs and security groups through openstacksdk."""
+    from concurrent.futures import ThreadPoolExecutor
+
     net = conn.network
     view = NeutronView()
-    for p in net.ports():
+    with ThreadPoolExecutor(5) as pool:  # five list calls at once: each waits on neutron-server
+        got = [pool.submit(_listed, f) for f in (net.ports, net.subnets, net.routers, net.ips, net.security_groups)]
+        ports, subnets, routers, ips, groups = (g.result() for g in got)
+    for p in ports:
         view.ports.append(
             {
                 "id": p.id,
@@ -284,7 +294,7 @@ def neutron_view(conn: Any) -> NeutronView:
                 "security_group_ids": list(p.security_group_ids or []),
             }
         )
-    for s in net.subnets():
+    for s in subnets:
         view.subnets.append(
             {
                 "id": s.id,
@@ -295,9 +305,9 @@ def neutron_view(conn: Any) -> NeutronView:
                 "gateway_ip": s.gateway_ip,
             }
         )
-    for r in net.routers():
+    for r in routers:
         view.routers.append({"id": r.id, "name": r.name, "external_gateway_info": r.external_gateway_info or {}})
-    for f in net.ips():
+    for f in ips:
         view.floating_ips.append(
             {
                 "id": f.id,
@@ -307,7 +317,7 @@ def neutron_view(conn: Any) -> NeutronView:
                 "router_id": f.router_id,
             }
         )
-    for sg in net.security_groups():
+    for sg in groups:
         view.security_groups.append(
             {"id": sg.id, "name": sg.name, "security_group_rules": list(sg.security_group_rules or [])}
         )

@@ -18,7 +18,8 @@ from ...errors import OvnError, UsageError
 from ...openstack.ovn_model import NbSnapshot
 
 STAGE_RE = re.compile(r"^\s*(\d+)\. (\w+) \([^)]*\): (.*), priority (\d+), uuid ([0-9a-f]+)\s*$")
-PIPELINE_RE = re.compile(r'^(ingress|egress)\(dp="([^"]+)"')
+# a multicast (flood) nests its egress pipelines, indented under `multicast(dp=..., mcgroup=...)`
+PIPELINE_RE = re.compile(r'^\s*(ingress|egress)\(dp="([^"]+)"')
 OUTPUT_RE = re.compile(r'/\* output to "([^"]+)"')
 ACL_PRIORITY_OFFSET = 1000  # northd puts an ACL of priority P at logical flow priority P + 1000
 TIMEOUT = 30.0

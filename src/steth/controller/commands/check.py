@@ -11,7 +11,7 @@ from ...errors import UsageError
 from ...report import html
 from ...report.mesh import mesh_page
 from ...wire.models import Verdict
-from ..checks import dhcp_port, mesh, mtu
+from ..checks import dhcp_ovn, dhcp_port, mesh, mtu
 from ..checks.nodes import discover, select_networks
 from ..client import AgentClient, with_agents
 from ..inventory import select_nodes
@@ -128,7 +128,8 @@ class CheckMtu(StethLister):
 
 
 class CheckDhcp(StethLister):
-    """Why does a VM get no address: trace a DHCPDISCOVER hop by hop to dnsmasq and back.
+    """Why does a VM get no address: trace a DHCPDISCOVER hop by hop to dnsmasq and back (on ML2/OVN,
+    with an [ovn] section in steth.conf: to the ovn-controller of the VM's chassis and back).
 
     Injects a DHCPDISCOVER with the port's MAC at the VM side, captures on every hop of its
     path on the compute node and the network node, and names the first hop where the
@@ -167,9 +168,15 @@ class CheckDhcp(StethLister):
                         f"port {port.id} is on a {seg.network_type if seg else 'unknown'} network, not {expected}"
                     )
             facts = dhcp_port.port_facts(cloud, port)
-            analysis = with_agents(
-                config, lambda c, f=facts: dhcp_port.check_port(c, config, f, args.physical_interface, args.duration)
-            )
+            if config.ovn is not None:  # ML2/OVN: ovn-controller on the port's chassis answers DHCP
+                analysis = with_agents(
+                    config, lambda c, f=facts, o=config.ovn: dhcp_ovn.check_port(c, config, f, o, args.duration)
+                )
+            else:
+                analysis = with_agents(
+                    config,
+                    lambda c, f=facts: dhcp_port.check_port(c, config, f, args.physical_interface, args.duration),
+                )
             verdicts.append(analysis.verdict)
             for h in analysis.hops:
                 rows.append(

@@ -182,15 +182,21 @@ class OvnSyncCheck(StethLister):
         return parser
 
     def take_action(self, args: argparse.Namespace):
+        from concurrent.futures import ThreadPoolExecutor
+
         from ...openstack import ovn
         from ...openstack.adapter import _api
         from ..checks import ovn_sync, ovn_sync_l3
 
         config = ovn_config(self.app.options)
         cloud = self.cloud
-        with _api("reading Neutron's ports, subnets, routers, floating IPs and security groups"):
-            view = ovn_sync.neutron_view(cloud.conn)
-        nb, sb = ovn.read_nb(config), ovn.read_sb(config)
+        # Neutron, the NB and the SB read at once: each mostly waits on its server
+        with ThreadPoolExecutor(3) as pool:
+            got_view = pool.submit(ovn_sync.neutron_view, cloud.conn)
+            got_nb, got_sb = pool.submit(ovn.read_nb, config), pool.submit(ovn.read_sb, config)
+            with _api("reading Neutron's ports, subnets, routers, floating IPs and security groups"):
+                view = got_view.result()
+            nb, sb = got_nb.result(), got_sb.result()
         only = None
         if args.port:
             if args.port not in {p["id"] for p in view.ports}:

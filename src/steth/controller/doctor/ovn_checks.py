@@ -9,13 +9,17 @@ the router's gateway port on a live gateway chassis, the floating IP's NAT row.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
+from typing import ClassVar
 
 from ...errors import StethError
 from ...openstack.ovn_model import NbSnapshot, SbSnapshot
+from ...wire.models import OvsShowResponse
 from .evidence import KINDS, Evidence, Gatherer, Kind, Unprobed, nothing
 from .facts import Facts
 from .model import CheckResult
+from .ovs_evidence import OVS
 from .registry import Check, check
 
 
@@ -42,15 +46,21 @@ OVN_DB: Kind[OvnDb | Unprobed | None] = KINDS.add(Kind("ovn-db", _read, nothing)
 
 
 class OvnCheck(Check):
-    needs = (OVN_DB,)
+    """A check judged on the NB/SB snapshot: ``judge`` reads it (or returns why it could not be read) and
+    hands it to ``judge_ovn``."""
 
-    def db(self, ev: Evidence) -> OvnDb | CheckResult:
+    needs: ClassVar[tuple[Kind[object], ...]] = (OVN_DB,)
+
+    def judge(self, f: Facts, ev: Evidence) -> CheckResult | list[CheckResult]:
         got = ev[OVN_DB]
         bad = self.unusable(got, "OVN's databases were not read")
         if bad is not None:
             return bad
         assert isinstance(got, OvnDb)
-        return got
+        return self.judge_ovn(f, ev, got)
+
+    def judge_ovn(self, f: Facts, ev: Evidence, db: OvnDb) -> CheckResult | list[CheckResult]:
+        raise NotImplementedError
 
 
 @check
@@ -59,10 +69,7 @@ class Northd(OvnCheck):
     name = "ovn-northd"
     plane = "control"
 
-    def judge(self, f: Facts, ev: Evidence) -> CheckResult:
-        db = self.db(ev)
-        if isinstance(db, CheckResult):
-            return db
+    def judge_ovn(self, f: Facts, ev: Evidence, db: OvnDb) -> CheckResult:
         g = db.nb.nb_global
         text = f"NB_Global.nb_cfg {g.nb_cfg}, SB_Global.nb_cfg {db.sb.nb_cfg}, NB_Global.sb_cfg {g.sb_cfg}"
         if db.sb.nb_cfg < g.nb_cfg and g.sb_cfg < g.nb_cfg:
@@ -81,10 +88,7 @@ class LogicalPort(OvnCheck):
     name = "OVN logical switch port"
     plane = "control"
 
-    def judge(self, f: Facts, ev: Evidence) -> CheckResult:
-        db = self.db(ev)
-        if isinstance(db, CheckResult):
-            return db
+    def judge_ovn(self, f: Facts, ev: Evidence, db: OvnDb) -> CheckResult:
         p = f.vm_port
         lsp = db.nb.ports.get(p.id)
         if lsp is None:
@@ -105,18 +109,37 @@ class LogicalPort(OvnCheck):
         return self.ok(f"LSP {lsp.name} on {lsp.switch}: {want}, up={lsp.up}")
 
 
+ACK_GRACE_MS = 3000  # a live ovn-controller acknowledges an nb_cfg bump well within this
+
+
 @check
 class ChassisAlive(OvnCheck):
+    """The host's chassis: registered under the system-id its OVS has now (else a stale chassis), once,
+    and alive (Chassis_Private.nb_cfg following the bumps Neutron makes when its agents are listed)."""
+
     key = "ovn-chassis-alive"
     name = "OVN chassis of the host"
     plane = "control"
+    needs = (OVN_DB, OVS)
 
-    def judge(self, f: Facts, ev: Evidence) -> CheckResult:
-        db = self.db(ev)
-        if isinstance(db, CheckResult):
-            return db
+    def judge_ovn(self, f: Facts, ev: Evidence, db: OvnDb) -> CheckResult:
         host = f.vm_port.binding_host or ""
         found = [c for c in db.sb.chassis.values() if c.hostname == host or c.name == host]
+        shown = ev[OVS].get(host)
+        sid = shown.system_ids.get("system-id", "") if isinstance(shown, OvsShowResponse) else ""
+        if sid and sid not in db.sb.chassis:
+            stale = ", ".join(c.name for c in found) or "none"
+            ip = shown.system_ids.get("ovn-encap-ip", "") if isinstance(shown, OvsShowResponse) else ""
+            held = [c.name for c in db.sb.chassis.values() for e in c.encaps if ip and e.ip == ip]
+            blocked = f"; Chassis {held[0]}'s Encap still holds {ip}, so {sid} cannot register" if held else ""
+            return self.fail(
+                f"{host}'s Open vSwitch has system-id {sid}, but the SB has no Chassis {sid}; "
+                f"chassis with hostname {host}: {stale} (stale: no ovn-controller runs as it){blocked}",
+                cause="stale chassis (the node's system-id changed)",
+                catalogue=15,
+                next_step=f"put system-id back on {host} (`ovs-vsctl set Open_vSwitch . external_ids:system-id=...`) "
+                f"or delete the stale chassis (`ovn-sbctl chassis-del {found[0].name if found else '<name>'}`)",
+            )
         if not found:
             return self.fail(
                 f"no Chassis with hostname {host!r} in the Southbound DB",
@@ -124,19 +147,30 @@ class ChassisAlive(OvnCheck):
                 catalogue=15,
                 next_step=f"is ovn-controller running on {host}, with ovn-remote pointing at the SB?",
             )
-        c = found[0]
+        c = next((c for c in found if c.name == sid), found[0])
+        twins = [o.name for o in found if o.name != c.name]
         priv = db.sb.chassis_private.get(c.name)
-        if priv is None or priv.nb_cfg < db.sb.nb_cfg:
+        bumped_ms = time.time() * 1000 - db.nb.nb_global.nb_cfg_timestamp
+        if priv is None or (priv.nb_cfg < db.sb.nb_cfg and bumped_ms > ACK_GRACE_MS):
             seen = priv.nb_cfg if priv else "none"
             return self.fail(
-                f"chassis {c.name}: Chassis_Private.nb_cfg {seen} behind SB_Global.nb_cfg {db.sb.nb_cfg}",
+                f"chassis {c.name}: Chassis_Private.nb_cfg {seen} behind SB_Global.nb_cfg {db.sb.nb_cfg} "
+                f"{bumped_ms / 1000:.0f} s after the bump: its ovn-controller does not answer the SB",
                 cause="ovn-controller down",
                 catalogue=3,
                 next_step=f"ovn-controller on {host}: running, connected? (`ovn-appctl connection-status`)",
             )
+        if twins:
+            return self.fail(
+                f"hostname {host} is chassis {c.name} and also {', '.join(twins)} (stale or duplicate system-id)",
+                cause="stale chassis (the node's system-id changed)",
+                catalogue=15,
+                next_step=f"`steth ovn status`; delete the stale one: `ovn-sbctl chassis-del {twins[0]}`",
+            )
         encaps = ", ".join(f"{e.type} {e.ip}" for e in c.encaps)
-        extra = f"; another chassis has hostname {host}" if len(found) > 1 else ""
-        return self.ok(f"chassis {c.name} alive (nb_cfg {priv.nb_cfg}), encap {encaps}{extra}")
+        acked = "" if priv.nb_cfg >= db.sb.nb_cfg else f" (bump {db.sb.nb_cfg} of {bumped_ms:.0f} ms ago not yet acked)"
+        where = f", system-id {sid} on its OVS" if sid else ""
+        return self.ok(f"chassis {c.name} alive (nb_cfg {priv.nb_cfg}){acked}, encap {encaps}{where}")
 
 
 @check
@@ -145,10 +179,7 @@ class Binding(OvnCheck):
     name = "OVN port binding"
     plane = "control"
 
-    def judge(self, f: Facts, ev: Evidence) -> CheckResult:
-        db = self.db(ev)
-        if isinstance(db, CheckResult):
-            return db
+    def judge_ovn(self, f: Facts, ev: Evidence, db: OvnDb) -> CheckResult:
         p = f.vm_port
         pb = db.sb.port_bindings.get(p.id)
         if pb is None:
@@ -180,10 +211,7 @@ class DhcpOptions(OvnCheck):
     def applies(self, f: Facts) -> bool:
         return f.port is not None and f.subnet is not None and f.subnet.enable_dhcp
 
-    def judge(self, f: Facts, ev: Evidence) -> CheckResult:
-        db = self.db(ev)
-        if isinstance(db, CheckResult):
-            return db
+    def judge_ovn(self, f: Facts, ev: Evidence, db: OvnDb) -> CheckResult:
         s = f.subnet
         assert s is not None
         rows = [d for d in db.nb.dhcp_options.values() if d.subnet_id == s.id and "port_id" not in d.external_ids]
@@ -214,10 +242,7 @@ class GatewayChassis(OvnCheck):
     def applies(self, f: Facts) -> bool:
         return f.port is not None and f.router is not None
 
-    def judge(self, f: Facts, ev: Evidence) -> CheckResult | list[CheckResult]:
-        db = self.db(ev)
-        if isinstance(db, CheckResult):
-            return db
+    def judge_ovn(self, f: Facts, ev: Evidence, db: OvnDb) -> CheckResult | list[CheckResult]:
         assert f.router is not None
         lr = db.nb.routers.get(f"neutron-{f.router.id}")
         if lr is None:
@@ -227,9 +252,21 @@ class GatewayChassis(OvnCheck):
                 catalogue=14,
                 next_step="`steth ovn sync-check`",
             )
+        gw_port = lr.external_ids.get("neutron:gw_port_id", "")
         gw = [
             db.nb.router_ports[n] for n in lr.ports if n in db.nb.router_ports and db.nb.router_ports[n].gateway_chassis
         ]
+        if not gw and gw_port:
+            lrp_name = f"lrp-{gw_port}"
+            where = "has no Gateway_Chassis" if lrp_name in db.nb.router_ports else "does not exist in NB"
+            return self.fail(
+                f"router {f.router.id} has its external gateway on port {gw_port}, but {lrp_name} {where}: "
+                "no chassis hosts the router's SNAT and floating IPs",
+                cause="gateway chassis missing or down",
+                catalogue=15,
+                next_step="`steth ovn status`; Neutron reschedules gateways when a chassis with "
+                "enable-chassis-as-gw registers (or `neutron-ovn-db-sync-util --ovn-neutron_sync_mode repair`)",
+            )
         if not gw:
             return self.skipped("the router has no gateway port (no external gateway)")
         lrp = gw[0]
@@ -256,10 +293,7 @@ class FloatingIpNat(OvnCheck):
     def applies(self, f: Facts) -> bool:
         return f.port is not None and bool(f.floating_ips)
 
-    def judge(self, f: Facts, ev: Evidence) -> CheckResult:
-        db = self.db(ev)
-        if isinstance(db, CheckResult):
-            return db
+    def judge_ovn(self, f: Facts, ev: Evidence, db: OvnDb) -> CheckResult:
         nats = {n.external_ip: n for lr in db.nb.routers.values() for n in lr.nat if n.type == "dnat_and_snat"}
         missing = [fip.address for fip in f.floating_ips if fip.address not in nats]
         if missing:
@@ -271,3 +305,34 @@ class FloatingIpNat(OvnCheck):
             )
         shown = ", ".join(f"{a} -> {nats[a].logical_ip}" for a in (fip.address for fip in f.floating_ips))
         return self.ok(f"dnat_and_snat {shown}")
+
+
+@check
+class Tunnels(OvnCheck):
+    """br-int of the VM's host has a tunnel port to every other chassis' encapsulation IP (ovn-controller
+    makes them from the SB's Encap rows). A missing one: that chassis is unreachable from this one."""
+
+    key = "ovn-tunnels"
+    name = "OVN tunnels of the host"
+    plane = "data"
+    needs = (OVN_DB, OVS)
+
+    def judge_ovn(self, f: Facts, ev: Evidence, db: OvnDb) -> CheckResult:
+        host = f.vm_port.binding_host or ""
+        shown = ev[OVS].get(host)
+        if (bad := self.unusable(shown, "the port is not bound to a host")) is not None:
+            return bad
+        assert isinstance(shown, OvsShowResponse)
+        mine = shown.system_ids.get("system-id", host)
+        want = {e.ip: c.name for c in db.sb.chassis.values() if c.name != mine and c.hostname != host for e in c.encaps}
+        have = shown.tunnel_ofports()
+        missing = sorted(f"{ip} ({name})" for ip, name in want.items() if ip not in have)
+        if missing:
+            return self.fail(
+                f"{host}'s br-int has no tunnel port to {', '.join(missing)} "
+                f"(tunnels to {len(want) - len(missing)} of {len(want)} chassis)",
+                cause="tunnel endpoint missing",
+                catalogue=5,
+                next_step=f"ovn-controller on {host}: connected to the SB? the other chassis' ovn-encap-ip right?",
+            )
+        return self.ok(f"tunnel ports to all {len(want)} other chassis: {', '.join(sorted(want.values()))}")

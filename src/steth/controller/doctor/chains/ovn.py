@@ -18,6 +18,7 @@ CHAIN = REGISTRY.chain(
         "ovn-chassis-alive",
         "ovn-port-binding",
         "port-status",
+        "ovn-tunnels",
         "ovn-dhcp-options",
         "security-groups",
         "ovn-gateway",
