@@ -27,6 +27,7 @@ MODULES = {
     "netns_probes": "probes.netns_probes",
     "iperf": "probes.iperf",
     "captures": "agent.captures",
+    "linuxbridge": "probes.linuxbridge",
 }
 
 

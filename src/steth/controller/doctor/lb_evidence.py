@@ -1,0 +1,75 @@
+"""Evidence of a Linux bridge (ML2/linuxbridge) port's path from the steth agents: each node's bridges,
+VXLAN devices, FDB, ARP responder entries and filter rules (GET /v1/linuxbridge/show), and the names the
+linuxbridge agent and os-vif give to what they make. Nothing here judges."""
+
+from __future__ import annotations
+
+from ...openstack.adapter import NeutronAgent
+from ...wire.linuxbridge import LinuxBridgeShow
+from .. import api
+from .evidence import KINDS, Gatherer, Kind, PerHost
+from .facts import Facts
+
+FLOOD_MAC = "00:00:00:00:00:00"
+
+
+def bridge_name(network_id: str) -> str:
+    """``brq<network-id[:11]>``: the bridge the agent (and os-vif) make per network."""
+    return f"brq{network_id[:11]}"
+
+
+def tap_name(port_id: str) -> str:
+    return f"tap{port_id[:11]}"
+
+
+def interface_mappings(agent: NeutronAgent | None) -> dict[str, str]:
+    """physnet -> interface, as the agent reports it in its ``configurations``."""
+    if agent is None:
+        return {}
+    return dict(agent.configuration.get("interface_mappings") or {})
+
+
+def segment_device(f: Facts, host: str | None) -> tuple[str | None, str]:
+    """(the network's device in brq on ``host``, why there is none): vxlan-<vni>, the physnet interface
+    (flat) or its VLAN sub-interface <iface>.<vid>, as the linuxbridge agent names them."""
+    seg = f.segment
+    if seg is None:
+        return None, "the network has no segment"
+    if seg.network_type == "vxlan":
+        return f"vxlan-{seg.segmentation_id}", ""
+    if seg.network_type in ("flat", "vlan"):
+        iface = interface_mappings(f.l2_agent(host)).get(seg.physical_network or "")
+        if not iface:
+            return None, f"physnet {seg.physical_network} is not in the agent's interface_mappings on {host}"
+        return (iface if seg.network_type == "flat" else f"{iface}.{seg.segmentation_id}"), ""
+    return None, f"network type {seg.network_type} is not one the linuxbridge agent wires"
+
+
+def port_chains(rules: list[str], port_id: str) -> dict[str, list[str]]:
+    """The iptables firewall's chains of a port (``<binary>-i<id[:10]>``, ``-o``, ``-s``) -> their rules."""
+    pid = port_id[:10]
+    chains: dict[str, list[str]] = {}
+    for line in rules:
+        if line.startswith(":"):
+            name = line[1:].split()[0]
+            if name.endswith((f"-i{pid}", f"-o{pid}", f"-s{pid}")):
+                chains.setdefault(name, [])
+        elif line.startswith("-A "):
+            name = line.split()[1]
+            if name in chains:
+                chains[name].append(line)
+    return chains
+
+
+def sg_jumps(rules: list[str], tap: str) -> list[str]:
+    """Rules that send the tap's bridged traffic to its chains (``--physdev-out/--physdev-in <tap>``)."""
+    marks = (f"--physdev-in {tap} ", f"--physdev-out {tap} ")
+    return [r for r in rules if r.startswith("-A ") and any(m in r + " " for m in marks)]
+
+
+async def _lb(g: Gatherer) -> PerHost[LinuxBridgeShow]:
+    hosts = [h for h in [g.f.compute, *g.f.peers] if h]
+    return await g.each(hosts, lambda n: api.linuxbridge_show(g.client, n))
+
+
+LB: Kind[PerHost[LinuxBridgeShow]] = KINDS.add(Kind("linuxbridge", _lb, dict))
