@@ -22,7 +22,12 @@ from ..state import LabState
 from ..topology import Node, PhysNet, Topology
 
 PARAMS = ("node", "network", "to", "mtu", "rate", "vlans", "vm", "tag")
-AREAS = ("underlay", "neutron", "ovn")  # neutron: a lab built with --neutron; ovn: with --backend ovn
+AREAS = (
+    "underlay",
+    "neutron",
+    "ovn",
+    "linuxbridge",
+)  # neutron: a lab built with --neutron; ovn, linuxbridge: with --backend
 
 
 @dataclass
