@@ -7,8 +7,11 @@ from __future__ import annotations
 from ...openstack.adapter import NeutronAgent
 from ...wire.linuxbridge import LinuxBridgeShow
 from .. import api
-from .evidence import KINDS, Gatherer, Kind, PerHost
+from ..checks import dhcp as dhcp_check
+from ..decode import Summary
+from .evidence import KINDS, Collector, Gatherer, Kind, PerHost, Unprobed, guarded
 from .facts import Facts
+from .ovs_evidence import DHCP, DHCP_WINDOW, VM_FRAMES, capture_tap
 
 FLOOD_MAC = "00:00:00:00:00:00"
 
@@ -73,3 +76,40 @@ async def _lb(g: Gatherer) -> PerHost[LinuxBridgeShow]:
 
 
 LB: Kind[PerHost[LinuxBridgeShow]] = KINDS.add(Kind("linuxbridge", _lb, dict))
+
+
+def _uplink(f: Facts, shown: PerHost[LinuxBridgeShow]) -> str:
+    """The compute node's NIC under the network: the VXLAN device's underlay link, or the physnet's interface."""
+    dev, _ = segment_device(f, f.compute)
+    node = shown.get(f.compute or "")
+    if isinstance(node, LinuxBridgeShow) and dev:
+        vx = next((v for v in node.vxlans if v.name == dev), None)
+        if vx is not None and vx.dev:
+            return vx.dev
+        link = node.link(dev)
+        if link is not None and link.kind != "vxlan":
+            return dev.split(".")[0]
+    return "eth1"
+
+
+async def _dhcp(g: Gatherer) -> dhcp_check.Analysis | Unprobed | None:
+    """A DHCPDISCOVER sent on the VM's brq bridge, traced to dnsmasq (tap, ns- in qdhcp-) and back."""
+    f = g.f
+    if not f.subnet or not f.subnet.enable_dhcp or not f.compute:
+        return None
+    uplink = _uplink(f, await g.get(LB))
+    p = dhcp_check.plan(
+        f.vm_port, f.vm_network, f.dhcp_ports, f.dhcp_hosts, uplink, linux_bridge=bridge_name(f.vm_network.id)
+    )
+    nodes = {h.node: g.node(h.node) for h in p.hops}
+    return await guarded(dhcp_check.trace(g.client, nodes, p, DHCP_WINDOW))
+
+
+async def _vm_frames(g: Gatherer) -> list[Summary] | Unprobed | None:
+    """What the VM itself sends, on its tap (there is no br-int port to find first)."""
+    if not g.f.compute:
+        return None
+    return await guarded(capture_tap(g, tap_name(g.f.vm_port.id)))
+
+
+COLLECTORS = (Collector(DHCP, _dhcp), Collector(VM_FRAMES, _vm_frames))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .. import lb_checks, neutron_port, neutron_services, ovs_path, reach  # noqa: F401  (they register the checks)
 from ..backend import Backend
+from ..lb_evidence import COLLECTORS
 from ..registry import REGISTRY
 
 CHAIN = REGISTRY.chain(
@@ -32,6 +33,8 @@ CHAIN = REGISTRY.chain(
         "tunnel-path",
         "lb-vxlan-fdb",
         "mtu",
+        "dhcp-exchange",
+        "vm-source-addresses",
         "reachable-from-dhcp",
         "router-namespace",
         "reachable-from-router",
@@ -40,4 +43,5 @@ CHAIN = REGISTRY.chain(
         "destination-reachable",
         "dns-servers-reachable",
     ],
+    collectors=COLLECTORS,  # DHCP trace and the VM's frames: on brq and the tap, not br-int
 )
