@@ -275,3 +275,24 @@ def test_chain_names_the_first_broken_link_as_root_cause():
 def test_linux_bridge_checks_are_only_in_the_linux_bridge_chain(key):
     assert key in chain_for(Backend.LINUXBRIDGE).keys
     assert key not in chain_for(Backend.OVS).keys
+
+
+# --- check all: each Linux bridge agent's node ---
+
+
+def test_check_all_node_finding_on_recorded_data():
+    from steth.controller.checks import lb_nodes
+
+    agents = {a.host: a for a in facts().agents if lb_nodes.is_linuxbridge(a)}
+    assert set(agents) == {"network", "compute-1", "compute-2"}
+    ok = lb_nodes.check_node(agents["compute-1"], node("compute1"))
+    assert ok.verdict == Verdict.OK and "physnet1:eth1, VTEP 10.240.0.11, 2 VXLAN devices" in ok.text
+    assert lb_nodes.check_node(agents["network"], node("network")).verdict == Verdict.OK
+    down = node("compute1")
+    down.vxlans[1].up = False
+    assert "vxlan-1002 (VNI 1002) is down" in lb_nodes.check_node(agents["compute-1"], down).text
+    gone = node("network")
+    gone.links = [x for x in gone.links if x.name != "ext0"]
+    bad = lb_nodes.check_node(agents["network"], gone)
+    assert bad.verdict == Verdict.FAIL and "extnet -> ext0, which does not exist" in bad.text
+    assert lb_nodes.check_node(agents["compute-2"], None, "timed out").verdict == Verdict.ERROR
