@@ -100,6 +100,15 @@ def test_healthy_vms_pass_doctor_and_check_dhcp(lb_lab):
     assert all(h["discover"] and h["offer"] for n, h in hops.items() if n != "vm-tap"), hops
 
 
+def test_check_all_runs_the_linux_bridge_step_not_the_ovs_one(lb_lab):
+    r = steth("check", "all", "--quick", "-f", "json", env=lb_lab["env"], timeout=300)
+    rows = {x["check"]: x for x in json.loads(r.out)}
+    assert rows["ovs-bridges"]["verdict"] == "skipped", rows["ovs-bridges"]
+    assert rows["linuxbridge"]["verdict"] == "ok", rows["linuxbridge"]
+    assert rows["linuxbridge"]["scope"] == "3 Linux bridge agents"
+    assert rows["neutron-agents"]["verdict"] == "ok", rows["neutron-agents"]
+
+
 FAULTS = [
     (["lb-tap-unbridged", "--vm", "vm1"], "VM tap not in its bridge"),
     (["lb-vxlan-down", "--vm", "vm1"], "network device missing or down in the Linux bridge"),
