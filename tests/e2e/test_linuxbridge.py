@@ -109,6 +109,44 @@ def test_check_all_runs_the_linux_bridge_step_not_the_ovs_one(lb_lab):
     assert rows["neutron-agents"]["verdict"] == "ok", rows["neutron-agents"]
 
 
+def test_capture_port_follows_the_linux_bridge_hops(lb_lab):
+    """`capture --port` on vm1's path while it pings its DHCP server: the ICMP on the tap, VXLAN-encapsulated
+    (UDP 8472) on both uplinks, and on the DHCP port's tap and its ns- interface in the qdhcp namespace."""
+    import os
+    import time
+
+    from ..conftest import STETH
+
+    v1 = vm(lb_lab, "vm1")
+    cap = subprocess.Popen(
+        [STETH, "capture", "--port", v1["port_id"], "--filter", "icmp or udp port 8472", "--duration", "8"],
+        env={**os.environ, **lb_lab["env"]},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        started = ""
+        while "capturing on" not in started and time.monotonic() < deadline and cap.poll() is None:
+            started += cap.stderr.readline()
+        assert "capturing on" in started, started
+        server = v1["dhcp_server"]
+        subprocess.run(["ip", "netns", "exec", v1["namespace"], "ping", "-c", "3", "-i", "0.3", server], check=True)
+        out, err = cap.communicate(timeout=40)
+    finally:
+        if cap.poll() is None:
+            cap.kill()
+            cap.wait()
+    assert cap.returncode == 0, err
+    where = {line.split()[1] for line in out.splitlines() if len(line.split()) > 1}
+    tap = f"tap{v1['port_id'][:11]}"
+    assert any(tap in w for w in where), where
+    assert sum("eth1" in w for w in where) == 2, where  # compute-1 and network uplinks
+    assert any("ns-" in w for w in where), where
+
+
 FAULTS = [
     (["lb-tap-unbridged", "--vm", "vm1"], "VM tap not in its bridge"),
     (["lb-vxlan-down", "--vm", "vm1"], "network device missing or down in the Linux bridge"),
