@@ -175,7 +175,7 @@ async def linuxbridge_step(client: AgentClient, cloud: Cloud, views: list[NodeVi
         else:
             found.append(lb_nodes.check_node(a, None if o.error else o.value, o.error.message if o.error else None))
     missing = [a.host for a in lb_agents if a.host not in by_name and not selected]
-    found += [lb_nodes.Finding(Verdict.ERROR, f"{h}: no steth agent configured") for h in missing]
+    found += [ovs_bridges.Finding(Verdict.ERROR, f"{h}: no steth agent configured") for h in missing]
     return Step(
         "linuxbridge",
         f"{len(found)} Linux bridge agents",

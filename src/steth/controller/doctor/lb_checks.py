@@ -113,7 +113,8 @@ class SegmentDevice(Check):
 
     def judge(self, f: Facts, ev: Evidence) -> CheckResult:
         brq = bridge_name(f.vm_network.id)
-        seen, bad = [], []
+        seen: list[str] = []
+        bad: list[str] = []
         for host in [f.compute, *f.peers]:
             shown = _shown(ev, host)
             if isinstance(shown, Unprobed):
@@ -145,7 +146,7 @@ class SegmentDevice(Check):
         return self.ok("; ".join(seen) or "no node evidence")
 
     @staticmethod
-    def _vxlan(f: Facts, shown: LinuxBridgeShow, host: str, dev: str) -> str:
+    def _vxlan(f: Facts, shown: LinuxBridgeShow, host: str | None, dev: str) -> str:
         seg = f.segment
         if seg is None or seg.network_type != "vxlan":
             return ""
