@@ -73,7 +73,9 @@ def test_agent_configs_and_ebtables_shim(tmp_path, monkeypatch):
     assert "physical_interface_mappings = physnet1:eth1\n" in cmp1
     assert f"local_ip = {topo.address(topo.node('compute-1'), topo.networks[1])}" in cmp1
     assert "l2_population = true" in cmp1 and "firewall_driver = iptables" in cmp1
-    assert "root_helper = env" in (tmp_path / "neutron" / "etc" / "agent-common.conf").read_text()  # pitfall L3
+    common = (tmp_path / "neutron" / "etc" / "agent-common.conf").read_text()
+    assert "root_helper = env" in common  # pitfall L3
+    assert "[privsep]\nthread_pool_size = 1" in common and "[privsep_link]\nthread_pool_size = 1" in common
     for ini in ("dhcp_agent.ini", "l3_agent.ini"):
         assert "interface_driver = linuxbridge" in (tmp_path / "neutron" / "etc" / ini).read_text()
     shim = tmp_path / "neutron" / "bin" / "ebtables"

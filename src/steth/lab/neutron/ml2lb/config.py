@@ -34,6 +34,9 @@ BINARIES = (
     "ip",
     "ping",
 )
+# neutron's privsep contexts (neutron/privileged/__init__.py): the default one, and those of the link,
+# namespace, dhcp_release and conntrack commands
+PRIVSEP_SECTIONS = ("privsep", "privsep_link", "privsep_namespace", "privsep_dhcp_release", "privsep_conntrack")
 # Two VXLAN tenant networks instead of the ML2/OVS lab's VLAN + VXLAN (no 8021q here, L6)
 VXLAN_A = OverlayNet("vxlan", "vxlan", None, 1001, "192.168.201.0/24", dhcp=True)
 VXLAN_B = OverlayNet("vxlan2", "vxlan", None, 1002, "192.168.202.0/24", dhcp=True)
@@ -136,6 +139,11 @@ def write_agent_configs(svc: Services, topo: Topology, ext_ifname: str) -> None:
         "oslo_messaging_rabbit": {"heartbeat_timeout_threshold": 0},
         # L3: non-empty, else oslo.privsep falls back to `sudo privsep-helper`
         "agent": {"report_interval": 5, "root_helper": "env"},
+        # one worker thread per privsep daemon: with two, two concurrent calls of the DHCP agent (it sets
+        # up its networks in parallel) made the daemon fail ("privsep log: greenlet.error: cannot switch
+        # to a different thread" in eventlet's semaphore) and never answer; the agent then hung for good
+        # and the VMs' ports never became ACTIVE (no DHCP provisioning block released)
+        **{section: {"thread_pool_size": 1} for section in PRIVSEP_SECTIONS},
     }
     svc.write(svc.conf("dnsmasq.conf"), "user=root\n")  # see ml2ovs/config.py: 0700 lab directory
     dhcp: dict[str, dict[str, Any]] = {
