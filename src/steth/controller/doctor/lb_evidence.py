@@ -8,6 +8,7 @@ from ...openstack.adapter import NeutronAgent
 from ...wire.linuxbridge import LinuxBridgeShow
 from .. import api
 from ..checks import dhcp as dhcp_check
+from ..checks import lb_nodes
 from ..decode import Summary
 from .evidence import KINDS, Collector, Gatherer, Kind, PerHost, Unprobed, guarded
 from .facts import Facts
@@ -27,9 +28,7 @@ def tap_name(port_id: str) -> str:
 
 def interface_mappings(agent: NeutronAgent | None) -> dict[str, str]:
     """physnet -> interface, as the agent reports it in its ``configurations``."""
-    if agent is None:
-        return {}
-    return dict(agent.configuration.get("interface_mappings") or {})
+    return lb_nodes.interface_mappings(agent) if agent is not None else {}
 
 
 def segment_device(f: Facts, host: str | None) -> tuple[str | None, str]:
