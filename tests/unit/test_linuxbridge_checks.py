@@ -261,6 +261,8 @@ def test_vlan_physnet_missing_from_interface_mappings():
 def test_chain_names_the_first_broken_link_as_root_cause():
     chain = chain_for(Backend.LINUXBRIDGE)
     assert chain is not None and chain.keys.index("lb-tap-in-bridge") < chain.keys.index("port-status")
+    # the VXLAN device's FDB decides where a broadcast goes before the underlay carries it
+    assert chain.keys.index("lb-vxlan-fdb") < chain.keys.index("tunnel-path")
     c1 = node("compute1")
     next(x for x in c1.links if x.name == "tapbd9a75dd-94").master = None
     f = facts()

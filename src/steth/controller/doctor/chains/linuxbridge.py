@@ -1,7 +1,7 @@
 """ML2/Linux bridge: the VM's path as the linuxbridge agent wires it, upstream first. Neutron's records of
 the port and its agent; the agent's interface mappings; the tap in ``brq<net>`` and the network's device
 (vxlan-<vni> or the physnet interface) there on every node; the port's iptables chains; the services
-(DHCP, router, floating IP); the tunnel and the VXLAN forwarding entries l2population writes; reachability."""
+(DHCP, router, floating IP); the VXLAN forwarding entries l2population writes, then the tunnel; reachability."""
 
 from __future__ import annotations
 
@@ -30,8 +30,11 @@ CHAIN = REGISTRY.chain(
         "router-gateway",
         "l3-agent-alive",
         "floating-ips",
-        "tunnel-path",
+        # where the VXLAN device sends (its FDB) comes before the underlay that carries it: without a flood
+        # entry for the network node, the DHCP trace's broadcast leaves the uplink for the other VTEPs only,
+        # which the tunnel path would read as encapsulated traffic lost on the way
         "lb-vxlan-fdb",
+        "tunnel-path",
         "mtu",
         "dhcp-exchange",
         "vm-source-addresses",
