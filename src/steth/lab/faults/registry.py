@@ -22,12 +22,7 @@ from ..state import LabState
 from ..topology import Node, PhysNet, Topology
 
 PARAMS = ("node", "network", "to", "mtu", "rate", "vlans", "vm", "tag")
-AREAS = (
-    "underlay",
-    "neutron",
-    "ovn",
-    "linuxbridge",
-)  # neutron: a lab built with --neutron; ovn, linuxbridge: with --backend
+AREAS = ("underlay", "neutron", "ovn", "linuxbridge")  # neutron: --neutron; ovn, linuxbridge: with --backend
 
 
 @dataclass
