@@ -77,7 +77,8 @@ def time_doctor(env: dict[str, str], state: dict, runs: int) -> None:
             t = time.monotonic()
             r = subprocess.run([STETH, "doctor", vm["port_id"]], env=env, capture_output=True, text=True)
             walls.append(time.monotonic() - t)
-            last = f"exit {r.returncode}: {(r.stderr.strip().splitlines() or [''])[-1][:70]}"
+            lines = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.startswith(("healthy", "root cause"))]
+            last = f"exit {r.returncode}: {(lines or [r.stderr.strip()[-70:]])[-1][:70]}"
         print(
             f"doctor {vm['name']} ({vm['node']}, {vm['network']}): median {statistics.median(walls):.1f} s, "
             f"max {max(walls):.1f} s over {runs} runs (target < 10 s); {last}"
