@@ -18,10 +18,12 @@ PACKAGES=(openvswitch-switch iperf3 tcpdump dnsmasq-base iputils-ping iputils-ar
           prometheus
           # the ML2/OVN lab (`steth lab up --neutron --backend ovn`): OVN central (NB/SB ovsdb, northd),
           # ovn-controller per node, the metadata agent (+ haproxy) and ovn-trace
-          ovn-central ovn-host neutron-ovn-metadata-agent haproxy)
+          ovn-central ovn-host neutron-ovn-metadata-agent haproxy
+          # the ML2/Linux bridge lab (`steth lab up --neutron --backend linuxbridge`)
+          neutron-linuxbridge-agent)
 # services the L3 agent's packages would enable at boot; the lab runs its own L3 agent and
 # neutron starts keepalived/haproxy/radvd per router itself, never the host's
-L3_SERVICES=(neutron-l3-agent keepalived haproxy radvd)
+L3_SERVICES=(neutron-l3-agent keepalived haproxy radvd neutron-linuxbridge-agent)
 # the host's Prometheus service stays off: steth's tests start their own on loopback
 WATCH_SERVICES=(prometheus prometheus-node-exporter)
 # and those of the OVN packages: the OVN lab runs its own clustered NB/SB, northd and ovn-controllers
@@ -65,7 +67,7 @@ if [ ${#missing[@]} -gt 0 ]; then
       if [ -d /run/systemd/system ]; then systemctl disable --now "$s.service" >/dev/null 2>&1 || true; fi
     done
   fi
-  if [[ " ${missing[*]} " == *" neutron-l3-agent "* ]]; then
+  if [[ " ${missing[*]} " == *" neutron-l3-agent "* || " ${missing[*]} " == *" neutron-linuxbridge-agent "* ]]; then
     for s in "${L3_SERVICES[@]}"; do
       # update-rc.d also removes the systemd unit's links; --now stops one systemd may have started
       update-rc.d "$s" disable >/dev/null 2>&1 || true

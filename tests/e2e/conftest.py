@@ -237,3 +237,65 @@ def dvr_lab(tmp_path_factory):
             left = set(namespaces())
             assert not {f"qrouter-{built.router.id}", f"snat-{built.router.id}"} & left
         assert not lab_processes(directory), "processes of the DVR lab survived `lab down`"
+
+
+# STETH_E2E_LB_LAB renames the ML2/Linux bridge lab (default le2e)
+LB_LAB = os.environ.get("STETH_E2E_LB_LAB", "le2e")
+LB_PACKAGES = (
+    "/usr/bin/neutron-server",
+    "/usr/bin/neutron-linuxbridge-agent",
+    "/usr/bin/neutron-dhcp-agent",
+    "/usr/bin/neutron-l3-agent",
+    "/usr/sbin/mariadbd",
+    "/usr/bin/busybox",
+)
+
+
+@pytest.fixture(scope="module")  # only test_linuxbridge.py uses it: once per run, and down before the next labs
+def lb_lab(tmp_path_factory):
+    """One ML2/Linux bridge lab (linuxbridge agents with kernel VXLAN and l2population, iptables security
+    groups, DHCP and L3 agents on the network node, two VXLAN networks, 4 VMs, a router with SNAT, a floating
+    IP on vm1) for the module.
+
+    Skipped without root or the packages (`bash scripts/setup.sh`); STETH_E2E_LB=0 skips it on purpose.
+    """
+    if not IS_ROOT:
+        pytest.skip("needs root (network namespaces)")
+    if os.environ.get("STETH_E2E_LB", "1") == "0":
+        pytest.skip("STETH_E2E_LB=0")
+    missing = [p for p in LB_PACKAGES if not os.path.exists(p)]
+    if missing:
+        pytest.skip(f"ML2/Linux bridge lab packages missing ({', '.join(missing)}): run `bash scripts/setup.sh`")
+    root = str(tmp_path_factory.mktemp("lbroot"))
+    env = {"STETH_LAB_ROOT": root}
+    directory = f"{root}/lab-{LB_LAB}"
+    up = steth(
+        "lab", "up", "--name", LB_LAB, "--computes", "2", "--neutron", "--backend", "linuxbridge", env=env, timeout=600
+    )
+    try:
+        assert up.rc == 0, up.err + up.out
+        with open(f"{directory}/state.json") as fh:
+            state = json.load(fh)
+        yield {
+            "env": {
+                **env,
+                "STETH_CONFIG": f"{directory}/steth.conf",
+                "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml",
+                "OS_CLOUD": f"steth-{LB_LAB}",
+            },
+            "root": root,
+            "dir": directory,
+            "state": state,
+            "up_out": up.out,
+            "name": LB_LAB,
+        }
+    finally:
+        down = steth("lab", "down", "--name", LB_LAB, env=env, timeout=180)
+        assert down.rc == 0, down.err
+        left = {ns for ns in namespaces() if ns.startswith(f"steth-{LB_LAB}-")}
+        assert not left, left
+        made = locals().get("state", {}).get("extra", {}).get("neutron", {})
+        agents_ns = {f"qdhcp-{n}" for n in made.get("networks", {}).values()}
+        agents_ns |= {f"qrouter-{made['router']['id']}"} if made.get("router") else set()
+        assert not agents_ns & namespaces(), agents_ns & namespaces()
+        assert not lab_processes(directory), "processes of the ML2/Linux bridge lab survived `lab down`"

@@ -9,6 +9,7 @@ from typing import Any
 
 from steth.errors import CapabilityMissing, UsageError
 from steth.host import undo
+from steth.wire.linuxbridge import LbFdb, LbLink, LbVxlan, LinuxBridgeShow
 from steth.wire.models import (
     Address,
     Capabilities,
@@ -37,6 +38,14 @@ class FakeHost:
         }
         self.namespaces = {"qdhcp-1": Namespace(name="qdhcp-1")}
         self.calls: list[tuple[str, Any]] = []
+        self.linuxbridge = LinuxBridgeShow(
+            links=[
+                LbLink(name="brqnet", kind="bridge", up=True),
+                LbLink(name="vxlan-1001", kind="vxlan", master="brqnet", up=True),
+            ],
+            vxlans=[LbVxlan(name="vxlan-1001", vni=1001, local="192.0.2.10", dev="eth0", port=8472, up=True)],
+            fdb=[LbFdb(mac="00:00:00:00:00:00", dev="vxlan-1001", dst="192.0.2.11", permanent=True)],
+        )
 
 
 class NotFound(UsageError):
@@ -115,4 +124,5 @@ def backend(host: FakeHost, state_dir: str) -> SimpleNamespace:
             NotFound=NotFound, Conflict=Conflict, setup_link=setup_link, add_vlan=add_vlan, teardown_link=teardown_link
         ),
         vlan=SimpleNamespace(NoSuchInterface=NoSuchInterface, TooBusy=TooBusy, send=vlan_send),
+        linuxbridge=SimpleNamespace(show=lambda: host.linuxbridge),
     )

@@ -206,6 +206,16 @@ def test_docs_are_off_by_default(tmp_path):
     run(go())
 
 
+def test_linuxbridge_show_through_the_controllers_client(tmp_path):
+    async def go():
+        async with running_agent(tmp_path) as agent, agent.client() as c:
+            shown = await api.linuxbridge_show(c, NODE)
+            assert shown == agent.host.linuxbridge
+            assert shown.flood_vteps("vxlan-1001") == ["192.0.2.11"] and shown.ports_of("brqnet") == ["vxlan-1001"]
+
+    run(go())
+
+
 def test_link_changes_are_leased_audited_and_undone(tmp_path, caplog):
     """Controller and agent in one process: setup-link through the controller's client, its lease,
     the audit line, teardown undoing it, and the errors mapped on the controller's side."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import struct
 
+import pytest
+
 from steth.controller.checks.dhcp import analyse, plan
 from steth.host.dhcp_frames import discover, parse
 from steth.openstack.adapter import NetworkInfo, PortInfo
@@ -59,12 +61,13 @@ def test_discover_roundtrip_and_checksums():
     assert (s + (s >> 16)) & 0xFFFF == 0xFFFF  # IPv4 header checksum verifies
 
 
-def test_vlan_and_vxlan_frames():
+@pytest.mark.parametrize("port", [4789, 8472])  # IANA's, and the Linux kernel's default (the linuxbridge agent's)
+def test_vlan_and_vxlan_frames(port):
     f = discover(MAC, XID)
     tagged = f[:12] + b"\x81\x00\x00\x65" + f[12:]
     assert parse(tagged).vlan == 101
     inner = f
-    outer_udp = struct.pack("!HHHH", 50000, 4789, 8 + 8 + len(inner), 0)
+    outer_udp = struct.pack("!HHHH", 50000, port, 8 + 8 + len(inner), 0)
     vx = b"\x08\x00\x00\x00" + (1001).to_bytes(3, "big") + b"\x00"
     outer_ip = struct.pack(
         "!BBHHHBBH4s4s",

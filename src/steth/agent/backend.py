@@ -28,6 +28,7 @@ MODULES = {
     "vmprobe": "probes.vmprobe",
     "iperf": "probes.iperf",
     "captures": "agent.captures",
+    "linuxbridge": "probes.linuxbridge",
 }
 
 

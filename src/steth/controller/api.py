@@ -13,6 +13,7 @@ from ..wire.iperf import (
     IperfServerRequest,
     IperfServerStop,
 )
+from ..wire.linuxbridge import LinuxBridgeShow
 from ..wire.models import (
     AgentInfo,
     DhcpTraceRequest,
@@ -184,6 +185,10 @@ async def iptables(c: AgentClient, node: NodeConfig, netns: str, table: str = "n
         result=IptablesResponse,
         extra_timeout=15,
     )
+
+
+async def linuxbridge_show(c: AgentClient, node: NodeConfig) -> LinuxBridgeShow:
+    return await c.request(node, "GET", "/v1/linuxbridge/show", result=LinuxBridgeShow, extra_timeout=15)
 
 
 async def tcp_connect(c: AgentClient, node: NodeConfig, req: TcpConnectRequest) -> TcpConnectResult:

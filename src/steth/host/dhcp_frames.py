@@ -77,7 +77,7 @@ def parse(frame: bytes, outgoing: bool = False, now: float = 0.0, _vni: int | No
     udp = frames.udp(ip.payload)
     if udp is None:
         return None
-    if udp.dport == frames.VXLAN_PORT and _vni is None:
+    if udp.dport in frames.VXLAN_PORTS and _vni is None:
         vx = frames.vxlan(udp.payload)
         if vx is not None:
             return parse(vx.inner, outgoing, now, _vni=vx.vni)

@@ -258,6 +258,11 @@ def up(
 
             ml2ovn.up(state, topo, progress)
             write_controller_config(state)  # now with the [ovn] section
+        elif neutron and backend == "linuxbridge":
+            from .neutron import ml2lb
+
+            ml2lb.up(state, topo, progress)
+            write_controller_config(state)  # now with the [openstack] section
         elif neutron:
             from . import neutron as lab_neutron
 

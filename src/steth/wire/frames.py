@@ -47,6 +47,8 @@ IPV6_EXTENSIONS = frozenset({0, 43, IPV6_FRAGMENT, IPV6_AH, 60})  # hop-by-hop, 
 MAX_IPV6_EXTENSIONS = 8
 
 VXLAN_PORT = 4789
+# IANA's, and the Linux kernel's default (the linuxbridge agent keeps it unless [vxlan] udp_dstport is set)
+VXLAN_PORTS = frozenset({VXLAN_PORT, 8472})
 DHCP_SERVER_PORT = 67
 DHCP_CLIENT_PORT = 68
 DHCP_MAGIC = b"\x63\x82\x53\x63"

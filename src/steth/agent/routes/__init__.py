@@ -23,5 +23,6 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "captures": ("capture",),
     "dhcp": ("dhcp",),
     "watch": ("watch",),
+    "linuxbridge": ("linuxbridge",),
 }
 MODULES = tuple(dict.fromkeys(m for ms in GROUPS.values() for m in ms))

@@ -77,17 +77,23 @@ def plan(
     dhcp_hosts: list[str],
     uplink: str = "eth1",
     ovs_port: str | None = None,
+    linux_bridge: str | None = None,
 ) -> Plan:
     """Hops on the port's host and on every host with a DHCP port of the network.
 
     ``ovs_port`` is the br-int port whose external_ids:iface-id is the port (found on the node):
     qvo... means hybrid plugging whatever vif_details say; without it, vif_details decide.
+    ``linux_bridge`` (ML2/Linux bridge: the tap is in ``brq<net>``): the DISCOVER is sent on that bridge,
+    which floods it to its ports (the VXLAN device or the physnet interface) as if the VM had sent it.
     """
     compute = port.binding_host or ""
     pid = short(port.id)
     hybrid = ovs_port.startswith("qvo") if ovs_port else bool(port.vif_details.get("ovs_hybrid_plug"))
     hops: list[HopPlan] = []
-    if hybrid:
+    if linux_bridge:
+        hops.append(HopPlan(compute, "vm-tap", f"tap{pid}", discover=False))
+        inject = DhcpInjectSpec(mac=port.mac_address, interface=linux_bridge)
+    elif hybrid:
         hops += [
             HopPlan(compute, "vm-tap", f"tap{pid}", discover=False),
             HopPlan(compute, "qvb", f"qvb{pid}"),
@@ -107,7 +113,10 @@ def plan(
         host = dp.binding_host or ""
         if host != compute:
             hops.append(HopPlan(host, "network-uplink", uplink))
-        hops.append(HopPlan(host, "qdhcp", f"tap{short(dp.id)}", netns=f"qdhcp-{network.id}"))
+        if linux_bridge:  # the linuxbridge interface driver: tap<id> in brq on the node, ns-<id> in qdhcp-
+            hops.append(HopPlan(host, "dhcp-tap", f"tap{short(dp.id)}"))
+        inside = f"ns-{short(dp.id)}" if linux_bridge else f"tap{short(dp.id)}"
+        hops.append(HopPlan(host, "qdhcp", inside, netns=f"qdhcp-{network.id}"))
     notes = []
     if not dhcp_ports:
         notes.append(f"network {network.id} has no DHCP port: no DHCP server is scheduled for it")

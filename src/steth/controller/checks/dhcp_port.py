@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from ..client import AgentClient
 
 
+LINUX_BRIDGE_VIF = "bridge"  # binding:vif_type of a port the linuxbridge mechanism driver bound
+
+
 @dataclass
 class PortFacts:
     """Neutron's view of a port's DHCP: its network, the network's DHCP ports and their hosts."""
@@ -59,6 +62,11 @@ async def plan_path(client: AgentClient, config: ControllerConfig, facts: PortFa
     """The hops of the port's path from Neutron's data and the br-int of the port's node."""
     port = facts.port
     assert port.binding_host  # port_facts refused an unbound port
+    if port.vif_type == LINUX_BRIDGE_VIF:  # ML2/Linux bridge: no Open vSwitch on the node to ask
+        brq = f"brq{port.network_id[:11]}"
+        plan = dhcp.plan(port, facts.network, facts.dhcp_ports, facts.dhcp_hosts, uplink, linux_bridge=brq)
+        detail = f"Linux bridge port (binding:vif_type {port.vif_type}): tap in {brq}"
+        return PortPath(plan, None, OvsShowResponse(ovs_available=False, detail=detail, verdict=Verdict.SKIPPED))
     shown = await api.ovs_show(client, resolve_node(config, port.binding_host), "br-int")
     found = shown.with_iface_id(port.id)
     if found is None:

@@ -20,7 +20,7 @@ from .. import api
 from ..client import AgentClient
 from ..config import ControllerConfig, NodeConfig
 from ..discovery import nodes_from_agents
-from . import bandwidth, dvr_agents, mesh, mtu, neutron_agents, ovs_bridges, vlan
+from . import bandwidth, dvr_agents, lb_nodes, mesh, mtu, neutron_agents, ovs_bridges, vlan
 from .bandwidth_rounds import round_robin
 from .cloud_facts import NO_CLOUD, Cloud, vlan_plan
 from .nodes import NodeView, discover
@@ -158,6 +158,33 @@ async def ovs_step(client: AgentClient, cloud: Cloud, views: list[NodeView], sel
     )
 
 
+async def linuxbridge_step(client: AgentClient, cloud: Cloud, views: list[NodeView], selected: bool) -> Step:
+    """Each Linux bridge agent's mapped interfaces and VXLAN devices on its node (/v1/linuxbridge/show)."""
+    lb_agents = [a for a in cloud.agents or [] if lb_nodes.is_linuxbridge(a)] if cloud.usable else []
+    if not lb_agents:
+        return Step("linuxbridge", "-", Verdict.SKIPPED, [cloud.skipped or "Neutron lists no Linux bridge agent"])
+    by_name = {v.name: v for v in views}
+    wanted = [a for a in lb_agents if a.host in by_name]
+    alive = [by_name[a.host].node for a in wanted if by_name[a.host].alive]
+    outcomes = {o.node.name: o for o in await client.fan_out(alive, lambda n: api.linuxbridge_show(client, n))}
+    found = []
+    for a in wanted:
+        o = outcomes.get(a.host)
+        if o is None:
+            found.append(lb_nodes.check_node(a, None, "its steth agent is unreachable"))
+        else:
+            found.append(lb_nodes.check_node(a, None if o.error else o.value, o.error.message if o.error else None))
+    missing = [a.host for a in lb_agents if a.host not in by_name and not selected]
+    found += [ovs_bridges.Finding(Verdict.ERROR, f"{h}: no steth agent configured") for h in missing]
+    return Step(
+        "linuxbridge",
+        f"{len(found)} Linux bridge agents",
+        verdict_of(f.verdict for f in found),
+        [f.text for f in found],
+        unreachable=any(f.verdict is Verdict.ERROR for f in found),
+    )
+
+
 def agents_step(views: list[NodeView]) -> Step:
     dead = [v.name for v in views if not v.alive]
     return Step(
@@ -287,6 +314,11 @@ async def run(
     t = time.perf_counter()
     progress("ovs bridges")
     step = await ovs_step(client, cloud, views, scope.selected)
+    steps.append(dataclasses.replace(step, seconds=time.perf_counter() - t))
+
+    t = time.perf_counter()
+    progress("linux bridges")
+    step = await linuxbridge_step(client, cloud, views, scope.selected)
     steps.append(dataclasses.replace(step, seconds=time.perf_counter() - t))
 
     t = time.perf_counter()

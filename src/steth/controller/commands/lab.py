@@ -47,11 +47,13 @@ class LabUp(StethCommand):
         )
         parser.add_argument(
             "--backend",
-            choices=["ovs", "ovn"],
+            choices=["ovs", "ovn", "linuxbridge"],
             default="ovs",
             help="with --neutron: ovs (ML2/Open vSwitch with agents, default) or ovn (ML2/OVN: NB and SB "
             "as 3-member Raft clusters, ovn-northd, ovn-controller per node, a Geneve and a VLAN network "
-            "with OVN DHCP, router with SNAT on the network node as gateway chassis)",
+            "with OVN DHCP, router with SNAT on the network node as gateway chassis) or linuxbridge (ML2/Linux "
+            "bridge agents, kernel VXLAN with l2population, iptables security groups, DHCP and L3 agents; "
+            "VLAN networks are refused: no 8021q on this kernel)",
         )
         parser.add_argument(
             "--dvr",

@@ -176,10 +176,10 @@ async def _vm_frames(g: Gatherer) -> list[Summary] | Unprobed | None:
         return None
     # the VM's own side: the tap (hybrid plugging puts qvo on br-int, the tap on qbr)
     tap = found[2].name if found[2].name.startswith("tap") else f"tap{f.vm_port.id[:11]}"
-    return await guarded(_capture(g, tap))
+    return await guarded(capture_tap(g, tap))
 
 
-async def _capture(g: Gatherer, tap: str) -> list[Summary]:
+async def capture_tap(g: Gatherer, tap: str) -> list[Summary]:
     f = g.f
     run = CaptureRun(
         g.client,

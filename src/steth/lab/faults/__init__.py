@@ -6,7 +6,7 @@ names its area; no kind module imports another).
 
 from __future__ import annotations
 
-from . import agents, dataplane, dvr, l3, neutron_undo, ovn, ovn_chassis, ports, router_dp, underlay  # noqa: F401 - registers the kinds
+from . import agents, dataplane, dvr, l3, linuxbridge, neutron_undo, ovn, ovn_chassis, ports, router_dp, underlay  # noqa: F401 - registers the kinds
 from .registry import KINDS, PARAMS, FaultContext, FaultKind, add, kind, kinds_in, remove, remove_all
 from .underlay import tbf_argv
 

@@ -22,12 +22,7 @@ from ..state import LabState
 from ..topology import Node, PhysNet, Topology
 
 PARAMS = ("node", "network", "to", "mtu", "rate", "vlans", "vm", "tag")
-AREAS = (
-    "underlay",
-    "neutron",
-    "ovn",
-    "dvr",
-)  # neutron: a lab built with --neutron; ovn: with --backend ovn; dvr: --dvr
+AREAS = ("underlay", "neutron", "ovn", "dvr", "linuxbridge")  # neutron: --neutron; dvr: --dvr; ovn, linuxbridge: --backend
 
 
 @dataclass
