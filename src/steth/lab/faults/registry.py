@@ -22,7 +22,8 @@ from ..state import LabState
 from ..topology import Node, PhysNet, Topology
 
 PARAMS = ("node", "network", "to", "mtu", "rate", "vlans", "vm", "tag")
-AREAS = ("underlay", "neutron", "ovn", "dvr", "linuxbridge")  # neutron: --neutron; dvr: --dvr; ovn, linuxbridge: --backend
+# neutron: a lab built with --neutron; dvr: --neutron --dvr; ovn, linuxbridge: --neutron --backend
+AREAS = ("underlay", "neutron", "ovn", "dvr", "linuxbridge")
 
 
 @dataclass
