@@ -11,6 +11,7 @@ import contextlib
 import errno
 import functools
 import json
+import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -20,7 +21,8 @@ from typing import Any, Generic, TypeVar
 import aiohttp
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from ..errors import AgentAuthError, AgentError, AgentRequestError, AgentUnreachableError
+from ..errors import AgentError, AgentRequestError, AgentUnreachableError
+from .agent_status import BUSY_RETRIES, AgentBusy, raise_for_status, short_wait
 from .config import ControllerConfig, NodeConfig, TlsConfig
 
 T = TypeVar("T")
@@ -226,8 +228,18 @@ class AgentClient:
         """One call to one agent; returns the parsed ``result`` type (a model or TypeAdapter target).
         At most PER_AGENT_KIND_IN_FLIGHT of one probe kind run at once per agent, and max_connections in
         all; the rest queue (their timeout starts when they are sent)."""
-        async with self._slot(node, path), self._in_flight:
-            return await self._request(node, method, path, body=body, result=result, extra_timeout=extra_timeout)
+        for attempt in range(BUSY_RETRIES + 1):
+            async with self._slot(node, path), self._in_flight:
+                try:
+                    return await self._request(
+                        node, method, path, body=body, result=result, extra_timeout=extra_timeout
+                    )
+                except AgentBusy as busy:
+                    if attempt == BUSY_RETRIES:
+                        raise_for_status(node, method, path, 429, busy.payload)
+                    wait = busy.wait
+            await asyncio.sleep(wait * (1 + random.random() / 2))  # outside the slots: others go on meanwhile
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _request(
         self,
@@ -254,9 +266,12 @@ class AgentClient:
             ) as resp:
                 raw = await resp.read()
                 status = resp.status
+                retry_after = resp.headers.get("Retry-After", "")
+        if status == 429 and (wait := short_wait(retry_after)) is not None:
+            raise AgentBusy(wait, _json(node, raw, self._config.tls) if raw else None)
         if status >= 400 or result is None or not raw:
             payload = _json(node, raw, self._config.tls) if raw else None
-            _raise_for_status(node, method, path, status, payload)
+            raise_for_status(node, method, path, status, payload)
             return payload if result is None else _validated(node, path, result, payload)
         try:
             # straight from the bytes: no dict of dicts built first (pydantic-core parses the JSON)
@@ -289,7 +304,7 @@ class AgentClient:
                             payload = await resp.json(content_type=None)
                         except ValueError:
                             payload = None
-                        _raise_for_status(node, method, path, resp.status, payload)
+                        raise_for_status(node, method, path, resp.status, payload)
                     yield resp.content.iter_any()
 
     async def timed(self, node: NodeConfig, call: Callable[[NodeConfig], Awaitable[T]]) -> AgentReply[T]:
@@ -341,34 +356,6 @@ def _validated(node: NodeConfig, path: str, result: Any, payload: Any) -> Any:
         return _adapter(result).validate_python(payload)
     except ValidationError as exc:
         raise _unexpected(node, path, exc) from None
-
-
-def _raise_for_status(node: NodeConfig, method: str, path: str, status: int, payload: Any) -> None:
-    """The AgentError for a 4xx/5xx answer (nothing for 2xx/3xx)."""
-    where = dict(agent=node.name, address=node.url)
-    detail = _detail_text(payload.get("detail") if isinstance(payload, dict) else None)
-    if status in (401, 403):
-        raise AgentAuthError(
-            f"agent {node.name} at {node.url} refused the token ({detail or status})",
-            "make token_file in steth.conf hold the same token as the agent's",
-            **where,
-        )
-    if status >= 400:
-        raise AgentRequestError(
-            f"agent {node.name} rejected {method} {path}: {detail or status}", **where, status=status
-        )
-
-
-def _detail_text(detail: Any) -> str | None:
-    """The agent's error text: a string, or a 422's list of {loc, msg} as "field: msg; ..."."""
-    if isinstance(detail, list):
-        parts = []
-        for e in detail:
-            if isinstance(e, dict):
-                loc = [str(p) for p in e.get("loc", []) if p not in ("body", "query", "path")]
-                parts.append(f"{'.'.join(loc) or 'request'}: {e.get('msg', '')}")
-        return "; ".join(parts) or None
-    return str(detail) if detail else None
 
 
 def run(coro: Awaitable[T]) -> T:
