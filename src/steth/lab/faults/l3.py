@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 from ...errors import LabError, UsageError
@@ -157,6 +158,34 @@ def _fip_disassociated(ctx: FaultContext) -> str:
     return f"{vm.name}: floating IP {fip.floating_ip_address} disassociated from {fip.fixed_ip_address}"
 
 
+NAT_SETTLE_S = 1.5  # two reads of the router's NAT table this far apart, equal: the L3 agent is not changing it
+NAT_RECHECKS = 5
+
+
+def _nat_now(ns: str) -> list[tuple[str, int, str]]:
+    save = proc.run(["iptables-save", "-t", "nat"], netns=ns, timeout=30)
+    if save.returncode != 0:
+        raise LabError(
+            f"iptables-save in {ns} failed: {save.stderr.strip()}",
+            "is the L3 agent up and the router built? see `steth lab status`",
+        )
+    return nat_rules(save.stdout)
+
+
+def _settled_nat(ns: str, tries: int = 12) -> list[tuple[str, int, str]]:
+    """The L3 agent's NAT rules in ``ns`` once two reads NAT_SETTLE_S apart agree (LabError when none)."""
+    rules = _nat_now(ns)
+    for _ in range(tries):
+        time.sleep(NAT_SETTLE_S)
+        again = _nat_now(ns)
+        if again == rules:
+            break
+        rules = again
+    if not rules:
+        raise LabError(f"no L3 agent NAT rules in {ns}", "the router has no gateway or the agent has not built it")
+    return rules
+
+
 @kind(
     "nat-removed",
     "delete the L3 agent's SNAT and floating IP NAT rules in the router's namespace (saved; put back "
@@ -168,15 +197,9 @@ def _nat_removed(ctx: FaultContext) -> str:
     router_id = router_rec(ctx).id
     ns = f"qrouter-{router_id}"
     claim(ctx, f"{ns} NAT")
-    save = proc.run(["iptables-save", "-t", "nat"], netns=ns, timeout=30)
-    if save.returncode != 0:
-        raise LabError(
-            f"iptables-save in {ns} failed: {save.stderr.strip()}",
-            "is the L3 agent up and the router built? see `steth lab status`",
-        )
-    rules = nat_rules(save.stdout)
-    if not rules:
-        raise LabError(f"no L3 agent NAT rules in {ns}", "the router has no gateway or the agent has not built it")
+    # the L3 agent may still be applying an earlier change of the router (a floating IP re-associated a
+    # moment ago): it would put the rules back behind the fault's back, so wait until its NAT is settled
+    rules = _settled_nat(ns)
     saved = os.path.join(ctx.state.directory, f"nat-{ctx.fault['id']}.rules")
     ctx.record(undo.path(saved))
     with open(saved, "w") as fh:
@@ -185,6 +208,15 @@ def _nat_removed(ctx: FaultContext) -> str:
     ctx.run(["iptables-restore", "--noflush"], ns, input=nat_delete_script(rules))
     # NAT is decided per connection: without this, flows already NATed would go on as before
     ctx.run(["conntrack", "-F"], ns)
+    for _ in range(NAT_RECHECKS):  # the agent finishing an update it had begun puts rules back: take them again
+        time.sleep(NAT_SETTLE_S)
+        back = _nat_now(ns)
+        if not back:
+            break
+        ctx.run(["iptables-restore", "--noflush"], ns, input=nat_delete_script(back))
+        ctx.run(["conntrack", "-F"], ns)
+    else:
+        raise LabError(f"the L3 agent keeps putting the NAT rules of {ns} back", "see its log; try again later")
     snat = sum(1 for r in rules if r[0] in NAT_CHAINS)
     return (
         f"router {router_id}: {snat} SNAT and {len(rules) - snat} DNAT rules deleted in {ns} "
