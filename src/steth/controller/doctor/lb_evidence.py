@@ -12,7 +12,7 @@ from ..checks import lb_nodes
 from ..decode import Summary
 from .evidence import KINDS, Collector, Gatherer, Kind, PerHost, Unprobed, guarded
 from .facts import Facts
-from .ovs_evidence import DHCP, DHCP_WINDOW, VM_FRAMES, capture_tap
+from .ovs_evidence import DHCP, DHCP_SETTLE, DHCP_WINDOW, VM_FRAMES, capture_tap
 
 FLOOD_MAC = "00:00:00:00:00:00"
 
@@ -101,7 +101,7 @@ async def _dhcp(g: Gatherer) -> dhcp_check.Analysis | Unprobed | None:
         f.vm_port, f.vm_network, f.dhcp_ports, f.dhcp_hosts, uplink, linux_bridge=bridge_name(f.vm_network.id)
     )
     nodes = {h.node: g.node(h.node) for h in p.hops}
-    return await guarded(dhcp_check.trace(g.client, nodes, p, DHCP_WINDOW))
+    return await guarded(dhcp_check.trace(g.client, nodes, p, DHCP_WINDOW, DHCP_SETTLE))
 
 
 async def _vm_frames(g: Gatherer) -> list[Summary] | Unprobed | None:
