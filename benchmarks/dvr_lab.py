@@ -54,6 +54,9 @@ def main() -> int:
             print(up.stdout, up.stderr, file=sys.stderr)
             subprocess.run([STETH, "lab", "down", "--name", lab], env=env, capture_output=True)
             return 1
+    if args.lab and not os.path.exists(f"{directory}/state.json"):
+        print(f"no lab {lab} under {os.path.dirname(directory)}: --lab names a DVR lab already up", file=sys.stderr)
+        return 2
     try:
         with open(f"{directory}/state.json") as fh:
             rec = json.load(fh)["extra"]["neutron"]
