@@ -61,7 +61,10 @@ def test_help_imports_no_heavy_library(argv):
     result, out = probe(*argv)
     assert result["rc"] == 0, out
     assert result["heavy"] == [], f"steth {' '.join(argv)} imported {result['heavy']}"
-    if argv[0] == "lab" or argv[:2] == ["help", "lab"]:
+    if argv[:2] == ["lab", "fault"]:
+        assert result["commands"] == ["steth.controller.commands.base", "steth.controller.commands.lab_fault"]
+        assert "--name" in out
+    elif argv[0] == "lab" or argv[:2] == ["help", "lab"]:
         assert result["commands"] == ["steth.controller.commands.base", "steth.controller.commands.lab"]
         assert "--name" in out
     else:  # the listing reads the summaries from source: no command module is imported

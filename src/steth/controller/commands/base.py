@@ -139,3 +139,8 @@ class StethLister(_StethMixin, Lister):
 
 class StethShowOne(_StethMixin, ShowOne):
     pass
+
+
+def add_name(parser: argparse.ArgumentParser) -> None:
+    """The `--name` of the lab a `steth lab ...` command acts on."""
+    parser.add_argument("--name", default="lab", help="lab name (1-8 of [a-z0-9]; default: lab)")
