@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from .dhcp import DhcpCaptureSpec as DhcpCaptureSpec  # re-exported: the DHCP trace's models live in dhcp.py
+from .dhcp import DhcpHop as DhcpHop
+from .dhcp import DhcpInjectSpec as DhcpInjectSpec
+from .dhcp import DhcpMessage as DhcpMessage
+from .dhcp import DhcpTraceRequest as DhcpTraceRequest
+from .dhcp import DhcpTraceResponse as DhcpTraceResponse
 from .encap import TUNNEL_TYPES
 from .health import Health as Health  # its own module: /v1/health loads nothing else
-from .validators import Count, IfName, IpAddress, NetnsName, OvsName, Seconds
+from .validators import Count, IfName, IpAddress, NetnsName, OvsName, Seconds, StrictModel
 from .verdict import Verdict, worst
 
 API_VERSION = "v1"
 MAX_PING_TARGETS = 1024
 MAX_PORTS = 256
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # ---- interfaces -----------------------------------------------------------
@@ -85,7 +87,7 @@ class Namespace(BaseModel):
 # ---- ping -----------------------------------------------------------------
 
 
-class PingRequest(_Strict):
+class PingRequest(StrictModel):
     targets: Annotated[list[IpAddress], Field(min_length=1, max_length=MAX_PING_TARGETS)]
     count: Annotated[int, Field(ge=1, le=100)] = 3
     interval: Annotated[float, Field(ge=0.01, le=10)] = 0.2
@@ -123,7 +125,7 @@ class PingResponse(BaseModel):
 # ---- Open vSwitch ---------------------------------------------------------
 
 
-class OvsCheckPortsRequest(_Strict):
+class OvsCheckPortsRequest(StrictModel):
     bridge: OvsName
     ports: Annotated[list[OvsName], Field(min_length=1, max_length=MAX_PORTS)]
 
@@ -224,7 +226,7 @@ class OvsShowResponse(BaseModel):
 _MAC_PATTERN = r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$"
 
 
-class OvsTraceRequest(_Strict):
+class OvsTraceRequest(StrictModel):
     """Fields of a flow for `ovs-appctl ofproto/trace`; the agent builds the flow string itself."""
 
     bridge: OvsName
@@ -284,72 +286,6 @@ class OvsTraceResponse(BaseModel):
     output: str = ""  # ofproto/trace's text, for the operator
 
 
-# ---- DHCP trace -----------------------------------------------------------
-
-
-class DhcpCaptureSpec(_Strict):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@+-]{1,64}$")]  # hop label, e.g. vm-tap, qdhcp
-    interface: IfName
-    netns: NetnsName | None = None
-
-
-class DhcpInjectSpec(_Strict):
-    """Where the DHCPDISCOVER enters: sent on an interface (raw), or as if received on an OVS port."""
-
-    mac: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")]
-    interface: IfName | None = None
-    netns: NetnsName | None = None
-    bridge: OvsName | None = None
-    ovs_port: OvsName | None = None
-
-    @model_validator(mode="after")
-    def _one_way(self) -> DhcpInjectSpec:
-        if bool(self.interface) == bool(self.bridge and self.ovs_port):
-            raise ValueError("give either interface (raw send) or bridge and ovs_port (OpenFlow packet-out)")
-        return self
-
-
-class DhcpTraceRequest(_Strict):
-    captures: Annotated[list[DhcpCaptureSpec], Field(min_length=1, max_length=16)]
-    inject: DhcpInjectSpec | None = None
-    duration: Annotated[float, Field(ge=1, le=30)] = 6.0  # dnsmasq may wait ~3 s before an OFFER
-    delay: Annotated[float, Field(ge=0, le=5)] = 1.0  # after the captures start, before injecting
-    xid: Annotated[int | None, Field(ge=1, le=0xFFFFFFFF)] = None
-    # end early: once every capture here saw an OFFER of the xid, wait this long for a late (rogue) one
-    settle: Annotated[float, Field(ge=0.5, le=30)] | None = None
-
-
-class DhcpMessage(BaseModel):
-    message: str
-    xid: int
-    client_mac: str
-    src_mac: str
-    src_ip: str
-    dst_ip: str
-    server_id: str | None = None
-    your_ip: str | None = None
-    vlan: int | None = None
-    vni: int | None = None
-    outgoing: bool = False
-    time: float = 0.0
-
-
-class DhcpHop(BaseModel):
-    name: str
-    interface: str
-    netns: str | None = None
-    messages: list[DhcpMessage] = []
-    error: str | None = None
-
-
-class DhcpTraceResponse(BaseModel):
-    xid: int
-    injected: bool
-    inject_detail: str = ""
-    hops: list[DhcpHop]
-    verdict: Verdict
-
-
 class IptablesResponse(BaseModel):
     """`iptables-save -t TABLE` of a namespace (read only): rules as lines, chains by name."""
 
@@ -360,7 +296,7 @@ class IptablesResponse(BaseModel):
     detail: str = ""
 
 
-class TcpConnectRequest(_Strict):
+class TcpConnectRequest(StrictModel):
     address: IpAddress
     port: Annotated[int, Field(ge=1, le=65535)]
     netns: NetnsName | None = None

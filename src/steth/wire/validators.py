@@ -10,7 +10,7 @@ import ipaddress
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 IFNAMSIZ = 16
 # used with fullmatch: "$" would also match before a trailing newline ("br-int\n" must be refused)
@@ -125,3 +125,9 @@ def parse_size(text: str | int) -> int:
     if not digits or unit not in _SIZE_UNITS:
         raise ValueError(f"{text!r} is not a size (e.g. 100MB, 1GiB, 500000)")
     return int(float(digits) * _SIZE_UNITS[unit])
+
+
+class StrictModel(BaseModel):
+    """A request model: unknown fields are refused (422), not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
