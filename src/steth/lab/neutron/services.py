@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 import urllib.request
 import zlib
 from collections.abc import Callable
@@ -37,6 +35,7 @@ from typing import Any
 from ...errors import LabError
 from ...host import proc
 from ..state import LabState
+from .readiness import amqp_ready, port_free, unix_ready, wait
 from .record import NeutronRecord, Ports
 
 Progress = Callable[[str], None]
@@ -80,50 +79,6 @@ def ini(sections: dict[str, dict[str, Any]]) -> str:
         out += [f"{k} = {v}" for k, v in values.items()]
         out.append("")
     return "\n".join(out)
-
-
-def port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT of a previous lab is not "in use"
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def wait(
-    what: str, check: Callable[[], bool], timeout: float, *, alive: Callable[[], str] | None = None, log: str = ""
-) -> None:
-    """Poll ``check`` until true; LabError after ``timeout`` or as soon as ``alive`` names a problem."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except Exception:  # a probe that raises is just "not yet"
-            pass
-        if alive is not None:
-            problem = alive()
-            if problem:
-                raise LabError(f"{what}: {problem}", f"see {log}" if log else None)
-        time.sleep(0.25)
-    raise LabError(f"{what}: not ready after {timeout:g} s", f"see {log}" if log else None)
-
-
-def amqp_ready(port: int) -> bool:
-    """RabbitMQ answers an AMQP 0-9-1 protocol header with Connection.Start (a method frame)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-        s.sendall(b"AMQP\x00\x00\x09\x01")
-        s.settimeout(2)
-        return s.recv(1)[:1] == b"\x01"
-
-
-def unix_ready(path: str) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(1)
-        s.connect(path)
-    return True
 
 
 class Services:
