@@ -53,6 +53,44 @@ def doctor(env: dict[str, str], lab: str, vm: str, to: str | None) -> tuple[floa
     return wall, r.returncode, verdict
 
 
+def walk(
+    env: dict[str, str], lab: str, vms: list[str], to: str | None, faults: list[tuple[str, list[str], str]], runs: int
+) -> tuple[list[float], list[float]]:
+    """doctor on every VM healthy, then on each fault's VM with the fault in place (removed after);
+    (healthy walls, broken walls), each run printed."""
+    healthy: list[float] = []
+    for vm in vms:
+        for _ in range(runs):
+            wall, rc, verdict = doctor(env, lab, vm, to)
+            healthy.append(wall)
+            print(f"  healthy {vm}: {wall:5.2f} s  exit {rc}  {verdict}")
+    broken: list[float] = []
+    for kind, params, vm in faults:
+        add = subprocess.run(
+            [STETH, "lab", "fault", "add", kind, *params, "--name", lab], env=env, capture_output=True, text=True
+        )
+        if add.returncode != 0:
+            print(f"  {kind}: could not add: {add.stderr.strip()}")
+            continue
+        try:
+            for _ in range(runs):
+                wall, rc, verdict = doctor(env, lab, vm, to)
+                broken.append(wall)
+                print(f"  {kind:20s} {vm}: {wall:5.2f} s  exit {rc}  {verdict}")
+        finally:
+            subprocess.run([STETH, "lab", "fault", "remove", "--all", "--name", lab], env=env, capture_output=True)
+    return healthy, broken
+
+
+def summarise(healthy: list[float], broken: list[float]) -> None:
+    for name, xs, target in (("healthy", healthy, 10), ("broken", broken, 20), ("VM's own packet", probe_times, 2)):
+        if xs:
+            print(
+                f"doctor {name}: median {statistics.median(xs):.2f} s, max {max(xs):.2f} s "
+                f"over {len(xs)} runs (target under {target} s)"
+            )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lab", help="an existing Neutron lab (default: build one named dbench)")
@@ -81,34 +119,9 @@ def main() -> int:
     to = (state["extra"]["neutron"].get("external") or {}).get("internet_host")
     vms = [v["name"] for v in state["extra"]["neutron"]["vms"]]
     try:
-        healthy = []
         print(f"steth doctor VM{' --to ' + to if to else ''} on lab {lab}, {args.runs} runs per VM")
-        for vm in vms:
-            for _ in range(args.runs):
-                wall, rc, verdict = doctor(env, lab, vm, to)
-                healthy.append(wall)
-                print(f"  healthy {vm}: {wall:5.2f} s  exit {rc}  {verdict}")
-        broken = []
-        for kind, params, vm in FAULTS:
-            add = subprocess.run(
-                [STETH, "lab", "fault", "add", kind, *params, "--name", lab], env=env, capture_output=True, text=True
-            )
-            if add.returncode != 0:
-                print(f"  {kind}: could not add: {add.stderr.strip()}")
-                continue
-            try:
-                for _ in range(args.runs):
-                    wall, rc, verdict = doctor(env, lab, vm, to)
-                    broken.append(wall)
-                    print(f"  {kind:16s} {vm}: {wall:5.2f} s  exit {rc}  {verdict}")
-            finally:
-                subprocess.run([STETH, "lab", "fault", "remove", "--all", "--name", lab], env=env, capture_output=True)
-        for name, xs, target in (("healthy", healthy, 10), ("broken", broken, 20), ("VM's own packet", probe_times, 2)):
-            if xs:
-                print(
-                    f"{name}: median {statistics.median(xs):.2f} s, max {max(xs):.2f} s "
-                    f"over {len(xs)} runs (target under {target} s)"
-                )
+        healthy, broken = walk(env, lab, vms, to, FAULTS, args.runs)
+        summarise(healthy, broken)
     finally:
         if built:
             subprocess.run([STETH, "lab", "down", "--name", lab], env=env, capture_output=True)

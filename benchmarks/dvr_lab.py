@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from doctor import doctor  # noqa: E402
+from doctor import summarise, walk  # noqa: E402
 from neutron_lab import STETH, lab_pids, pss_kib, used_kib  # noqa: E402
 from ovn_lab import timed  # noqa: E402
 
@@ -65,32 +64,8 @@ def main() -> int:
             memory(directory, before)
         env["STETH_CONFIG"] = f"{directory}/steth.conf"
         to = rec["external"]["internet_host"]
-        healthy = []
-        for vm in (v["name"] for v in rec["vms"]):
-            for _ in range(args.runs):
-                wall, rc, verdict = doctor(env, lab, vm, to)
-                healthy.append(wall)
-                print(f"  healthy {vm}: {wall:5.2f} s  exit {rc}  {verdict}")
-        broken = []
-        for kind, params, vm in FAULTS:
-            add = subprocess.run(
-                [STETH, "lab", "fault", "add", kind, *params, "--name", lab], env=env, capture_output=True, text=True
-            )
-            if add.returncode != 0:
-                print(f"  {kind}: could not add: {add.stderr.strip()}")
-                continue
-            try:
-                wall, rc, verdict = doctor(env, lab, vm, to)
-                broken.append(wall)
-                print(f"  {kind:20s} {vm}: {wall:5.2f} s  exit {rc}  {verdict}")
-            finally:
-                subprocess.run([STETH, "lab", "fault", "remove", "--all", "--name", lab], env=env, capture_output=True)
-        for name, xs, target in (("healthy", healthy, 10), ("broken", broken, 20)):
-            if xs:
-                print(
-                    f"doctor {name}: median {statistics.median(xs):.2f} s, max {max(xs):.2f} s "
-                    f"over {len(xs)} runs (target under {target} s)"
-                )
+        healthy, broken = walk(env, lab, [v["name"] for v in rec["vms"]], to, FAULTS, args.runs)
+        summarise(healthy, broken)
     finally:
         if not args.lab:
             t_down, _ = timed(["lab", "down", "--name", lab], env)
