@@ -27,6 +27,7 @@ FLOOD = 20_000
 HELPERS = 4
 MAX_CONNECTIONS = 256
 HEADER_TIMEOUT = 3.0
+ACCEPT_STAGES = 4  # batches of accepted connections asyncio can hold before the refusal closes them
 
 HOLDER = r"""
 import resource, socket, sys
@@ -125,8 +126,12 @@ def test_20000_idle_connections_do_not_exhaust_the_agent(tmp_path):
             peak = max(peak, open_fds(agent.pid))
             assert opened >= FLOOD // 2, f"only {opened} connections could be opened"
             assert agent.poll() is None
-            # open connections, plus those accepted in one wake-up (the listen backlog) not yet refused
-            assert peak <= 2 * MAX_CONNECTIONS + 64, f"agent held {peak} descriptors"
+            # Bounded whatever the flood: the open connections, plus those accepted but not yet refused.
+            # asyncio accepts up to `backlog` (= MAX_CONNECTIONS here) per wake-up, and a refused one takes
+            # three more loop iterations to close (accept task, transport's connection_made, abort's
+            # connection_lost), so at most four batches are in flight; 64 for the agent's other files.
+            assert peak <= MAX_CONNECTIONS + ACCEPT_STAGES * MAX_CONNECTIONS + 64, f"agent held {peak} descriptors"
+            assert peak < FLOOD // 4, f"agent held {peak} descriptors: the flood was not refused"
             # slow headers are closed by the agent after HEADER_TIMEOUT: it answers again
             deadline = time.monotonic() + HEADER_TIMEOUT + 30
             status = None

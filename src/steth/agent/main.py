@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
             access_log=settings.log_level == "debug",
             http=protocol(settings.max_connections, settings.header_timeout),
             timeout_keep_alive=int(max(1, settings.keepalive_timeout)),
-            backlog=min(4096, settings.max_connections),  # also what asyncio accepts per wake-up
+            # also what asyncio accepts per wake-up: a refused connection's descriptor lives three more
+            # loop iterations, so a flood holds at most max_connections + 4 x backlog descriptors
+            backlog=min(4096, settings.max_connections),
             **kwargs,
         )
     )
