@@ -147,3 +147,44 @@ def test_tag_in_band_is_reported(pair):
     finally:
         got = [f for f in at_client.stop() if f.xid == xid]
     assert [(f.message, f.outgoing, f.vlan) for f in got] == [("DISCOVER", True, 9)]
+
+
+def vxlan_packet(dst_mac: str, src_ip: str, dst_ip: str, inner: bytes) -> bytes:
+    """``inner`` in VXLAN (VNI 77) in UDP 4789 in IPv4 from ``src_ip`` to ``dst_ip``, as a VTEP sends it."""
+    import socket
+    import struct
+
+    from steth.host.inet import checksum
+
+    payload = struct.pack("!II", 0x08000000, 77 << 8) + inner
+    udp = struct.pack("!HHHH", 49152, 4789, 8 + len(payload), 0) + payload
+    head = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0,
+                       socket.inet_aton(src_ip), socket.inet_aton(dst_ip))  # fmt: skip
+    head = head[:10] + struct.pack("!H", checksum(head)) + head[12:]
+    return (
+        bytes.fromhex(dst_mac.replace(":", "")) + bytes.fromhex(CLIENT_MAC.replace(":", "")) + b"\x08\x00" + head + udp
+    )
+
+
+def test_tunnel_packets_between_other_nodes_are_not_counted(pair):
+    # CI once saw a DISCOVER "reach" the network node while VXLAN to it was dropped: the underlay switch
+    # flooded the copy compute-1 sent to compute-2 (a MAC it had aged out) to every port. A node counts
+    # only tunnel packets from or to one of its own addresses.
+    from steth.host import netlink
+
+    xid = random.randint(1, 0xFFFFFFFF)
+    inner = dhcp_frames.discover(CLIENT_MAC, xid)
+    local = netlink.local_ipv4(pair.server)
+    assert SERVER_IP in local
+    at_server = dhcp_frames.Capture("eth0", pair.server, local).start()
+    try:
+        dhcp_frames.send("eth0", vxlan_packet(pair.server_mac, "10.254.77.5", "10.254.77.9", inner), pair.client)
+        dhcp_frames.send("eth0", vxlan_packet(pair.server_mac, "10.254.77.5", SERVER_IP, inner), pair.client)
+        deadline = time.monotonic() + WAIT_BOUND
+        while not any(f.xid == xid for f in at_server.frames) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)  # the transit packet was sent first: it has been read by now
+    finally:
+        got = [f for f in at_server.stop() if f.xid == xid]
+    assert [(f.message, f.vni) for f in got] == [("DISCOVER", 77)]
+    assert at_server.transit == 1

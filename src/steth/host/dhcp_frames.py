@@ -104,6 +104,18 @@ def parse(frame: bytes, outgoing: bool = False, now: float = 0.0, _vni: int | No
     )
 
 
+def tunnel_endpoints(frame: bytes) -> tuple[str, str] | None:
+    """The outer (source, destination) IPv4 addresses of a VXLAN-encapsulated frame, else None."""
+    head = frames.link_header(frame)
+    if head is None or head[0] != frames.ETH_IPV4:
+        return None
+    ip = frames.ipv4(frame[head[1] :])
+    if ip is None or ip.proto != frames.IPPROTO_UDP:
+        return None
+    udp = frames.udp(ip.payload)
+    return (ip.src, ip.dst) if udp is not None and udp.dport in frames.VXLAN_PORTS else None
+
+
 def discover(mac: str, xid: int) -> bytes:
     """A broadcast DHCPDISCOVER from ``mac`` as a complete Ethernet frame (checksums filled in)."""
     hw = frames.mac_bytes(mac)
@@ -138,11 +150,18 @@ def discover(mac: str, xid: int) -> bytes:
 
 
 class Capture:
-    """DHCP messages seen on one interface between start() and stop() (a background thread)."""
+    """DHCP messages seen on one interface between start() and stop() (a background thread).
 
-    def __init__(self, ifname: str, netns: str | None = None) -> None:
+    ``local``: this node's IPv4 addresses. A tunnel packet from and to other nodes is not counted: the
+    underlay switch floods a unicast it has not learnt (or aged out) to every port, so a node's uplink
+    can carry another pair's VXLAN packet, which would read as the DHCP message reaching this node.
+    """
+
+    def __init__(self, ifname: str, netns: str | None = None, local: frozenset[str] | None = None) -> None:
         self.ifname = ifname
         self.netns = netns
+        self.local = local
+        self.transit = 0  # tunnel packets between other nodes, not counted
         self.sock = packet_socket(ifname, netns)
         self.frames: list[DhcpFrame] = []
         self.seen = 0
@@ -168,8 +187,13 @@ class Capture:
                     return
                 self.seen += 1
                 got = parse(data, outgoing=addr[2] == socket.PACKET_OUTGOING, now=time.time())
-                if got is not None:
-                    self.frames.append(got)
+                if got is None:
+                    continue
+                ends = tunnel_endpoints(data) if got.vni is not None and self.local else None
+                if ends is not None and self.local is not None and not self.local.intersection(ends):
+                    self.transit += 1
+                    continue
+                self.frames.append(got)
 
     def stop(self) -> list[DhcpFrame]:
         self._stop.set()

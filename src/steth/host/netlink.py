@@ -93,6 +93,12 @@ def list_interfaces(netns: str | None = None) -> list[Interface]:
         return _interfaces(ipr)
 
 
+def local_ipv4(netns: str | None = None) -> frozenset[str]:
+    """The IPv4 addresses of this host (or of ``netns``): which tunnel packets are this node's own."""
+    with iproute(netns) as ipr:
+        return frozenset(a.address for a in map(_address, ipr.get_addr()) if a.family == 4)
+
+
 def get_interface(name: str, netns: str | None = None) -> Interface | None:
     """One interface by name, or None when there is no such interface."""
     from pyroute2.netlink.exceptions import NetlinkError

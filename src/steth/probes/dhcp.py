@@ -12,6 +12,7 @@ import time
 
 from ..errors import HostError
 from ..host import dhcp_frames as packets
+from ..host import netlink
 from ..wire.models import DhcpHop, DhcpMessage, DhcpTraceRequest, DhcpTraceResponse, Verdict
 from .inject import inject
 
@@ -38,14 +39,26 @@ def _wait(live: list[packets.Capture], end: float, xid: int, settle: float | Non
         time.sleep(min(0.05, max(0.0, end - now)))
 
 
+def _local() -> frozenset[str] | None:
+    """This node's IPv4 addresses, where its uplinks' tunnel packets start and end (None when unreadable:
+    then every tunnel packet counts). Hops inside a namespace (qdhcp-) see no tunnel packets."""
+    try:
+        return netlink.local_ipv4()
+    except (HostError, OSError):
+        return None
+
+
 def trace(req: DhcpTraceRequest, connection: str) -> DhcpTraceResponse:
     xid = req.xid or random.randint(1, 0xFFFFFFFF)
     hops: list[DhcpHop] = []
     captures: list[tuple[DhcpHop, packets.Capture | None]] = []
+    local = _local() if any(spec.netns is None for spec in req.captures) else None
     for spec in req.captures:
         hop = DhcpHop(name=spec.name, interface=spec.interface, netns=spec.netns)
         try:
-            captures.append((hop, packets.Capture(spec.interface, spec.netns).start()))
+            captures.append(
+                (hop, packets.Capture(spec.interface, spec.netns, local if spec.netns is None else None).start())
+            )
         except HostError as exc:
             hop.error = str(exc)
             captures.append((hop, None))
