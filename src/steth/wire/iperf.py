@@ -12,10 +12,10 @@ import re
 from enum import Enum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from .models import Verdict
-from .validators import IpAddress
+from .validators import IpAddress, StrictModel
 
 MAX_DURATION = 300  # seconds of one iperf3 test
 MAX_PARALLEL = 64
@@ -72,14 +72,10 @@ class Protocol(str, Enum):
     UDP = "udp"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # ---- server ----------------------------------------------------------------
 
 
-class IperfServerRequest(_Strict):
+class IperfServerRequest(StrictModel):
     """Start a one-shot iperf3 server bound to ``bind``; it is killed when ``lease_seconds`` run out."""
 
     bind: IpAddress
@@ -110,7 +106,7 @@ class IperfServerStop(BaseModel):
 # ---- client ----------------------------------------------------------------
 
 
-class IperfClientRequest(_Strict):
+class IperfClientRequest(StrictModel):
     server: IpAddress
     port: Port
     protocol: Protocol = Protocol.TCP

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from .validators import IfName, IpAddress
+from .validators import IfName, IpAddress, StrictModel
 from .vlan import MAX_VLAN, VlanId
 
 MAX_WATCH_PEERS = 1024  # per network: the full mesh of a 1025-node fleet
@@ -26,16 +26,12 @@ def check_label(value: str) -> str:
 Label = Annotated[str, AfterValidator(check_label)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class WatchPeer(_Strict):
+class WatchPeer(StrictModel):
     name: Label
     address: IpAddress
 
 
-class WatchNetwork(_Strict):
+class WatchNetwork(StrictModel):
     name: Label
     peers: Annotated[list[WatchPeer], Field(max_length=MAX_WATCH_PEERS)]
     mtu: Annotated[int, Field(ge=68, le=65535)] | None = None  # don't-fragment probe at this MTU; None: none
@@ -54,7 +50,7 @@ class WatchNetwork(_Strict):
         return self
 
 
-class WatchPlan(_Strict):
+class WatchPlan(StrictModel):
     """What one agent probes, and how often. Probes of a round are spread over the interval."""
 
     source: Label  # this node's name (the `source` label of its metrics)
