@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # guard rails first: a broken build fails in seconds, before any lab is built
 bash scripts/lint.sh
-exec .venv/bin/python -m pytest -ra "$@"
+exec .venv/bin/python -m pytest -ra --durations=30 "$@"  # the slowest 30: where the suite's time goes
