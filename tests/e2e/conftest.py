@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -135,167 +137,107 @@ def neutron_lab(tmp_path_factory):
         assert not lab_processes(directory), "processes of the Neutron lab survived `lab down`"
 
 
-# STETH_E2E_OVN_LAB renames the ML2/OVN lab (default oe2e)
-OVN_LAB = os.environ.get("STETH_E2E_OVN_LAB", "oe2e")
-OVN_PACKAGES = (
-    "/usr/bin/neutron-server",
-    "/usr/bin/ovn-northd",
-    "/usr/bin/ovn-controller",
-    "/usr/bin/ovn-nbctl",
-    "/usr/sbin/mariadbd",
-    "/usr/bin/busybox",
-)
+@dataclass(frozen=True)
+class LabKind:
+    """A Neutron lab of one backend, built for one test module (once per run, down before the next)."""
+
+    what: str  # for messages: "ML2/OVN"
+    name: str  # the lab's name (an environment variable renames it)
+    switch: str  # STETH_E2E_<X>=0 skips it on purpose
+    packages: tuple[str, ...]
+    up_args: tuple[str, ...]
+    timeout: int
 
 
-@pytest.fixture(scope="module")  # only test_ovn.py uses it: still once per run, and down before the next labs
-def ovn_lab(tmp_path_factory):
-    """One ML2/OVN lab (NB and SB as 3-member Raft clusters, ovn-northd, ovn-controller on 3 chassis, a
-    Geneve and a VLAN network with OVN DHCP, 4 VMs, a router with SNAT on the network node, a floating IP
-    on vm1) for the whole session.
-
-    Skipped without root or the packages (`bash scripts/setup.sh`); STETH_E2E_OVN=0 skips it on purpose.
-    """
-    if not IS_ROOT:
-        pytest.skip("needs root (network namespaces)")
-    if os.environ.get("STETH_E2E_OVN", "1") == "0":
-        pytest.skip("STETH_E2E_OVN=0")
-    missing = [p for p in OVN_PACKAGES if not os.path.exists(p)]
-    if missing:
-        pytest.skip(f"ML2/OVN lab packages missing ({', '.join(missing)}): run `bash scripts/setup.sh`")
-    root = str(tmp_path_factory.mktemp("ovnroot"))
-    env = {"STETH_LAB_ROOT": root}
-    directory = f"{root}/lab-{OVN_LAB}"
-    up = steth("lab", "up", "--name", OVN_LAB, "--computes", "2", "--neutron", "--backend", "ovn", env=env, timeout=400)
-    try:
-        assert up.rc == 0, up.err + up.out
-        with open(f"{directory}/state.json") as fh:
-            state = json.load(fh)
-        yield {
-            "env": {
-                **env,
-                "STETH_CONFIG": f"{directory}/steth.conf",
-                "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml",
-                "OS_CLOUD": f"steth-{OVN_LAB}",
-            },
-            "root": root,
-            "dir": directory,
-            "state": state,
-            "up_out": up.out,
-            "name": OVN_LAB,
-        }
-    finally:
-        down = steth("lab", "down", "--name", OVN_LAB, env=env, timeout=180)
-        assert down.rc == 0, down.err
-        left = {ns for ns in namespaces() if ns.startswith(f"steth-{OVN_LAB}-")}
-        assert not left, left
-        assert not lab_processes(directory), "processes of the ML2/OVN lab survived `lab down`"
-
-
-# STETH_E2E_DVR_LAB renames the ML2/OVS lab with distributed routers (default de2e)
-DVR_LAB = os.environ.get("STETH_E2E_DVR_LAB", "de2e")
-
-
-@pytest.fixture(scope="module")  # only test_dvr.py uses it: once per run, down before the next labs
-def dvr_lab(tmp_path_factory):
-    """One ML2/OVS lab with DVR (L3 agents in dvr mode on 2 compute nodes, dvr_snat on the network node,
-    a distributed router, a floating IP on vm1 served by compute-1's fip- namespace) for the module.
-
-    Skipped without root or the Neutron packages; STETH_E2E_DVR=0 skips it on purpose.
-    """
+def module_lab(tmp_path_factory: pytest.TempPathFactory, kind: LabKind) -> Iterator[dict]:
+    """Build ``kind``'s lab, yield what tests need, then take it down and check nothing of it is left:
+    no lab namespace, no Neutron namespace (qdhcp-, qrouter-, snat-) of its networks and router, no
+    process naming its directory. Skipped without root or the packages (`bash scripts/setup.sh`)."""
     if not IS_ROOT:
         pytest.skip("needs root (network and mount namespaces)")
-    if os.environ.get("STETH_E2E_DVR", "1") == "0":
-        pytest.skip("STETH_E2E_DVR=0")
-    missing = [p for p in NEUTRON_PACKAGES if not os.path.exists(p)]
+    if os.environ.get(kind.switch, "1") == "0":
+        pytest.skip(f"{kind.switch}=0")
+    missing = [p for p in kind.packages if not os.path.exists(p)]
     if missing:
-        pytest.skip(f"Neutron lab packages missing ({', '.join(missing)}): run `bash scripts/setup.sh`")
-    root = str(tmp_path_factory.mktemp("dvrroot"))
+        pytest.skip(f"{kind.what} lab packages missing ({', '.join(missing)}): run `bash scripts/setup.sh`")
+    root = str(tmp_path_factory.mktemp(f"{kind.name}root"))
     env = {"STETH_LAB_ROOT": root}
-    directory = f"{root}/lab-{DVR_LAB}"
-    up = steth("lab", "up", "--name", DVR_LAB, "--computes", "2", "--neutron", "--dvr", env=env, timeout=500)
+    directory = f"{root}/lab-{kind.name}"
+    up = steth("lab", "up", "--name", kind.name, "--computes", "2", *kind.up_args, env=env, timeout=kind.timeout)
+    state: dict = {}
     try:
         assert up.rc == 0, up.err + up.out
         with open(f"{directory}/state.json") as fh:
             state = json.load(fh)
-        record = NeutronRecord.from_json(state["extra"]["neutron"])
-        yield {
-            "env": {**env, "STETH_CONFIG": f"{directory}/steth.conf"},
-            "root": root,
-            "dir": directory,
-            "state": state,
-            "record": record,
-            "up_out": up.out,
-            "name": DVR_LAB,
-        }
-    finally:
-        down = steth("lab", "down", "--name", DVR_LAB, env=env, timeout=180)
-        assert down.rc == 0, down.err
-        left = {ns for ns in namespaces() if ns.startswith(f"steth-{DVR_LAB}-")}
-        assert not left, left
-        built = locals().get("record")
-        if built is not None and built.router is not None:
-            left = set(namespaces())
-            assert not {f"qrouter-{built.router.id}", f"snat-{built.router.id}"} & left
-        assert not lab_processes(directory), "processes of the DVR lab survived `lab down`"
-
-
-# STETH_E2E_LB_LAB renames the ML2/Linux bridge lab (default le2e)
-LB_LAB = os.environ.get("STETH_E2E_LB_LAB", "le2e")
-LB_PACKAGES = (
-    "/usr/bin/neutron-server",
-    "/usr/bin/neutron-linuxbridge-agent",
-    "/usr/bin/neutron-dhcp-agent",
-    "/usr/bin/neutron-l3-agent",
-    "/usr/sbin/mariadbd",
-    "/usr/bin/busybox",
-)
-
-
-@pytest.fixture(scope="module")  # only test_linuxbridge.py uses it: once per run, and down before the next labs
-def lb_lab(tmp_path_factory):
-    """One ML2/Linux bridge lab (linuxbridge agents with kernel VXLAN and l2population, iptables security
-    groups, DHCP and L3 agents on the network node, two VXLAN networks, 4 VMs, a router with SNAT, a floating
-    IP on vm1) for the module.
-
-    Skipped without root or the packages (`bash scripts/setup.sh`); STETH_E2E_LB=0 skips it on purpose.
-    """
-    if not IS_ROOT:
-        pytest.skip("needs root (network namespaces)")
-    if os.environ.get("STETH_E2E_LB", "1") == "0":
-        pytest.skip("STETH_E2E_LB=0")
-    missing = [p for p in LB_PACKAGES if not os.path.exists(p)]
-    if missing:
-        pytest.skip(f"ML2/Linux bridge lab packages missing ({', '.join(missing)}): run `bash scripts/setup.sh`")
-    root = str(tmp_path_factory.mktemp("lbroot"))
-    env = {"STETH_LAB_ROOT": root}
-    directory = f"{root}/lab-{LB_LAB}"
-    up = steth(
-        "lab", "up", "--name", LB_LAB, "--computes", "2", "--neutron", "--backend", "linuxbridge", env=env, timeout=600
-    )
-    try:
-        assert up.rc == 0, up.err + up.out
-        with open(f"{directory}/state.json") as fh:
-            state = json.load(fh)
+        made = state.get("extra", {}).get("neutron")
         yield {
             "env": {
                 **env,
                 "STETH_CONFIG": f"{directory}/steth.conf",
                 "OS_CLIENT_CONFIG_FILE": f"{directory}/clouds.yaml",
-                "OS_CLOUD": f"steth-{LB_LAB}",
+                "OS_CLOUD": f"steth-{kind.name}",
             },
             "root": root,
             "dir": directory,
             "state": state,
+            "record": NeutronRecord.from_json(made) if made else None,
             "up_out": up.out,
-            "name": LB_LAB,
+            "name": kind.name,
         }
     finally:
-        down = steth("lab", "down", "--name", LB_LAB, env=env, timeout=180)
+        down = steth("lab", "down", "--name", kind.name, env=env, timeout=180)
         assert down.rc == 0, down.err
-        left = {ns for ns in namespaces() if ns.startswith(f"steth-{LB_LAB}-")}
+        left = {ns for ns in namespaces() if ns.startswith(f"steth-{kind.name}-")}
         assert not left, left
-        made = locals().get("state", {}).get("extra", {}).get("neutron", {})
+        made = state.get("extra", {}).get("neutron") or {}
         agents_ns = {f"qdhcp-{n}" for n in made.get("networks", {}).values()}
-        agents_ns |= {f"qrouter-{made['router']['id']}"} if made.get("router") else set()
+        if made.get("router"):
+            agents_ns |= {f"qrouter-{made['router']['id']}", f"snat-{made['router']['id']}"}
         assert not agents_ns & namespaces(), agents_ns & namespaces()
-        assert not lab_processes(directory), "processes of the ML2/Linux bridge lab survived `lab down`"
+        assert not lab_processes(directory), f"processes of the {kind.what} lab survived `lab down`"
+
+
+# STETH_E2E_OVN_LAB, _DVR_LAB, _LB_LAB rename the labs (defaults oe2e, de2e, le2e)
+OVN = LabKind(
+    "ML2/OVN",
+    os.environ.get("STETH_E2E_OVN_LAB", "oe2e"),
+    "STETH_E2E_OVN",
+    ("/usr/bin/neutron-server", "/usr/bin/ovn-northd", "/usr/bin/ovn-controller", "/usr/bin/ovn-nbctl",
+     "/usr/sbin/mariadbd", "/usr/bin/busybox"),
+    ("--neutron", "--backend", "ovn"),
+    400,
+)  # fmt: skip
+DVR = LabKind(
+    "DVR", os.environ.get("STETH_E2E_DVR_LAB", "de2e"), "STETH_E2E_DVR", NEUTRON_PACKAGES, ("--neutron", "--dvr"), 500
+)
+LB = LabKind(
+    "ML2/Linux bridge",
+    os.environ.get("STETH_E2E_LB_LAB", "le2e"),
+    "STETH_E2E_LB",
+    ("/usr/bin/neutron-server", "/usr/bin/neutron-linuxbridge-agent", "/usr/bin/neutron-dhcp-agent",
+     "/usr/bin/neutron-l3-agent", "/usr/sbin/mariadbd", "/usr/bin/busybox"),
+    ("--neutron", "--backend", "linuxbridge"),
+    600,
+)  # fmt: skip
+OVN_LAB, DVR_LAB, LB_LAB = OVN.name, DVR.name, LB.name
+
+
+@pytest.fixture(scope="module")  # only test_ovn.py uses it
+def ovn_lab(tmp_path_factory):
+    """NB and SB as 3-member Raft clusters, ovn-northd, ovn-controller on 3 chassis, a Geneve and a VLAN
+    network with OVN DHCP, 4 VMs, a router with SNAT on the network node, a floating IP on vm1."""
+    yield from module_lab(tmp_path_factory, OVN)
+
+
+@pytest.fixture(scope="module")  # only test_dvr.py uses it
+def dvr_lab(tmp_path_factory):
+    """L3 agents in dvr mode on 2 compute nodes, dvr_snat on the network node, a distributed router, a
+    floating IP on vm1 served by compute-1's fip- namespace."""
+    yield from module_lab(tmp_path_factory, DVR)
+
+
+@pytest.fixture(scope="module")  # only test_linuxbridge.py uses it
+def lb_lab(tmp_path_factory):
+    """Linuxbridge agents with kernel VXLAN and l2population, iptables security groups, DHCP and L3 agents
+    on the network node, two VXLAN networks, 4 VMs, a router with SNAT, a floating IP on vm1."""
+    yield from module_lab(tmp_path_factory, LB)
