@@ -178,4 +178,3 @@ def plan(f: Facts, nb: NbSnapshot, sb: SbSnapshot, t: Target, vif: str, views: d
     else:
         path.notes.append(f"{host} maps no NIC to the external physnet {ext_physnet}")
     return path
-
