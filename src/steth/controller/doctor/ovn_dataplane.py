@@ -32,20 +32,21 @@ DHCP_SETTLE = 0.5
 async def _nodes(g: Gatherer) -> PerHost[NodeView]:
     """``ovs show`` and the interfaces of the VM's chassis and of the router's gateway chassis."""
     f = g.f
+    if not f.compute:
+        return {}
+    mine = asyncio.ensure_future(g.on(f.compute, lambda n: api.interfaces(g.client, n)))  # while NB/SB are read
     db = await g.get(OVN_DB)
-    hosts = [f.compute] if f.compute else []
+    hosts = [f.compute]
     if isinstance(db, OvnDb):
         gw = gateway_chassis(f, db.nb, db.sb)
         if gw is not None and (gw.hostname or gw.name) not in hosts:
             hosts.append(gw.hostname or gw.name)
-    if not hosts:
-        return {}
     ovs = await g.get(OVS)
     shown: list[OvsShowResponse | Unprobed] = await asyncio.gather(
         *(_show(g, h, ovs.get(h)) for h in hosts)  # the VM's host's is collected already
     )
     ifaces: list[list[Interface] | Unprobed] = await asyncio.gather(
-        *(g.on(h, lambda n: api.interfaces(g.client, n)) for h in hosts)
+        mine, *(g.on(h, lambda n: api.interfaces(g.client, n)) for h in hosts[1:])
     )
     out: PerHost[NodeView] = {}
     for h, s, i in zip(hosts, shown, ifaces):
