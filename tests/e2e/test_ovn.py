@@ -324,3 +324,82 @@ def test_acl_denied_flow_is_named(ovn_lab):
         assert root_cause(ovn_lab, "vm4", "--to", "203.0.113.10")[0] == 0
     finally:
         remove_fault(ovn_lab, fid)
+
+
+# ---- the data plane: the VM's own packet at every hop OVN uses -----------------------------------------------
+
+OWN = "VM's own packet (OVN)"
+
+
+def own_row(rows: list[dict]) -> dict:
+    return next(r for r in rows if r["check"] == OWN)
+
+
+def encap_ip(lab, node: str) -> str:
+    ns = f"steth-{lab['name']}-{node}"
+    out = subprocess.run(["ip", "-j", "-n", ns, "addr", "show", "dev", "br-tenant"], capture_output=True, text=True)
+    return next(a["local"] for a in json.loads(out.stdout)[0]["addr_info"] if a["family"] == "inet")
+
+
+def test_healthy_vms_are_proven_by_their_own_packet(ovn_lab):
+    inet = ovn_lab["state"]["extra"]["neutron"]["external"]["internet_host"]
+    for name, extra in (("vm2", ()), ("vm3", ()), ("vm4", ("--to", f"{inet}:80"))):
+        rc, rows, err = doctor(ovn_lab, vm(ovn_lab, name)["port_id"], *extra)
+        own = own_row(rows)
+        assert rc == 0 and own["verdict"] == "ok", (name, own, err)
+        assert "crossed every hop and its reply came back" in own["evidence"], own
+        node = vm(ovn_lab, name)["node"]
+        for hop in (
+            f"{node}/vm-tap:.Q",
+            f"{node}/compute-uplink:RQ",
+            "network/gateway-uplink:RQ",
+            "network/external:RQ",
+        ):
+            assert hop in own["evidence"], (hop, own["evidence"])
+        mtu = next(r for r in rows if r["check"] == "MTU (OVN)")
+        assert mtu["verdict"] == "ok" and next(r for r in rows if r["check"] == "DHCP from OVN")["verdict"] == "ok"
+        if name == "vm2":  # the Geneve network: its MTU plus Geneve's 58 bytes on both chassis' uplinks
+            assert "geneve overhead 58" in mtu["evidence"], mtu
+
+
+def test_geneve_block_is_the_root_cause_on_the_blocked_chassis(ovn_lab):
+    fid = add_fault(ovn_lab, "ovn-geneve-block", "--node", "compute-1", "--to", "network")
+    a, b = encap_ip(ovn_lab, "compute-1"), encap_ip(ovn_lab, "network")
+    try:
+        inet = ovn_lab["state"]["extra"]["neutron"]["external"]["internet_host"]
+        for extra in ((), ("--to", inet)):
+            rc, first = root_cause(ovn_lab, "vm2", *extra)  # a Geneve VM of compute-1
+            want = f"Geneve (UDP 6081) lost between chassis compute-1 ({a}) and network ({b})"
+            assert rc == 1 and first["check"] == OWN and first["cause"] == want, first
+            assert "stops after compute-1/compute-uplink" in first["evidence"], first
+        assert root_cause(ovn_lab, "vm4", "--to", inet)[0] == 0  # a Geneve VM of compute-2
+    finally:
+        remove_fault(ovn_lab, fid)
+
+
+def test_underlay_mtu_is_named_on_ovn(ovn_lab):
+    fid = add_fault(ovn_lab, "underlay-mtu", "--vm", "vm2")
+    try:
+        rc, first = root_cause(ovn_lab, "vm2")
+        assert named("MTU (OVN)", "MTU / overlay overhead mismatch")((rc, first)), first
+        assert "network MTU 1442 + geneve overhead 58 = 1500" in first["evidence"] and "MTU 1400" in first["evidence"]
+        assert root_cause(ovn_lab, "vm4")[0] == 0  # compute-2's underlay is whole
+    finally:
+        remove_fault(ovn_lab, fid)
+
+
+def test_replies_dropped_by_hand_on_the_switch_are_named(ovn_lab):
+    """Not a lab fault: the test drops Geneve from the gateway chassis to compute-2 (the replies' way) itself."""
+    a, b = encap_ip(ovn_lab, "network"), encap_ip(ovn_lab, "compute-2")
+    sw = next(n for n in ovn_lab["state"]["namespaces"] if n.endswith("-sw"))
+    rule = ["FORWARD", "-p", "IPv4", "--ip-src", a, "--ip-dst", b, "--ip-proto", "udp", "--ip-dport", "6081"]
+    subprocess.run(["ip", "netns", "exec", sw, "ebtables", "-A", *rule, "-j", "DROP"], check=True)
+    try:
+        rc, first = root_cause(ovn_lab, "vm4")
+        want = f"Geneve (UDP 6081) lost between chassis network ({a}) and compute-2 ({b})"
+        assert rc == 1 and first["check"] == OWN and first["cause"] == want, first
+        assert "the reply from" in first["evidence"] and "not seen on compute-2/compute-uplink" in first["evidence"]
+        assert root_cause(ovn_lab, "vm2")[0] == 0  # compute-1's tunnels are whole
+    finally:
+        subprocess.run(["ip", "netns", "exec", sw, "ebtables", "-D", *rule, "-j", "DROP"], check=True)
+    assert root_cause(ovn_lab, "vm4")[0] == 0

@@ -14,7 +14,17 @@ from steth.host import dhcp_frames
 from steth.wire import frames
 from steth.wire.pcap import PcapFormatError, PcapFramer
 
-DECODERS = [frames.arp, frames.ipv4, frames.ipv6, frames.icmp, frames.udp, frames.tcp, frames.vxlan, frames.dhcp]
+DECODERS = [
+    frames.arp,
+    frames.ipv4,
+    frames.ipv6,
+    frames.icmp,
+    frames.udp,
+    frames.tcp,
+    frames.vxlan,
+    frames.geneve,
+    frames.dhcp,
+]
 FUZZ = settings(max_examples=300, deadline=None)
 
 

@@ -42,10 +42,25 @@ def br_int(*remotes: str) -> list[OvsBridgeInfo]:
     return [OvsBridgeInfo(name="br-int", ports=tunnels)]
 
 
+def dataplane(ev: Evidence) -> None:
+    """A healthy data plane: compute-1's chassis as the lab's, DHCP answered, the VM's own packet proven."""
+    from steth.controller.checks.dhcp import Analysis
+    from steth.controller.doctor.ovn_dataplane import OVN_DHCP, OVN_NODES, OVN_VM_PROBE
+
+    from .test_ovn_dataplane import VIEWS, probed
+
+    ev[OVN_NODES] = VIEWS
+    ev[OVN_DHCP] = Analysis(Verdict.OK, "its OFFER reached tap1", [], [])
+    ev[OVN_VM_PROBE] = probed(
+        {"vm-tap": (0, 2), "compute-uplink": (2, 2), "gateway-uplink": (2, 2), "external": (2, 2)}
+    )
+
+
 def rows(db: OvnDb | Unprobed):
     ev = Evidence()
     ev[OVN_DB] = db
     ev[OVS] = {"compute-1": OvsShowResponse(ovs_available=True, verdict=Verdict.OK, bridges=br_int("10.0.99.10"))}
+    dataplane(ev)
     f = healthy(router=None, router_port=None, to=None)
     return CHAIN.judge(f, ev)
 

@@ -1,5 +1,5 @@
 """Frame decoding, written once: Ethernet with 802.1Q/802.1ad tags, ARP, IPv4, IPv6 (extension headers),
-ICMP and ICMPv6, UDP, TCP, VXLAN, BOOTP/DHCP.
+ICMP and ICMPv6, UDP, TCP, VXLAN, Geneve, BOOTP/DHCP.
 
 The agent decodes with it (VLAN probe listener, DHCP capture, ICMP replies) and so does the
 controller (capture summaries), hence its place in wire/, which imports nothing else of steth.
@@ -49,6 +49,7 @@ MAX_IPV6_EXTENSIONS = 8
 VXLAN_PORT = 4789
 # IANA's, and the Linux kernel's default (the linuxbridge agent keeps it unless [vxlan] udp_dstport is set)
 VXLAN_PORTS = frozenset({VXLAN_PORT, 8472})
+GENEVE_PORT = 6081  # IANA's; OVN's tunnels
 DHCP_SERVER_PORT = 67
 DHCP_CLIENT_PORT = 68
 DHCP_MAGIC = b"\x63\x82\x53\x63"
@@ -343,6 +344,29 @@ def vxlan(data: bytes) -> Vxlan | None:
     if len(data) < 8 + 14:
         return None
     return Vxlan(int.from_bytes(data[4:7], "big"), data[8:])
+
+
+@dataclass(slots=True)
+class Geneve:
+    vni: int
+    protocol: int  # of the inner frame: 0x6558 (Ethernet, OVN's) ...
+    options: bytes  # opt_len * 4 bytes of TLVs (OVN sends one of 8: class 0x0102, the logical ports)
+    inner: bytes  # after the options: an Ethernet frame when protocol is 0x6558
+
+    @property
+    def overhead(self) -> int:
+        """Bytes it adds before the inner frame: the 8-byte header and its options."""
+        return 8 + len(self.options)
+
+
+def geneve(data: bytes) -> Geneve | None:
+    """A Geneve header (RFC 8926: version 0, opt_len in 4-byte words) with its options, and what follows."""
+    if len(data) < 8 or data[0] >> 6 != 0:
+        return None
+    end = 8 + (data[0] & 0x3F) * 4
+    if len(data) < end:
+        return None
+    return Geneve(int.from_bytes(data[4:7], "big"), (data[2] << 8) | data[3], data[8:end], data[end:])
 
 
 @dataclass(slots=True)

@@ -67,8 +67,14 @@ def why_no_offer(nb: NbSnapshot, sb: SbSnapshot, facts: PortFacts) -> str:
 
 
 async def check_port(
-    client: AgentClient, config: ControllerConfig, facts: PortFacts, ovn: OvnConfig, duration: float
+    client: AgentClient,
+    config: ControllerConfig,
+    facts: PortFacts,
+    ovn: OvnConfig,
+    duration: float,
+    settle: float | None = None,
 ) -> dhcp.Analysis:
+    """``settle``: end the capture that long after the OFFER (else at ``duration``)."""
     from ...openstack import ovn as ovn_db
 
     port = facts.port
@@ -94,7 +100,7 @@ async def check_port(
         inject=DhcpInjectSpec(mac=port.mac_address, bridge="br-int", ovs_port=tap),
         neutron_servers=servers - {""},
     )
-    analysis = await dhcp.trace(client, {host: resolve_node(config, host)}, plan, duration)
+    analysis = await dhcp.trace(client, {host: resolve_node(config, host)}, plan, duration, settle)
     if analysis.verdict == Verdict.ERROR:
         return analysis
     where = f"DISCOVER injected on {host}'s br-int as from {tap} (OpenFlow packet-out), handed to ovn-controller"

@@ -1,5 +1,5 @@
 """The VM's own packet, hop by hop: which captured frames are the probe's request and its reply, and where
-each stops. Pure: frames are decoded with wire/frames.py (Ethernet, 802.1Q, IPv4, ICMP, TCP, VXLAN).
+each stops. Pure: frames are decoded with wire/frames.py (Ethernet, 802.1Q, IPv4, ICMP, TCP, VXLAN, Geneve).
 
 A hop expects the request (VM -> destination) and/or the reply; the request's hops are in path order and
 the reply's are the same in reverse. The verdict names the last hop that saw each and the first that did
@@ -70,6 +70,9 @@ def classify(
         if udp is not None and udp.dport == frames.VXLAN_PORT:
             vx = frames.vxlan(udp.payload)
             return classify(vx.inner, probe, linktype, 1) if vx is not None else None
+        if udp is not None and udp.dport == frames.GENEVE_PORT:
+            gn = frames.geneve(udp.payload)
+            return classify(gn.inner, probe, linktype, 1) if gn is not None and gn.protocol == 0x6558 else None
         return None
     where = f"{ip.src} -> {ip.dst}"
     if ip.proto == frames.IPPROTO_ICMP:

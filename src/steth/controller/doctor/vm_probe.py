@@ -126,7 +126,8 @@ def external_nic(f: Facts, ovs: PerHost[OvsShowResponse], host: str) -> str | No
 
 def bpf(t: Target) -> str:
     base = "icmp" if t.port is None else f"icmp or tcp port {t.port}"
-    return f"{base} or udp port 4789 or (vlan and ({base} or udp port 4789))"
+    tunnels = "udp port 4789 or udp port 6081"  # VXLAN, Geneve (OVN)
+    return f"{base} or {tunnels} or (vlan and ({base} or {tunnels}))"
 
 
 async def _vm_probe(g: Gatherer) -> VmProbe | Unprobed | None:
@@ -152,7 +153,7 @@ async def _vm_probe(g: Gatherer) -> VmProbe | Unprobed | None:
         **entry,
     )
     t0 = time.monotonic()
-    got = await _run(g, hops, t, req)
+    got = await run_path(g, hops, t, req)
     if isinstance(got, Unprobed):
         return got
     probe = ProbeId(req.protocol, token, t.port)
@@ -162,7 +163,7 @@ async def _vm_probe(g: Gatherer) -> VmProbe | Unprobed | None:
     return VmProbe(t, hops, got[0].injected, got[0].detail, judge(hops, got[0].injected, where), time.monotonic() - t0)
 
 
-async def _run(
+async def run_path(
     g: Gatherer, hops: list[PathHop], t: Target, req: VmProbeRequest
 ) -> tuple[VmProbeResponse, list[list[tuple[int, bytes]]]] | Unprobed:
     """Arm a capture on every hop, inject, wait the window, stop, collect. A hop whose capture cannot
