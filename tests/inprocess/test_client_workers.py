@@ -110,14 +110,14 @@ def test_fan_out_over_workers_keeps_order_and_errors_per_agent(tmp_path, tls):
         fleet = Fleet(tmp_path, await agent_info(tmp_path), tls)
         try:
             nodes = [await fleet.serve(f"node-{i}") for i in range(7)]
-            if tls:  # a certificate for another name, on a node a worker speaks to (index 4 % 3 = 1)
+            if tls:  # a certificate for another name, (node-4: worker 2)
                 nodes[4] = await fleet.serve("node-4b", cert_name="intruder")
                 nodes[4] = NodeConfig(name="node-4", host=nodes[4].host, port=nodes[4].port)
             config = fleet.config(nodes)
             async with AgentClient(config, token=TOKEN, processes=3) as client:
-                assert client._workers is not None and len(client._workers._pids) == 2
+                assert client._workers is not None and len(client._workers._pids) == 3
                 pids = list(client._workers._pids.values())
-                assert [client._workers.owner(n) for n in nodes] == [None, 1, 2, None, 1, 2, None]
+                assert [client._workers.owner(n) for n in nodes] == [1, 2, 3, 1, 2, 3, 1]
                 replies = await client.fan_out(nodes, lambda n: api.info(client, n))
                 assert [r.node.name for r in replies] == [n.name for n in nodes]
                 for i, reply in enumerate(replies):
@@ -146,6 +146,7 @@ def test_a_dead_worker_fails_only_its_agents(tmp_path):
         try:
             nodes = [await fleet.serve(f"node-{i}") for i in range(4)]
             async with AgentClient(fleet.config(nodes), token=TOKEN, processes=2) as client:
+                assert client._workers.owner(NodeConfig(name="elsewhere", host="x", port=1)) is None
                 pid = client._workers._pids[1]
                 assert all(r.ok for r in await client.fan_out(nodes, lambda n: api.info(client, n)))
                 os.kill(pid, signal.SIGKILL)
@@ -154,9 +155,9 @@ def test_a_dead_worker_fails_only_its_agents(tmp_path):
                         break
                     await asyncio.sleep(0.01)
                 replies = await client.fan_out(nodes, lambda n: api.info(client, n))
-                assert [r.ok for r in replies] == [True, False, True, False]
-                err = replies[1].error
-                assert isinstance(err, AgentUnreachableError) and err.agent == "node-1"
+                assert [r.ok for r in replies] == [False, True, False, True]
+                err = replies[2].error
+                assert isinstance(err, AgentUnreachableError) and err.agent == "node-2"
                 assert f"worker process {pid}" in err.message and "client_processes = 1" in (err.hint or "")
         finally:
             await fleet.close()

@@ -175,7 +175,7 @@ class AgentClient:
     ) -> None:
         """``connector``: makes the transport from the TLS context (default: TCP to each node's address);
         e.g. ``lambda ssl: aiohttp.UnixConnector(path)`` talks to an agent in the same process.
-        ``processes``: how many processes speak to the agents (client_workers; default: from the config)."""
+        ``processes``: worker processes that speak to the agents (client_workers; 1: none; default: the config)."""
         self._config = config
         self._processes = processes
         self._workers: Workers | None = None

@@ -3,8 +3,9 @@
 A CLI run cannot reuse connections from an earlier run, so a fan-out to N agents over TLS costs N
 handshakes, and each costs about 1.5 ms of the controller's CPU in OpenSSL 3.0 plus ~1.5 ms in
 asyncio's and aiohttp's per-connection Python code: one process is bound to one core. Here the
-nodes are split into shards by their position in [nodes]; shard 0 stays in the controller's own
-process, each other shard belongs to a worker process forked when the AgentClient opens. A worker
+nodes are split into shards by their position in [nodes], one per worker process forked when the
+AgentClient opens; the controller's own process, which also imports, reads the config and prints,
+only coordinates (a shard of its own made it the slowest process of the run). A worker
 holds its agents' connections (so the TLS handshake of an agent is made once, in its worker, and
 reused by the run's later requests to it) and runs only the HTTP exchange: the controller process
 keeps the limits (max_connections, per agent and probe kind), retries, parsing and validation, so
@@ -41,8 +42,9 @@ _LEN = struct.Struct(">I")
 
 
 def process_count(config: ControllerConfig, custom_transport: bool = False) -> int:
-    """How many processes (the controller's included) speak to the agents: [DEFAULT] client_processes,
-    or with 0 (auto) one per CPU (at most 8) when [nodes] holds AUTO_FROM_NODES agents or more."""
+    """How many worker processes speak to the agents (1: none, the controller's process does):
+    [DEFAULT] client_processes, or with 0 (auto) one per CPU (at most 8) when [nodes] holds
+    AUTO_FROM_NODES agents or more."""
     wanted = config.client_processes
     if wanted == 0:
         if len(config.nodes) < AUTO_FROM_NODES or custom_transport:
@@ -67,7 +69,7 @@ class Workers:
     """The worker processes of one AgentClient and the requests in flight to them."""
 
     def __init__(self, shards: dict[str, int]) -> None:
-        self._shard = shards  # node name -> process index (0: this process)
+        self._shard = shards  # node name -> worker index (1..count)
         self._writers: dict[int, asyncio.StreamWriter] = {}
         self._readers: dict[int, asyncio.Task] = {}
         self._pids: dict[int, int] = {}
@@ -77,10 +79,10 @@ class Workers:
 
     @classmethod
     async def start(cls, client_factory: Callable[[], AgentClient], config: ControllerConfig, count: int) -> Workers:
-        """Fork ``count - 1`` workers, each serving the requests for its shard of [nodes] through its own
+        """Fork ``count`` workers, each serving the requests for its shard of [nodes] through its own
         ``client_factory()`` (an AgentClient with the same config, token, TLS context and transport)."""
-        workers = cls({name: i % count for i, name in enumerate(config.nodes)})
-        for index in range(1, count):
+        workers = cls({name: 1 + i % count for i, name in enumerate(config.nodes)})
+        for index in range(1, count + 1):
             ours, theirs = socket.socketpair()
             gc.freeze()  # the child never collects (nor writes to the pages of) the parent's objects
             try:
@@ -98,7 +100,7 @@ class Workers:
         return workers
 
     def owner(self, node: NodeConfig) -> int | None:
-        """The worker that speaks to ``node``; None for this process (shard 0, or a node not in [nodes])."""
+        """The worker that speaks to ``node``; None for this process (a node not in [nodes])."""
         index = self._shard.get(node.name)
         return index if index else None
 

@@ -110,7 +110,8 @@ _DEFAULT_OPTS = [
         default=0,
         min=0,
         max=64,
-        help="Processes that speak to the agents (TLS handshakes spread over cores); 0: one per CPU "
+        help="Worker processes that speak to the agents (TLS handshakes spread over cores; 1: none, the "
+        "controller's own process does); 0: one per CPU "
         "(at most 8) when [nodes] holds 64 agents or more, else 1.",
     ),
     cfg.StrOpt(
