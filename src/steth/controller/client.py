@@ -284,9 +284,10 @@ class AgentClient:
     ) -> Any:
         # pydantic-core writes the JSON itself: a watch plan in 0.02 ms, not 0.1 ms (model_dump + json.dumps)
         data = body.model_dump_json(exclude_none=True).encode() if body is not None else None
-        shard = self._workers.owner(node) if self._workers is not None else None
-        if shard is not None:  # a worker process holds this agent's connection (and did its TLS handshake)
-            status, retry_after, raw = await self._workers.exchange(shard, node, method, path, data, extra_timeout)
+        workers = self._workers
+        shard = workers.owner(node) if workers is not None else None
+        if workers is not None and shard is not None:  # a worker holds this agent's connection (and its TLS)
+            status, retry_after, raw = await workers.exchange(shard, node, method, path, data, extra_timeout)
         else:
             status, retry_after, raw = await self.exchange(node, method, path, data, extra_timeout)
         if status == 429 and (wait := short_wait(retry_after)) is not None:

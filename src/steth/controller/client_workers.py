@@ -71,9 +71,9 @@ class Workers:
     def __init__(self, shards: dict[str, int]) -> None:
         self._shard = shards  # node name -> worker index (1..count)
         self._writers: dict[int, asyncio.StreamWriter] = {}
-        self._readers: dict[int, asyncio.Task] = {}
+        self._readers: dict[int, asyncio.Task[None]] = {}
         self._pids: dict[int, int] = {}
-        self._pending: dict[int, tuple[asyncio.Future, NodeConfig]] = {}
+        self._pending: dict[int, tuple[asyncio.Future[tuple[int, str, bytes]], NodeConfig]] = {}
         self._ended: dict[int, str] = {}  # index -> why that worker is gone
         self._next_id = 0
 
@@ -112,7 +112,7 @@ class Workers:
             raise self._gone(index, node)
         self._next_id += 1
         rid = self._next_id
-        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[tuple[int, str, bytes]] = asyncio.get_running_loop().create_future()
         self._pending[rid] = (future, node)
         try:
             writer = self._writers[index]
@@ -191,10 +191,11 @@ def _worker_main(sock: socket.socket, client_factory: Callable[[], AgentClient])
 
 async def _serve(sock: socket.socket, client_factory: Callable[[], AgentClient]) -> None:
     reader, writer = await asyncio.open_unix_connection(sock=sock)
-    tasks: set[asyncio.Task] = set()
+    tasks: set[asyncio.Task[None]] = set()
     async with client_factory() as client:
 
         async def one(rid: int, node: NodeConfig, method: str, path: str, data: bytes | None, extra: float) -> None:
+            reply: tuple[int, bool, Any]
             try:
                 reply = (rid, True, await client.exchange(node, method, path, data, extra))
             except AgentError as exc:

@@ -91,7 +91,7 @@ class FastParser:
 
 def install() -> None:
     """Make python-ovs parse with FastParser unless it has its C extension (which is faster still)."""
-    import ovs.json
+    import ovs.json  # type: ignore[import-untyped]
 
     if ovs.json.PARSER != ovs.json.PARSER_C and ovs.json.Parser is not FastParser:
-        ovs.json.Parser = FastParser  # type: ignore[misc,assignment]
+        ovs.json.Parser = FastParser
