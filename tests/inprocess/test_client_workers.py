@@ -61,9 +61,18 @@ class Fleet:
         async def h_broken(request: web.Request) -> web.Response:
             return web.Response(body=b"not json", content_type="application/json")
 
+        busy = {"left": 2}
+
+        async def h_netns(request: web.Request) -> web.Response:
+            if busy["left"]:  # busy twice, then answers: the retry is the controller's, not the worker's
+                busy["left"] -= 1
+                return web.json_response({"detail": "busy"}, status=429, headers={"Retry-After": "0.05"})
+            return web.json_response([])
+
         app = web.Application()
         app.router.add_get("/v1/info", h_info)
         app.router.add_get("/v1/interfaces", h_broken)
+        app.router.add_get("/v1/netns", h_netns)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         ctx = None
@@ -131,6 +140,12 @@ def test_fan_out_over_workers_keeps_order_and_errors_per_agent(tmp_path, tls):
                 # parsing stays in this process: a non-JSON answer is the agent's error, whoever fetched it
                 bad = await client.fan_out(nodes[:3], lambda n: api.interfaces(client, n))
                 assert all(isinstance(r.error, AgentRequestError) and "non-JSON" in r.error.message for r in bad)
+                # a 429 with a short Retry-After is retried by this process, through the node's worker
+                assert [r.value for r in await client.fan_out(nodes[:3], lambda n: api.namespaces(client, n))] == [
+                    [],
+                    [],
+                    [],
+                ]
             for pid in pids:  # reaped when the client closed
                 with pytest.raises(ChildProcessError):
                     os.waitpid(pid, os.WNOHANG)
