@@ -33,7 +33,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import resource
 import secrets
 import shutil
 import socket
@@ -43,6 +42,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 
 BIN = os.path.dirname(sys.executable)
 PORT = 19698
@@ -213,14 +213,55 @@ def serve(indexes: list[int], token: str, health: dict, template: dict, ready, t
     asyncio.run(main())
 
 
-def timed(argv: list[str], env: dict) -> tuple[float, float, subprocess.CompletedProcess]:
-    """Wall time, and CPU time (user + system) of the steth process alone, and what it did."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+# `steth` as its console script runs it, writing at exit the CPU time of its own process and of its
+# worker processes (client_workers: reaped before exit, so they count as its children)
+WRAP = """import os, resource, sys
+from steth.controller.cli import main
+try:
+    rc = main(sys.argv[1:])
+finally:
+    me, workers = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    with open(os.environ["FLEET_CPU_FILE"], "w") as fh:
+        fh.write(f"{me.ru_utime + me.ru_stime} {workers.ru_utime + workers.ru_stime}")
+sys.exit(rc)
+"""
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float  # the steth process
+    workers: float  # its worker processes
+    stand_ins: float  # the simulated agents' processes, meanwhile
+    done: subprocess.CompletedProcess
+
+
+def proc_cpu(pids: list[int]) -> float:
+    """User + system seconds of these processes so far (/proc/PID/stat)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def timed(argv: list[str], env: dict, stand_ins: list[int], work: str) -> Run:
+    """Wall time, the CPU time of the steth process and of its workers, and the stand-ins' CPU meanwhile."""
+    cpu_file = os.path.join(work, "cpu")
+    before = proc_cpu(stand_ins)
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env}, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", WRAP, *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env, "FLEET_CPU_FILE": cpu_file},
+        timeout=600,
+    )
     wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, done
+    with open(cpu_file) as fh:
+        cpu, workers = (float(x) for x in fh.read().split())
+    return Run(wall, cpu, workers, proc_cpu(stand_ins) - before, done)
 
 
 def main() -> None:
@@ -261,34 +302,48 @@ def main() -> None:
         for _, ready in procs:
             if not ready.wait(120):
                 sys.exit("simulated agents did not start")
-        env = {"STETH_CONFIG": conf}
-        steth = os.path.join(BIN, "steth")
+        # the same config but for [DEFAULT] client_processes: 1 (one process, as before client_workers)
+        # and 0 (auto: one process per CPU); run in turn, so that both see the same load
+        variants = {}
+        for label, count in (("1 process", 1), ("auto", 0)):
+            path = os.path.join(work, f"steth-{count}.conf")
+            with open(conf) as src, open(path, "w") as dst:
+                dst.write(src.read().replace("[DEFAULT]\n", f"[DEFAULT]\nclient_processes = {count}\n", 1))
+            variants[label] = {"STETH_CONFIG": path}
+        stand_ins = [proc.pid for proc, _ in procs]
         commands = {
-            "agent list": [steth, "agent", "list", "-f", "value", "-c", "name"],
-            "watch apply": [steth, "watch", "apply", "-f", "value", "-c", "name", "-c", "verdict"],
-            "watch status": [steth, "watch", "status", "-f", "value", "-c", "source"],
-            "watch stop": [steth, "watch", "stop", "-f", "value", "-c", "name"],
+            "agent list": ["agent", "list", "-f", "value", "-c", "name"],
+            "watch apply": ["watch", "apply", "-f", "value", "-c", "name", "-c", "verdict"],
+            "watch status": ["watch", "status", "-f", "value", "-c", "source"],
+            "watch stop": ["watch", "stop", "-f", "value", "-c", "name"],
         }
         transport = "HTTPS with a certificate per agent and a client certificate" if tls else "plain HTTP"
         print(
-            f"{args.agents} simulated agents in {args.processes} processes on loopback ({transport}), 3 networks, K=10"
+            f"{args.agents} simulated agents in {args.processes} processes on loopback ({transport}), 3 networks, "
+            f"K=10; client_processes auto = {min(os.cpu_count() or 1, 8)} here; medians of {args.runs} runs"
         )
         for name, argv in commands.items():
-            walls, cpus = [], []
+            runs: dict[str, list[Run]] = {label: [] for label in variants}
             for _ in range(args.runs):
-                wall, cpu, done = timed(argv, env)
-                if done.returncode not in (0, 1):  # 1: a check found a problem (status of never-probed peers)
-                    sys.exit(f"steth {name} failed ({done.returncode}): {done.stderr[-2000:]}")
-                walls.append(wall)
-                cpus.append(cpu)
-            lines = done.stdout.count("\n")
-            print(
-                f"steth {name:<13} wall min {min(walls):6.2f} s  median {statistics.median(walls):6.2f} s  "
-                f"max {max(walls):6.2f} s; steth's own CPU median {statistics.median(cpus):5.2f} s  ({lines} lines)"
-            )
+                for label, env in variants.items():
+                    run = timed(argv, env, stand_ins, work)
+                    if run.done.returncode not in (0, 1):  # 1: a check found a problem (never-probed peers)
+                        sys.exit(f"steth {name} failed ({run.done.returncode}): {run.done.stderr[-2000:]}")
+                    runs[label].append(run)
+            for label, got in runs.items():
+                med = {
+                    k: statistics.median(getattr(r, k) for r in got) for k in ("wall", "cpu", "workers", "stand_ins")
+                }
+                lines = got[-1].done.stdout.count("\n")
+                print(
+                    f"steth {name:<13} {label:<9}: wall median {med['wall']:6.2f} s "
+                    f"(min {min(r.wall for r in got):5.2f}); "
+                    f"CPU: steth {med['cpu']:5.2f} s + workers {med['workers']:5.2f} s, "
+                    f"stand-ins {med['stand_ins']:5.2f} s  ({lines} lines)"
+                )
         print(
-            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (the stand-ins share them); "
-            "target < 5 s wall for agent list and watch apply"
+            f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs (the stand-ins "
+            "share them); target < 5 s wall for agent list and watch apply"
         )
     finally:
         for proc, _ in procs:

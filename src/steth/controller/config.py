@@ -105,6 +105,15 @@ _DEFAULT_OPTS = [
         help="Seconds to wait for one agent's answer (on top of the probe's own duration).",
     ),
     cfg.IntOpt("max_connections", default=100, min=1, max=4096, help="Most agent requests in flight at once."),
+    cfg.IntOpt(
+        "client_processes",
+        default=0,
+        min=0,
+        max=64,
+        help="Worker processes that speak to the agents (TLS handshakes spread over cores; 1: none, the "
+        "controller's own process does); 0: one per CPU "
+        "(at most 8) when [nodes] holds 64 agents or more, else 1.",
+    ),
     cfg.StrOpt(
         "management_network",
         default="management",

@@ -38,6 +38,7 @@ class ControllerConfig:
     token_file: str
     request_timeout: float = 5.0
     max_connections: int = 100
+    client_processes: int = 0  # processes speaking to the agents; 0: auto (client_workers)
     management_network: str = "management"
     tls: TlsConfig = field(default_factory=TlsConfig)
     source: str = ""

@@ -3,6 +3,7 @@ their keys are node, network or physnet names, not fixed options, so oslo.config
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -41,6 +42,17 @@ def _port(name: str, text: str) -> int:
 
 def _section(path: str, section: str) -> dict[str, str]:
     """Free-form NAME = VALUE pairs of one section (node and network names are not fixed options)."""
+    try:
+        st = os.stat(path)
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+    except OSError:
+        stamp = None
+    return dict(_sections(path, stamp).get(section, {}))
+
+
+@functools.lru_cache(maxsize=8)
+def _sections(path: str, stamp: tuple[int, int, int] | None) -> dict[str, dict[str, str]]:
+    """The file parsed once per version (a load asks for ~9 sections: 1000 [nodes] parsed 9 times cost 0.2 s)."""
     import configparser
 
     parser = configparser.ConfigParser(interpolation=None, default_section="\0none", inline_comment_prefixes=("#",))
@@ -49,7 +61,7 @@ def _section(path: str, section: str) -> dict[str, str]:
         parser.read(path, encoding="utf-8")
     except configparser.Error as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    return dict(parser[section]) if parser.has_section(section) else {}
+    return {name: dict(parser[name]) for name in parser.sections()}
 
 
 def parse_vlan_ranges(text: str) -> dict[str, list[int]]:

@@ -90,6 +90,9 @@ def _tables(config: OvnConfig, db: str, tables: Iterable[str]) -> dict[str, Any]
     """Connect to ``db`` (any member), wait for the initial dump of ``tables``, return them, disconnect."""
     from ovsdbapp.backend.ovs_idl import connection, idlutils
 
+    from .ovs_json import install
+
+    install()  # python-ovs' pure-Python JSON parser took most of the CPU of a 1000-port dump
     remotes = config.remotes(db)
     if not remotes:
         raise OvnError(f"[ovn] {db}_connection is empty", "e.g. nb_connection = tcp:192.0.2.10:6641")

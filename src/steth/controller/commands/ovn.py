@@ -186,13 +186,13 @@ class OvnSyncCheck(StethLister):
 
         from ...openstack import ovn
         from ...openstack.adapter import _api
-        from ..checks import ovn_sync, ovn_sync_l3
+        from ..checks import ovn_neutron, ovn_sync, ovn_sync_l3
 
         config = ovn_config(self.app.options)
         cloud = self.cloud
         # Neutron, the NB and the SB read at once: each mostly waits on its server
         with ThreadPoolExecutor(3) as pool:
-            got_view = pool.submit(ovn_sync.neutron_view, cloud.conn)
+            got_view = pool.submit(ovn_neutron.neutron_view, cloud.conn)
             got_nb, got_sb = pool.submit(ovn.read_nb, config), pool.submit(ovn.read_sb, config)
             with _api("reading Neutron's ports, subnets, routers, floating IPs and security groups"):
                 view = got_view.result()
