@@ -1,0 +1,179 @@
+"""The VM's own packet on ML2/OVS with distributed routers: DVR's hop plan, and the forwarding state of the
+namespaces where the probe stopped. The probe itself (injection on br-int, captures, verdict) is the OVS
+chain's (vm_probe.py, vm_path.py); the DVR chain passes this plan as its Collector of VM_PROBE.
+
+The path, from Neutron (the router is distributed, the port's floating IPs, the SNAT node) and the
+namespaces the agents list:
+- the VM's first hop is its own compute node's ``qrouter-`` (``qr-``): the subnet's gateway ends there;
+- east-west to another subnet of the router is routed there too (in on ``qr-``, out on the other ``qr-``);
+  the reply is routed by the destination's node, so only the VM's hops expect it;
+- a floating IP leaves the same node: ``rfp-`` (qrouter-) -> ``fpr-`` (fip-) -> ``fg-`` -> the node's
+  external NIC, and the reply comes back the same way;
+- everything else goes to the SNAT node: out of ``qr-`` again toward the ``sg-`` port, over the tunnel (or
+  VLAN) from the compute node's uplink to the network node's, ``sg-`` -> ``qg-`` in ``snat-`` -> the
+  network node's external NIC; the reply comes back from ``sg-`` straight to the VM (not through ``qr-``).
+
+An agent holds 4 captures by default (``--capture-max-concurrent``), one of them the VM's tap while its
+spoofing check runs: a plan with more hops on a node waits for that check, and keeps at most 4 per node,
+dropping the hops least needed to place a loss (the ``rfp-``/``fpr-`` pair: both namespaces' state is read
+when the probe stops between ``qr-`` and ``fg-``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections import Counter
+from dataclasses import dataclass
+
+from ...wire.models import Namespace
+from .. import api
+from .dvr_evidence import NETNS, fip_ns, namespace, qrouter_ns, snat_host, snat_ns, uses_fip
+from .evidence import KINDS, Collector, Gatherer, Kind, PerHost
+from .facts import Facts
+from .ovs_evidence import OVS, VM_FRAMES, uplink
+from .vm_path import PathHop
+from .vm_probe import VM_PROBE, Entry, RouterForwarding, Target, VmProbe, external_nic, injection, own_packet
+
+CAPTURES_PER_AGENT = 4  # the agent's default --capture-max-concurrent
+SPARE = ("rfp", "fpr")  # dropped first when a node has more hops than captures (order: first dropped first)
+
+
+def _iface(found: list[Namespace] | object, ns: str, prefix: str, cidr: str | None = None) -> str | None:
+    """The interface named ``prefix``... of namespace ``ns`` (with an address in ``cidr`` when given)."""
+    n = namespace(found if isinstance(found, list) else None, ns)
+    for i in n.interfaces if n else []:
+        if not i.name.startswith(prefix):
+            continue
+        if cidr is None or any(
+            a.family == 4 and ipaddress.ip_address(a.address) in ipaddress.ip_network(cidr) for a in i.addresses
+        ):
+            return i.name
+    return None
+
+
+def _other_qr(found: list[Namespace] | object, ns: str, own: str, address: str) -> str | None:
+    """Another qr- of the router namespace whose subnet holds ``address`` (east-west), or None."""
+    n = namespace(found if isinstance(found, list) else None, ns)
+    ip = ipaddress.ip_address(address)
+    for i in n.interfaces if n else []:
+        if i.name.startswith("qr-") and i.name != own:
+            for a in i.addresses:
+                if a.family == 4 and ip in ipaddress.ip_network(f"{a.address}/{a.prefixlen}", strict=False):
+                    return i.name
+    return None
+
+
+def dvr_hops(f: Facts, t: Target, netns: PerHost[list[Namespace]], ext_nic: dict[str, str | None],
+             uplinks: dict[str, str]) -> list[PathHop]:  # fmt: skip
+    """The hops after the VM's own (tap, qvo), in the request's order. ``ext_nic``/``uplinks``: per host."""
+    assert f.router is not None and f.router_port is not None
+    compute = f.compute or ""
+    qns, qr = qrouter_ns(f), f"qr-{f.router_port.id[:11]}"
+    here = netns.get(compute)
+    if not t.beyond_router:  # the router's own address: the compute node's qr- answers
+        return [PathHop(compute, "qr", qr, qns)]
+    other = _other_qr(here, qns, qr, t.address)
+    if other is not None:  # east-west: routed here; the reply is routed on the destination's node
+        return [PathHop(compute, "qr", qr, qns, reply=False), PathHop(compute, "qr-out", other, qns, reply=False)]
+    rid = f.router.id[:11]
+    if uses_fip(f):
+        fns = fip_ns(f)
+        hops = [
+            PathHop(compute, "qr", qr, qns),
+            PathHop(compute, "rfp", f"rfp-{rid}", qns),
+            PathHop(compute, "fpr", f"fpr-{rid}", fns),
+        ]
+        fg = _iface(here, fns, "fg-")
+        if fg:
+            hops.append(PathHop(compute, "fg", fg, fns))
+        if ext_nic.get(compute):
+            hops.append(PathHop(compute, "external", ext_nic[compute] or ""))
+        return hops
+    hops = [PathHop(compute, "qr", qr, qns, reply=False)]  # in and out of qr-, toward sg-
+    snat = snat_host(f)
+    if not snat:
+        return hops
+    if snat != compute:
+        hops.append(PathHop(compute, "compute-uplink", uplinks.get(compute, "eth1")))
+        hops.append(PathHop(snat, "network-uplink", uplinks.get(snat, "eth1")))
+    sns = snat_ns(f)
+    sg = _iface(netns.get(snat), sns, "sg-", f.subnet.cidr if f.subnet else None)
+    if sg:
+        hops.append(PathHop(snat, "sg", sg, sns))
+    if f.gateway_port is not None:
+        hops.append(PathHop(snat, "qg", f"qg-{f.gateway_port.id[:11]}", sns))
+    if ext_nic.get(snat):
+        hops.append(PathHop(snat, "external", ext_nic[snat] or ""))
+    return hops
+
+
+def fit(hops: list[PathHop], budget: dict[str, int]) -> list[PathHop]:
+    """At most ``budget[node]`` hops per node: the SPARE ones go first."""
+    keep = list(hops)
+    for name in SPARE:
+        per = Counter(h.node for h in keep)
+        keep = [h for h in keep if not (h.name == name and per[h.node] > budget.get(h.node, CAPTURES_PER_AGENT))]
+    return keep
+
+
+async def _dvr_plan(g: Gatherer, t: Target) -> tuple[list[PathHop], Entry]:
+    f = g.f
+    ovs, netns = await asyncio.gather(g.get(OVS), g.get(NETNS))
+    first, entry = injection(f, ovs)
+    hosts = [h for h in dict.fromkeys([f.compute, snat_host(f)]) if h]
+    rest = dvr_hops(f, t, netns, {h: external_nic(f, ovs, h) for h in hosts}, {h: uplink(f, ovs, h) for h in hosts})
+    hops = first + rest
+    budget = {h: CAPTURES_PER_AGENT for h in hosts}
+    if sum(h.node == f.compute for h in hops) >= CAPTURES_PER_AGENT:
+        await g.get(VM_FRAMES)  # the spoofing check's capture of the tap ends first (3 s, run at once)
+    return fit(hops, budget), entry
+
+
+async def _dvr_vm_probe(g: Gatherer) -> VmProbe | object | None:
+    if g.f.router is None or g.f.router_port is None:
+        return None
+    return await own_packet(g, _dvr_plan)
+
+
+@dataclass
+class NsForwarding:
+    node: str
+    netns: str
+    forwarding: RouterForwarding
+
+
+def stopped_in(p: VmProbe) -> list[tuple[str, str]]:
+    """(node, namespace) of the hops around where the probe stopped (the last that saw it, the first that did
+    not), request first; empty when it went through."""
+    v = p.verdict
+    if v.ok:
+        return []
+    around = [v.last_request, v.lost_request] if v.lost_request else [v.last_reply, v.lost_reply]
+    if not v.lost_request and not v.lost_reply:  # no reply at all: the egress namespace is the last one
+        around = [v.last_request]
+    out: list[tuple[str, str]] = []
+    for h in around:
+        if h is not None and h.netns and (h.node, h.netns) not in out:
+            out.append((h.node, h.netns))
+    return out
+
+
+async def _ns_forwarding(g: Gatherer) -> list[NsForwarding]:
+    """ip_forward, routes, links and filter table of the namespaces where the VM's own packet stopped."""
+    probe = await g.get(VM_PROBE)
+    if not isinstance(probe, VmProbe):
+        return []
+
+    async def one(node: str, ns: str) -> NsForwarding:
+        state, filt = await asyncio.gather(
+            g.on(node, lambda n: api.router_state(g.client, n, ns)),
+            g.on(node, lambda n: api.iptables(g.client, n, ns, "filter")),
+        )
+        return NsForwarding(node, ns, RouterForwarding(state, filt))
+
+    return list(await asyncio.gather(*(one(n, ns) for n, ns in stopped_in(probe))))
+
+
+NS_FORWARDING: Kind[list[NsForwarding]] = KINDS.add(Kind("dvr_ns_forwarding", _ns_forwarding, list))
+VM_PROBE_DVR = Collector(VM_PROBE, _dvr_vm_probe)  # the DVR chain's way to plan the VM's own packet
