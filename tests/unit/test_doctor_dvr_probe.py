@@ -149,7 +149,7 @@ def test_a_drop_in_the_fip_namespace_is_named_with_the_rule_that_drops():
     r = row(
         True, p, [NsForwarding("compute-1", QNS, ns_state(QNS)), NsForwarding("compute-1", FNS, ns_state(FNS, (rule,)))]
     )
-    assert r.verdict == Verdict.FAIL and r.cause == "the floating IP namespace not forwarding" and r.catalogue == 7
+    assert r.verdict == Verdict.FAIL and r.cause == "floating IP namespace not forwarding" and r.catalogue == 7
     assert (
         f"{FNS} on compute-1: iptables FORWARD drops: {rule}" in r.evidence and "stops after compute-1/qr" in r.evidence
     )
@@ -161,7 +161,7 @@ def test_a_drop_in_the_snat_namespace_and_ip_forward_off():
     p = probe(False, {"qr": "R", "compute-uplink": "R", "network-uplink": "R", "sg": "R"})
     assert stopped_in(p) == [("network", SNS)]
     r = row(False, p, [NsForwarding("network", SNS, ns_state(SNS, forward=False))])
-    assert r.cause == "the SNAT namespace not forwarding" and "ip_forward=0" in r.evidence
+    assert r.cause == "SNAT namespace not forwarding" and "ip_forward=0" in r.evidence
     assert "sysctl -w net.ipv4.ip_forward=1" in r.next_step
     r = row(False, p, [NsForwarding("network", SNS, ns_state(SNS))])  # nothing in its state explains it
     assert r.cause == "SNAT namespace not forwarding" and r.next_step.startswith("on network:")

@@ -20,7 +20,7 @@ from .vm_checks import VmOwnPacket, router_faults
 from .vm_path import PathHop, PathVerdict
 from .vm_probe import VM_PROBE, VmProbe
 
-ROLE = {"qrouter-": "the compute node's router", "fip-": "the floating IP namespace", "snat-": "the SNAT namespace"}
+ROLE = {"qrouter-": "router on the compute node", "fip-": "floating IP namespace", "snat-": "SNAT namespace"}
 
 # the hop first missing the request (after the last that saw it) -> (cause, where to look)
 LOST = {

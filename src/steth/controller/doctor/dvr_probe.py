@@ -15,8 +15,7 @@ namespaces the agents list:
 
 An agent holds 4 captures by default (``--capture-max-concurrent``), one of them the VM's tap while its
 spoofing check runs: a plan with more hops on a node waits for that check, and keeps at most 4 per node,
-dropping the hops least needed to place a loss (the ``rfp-``/``fpr-`` pair: both namespaces' state is read
-when the probe stops between ``qr-`` and ``fg-``).
+dropping the hops least needed to place a loss (SPARE).
 """
 
 from __future__ import annotations
@@ -36,7 +35,10 @@ from .vm_path import PathHop
 from .vm_probe import VM_PROBE, Entry, RouterForwarding, Target, VmProbe, external_nic, injection, own_packet
 
 CAPTURES_PER_AGENT = 4  # the agent's default --capture-max-concurrent
-SPARE = ("rfp", "fpr")  # dropped first when a node has more hops than captures (order: first dropped first)
+# dropped first when a node has more hops than captures, in this order: the rfp-/fpr- pair (both namespaces'
+# state is read when the probe stops between qr- and fg-), then a hybrid plug's qvo (the tap sees the reply,
+# qr- the request)
+SPARE = ("rfp", "fpr", "qvo")
 
 
 def _iface(found: list[Namespace] | object, ns: str, prefix: str, cidr: str | None = None) -> str | None:
