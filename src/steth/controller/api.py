@@ -66,8 +66,9 @@ async def interface(c: AgentClient, node: NodeConfig, name: str) -> Interface:
     return await c.request(node, "GET", f"/v1/interfaces/{name}", result=Interface)
 
 
-async def namespaces(c: AgentClient, node: NodeConfig) -> list[Namespace]:
-    return await c.request(node, "GET", "/v1/netns", result=list[Namespace])
+async def namespaces(c: AgentClient, node: NodeConfig, extra_timeout: float = 0.0) -> list[Namespace]:
+    """``extra_timeout``: the agent reads every namespace's interfaces, slow on a node with many of them."""
+    return await c.request(node, "GET", "/v1/netns", result=list[Namespace], extra_timeout=extra_timeout)
 
 
 async def ping(c: AgentClient, node: NodeConfig, req: PingRequest) -> PingResponse:

@@ -20,6 +20,8 @@ from .facts import Facts
 
 SNAT_MODE = "dvr_snat"
 DVR_MODES = frozenset({"dvr", "dvr_snat", "dvr_no_external"})
+NETNS_EXTRA = 8.0  # seconds on top of a request's timeout: a network node lists every namespace's interfaces
+# (about 0.1 s each when the host is busy; dozens of qdhcp-/qrouter- on a real network node)
 
 
 def is_l3(a: NeutronAgent) -> bool:
@@ -90,7 +92,7 @@ async def _netns(g: Gatherer) -> PerHost[list[Namespace]]:
     if not _routed(g.f):
         return {}
     hosts = [h for h in dict.fromkeys([f.compute, snat_host(f)]) if h]
-    return await g.each(hosts, lambda n: api.namespaces(g.client, n))
+    return await g.each(hosts, lambda n: api.namespaces(g.client, n, extra_timeout=NETNS_EXTRA))
 
 
 async def _local_nat(g: Gatherer) -> IptablesResponse | Unprobed | None:
