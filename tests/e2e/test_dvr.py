@@ -2,9 +2,10 @@
 
 One DVR lab for the module (``dvr_lab``). Healthy: the L3 agents run in dvr mode on the compute nodes
 and dvr_snat on the network node; each compute node has its own qrouter- (and compute-1 the fip-
-namespace of vm1's floating IP); `doctor` walks the ovs-dvr chain and finds every VM healthy. Then each
-DVR fault is named by doctor as the root cause on the VM it breaks while a VM it does not touch stays
-healthy, and removing it heals the lab.
+namespace of vm1's floating IP); `doctor` walks the ovs-dvr chain and finds every VM healthy, never
+without the VM's own packet through and back (hop by hop: floating IP, SNAT, east-west). Then each DVR
+fault is named by doctor as the root cause on the VM it breaks while a VM it does not touch stays healthy,
+and removing it heals the lab; a DROP put by hand in a fip-/snat- FORWARD chain is named by the probe.
 """
 
 from __future__ import annotations
