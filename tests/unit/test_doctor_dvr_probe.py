@@ -90,6 +90,8 @@ def test_without_a_floating_ip_the_request_goes_to_the_snat_node_and_the_reply_s
 def test_the_gateway_ends_on_the_compute_nodes_router_and_east_west_is_routed_there():
     gw = dvr_hops(facts(fip=False), to("192.168.1.1", beyond=False), netns(), EXT_NIC, UPLINKS)
     assert names(gw) == [("compute-1", QR, QNS, True, True)]
+    qg = dvr_hops(facts(fip=True), to("198.51.100.20", beyond=False), netns(), EXT_NIC, UPLINKS)  # router's own
+    assert [h.name for h in qg] == ["qr", "compute-uplink", "network-uplink", "sg", "qg"]  # its qg- is in snat-
     ew = dvr_hops(facts(fip=True), to("192.168.2.5"), netns(second_subnet=True), EXT_NIC, UPLINKS)
     assert names(ew) == [("compute-1", QR, QNS, True, False), ("compute-1", "qr-5e0a9d11-7c", QNS, True, False)]
 

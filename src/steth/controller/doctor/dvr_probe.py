@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from ...wire.models import Namespace
 from .. import api
 from .dvr_evidence import NETNS, fip_ns, namespace, qrouter_ns, snat_host, snat_ns, uses_fip
-from .evidence import KINDS, Collector, Gatherer, Kind, PerHost
+from .evidence import KINDS, Collector, Gatherer, Kind, PerHost, Unprobed
 from .facts import Facts
 from .ovs_evidence import OVS, VM_FRAMES, uplink
 from .vm_path import PathHop
@@ -73,13 +73,14 @@ def dvr_hops(f: Facts, t: Target, netns: PerHost[list[Namespace]], ext_nic: dict
     compute = f.compute or ""
     qns, qr = qrouter_ns(f), f"qr-{f.router_port.id[:11]}"
     here = netns.get(compute)
-    if not t.beyond_router:  # the router's own address: the compute node's qr- answers
+    external_ip = t.address in f.router.gateway_ips  # on qg- in snat-: reached as SNAT'ed traffic is
+    if not t.beyond_router and not external_ip:  # the router's own qr- address: the compute node's qr- answers
         return [PathHop(compute, "qr", qr, qns)]
     other = _other_qr(here, qns, qr, t.address)
     if other is not None:  # east-west: routed here; the reply is routed on the destination's node
         return [PathHop(compute, "qr", qr, qns, reply=False), PathHop(compute, "qr-out", other, qns, reply=False)]
     rid = f.router.id[:11]
-    if uses_fip(f):
+    if uses_fip(f) and not external_ip:
         fns = fip_ns(f)
         hops = [
             PathHop(compute, "qr", qr, qns),
@@ -105,7 +106,7 @@ def dvr_hops(f: Facts, t: Target, netns: PerHost[list[Namespace]], ext_nic: dict
         hops.append(PathHop(snat, "sg", sg, sns))
     if f.gateway_port is not None:
         hops.append(PathHop(snat, "qg", f"qg-{f.gateway_port.id[:11]}", sns))
-    if ext_nic.get(snat):
+    if ext_nic.get(snat) and not external_ip:
         hops.append(PathHop(snat, "external", ext_nic[snat] or ""))
     return hops
 
@@ -132,7 +133,7 @@ async def _dvr_plan(g: Gatherer, t: Target) -> tuple[list[PathHop], Entry]:
     return fit(hops, budget), entry
 
 
-async def _dvr_vm_probe(g: Gatherer) -> VmProbe | object | None:
+async def _dvr_vm_probe(g: Gatherer) -> VmProbe | Unprobed | None:
     if g.f.router is None or g.f.router_port is None:
         return None
     return await own_packet(g, _dvr_plan)
