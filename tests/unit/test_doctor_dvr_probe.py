@@ -1,6 +1,6 @@
-"""The VM's own packet on DVR: the hop plan from Neutron's facts and the namespaces the agents list (recorded
-from the DVR lab), the capture budget per agent, and the verdicts of the dvr-own-packet check: where the
-probe stops names the part of the distributed path, and no DVR VM is healthy without the proof."""
+"""The VM's own packet on DVR: the hop plan from Neutron's facts and the router namespaces' routes and links
+(as the DVR lab's agents read them), the capture budget per agent, and the verdicts of the dvr-own-packet
+check: where the probe stops names the part of the distributed path; no DVR VM is healthy without the proof."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from steth.controller.doctor.registry import REGISTRY
 from steth.controller.doctor.vm_path import PathHop, judge
 from steth.controller.doctor.vm_probe import RouterForwarding, Target, VmProbe
 from steth.openstack.adapter import PortInfo
-from steth.wire.models import IptablesResponse, Namespace, Verdict
+from steth.wire.models import IptablesResponse, Verdict
 from steth.wire.vmprobe import RouterState
 
-from .test_doctor_dvr import EXT, ROUTER, dvr_facts, ev, iface
+from .test_doctor_dvr import EXT, ROUTER, dvr_facts, ev
 
 GW_MAC = "fa:16:3e:00:00:03"
 QR = "qr-rrrrrrrrrrr"  # the router port of healthy(): "r" * 36
@@ -35,25 +35,32 @@ def facts(fip: bool):
     return dvr_facts(fip=fip, gateway_port=gw_port())
 
 
-def netns(second_subnet: bool = False) -> dict[str, list[Namespace]]:
-    qr = [iface(QR, "192.168.1.1/24"), iface("rfp-router-id", "169.254.88.134/31")]
+def states(second_subnet: bool = False) -> dict[str, RouterState]:
+    """The router's namespaces as the agents read them in the DVR lab (routes of the main table, links)."""
+    qr_routes = ["169.254.88.134/31 dev rfp-router-id proto kernel scope link src 169.254.88.134",
+                 f"192.168.1.0/24 dev {QR} proto kernel scope link src 192.168.1.1"]  # fmt: skip
     if second_subnet:
-        qr.append(iface("qr-5e0a9d11-7c", "192.168.2.1/24"))
-    compute = [
-        Namespace(name=QNS, interfaces=qr),
-        Namespace(name=FNS, interfaces=[iface("fg-ee981e72-60", "198.51.100.47/24"), iface("fpr-router-id")]),
-    ]
-    snat = [
-        Namespace(
-            name=SNS,
-            interfaces=[
-                iface("sg-0b1c2d3e-4f", "192.168.9.31/24"),  # another subnet's
-                iface("sg-91ff7d80-ca", "192.168.1.31/24"),
-                iface("qg-ggggggggggg", "198.51.100.29/24"),
+        qr_routes.append("192.168.2.0/24 dev qr-5e0a9d11-7c proto kernel scope link src 192.168.2.1")
+    return {
+        QNS: RouterState(netns=QNS, ip_forward=True, routes=qr_routes, links={QR: True, "rfp-router-id": True}),
+        FNS: RouterState(
+            netns=FNS,
+            ip_forward=True,
+            routes=["198.51.100.0/24 dev fg-ee981e72-60 proto kernel scope link src 198.51.100.47"],
+            links={"fpr-router-id": True, "fg-ee981e72-60": True},
+        ),
+        SNS: RouterState(
+            netns=SNS,
+            ip_forward=True,
+            routes=[
+                "default via 198.51.100.1 dev qg-ggggggggggg proto static",
+                "192.168.9.0/24 dev sg-0b1c2d3e-4f proto kernel scope link src 192.168.9.31",  # another subnet's
+                "192.168.1.0/24 dev sg-91ff7d80-ca proto kernel scope link src 192.168.1.31",
+                "198.51.100.0/24 dev qg-ggggggggggg proto kernel scope link src 198.51.100.29",
             ],
-        )
-    ]
-    return {"compute-1": compute, "network": snat}
+            links={"sg-0b1c2d3e-4f": True, "sg-91ff7d80-ca": True, "qg-ggggggggggg": True},
+        ),
+    }
 
 
 def to(address: str = "203.0.113.10", beyond: bool = True) -> Target:
@@ -65,7 +72,7 @@ def names(hops: list[PathHop]) -> list[tuple[str, str, str | None, bool, bool]]:
 
 
 def test_a_floating_ip_leaves_its_compute_node_through_rfp_fpr_fg_and_comes_back_the_same_way():
-    hops = dvr_hops(facts(fip=True), to(), netns(), EXT_NIC, UPLINKS)
+    hops = dvr_hops(facts(fip=True), to(), states(), EXT_NIC, UPLINKS)
     assert names(hops) == [
         ("compute-1", QR, QNS, True, True),
         ("compute-1", "rfp-router-id", QNS, True, True),
@@ -76,7 +83,7 @@ def test_a_floating_ip_leaves_its_compute_node_through_rfp_fpr_fg_and_comes_back
 
 
 def test_without_a_floating_ip_the_request_goes_to_the_snat_node_and_the_reply_skips_the_router():
-    hops = dvr_hops(facts(fip=False), to(), netns(), EXT_NIC, UPLINKS)
+    hops = dvr_hops(facts(fip=False), to(), states(), EXT_NIC, UPLINKS)
     assert names(hops) == [
         ("compute-1", QR, QNS, True, False),  # in and out of qr- toward sg-; sg- answers the VM directly
         ("compute-1", "eth1", None, True, True),
@@ -88,17 +95,17 @@ def test_without_a_floating_ip_the_request_goes_to_the_snat_node_and_the_reply_s
 
 
 def test_the_gateway_ends_on_the_compute_nodes_router_and_east_west_is_routed_there():
-    gw = dvr_hops(facts(fip=False), to("192.168.1.1", beyond=False), netns(), EXT_NIC, UPLINKS)
+    gw = dvr_hops(facts(fip=False), to("192.168.1.1", beyond=False), states(), EXT_NIC, UPLINKS)
     assert names(gw) == [("compute-1", QR, QNS, True, True)]
-    qg = dvr_hops(facts(fip=True), to("198.51.100.20", beyond=False), netns(), EXT_NIC, UPLINKS)  # router's own
+    qg = dvr_hops(facts(fip=True), to("198.51.100.20", beyond=False), states(), EXT_NIC, UPLINKS)  # router's own
     assert [h.name for h in qg] == ["qr", "compute-uplink", "network-uplink", "sg", "qg"]  # its qg- is in snat-
-    ew = dvr_hops(facts(fip=True), to("192.168.2.5"), netns(second_subnet=True), EXT_NIC, UPLINKS)
+    ew = dvr_hops(facts(fip=True), to("192.168.2.5"), states(second_subnet=True), EXT_NIC, UPLINKS)
     assert names(ew) == [("compute-1", QR, QNS, True, False), ("compute-1", "qr-5e0a9d11-7c", QNS, True, False)]
 
 
 def test_a_node_keeps_at_most_the_agents_captures_dropping_the_rfp_fpr_pair_first():
     hops = [PathHop("compute-1", "vm-tap", "tap1", request=False)]
-    hops += dvr_hops(facts(fip=True), to(), netns(), EXT_NIC, UPLINKS)
+    hops += dvr_hops(facts(fip=True), to(), states(), EXT_NIC, UPLINKS)
     kept = fit(hops, {"compute-1": 4})
     assert [h.name for h in kept] == ["vm-tap", "qr", "fg", "external"]
     assert [h.name for h in fit(hops, {"compute-1": 5})] == ["vm-tap", "qr", "fpr", "fg", "external"]
@@ -114,7 +121,7 @@ def seen(hops: list[PathHop], marks: dict[str, str]) -> list[PathHop]:
 
 def probe(fip: bool, marks: dict[str, str]) -> VmProbe:
     hops = [PathHop("compute-1", "vm-tap", "tap1", request=False)]
-    hops = fit(hops + dvr_hops(facts(fip), to(), netns(), EXT_NIC, UPLINKS), {"compute-1": 4, "network": 4})
+    hops = fit(hops + dvr_hops(facts(fip), to(), states(), EXT_NIC, UPLINKS), {"compute-1": 4, "network": 4})
     seen(hops, marks)
     return VmProbe(to(), hops, 2, "2 x ICMP echo", judge(hops, 2, "203.0.113.10"), 0.9)
 
@@ -182,3 +189,13 @@ def test_losses_elsewhere_name_the_hop_and_its_side():
     assert r.cause == "reply lost before vm-tap on compute-1"
     r = row(True, probe(True, {"qr": "R", "fg": "R", "external": "R"}))
     assert r.cause == "destination does not answer the VM" and "external network from compute-1" in r.next_step
+
+
+def test_a_missing_namespace_leaves_its_hops_out_and_the_plan_goes_on():
+    gone = {**states(), FNS: RouterState(netns=FNS, exists=False), SNS: None}
+    assert [h.name for h in dvr_hops(facts(fip=True), to(), gone, EXT_NIC, UPLINKS)] == [
+        "qr", "rfp", "fpr", "external",
+    ]  # fmt: skip
+    assert [h.name for h in dvr_hops(facts(fip=False), to(), gone, EXT_NIC, UPLINKS)] == [
+        "qr", "compute-uplink", "network-uplink", "qg", "external",
+    ]  # fmt: skip

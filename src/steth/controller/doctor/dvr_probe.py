@@ -2,8 +2,8 @@
 namespaces where the probe stopped. The probe itself (injection on br-int, captures, verdict) is the OVS
 chain's (vm_probe.py, vm_path.py); the DVR chain passes this plan as its Collector of VM_PROBE.
 
-The path, from Neutron (the router is distributed, the port's floating IPs, the SNAT node) and the
-namespaces the agents list:
+The path, from Neutron (the router is distributed, the port's floating IPs, the SNAT node) and the router
+namespaces' routes and links (``fg-``, the ``sg-`` on the VM's subnet, another subnet's ``qr-``):
 - the VM's first hop is its own compute node's ``qrouter-`` (``qr-``): the subnet's gateway ends there;
 - east-west to another subnet of the router is routed there too (in on ``qr-``, out on the other ``qr-``);
   the reply is routed by the destination's node, so only the VM's hops expect it;
@@ -21,16 +21,17 @@ dropping the hops least needed to place a loss (SPARE).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections import Counter
 from dataclasses import dataclass
 
-from ...wire.models import Namespace
+from ...wire.models import Verdict
+from ...wire.vmprobe import RouterState
 from .. import api
-from .dvr_evidence import NETNS, fip_ns, namespace, qrouter_ns, snat_host, snat_ns, uses_fip
-from .evidence import KINDS, Collector, Gatherer, Kind, PerHost, Unprobed
+from .dvr_evidence import fip_ns, qrouter_ns, snat_host, snat_ns, uses_fip
+from .evidence import KINDS, Collector, Gatherer, Kind, Unprobed
 from .facts import Facts
 from .ovs_evidence import OVS, VM_FRAMES, uplink
+from .vm_checks import route_to
 from .vm_path import PathHop
 from .vm_probe import VM_PROBE, Entry, RouterForwarding, Target, VmProbe, external_nic, injection, own_packet
 
@@ -41,42 +42,42 @@ CAPTURES_PER_AGENT = 4  # the agent's default --capture-max-concurrent
 SPARE = ("rfp", "fpr", "qvo")
 
 
-def _iface(found: list[Namespace] | object, ns: str, prefix: str, cidr: str | None = None) -> str | None:
-    """The interface named ``prefix``... of namespace ``ns`` (with an address in ``cidr`` when given)."""
-    n = namespace(found if isinstance(found, list) else None, ns)
-    for i in n.interfaces if n else []:
-        if not i.name.startswith(prefix):
-            continue
-        if cidr is None or any(
-            a.family == 4 and ipaddress.ip_address(a.address) in ipaddress.ip_network(cidr) for a in i.addresses
-        ):
-            return i.name
-    return None
+def _dev(st: RouterState | None, prefix: str, cidr: str | None = None) -> str | None:
+    """The interface named ``prefix``... of a namespace: the one its route to ``cidr`` leaves by, else its
+    first link so named."""
+    if st is None or not st.exists or st.verdict != Verdict.OK:
+        return None
+    if cidr is not None:
+        for r in st.routes:
+            parts = r.split()
+            dev = parts[parts.index("dev") + 1] if "dev" in parts[:-1] else ""
+            if parts[0] == cidr and dev.startswith(prefix):
+                return dev
+        return None
+    return next((n for n in sorted(st.links) if n.startswith(prefix)), None)
 
 
-def _other_qr(found: list[Namespace] | object, ns: str, own: str, address: str) -> str | None:
+def _other_qr(st: RouterState | None, own: str, address: str) -> str | None:
     """Another qr- of the router namespace whose subnet holds ``address`` (east-west), or None."""
-    n = namespace(found if isinstance(found, list) else None, ns)
-    ip = ipaddress.ip_address(address)
-    for i in n.interfaces if n else []:
-        if i.name.startswith("qr-") and i.name != own:
-            for a in i.addresses:
-                if a.family == 4 and ip in ipaddress.ip_network(f"{a.address}/{a.prefixlen}", strict=False):
-                    return i.name
-    return None
+    if st is None or not st.exists or st.verdict != Verdict.OK:
+        return None
+    route = route_to(st, address)
+    parts = route.split() if route else []
+    dev = parts[parts.index("dev") + 1] if "dev" in parts[:-1] else ""
+    return dev if dev.startswith("qr-") and dev != own else None
 
 
-def dvr_hops(f: Facts, t: Target, netns: PerHost[list[Namespace]], ext_nic: dict[str, str | None],
+def dvr_hops(f: Facts, t: Target, states: dict[str, RouterState | None], ext_nic: dict[str, str | None],
              uplinks: dict[str, str]) -> list[PathHop]:  # fmt: skip
-    """The hops after the VM's own (tap, qvo), in the request's order. ``ext_nic``/``uplinks``: per host."""
+    """The hops after the VM's own (tap, qvo), in the request's order. ``states``: the router's namespaces
+    (qrouter- and fip- of the compute node, snat- of the SNAT node) by name; ``ext_nic``/``uplinks``: by host."""
     assert f.router is not None and f.router_port is not None
     compute = f.compute or ""
     qns, qr = qrouter_ns(f), f"qr-{f.router_port.id[:11]}"
-    here = netns.get(compute)
     external_ip = t.address in f.router.gateway_ips  # on qg- in snat-: reached as SNAT'ed traffic is
     if not t.beyond_router and not external_ip:  # the router's own qr- address: the compute node's qr- answers
         return [PathHop(compute, "qr", qr, qns)]
-    other = _other_qr(here, qns, qr, t.address)
+    other = _other_qr(states.get(qns), qr, t.address)
     if other is not None:  # east-west: routed here; the reply is routed on the destination's node
         return [PathHop(compute, "qr", qr, qns, reply=False), PathHop(compute, "qr-out", other, qns, reply=False)]
     rid = f.router.id[:11]
@@ -87,7 +88,7 @@ def dvr_hops(f: Facts, t: Target, netns: PerHost[list[Namespace]], ext_nic: dict
             PathHop(compute, "rfp", f"rfp-{rid}", qns),
             PathHop(compute, "fpr", f"fpr-{rid}", fns),
         ]
-        fg = _iface(here, fns, "fg-")
+        fg = _dev(states.get(fns), "fg-")
         if fg:
             hops.append(PathHop(compute, "fg", fg, fns))
         if ext_nic.get(compute):
@@ -101,7 +102,7 @@ def dvr_hops(f: Facts, t: Target, netns: PerHost[list[Namespace]], ext_nic: dict
         hops.append(PathHop(compute, "compute-uplink", uplinks.get(compute, "eth1")))
         hops.append(PathHop(snat, "network-uplink", uplinks.get(snat, "eth1")))
     sns = snat_ns(f)
-    sg = _iface(netns.get(snat), sns, "sg-", f.subnet.cidr if f.subnet else None)
+    sg = _dev(states.get(sns), "sg-", f.subnet.cidr if f.subnet else None)
     if sg:
         hops.append(PathHop(snat, "sg", sg, sns))
     if f.gateway_port is not None:
@@ -120,12 +121,20 @@ def fit(hops: list[PathHop], budget: dict[str, int]) -> list[PathHop]:
     return keep
 
 
+async def _states(g: Gatherer) -> dict[str, RouterState | None]:
+    """The router's namespaces on the path (one namespace each: quicker than listing a node's namespaces)."""
+    f = g.f
+    where = [(f.compute, qrouter_ns(f)), (f.compute, fip_ns(f)) if uses_fip(f) else (snat_host(f), snat_ns(f))]
+    got = await asyncio.gather(*(g.on(h, lambda n, ns=ns: api.router_state(g.client, n, ns)) for h, ns in where))
+    return {ns: st if isinstance(st, RouterState) else None for (_, ns), st in zip(where, got)}
+
+
 async def _dvr_plan(g: Gatherer, t: Target) -> tuple[list[PathHop], Entry]:
     f = g.f
-    ovs, netns = await asyncio.gather(g.get(OVS), g.get(NETNS))
+    ovs, states = await asyncio.gather(g.get(OVS), _states(g))
     first, entry = injection(f, ovs)
     hosts = [h for h in dict.fromkeys([f.compute, snat_host(f)]) if h]
-    rest = dvr_hops(f, t, netns, {h: external_nic(f, ovs, h) for h in hosts}, {h: uplink(f, ovs, h) for h in hosts})
+    rest = dvr_hops(f, t, states, {h: external_nic(f, ovs, h) for h in hosts}, {h: uplink(f, ovs, h) for h in hosts})
     hops = first + rest
     budget = {h: CAPTURES_PER_AGENT for h in hosts}
     if sum(h.node == f.compute for h in hops) >= CAPTURES_PER_AGENT:
