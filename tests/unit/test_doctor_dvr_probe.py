@@ -199,3 +199,14 @@ def test_a_missing_namespace_leaves_its_hops_out_and_the_plan_goes_on():
     assert [h.name for h in dvr_hops(facts(fip=False), to(), gone, EXT_NIC, UPLINKS)] == [
         "qr", "compute-uplink", "network-uplink", "qg", "external",
     ]  # fmt: skip
+
+
+def test_no_sg_port_on_the_vms_subnet_is_named_when_the_request_stops_before_qg():
+    gone = {**states(), SNS: RouterState(netns=SNS, routes=["default via 198.51.100.1 dev qg-ggggggggggg"])}
+    hops = [
+        PathHop("compute-1", "vm-tap", "tap1", request=False),
+        *dvr_hops(facts(False), to(), gone, EXT_NIC, UPLINKS),
+    ]
+    seen(hops, {"qr": "R", "compute-uplink": "R", "network-uplink": "R"})
+    r = row(False, VmProbe(to(), hops, 2, "", judge(hops, 2, "203.0.113.10"), 0.9))
+    assert r.cause == "SNAT port of the subnet missing from the SNAT namespace" and "192.168.1.0/24" in r.next_step

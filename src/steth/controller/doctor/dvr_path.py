@@ -105,6 +105,11 @@ class DvrOwnPacket(VmOwnPacket):
                 f"{p.target.address}, its firewall, and the return route to the VM's public address",
             )
         cause, look = LOST.get(lost.name, (f"VM's packet lost on {lost.node} ({lost.name})", "what carries it"))
+        names = {h.name for h in p.hops}
+        if v.lost_request and lost.name == "qg" and "sg" not in names:  # no sg- route for the subnet in snat-
+            cidr = f.subnet.cidr if f.subnet else "the VM's subnet"
+            cause = "SNAT port of the subnet missing from the SNAT namespace"
+            look = f"the snat- namespace has no sg- port on {cidr}: restart the L3 agent (it re-plugs it)"
         if v.lost_reply:
             cause = f"reply lost before {lost.name} on {lost.node}"
             look = f"what carries the reply from {_label(last)} to {lost.interface}"
