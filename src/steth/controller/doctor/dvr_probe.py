@@ -143,8 +143,8 @@ async def _dvr_plan(g: Gatherer, t: Target) -> tuple[list[PathHop], Entry]:
 
 
 async def _dvr_vm_probe(g: Gatherer) -> VmProbe | Unprobed | None:
-    if g.f.router is None or g.f.router_port is None:
-        return None
+    if g.f.router is None or g.f.router_port is None:  # no router: to the DHCP server, as on ML2/OVS
+        return await VM_PROBE.collect(g)
     return await own_packet(g, _dvr_plan)
 
 
