@@ -113,7 +113,9 @@ def backend(host: FakeHost, state_dir: str) -> SimpleNamespace:
         netlink=SimpleNamespace(
             list_interfaces=list_interfaces,
             get_interface=get_interface,
-            list_namespaces=lambda: list(host.namespaces.values()),
+            list_namespaces=lambda names=None: [
+                n for n in host.namespaces.values() if names is None or n.name in names
+            ],
         ),
         netns=SimpleNamespace(exists=lambda name: name in host.namespaces),
         capabilities=SimpleNamespace(

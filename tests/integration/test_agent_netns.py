@@ -34,6 +34,14 @@ def test_lists_the_test_namespaces_with_their_interfaces(agent, net):
     assert spaces[net.ns]["error"] is None
 
 
+def test_only_the_namespaces_named_are_read(agent, net):
+    r = agent.get(f"/v1/netns?name={net.peer_ns}&name={net.ns}-absent")
+    assert r.status == 200, r.body
+    assert [n["name"] for n in r.body] == [net.peer_ns]  # an absent one is not listed
+    assert {i["name"] for i in r.body[0]["interfaces"]} == {"lo", "eth0"}
+    assert agent.get("/v1/netns?name=a%20b").status == 422  # not a namespace name
+
+
 def test_a_new_namespace_appears_with_its_links_and_goes_away(agent, net):
     extra = f"{net.ns}-x"
     assert extra not in netns_names()

@@ -66,8 +66,11 @@ async def interface(c: AgentClient, node: NodeConfig, name: str) -> Interface:
     return await c.request(node, "GET", f"/v1/interfaces/{name}", result=Interface)
 
 
-async def namespaces(c: AgentClient, node: NodeConfig) -> list[Namespace]:
-    return await c.request(node, "GET", "/v1/netns", result=list[Namespace])
+async def namespaces(c: AgentClient, node: NodeConfig, names: list[str] | None = None) -> list[Namespace]:
+    """The node's named namespaces, or only ``names`` (the agent reads each one's interfaces: slow on a node
+    with many of them)."""
+    query = "?" + "&".join(f"name={quote(n, safe='')}" for n in names) if names else ""
+    return await c.request(node, "GET", f"/v1/netns{query}", result=list[Namespace])
 
 
 async def ping(c: AgentClient, node: NodeConfig, req: PingRequest) -> PingResponse:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import socket
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import TypeAdapter
 
 from ...wire.models import Interface, Namespace
-from ...wire.validators import IfName
+from ...wire.validators import IfName, NetnsName
 from ..context import AgentContext
 from ..responses import COMMON, NOT_FOUND, V1, json_response
 
@@ -31,7 +32,8 @@ def router(ctx: AgentContext) -> APIRouter:
         return found
 
     @r.get("/netns", response_model=list[Namespace])
-    def namespaces() -> list[Namespace]:
-        return ctx.backend.netlink.list_namespaces()
+    def namespaces(name: Annotated[list[NetnsName] | None, Query(max_length=16)] = None) -> list[Namespace]:
+        """Every named namespace, or only those named (``?name=A&name=B``: quicker on a busy network node)."""
+        return ctx.backend.netlink.list_namespaces(name) if name else ctx.backend.netlink.list_namespaces()
 
     return r

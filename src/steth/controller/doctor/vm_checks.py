@@ -96,6 +96,10 @@ class VmOwnPacket(Check):
             return self.ok(text)
         if v.ok:
             return self.skipped(text, unproven=True)
+        return self.broken(f, ev, p, v, text)
+
+    def broken(self, f: Facts, ev: Evidence, p: VmProbe, v: PathVerdict, text: str) -> CheckResult:
+        """The row of a probe that did not go through and back (a backend's own check names its hops)."""
         return self._broken(f, p, v, text, ev[ROUTER_FORWARDING])
 
     def _broken(self, f: Facts, p: VmProbe, v: PathVerdict, text: str, fw: RouterForwarding | None) -> CheckResult:

@@ -14,6 +14,7 @@ import ipaddress
 import random
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ...errors import StethError
@@ -75,8 +76,13 @@ def target_of(f: Facts) -> Target | None:
     return None
 
 
-def plan(f: Facts, ovs: PerHost[OvsShowResponse], t: Target) -> tuple[list[PathHop], dict[str, str | None]]:
-    """The hops in the request's order, and where the probe enters (interface, or bridge + ovs_port)."""
+Entry = dict[str, str | None]  # where the probe enters: interface (raw send), or bridge + ovs_port (packet-out)
+Planner = Callable[[Gatherer, Target], Awaitable[tuple[list[PathHop], Entry]]]
+
+
+def injection(f: Facts, ovs: PerHost[OvsShowResponse]) -> tuple[list[PathHop], Entry]:
+    """The VM's own hops on its compute node (tap, qvo) and where the probe enters br-int: the start of
+    every ML2/OVS plan (legacy routers and DVR alike)."""
     found = vif(f, ovs)
     assert found is not None
     bridge, _port, iface = found
@@ -91,6 +97,13 @@ def plan(f: Facts, ovs: PerHost[OvsShowResponse], t: Target) -> tuple[list[PathH
     else:  # as if received on the VM's port of br-int (OpenFlow packet-out)
         hops.append(PathHop(compute, "vm-tap", iface.name, request=False))
         entry = {"interface": None, "bridge": bridge.name, "ovs_port": iface.name}
+    return hops, entry
+
+
+def plan(f: Facts, ovs: PerHost[OvsShowResponse], t: Target) -> tuple[list[PathHop], Entry]:
+    """The hops in the request's order, and where the probe enters (interface, or bridge + ovs_port)."""
+    hops, entry = injection(f, ovs)
+    compute = f.compute or ""
     far = f.l3_host if t.via_router else _dhcp_host(f, t)
     if far and far != compute:
         hops.append(PathHop(compute, "compute-uplink", uplink(f, ovs, compute)))
@@ -130,7 +143,17 @@ def bpf(t: Target) -> str:
     return f"{base} or {tunnels} or (vlan and ({base} or {tunnels}))"
 
 
+async def _ovs_plan(g: Gatherer, t: Target) -> tuple[list[PathHop], Entry]:
+    return plan(g.f, await g.get(OVS), t)
+
+
 async def _vm_probe(g: Gatherer) -> VmProbe | Unprobed | None:
+    return await own_packet(g, _ovs_plan)
+
+
+async def own_packet(g: Gatherer, planner: Planner) -> VmProbe | Unprobed | None:
+    """The VM's own packet along the hops ``planner`` gives (a backend's plan: a chain's Collector of VM_PROBE
+    passes its own)."""
     f = g.f
     t = target_of(f)
     fixed = f.fixed_ip
@@ -139,7 +162,7 @@ async def _vm_probe(g: Gatherer) -> VmProbe | Unprobed | None:
     ovs = await g.get(OVS)
     if vif(f, ovs) is None:
         return None  # not on br-int: nothing to inject from (the port check says so)
-    hops, entry = plan(f, ovs, t)
+    hops, entry = await planner(g, t)
     token = secrets.token_hex(8)
     req = VmProbeRequest(
         mac=f.vm_port.mac_address,
