@@ -9,10 +9,12 @@ namespace. Routes are not judged there: DVR routes by policy (a table per subnet
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from ...wire.vmprobe import RouterState
 from .dvr_evidence import snat_host
 from .dvr_probe import NS_FORWARDING, NsForwarding
-from .evidence import Evidence
+from .evidence import Evidence, Kind
 from .facts import Facts
 from .model import CheckResult
 from .registry import check
@@ -77,7 +79,7 @@ class DvrOwnPacket(VmOwnPacket):
     fip- namespace (floating IP) or the SNAT node, and back."""
 
     key = "dvr-own-packet"
-    needs = (VM_PROBE, NS_FORWARDING)
+    needs: ClassVar[tuple[Kind[object], ...]] = (VM_PROBE, NS_FORWARDING)
 
     def broken(self, f: Facts, ev: Evidence, p: VmProbe, v: PathVerdict, text: str) -> CheckResult:
         found: list[NsForwarding] = ev[NS_FORWARDING]

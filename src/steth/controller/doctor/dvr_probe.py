@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ...wire.models import Verdict
 from ...wire.vmprobe import RouterState
 from .. import api
+from ..config_model import NodeConfig
 from .dvr_evidence import fip_ns, qrouter_ns, snat_host, snat_ns, uses_fip
 from .evidence import KINDS, Collector, Gatherer, Kind, Unprobed
 from .facts import Facts
@@ -125,7 +127,11 @@ async def _states(g: Gatherer) -> dict[str, RouterState | None]:
     """The router's namespaces on the path (one namespace each: quicker than listing a node's namespaces)."""
     f = g.f
     where = [(f.compute, qrouter_ns(f)), (f.compute, fip_ns(f)) if uses_fip(f) else (snat_host(f), snat_ns(f))]
-    got = await asyncio.gather(*(g.on(h, lambda n, ns=ns: api.router_state(g.client, n, ns)) for h, ns in where))
+
+    def state_of(ns: str) -> Callable[[NodeConfig], Awaitable[RouterState]]:
+        return lambda node: api.router_state(g.client, node, ns)
+
+    got = await asyncio.gather(*(g.on(h, state_of(ns)) for h, ns in where))
     return {ns: st if isinstance(st, RouterState) else None for (_, ns), st in zip(where, got)}
 
 

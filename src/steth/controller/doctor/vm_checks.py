@@ -4,10 +4,11 @@ a router that receives on qr- and sends nothing on qg- is named with its ip_forw
 from __future__ import annotations
 
 import ipaddress
+from typing import ClassVar
 
 from ...wire.models import IptablesResponse, Verdict
 from ...wire.vmprobe import RouterState
-from .evidence import Evidence, Unprobed
+from .evidence import Evidence, Kind, Unprobed
 from .facts import Facts
 from .model import CheckResult
 from .ns_evidence import qrouter
@@ -74,7 +75,7 @@ class VmOwnPacket(Check):
     key = "vm-own-packet"
     name = "VM's own packet"
     plane = "data"
-    needs = (VM_PROBE, ROUTER_FORWARDING)
+    needs: ClassVar[tuple[Kind[object], ...]] = (VM_PROBE, ROUTER_FORWARDING)
     proof = True
 
     def judge(self, f: Facts, ev: Evidence) -> CheckResult:
