@@ -14,7 +14,7 @@ import ipaddress
 import random
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...errors import StethError
 from ...openstack.adapter import PortInfo
@@ -52,6 +52,7 @@ class VmProbe:
     detail: str
     verdict: PathVerdict
     seconds: float
+    carriers: dict[str, str] = field(default_factory=dict)  # hop name -> what carries the packet there (a backend's)
 
 
 def target_of(f: Facts) -> Target | None:
@@ -124,9 +125,10 @@ def external_nic(f: Facts, ovs: PerHost[OvsShowResponse], host: str) -> str | No
     return bridge_nic(ovs.get(host), agent.bridge_mappings.get(seg.physical_network))
 
 
-def bpf(t: Target) -> str:
+def bpf(t: Target, vxlan_ports: tuple[int, ...] = (4789,)) -> str:
     base = "icmp" if t.port is None else f"icmp or tcp port {t.port}"
-    return f"{base} or udp port 4789 or (vlan and ({base} or udp port 4789))"
+    vx = " or ".join(f"udp port {p}" for p in vxlan_ports)
+    return f"{base} or {vx} or (vlan and ({base} or {vx}))"
 
 
 async def _vm_probe(g: Gatherer) -> VmProbe | Unprobed | None:
@@ -139,6 +141,20 @@ async def _vm_probe(g: Gatherer) -> VmProbe | Unprobed | None:
     if vif(f, ovs) is None:
         return None  # not on br-int: nothing to inject from (the port check says so)
     hops, entry = plan(f, ovs, t)
+    return await probe_path(g, t, fixed, hops, entry)
+
+
+async def probe_path(
+    g: Gatherer,
+    t: Target,
+    fixed: str,
+    hops: list[PathHop],
+    entry: dict[str, str | None],
+    vxlan_ports: tuple[int, ...] = (4789,),
+) -> VmProbe | Unprobed:
+    """Inject the VM's packet at ``entry`` (a backend's hop plan: interface, or bridge + ovs_port) with every
+    hop's capture armed, and judge where it went."""
+    f = g.f
     token = secrets.token_hex(8)
     req = VmProbeRequest(
         mac=f.vm_port.mac_address,
@@ -152,7 +168,7 @@ async def _vm_probe(g: Gatherer) -> VmProbe | Unprobed | None:
         **entry,
     )
     t0 = time.monotonic()
-    got = await _run(g, hops, t, req)
+    got = await _run(g, hops, bpf(t, vxlan_ports), req)
     if isinstance(got, Unprobed):
         return got
     probe = ProbeId(req.protocol, token, t.port)
@@ -163,7 +179,7 @@ async def _vm_probe(g: Gatherer) -> VmProbe | Unprobed | None:
 
 
 async def _run(
-    g: Gatherer, hops: list[PathHop], t: Target, req: VmProbeRequest
+    g: Gatherer, hops: list[PathHop], capture_filter: str, req: VmProbeRequest
 ) -> tuple[VmProbeResponse, list[list[tuple[int, bytes]]]] | Unprobed:
     """Arm a capture on every hop, inject, wait the window, stop, collect. A hop whose capture cannot
     start keeps its error; the injection's failure makes the probe Unprobed."""
@@ -175,7 +191,7 @@ async def _run(
                     g.client,
                     g.config,
                     [Hop(h.node, h.interface, h.netns)],
-                    filter=bpf(t),
+                    filter=capture_filter,
                     duration=CAPTURE_LIMIT,
                     count=MAX_FRAMES,
                     snaplen=SNAPLEN,
