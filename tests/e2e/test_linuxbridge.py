@@ -253,3 +253,22 @@ def test_vxlan_dropped_on_the_switch_is_the_tunnel_not_the_vm(lb_lab):
     own = proof_row(rows)
     assert own["verdict"] == "fail" and "not seen on network/network-uplink" in own["evidence"], own
     assert healthy(*got["vm3"]), [r for r in got["vm3"][1] if r["verdict"] == "fail"]
+
+
+ROUTER_FAULTS = ["router-no-forward", "router-forward-drop"]
+
+
+@pytest.mark.parametrize("kind", ROUTER_FAULTS)
+def test_a_router_that_receives_and_forwards_nothing_is_named_by_the_vms_own_packet(lb_lab, kind):
+    """The router answers every probe from inside its namespace; only the VM's own packet, seen on qr- and
+    not on qg-, shows it forwards nothing (with the namespace's state that explains it)."""
+    fid = add_fault(lb_lab, kind)
+    try:
+        rc, rows = doctor(lb_lab, "vm1", "--to", INTERNET_HOST)
+    finally:
+        remove_fault(lb_lab, fid)
+    found = root_cause(rows)
+    assert rc == 1 and found is not None, rows
+    assert found["check"] == "VM's own packet" and found["cause"] == "router not forwarding", found
+    assert "stops after network/qr" in found["evidence"] and "not seen on network/qg" in found["evidence"]
+    assert ("ip_forward=0" if kind == "router-no-forward" else "FORWARD drops") in found["evidence"], found
