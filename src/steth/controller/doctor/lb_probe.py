@@ -44,6 +44,8 @@ def plan(f: Facts, shown: PerHost[LinuxBridgeShow], t: Target) -> tuple[list[Pat
         hops.append(PathHop(compute, "segment-device", dev))
     if far and far != compute:
         hops.append(PathHop(compute, "compute-uplink", nic))
+        # (not the network node's vxlan-<vni> too: an agent holds 4 captures by default, --capture-max-concurrent,
+        # and uplink, qr-, qg- and the external interface are four)
         hops.append(PathHop(far, "network-uplink", uplink(f, shown, far)))
     if t.via_router and f.router is not None and f.router_port is not None and far:
         ns = qrouter(f.router.id)
