@@ -8,7 +8,6 @@ One lab for the module (the ``lb_lab`` fixture). Waits are bounded polls (``even
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import subprocess
 
@@ -34,9 +33,9 @@ def doctor(lab, name: str, *more: str) -> tuple[int, list[dict]]:
 
 
 def doctors(lab, *names: str, to: tuple[str, ...] = ()) -> dict[str, tuple[int, list[dict]]]:
-    """doctor on several VMs at once (each takes a few seconds of probing); ``to``: e.g. ("--to", ADDRESS)."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(names)) as pool:
-        return dict(zip(names, pool.map(lambda n: doctor(lab, n, *to), names)))
+    """doctor on several VMs, one after the other: each one's own packet holds four captures on the network
+    node, its agent's limit (--capture-max-concurrent 4); ``to``: e.g. ("--to", ADDRESS)."""
+    return {n: doctor(lab, n, *to) for n in names}
 
 
 def root_cause(rows: list[dict]) -> dict | None:
