@@ -232,7 +232,9 @@ def test_an_underlay_filter_on_the_vms_flow_only_is_named_by_its_own_packet(lb_l
     assert "underlay from compute-1" in found["next_step"], found
     assert [r["check"] for r in rows if r["verdict"] == "fail"] == ["VM's own packet"], rows
     assert healthy(*got["vm3"]), [r for r in got["vm3"][1] if r["verdict"] == "fail"]
-    assert healthy(*doctor(lb_lab, "vm1", "--to", INTERNET_HOST))  # the filter gone: healed
+    eventually(
+        lambda: doctor(lb_lab, "vm1", "--to", INTERNET_HOST), lambda d: healthy(*d), timeout=60, what="vm1 healed"
+    )
 
 
 def test_vxlan_dropped_on_the_switch_is_the_tunnel_not_the_vm(lb_lab):
