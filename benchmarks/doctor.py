@@ -8,6 +8,8 @@ Uses a running Neutron lab (`--lab NAME`), or builds one under a temporary
 STETH_LAB_ROOT and removes it afterwards. Each VM is asked `--to` the lab's
 internet host, so the router path is walked too.
 
+On a Linux bridge lab (`--lab` of `lab up --neutron --backend linuxbridge`) the faults are Linux bridge ones.
+
 Usage (root, after scripts/setup.sh): .venv/bin/python benchmarks/doctor.py [--lab NAME] [--runs 3]
 """
 
@@ -29,6 +31,11 @@ FAULTS = [
     ("port-admin-down", ["--vm", "vm1"], "vm1"),
     ("dnsmasq-stopped", ["--network", "vxlan"], "vm2"),
     ("vxlan-block", ["--node", "compute-1", "--to", "network"], "vm2"),
+    ("router-no-forward", [], "vm2"),
+]
+LB_FAULTS = [  # ML2/Linux bridge (`lab up --neutron --backend linuxbridge`): vxlan-block drops UDP 4789, not 8472
+    ("lb-tap-unbridged", ["--vm", "vm1"], "vm1"),
+    ("lb-fdb-removed", ["--vm", "vm1"], "vm1"),
     ("router-no-forward", [], "vm2"),
 ]
 PROBE_RE = re.compile(r"\] \((\d+\.\d+) s\)")  # the VM's own packet row ends "... [hops ...] (1.8 s)"
@@ -120,7 +127,8 @@ def main() -> int:
     vms = [v["name"] for v in state["extra"]["neutron"]["vms"]]
     try:
         print(f"steth doctor VM{' --to ' + to if to else ''} on lab {lab}, {args.runs} runs per VM")
-        healthy, broken = walk(env, lab, vms, to, FAULTS, args.runs)
+        faults = LB_FAULTS if state["extra"]["neutron"].get("backend") == "ml2lb" else FAULTS
+        healthy, broken = walk(env, lab, vms, to, faults, args.runs)
         summarise(healthy, broken)
     finally:
         if built:

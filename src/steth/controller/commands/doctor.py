@@ -66,7 +66,8 @@ class Doctor(StethLister):
     the compute and network nodes, a DHCP trace, pings from the qdhcp/qrouter namespaces, NAT
     rules, the router's gateway and --to), and the VM's own packet: an ICMP echo (a TCP SYN for
     --to ADDRESS:PORT; without --to, to the subnet's gateway) injected as the VM on its br-int
-    port and captured at once on every hop (tap/qvb/qvo, both uplinks, qr-, qg-, the external NIC),
+    port (on Linux bridge: into its brq bridge) and captured at once on every hop (tap/qvb/qvo or
+    vxlan-<vni>, both uplinks, qr-, qg-, the external NIC),
     naming the last hop that saw the request and the reply. Prints every check with its evidence
     and names the first broken link as the root cause, with the next step. The checks follow the
     cloud's backend, read from Neutron's agents (--backend overrides). Healthy needs positive

@@ -77,10 +77,12 @@ async def _lb(g: Gatherer) -> PerHost[LinuxBridgeShow]:
 LB: Kind[PerHost[LinuxBridgeShow]] = KINDS.add(Kind("linuxbridge", _lb, dict))
 
 
-def _uplink(f: Facts, shown: PerHost[LinuxBridgeShow]) -> str:
-    """The compute node's NIC under the network: the VXLAN device's underlay link, or the physnet's interface."""
-    dev, _ = segment_device(f, f.compute)
-    node = shown.get(f.compute or "")
+def uplink(f: Facts, shown: PerHost[LinuxBridgeShow], host: str | None = None) -> str:
+    """A node's NIC under the network (the compute node's by default): the VXLAN device's underlay link, or
+    the physnet's interface."""
+    host = host or f.compute
+    dev, _ = segment_device(f, host)
+    node = shown.get(host or "")
     if isinstance(node, LinuxBridgeShow) and dev:
         vx = next((v for v in node.vxlans if v.name == dev), None)
         if vx is not None and vx.dev:
@@ -96,9 +98,9 @@ async def _dhcp(g: Gatherer) -> dhcp_check.Analysis | Unprobed | None:
     f = g.f
     if not f.subnet or not f.subnet.enable_dhcp or not f.compute:
         return None
-    uplink = _uplink(f, await g.get(LB))
+    nic = uplink(f, await g.get(LB))
     p = dhcp_check.plan(
-        f.vm_port, f.vm_network, f.dhcp_ports, f.dhcp_hosts, uplink, linux_bridge=bridge_name(f.vm_network.id)
+        f.vm_port, f.vm_network, f.dhcp_ports, f.dhcp_hosts, nic, linux_bridge=bridge_name(f.vm_network.id)
     )
     nodes = {h.node: g.node(h.node) for h in p.hops}
     return await guarded(dhcp_check.trace(g.client, nodes, p, DHCP_WINDOW, DHCP_SETTLE))

@@ -160,7 +160,8 @@ class TunnelPath(Check):
                 next_step=f"set [ovs] local_ip on {f.compute}",
                 title=title,
             )
-        encapsulation = "UDP 4789" if net_type == "vxlan" else net_type
+        port = "4789" if agent is None or agent.is_ovs else "8472"  # Linux bridge: the kernel's VXLAN port
+        encapsulation = f"UDP {port}" if net_type == "vxlan" else net_type
         parts = []
         for peer in f.peers:
             res = ev[TUNNEL_PING].get(peer)
@@ -173,7 +174,7 @@ class TunnelPath(Check):
             if not answered(res) or res.results[0].received < res.results[0].sent:
                 return self.fail(
                     text + f": the tunnel endpoints do not reach each other (UDP "
-                    f"{'4789' if net_type == 'vxlan' else 'encapsulation'} rides this path)",
+                    f"{port if net_type == 'vxlan' else 'encapsulation'} rides this path)",
                     cause="tunnel underlay broken",
                     catalogue=5,
                     next_step=f"check routing/firewalls between {src} and {dst} (local_ip of both agents); "
@@ -189,7 +190,7 @@ class TunnelPath(Check):
                 cause="tunnel underlay broken",
                 catalogue=5,
                 next_step=f"find the firewall/ACL between {f.compute} and {', '.join(f.peers)} that drops "
-                f"{'UDP 4789' if net_type == 'vxlan' else net_type + ' packets'} (security groups of "
+                f"{encapsulation if net_type == 'vxlan' else net_type + ' packets'} (security groups of "
                 "the hosts, iptables, switch ACLs)",
                 title=title,
             )

@@ -83,7 +83,7 @@ class VmOwnPacket(Check):
         if p is None:
             return self.skipped(
                 "not probed: no IPv4 target on a routed path (an IPv6 or on-link --to), or the VM's port is not "
-                "on br-int",
+                "on its bridge (br-int, brq)",
                 unproven=True,
             )
         if isinstance(p, Unprobed):
@@ -133,7 +133,8 @@ class VmOwnPacket(Check):
                 text,
                 cause="router interface not reached on the network node",
                 catalogue=None,
-                next_step=f"on {lost.node}: the qr- port on br-int (its tag must be the network's local VLAN, "
+                next_step=_carrier(p, lost)
+                or f"on {lost.node}: the qr- port on br-int (its tag must be the network's local VLAN, "
                 f"its iface-id the router port), and {ns}'s {lost.interface}",
             )
         if v.lost_request and lost.name == "external":
@@ -141,8 +142,8 @@ class VmOwnPacket(Check):
                 text + (f"; {'; '.join(found)}" if found else ""),
                 cause="router gateway port not reaching the external bridge",
                 catalogue=None,
-                next_step=f"on {lost.node}: the qg- port on br-int (tag, iface-id) and the patch to the external "
-                "bridge",
+                next_step=_carrier(p, lost)
+                or f"on {lost.node}: the qg- port on br-int (tag, iface-id) and the patch to the external bridge",
             )
         if v.lost_reply and found and lost.name in ("qr", "network-uplink"):
             return self.fail(
@@ -157,8 +158,14 @@ class VmOwnPacket(Check):
             cause=f"VM's packet lost on the {side} ({lost.name})",
             catalogue=None,
             next_step=f"on {lost.node}: what carries the packet from {last.label if last else 'the injection'} "
-            f"to {lost.interface} (br-int flows and tags, the firewall, the underlay)",
+            f"to {lost.interface} ({p.carriers.get(lost.name) or 'br-int flows and tags, the firewall, the underlay'})",
         )
+
+
+def _carrier(p: VmProbe, lost: PathHop) -> str | None:
+    """The backend's own next step for a hop the packet did not reach (vm_probe.VmProbe.carriers)."""
+    what = p.carriers.get(lost.name)
+    return f"on {lost.node}: {what} ({lost.interface})" if what else None
 
 
 def router_step(found: list[str], ns: str, host: str | None) -> str:

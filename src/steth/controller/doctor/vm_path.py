@@ -67,7 +67,7 @@ def classify(
         return None
     if ip.proto == frames.IPPROTO_UDP and _depth == 0:
         udp = frames.udp(ip.payload)
-        if udp is not None and udp.dport == frames.VXLAN_PORT:
+        if udp is not None and udp.dport in frames.VXLAN_PORTS:  # 4789, or the Linux kernel's 8472
             vx = frames.vxlan(udp.payload)
             return classify(vx.inner, probe, linktype, 1) if vx is not None else None
         if udp is not None and udp.dport == frames.GENEVE_PORT:

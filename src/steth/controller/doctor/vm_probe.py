@@ -15,10 +15,11 @@ import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ...errors import StethError
 from ...openstack.adapter import PortInfo
+from ...wire.frames import GENEVE_PORT
 from ...wire.models import IptablesResponse, OvsShowResponse, PingResponse, TcpConnectResult
 from ...wire.vmprobe import RouterState, VmProbeRequest, VmProbeResponse
 from .. import api
@@ -53,6 +54,7 @@ class VmProbe:
     detail: str
     verdict: PathVerdict
     seconds: float
+    carriers: dict[str, str] = field(default_factory=dict)  # hop name -> what carries the packet there (a backend's)
 
 
 def target_of(f: Facts) -> Target | None:
@@ -137,9 +139,9 @@ def external_nic(f: Facts, ovs: PerHost[OvsShowResponse], host: str) -> str | No
     return bridge_nic(ovs.get(host), agent.bridge_mappings.get(seg.physical_network))
 
 
-def bpf(t: Target) -> str:
+def bpf(t: Target, vxlan_ports: tuple[int, ...] = (4789,)) -> str:
     base = "icmp" if t.port is None else f"icmp or tcp port {t.port}"
-    tunnels = "udp port 4789 or udp port 6081"  # VXLAN, Geneve (OVN)
+    tunnels = " or ".join(f"udp port {p}" for p in (*vxlan_ports, GENEVE_PORT))  # VXLAN (the backend's), Geneve (OVN)
     return f"{base} or {tunnels} or (vlan and ({base} or {tunnels}))"
 
 
@@ -163,6 +165,15 @@ async def own_packet(g: Gatherer, planner: Planner) -> VmProbe | Unprobed | None
     if vif(f, ovs) is None:
         return None  # not on br-int: nothing to inject from (the port check says so)
     hops, entry = await planner(g, t)
+    return await probe_path(g, t, fixed, hops, entry)
+
+
+async def probe_path(
+    g: Gatherer, t: Target, fixed: str, hops: list[PathHop], entry: Entry, vxlan_ports: tuple[int, ...] = (4789,)
+) -> VmProbe | Unprobed:
+    """Inject the VM's packet at ``entry`` (a backend's hop plan: interface, or bridge + ovs_port) with every
+    hop's capture armed, and judge where it went."""
+    f = g.f
     token = secrets.token_hex(8)
     req = VmProbeRequest(
         mac=f.vm_port.mac_address,
@@ -176,7 +187,7 @@ async def own_packet(g: Gatherer, planner: Planner) -> VmProbe | Unprobed | None
         **entry,
     )
     t0 = time.monotonic()
-    got = await run_path(g, hops, t, req)
+    got = await run_path(g, hops, t, req, vxlan_ports)
     if isinstance(got, Unprobed):
         return got
     probe = ProbeId(req.protocol, token, t.port)
@@ -187,7 +198,7 @@ async def own_packet(g: Gatherer, planner: Planner) -> VmProbe | Unprobed | None
 
 
 async def run_path(
-    g: Gatherer, hops: list[PathHop], t: Target, req: VmProbeRequest
+    g: Gatherer, hops: list[PathHop], t: Target, req: VmProbeRequest, vxlan_ports: tuple[int, ...] = (4789,)
 ) -> tuple[VmProbeResponse, list[list[tuple[int, bytes]]]] | Unprobed:
     """Arm a capture on every hop, inject, wait the window, stop, collect. A hop whose capture cannot
     start keeps its error; the injection's failure makes the probe Unprobed."""
@@ -199,7 +210,7 @@ async def run_path(
                     g.client,
                     g.config,
                     [Hop(h.node, h.interface, h.netns)],
-                    filter=bpf(t),
+                    filter=bpf(t, vxlan_ports),
                     duration=CAPTURE_LIMIT,
                     count=MAX_FRAMES,
                     snaplen=SNAPLEN,

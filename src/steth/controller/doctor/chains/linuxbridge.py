@@ -1,13 +1,15 @@
 """ML2/Linux bridge: the VM's path as the linuxbridge agent wires it, upstream first. Neutron's records of
 the port and its agent; the agent's interface mappings; the tap in ``brq<net>`` and the network's device
 (vxlan-<vni> or the physnet interface) there on every node; the port's iptables chains; the services
-(DHCP, router, floating IP); the VXLAN forwarding entries l2population writes, then the tunnel; reachability."""
+(DHCP, router, floating IP); the VXLAN forwarding entries l2population writes, then the tunnel; reachability;
+last the proof, the VM's own packet hop by hop (lb_probe.py): without it the path is "not proven"."""
 
 from __future__ import annotations
 
-from .. import lb_checks, neutron_port, neutron_services, ovs_path, reach  # noqa: F401  (they register the checks)
+from .. import lb_checks, neutron_port, neutron_services, ovs_path, reach, vm_checks  # noqa: F401  (they register checks)
 from ..backend import Backend
 from ..lb_evidence import COLLECTORS
+from ..lb_probe import COLLECTORS as PROBE
 from ..registry import REGISTRY
 
 CHAIN = REGISTRY.chain(
@@ -45,6 +47,7 @@ CHAIN = REGISTRY.chain(
         "nat-rules",
         "destination-reachable",
         "dns-servers-reachable",
+        "vm-own-packet",  # the proof: the VM's own packet, injected into brq, through and back to the tap
     ],
-    collectors=COLLECTORS,  # DHCP trace and the VM's frames: on brq and the tap, not br-int
+    collectors=COLLECTORS + PROBE,  # DHCP trace, the VM's frames and its own packet: on brq and the tap, not br-int
 )
