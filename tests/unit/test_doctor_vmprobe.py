@@ -35,9 +35,9 @@ def echo(kind: int = 8, src: str = "192.168.1.10", dst: str = "203.0.113.10") ->
     return frame
 
 
-def vxlan(inner: bytes) -> bytes:
+def vxlan(inner: bytes, src: bytes = bytes([10, 0, 99, 5]), dst: bytes = bytes(4)) -> bytes:
     udp = struct.pack("!HHHH", 50000, 4789, 8 + 8 + len(inner), 0) + b"\x08\0\0\0\0\x03\xe8\0" + inner
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, bytes([10, 0, 99, 5]), bytes(4))
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, src, dst)
     return b"\x02" * 6 + b"\x04" * 6 + b"\x08\x00" + ip + udp
 
 
@@ -58,6 +58,19 @@ def test_the_probe_frames_have_good_checksums_and_are_found_plain_tagged_and_enc
     hop = PathHop("network", "network-uplink", "eth1")
     tally(hop, [(1, vxlan(f)), (1, vxlan(echo(0))), (1, echo(0)), (1, b"junk")], probe)
     assert (hop.seen_request, hop.seen_reply) == (1, 2)
+
+
+def test_an_uplink_counts_only_its_own_tunnel_packets():
+    # the underlay switch floods compute-1's packet to compute-2 (a MAC it aged out) to the network node's
+    # port too: seen there, it must not read as the request reaching the network node
+    probe = ProbeId("icmp", TOKEN)
+    c1, c2, net = bytes([10, 0, 99, 11]), bytes([10, 0, 99, 12]), bytes([10, 0, 99, 10])
+    hop = PathHop("network", "network-uplink", "eth1", endpoints=frozenset({"10.0.99.10"}))
+    tally(hop, [(1, vxlan(echo(), c1, c2))], probe)
+    assert hop.seen_request == 0
+    tally(hop, [(1, vxlan(echo(), c1, net)), (1, vxlan(echo(0), net, c1))], probe)
+    assert (hop.seen_request, hop.seen_reply) == (1, 1)
+    assert classify(vxlan(echo(), c1, c2), probe)[0] == "request"  # without endpoints every packet counts
 
 
 def test_tcp_syn_and_its_answer_are_matched_by_sequence_number():

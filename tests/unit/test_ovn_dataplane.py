@@ -4,6 +4,8 @@ IPs; a probe whose captures could not run proves nothing)."""
 
 from __future__ import annotations
 
+import ipaddress
+
 import dataclasses
 
 from steth.controller.doctor.backend import Backend
@@ -48,10 +50,12 @@ LAB_GENEVE = bytes.fromhex(
 OUTER = LAB_GENEVE[:58]  # outer Ethernet 14, IPv4 20, UDP 8, Geneve 8 + option 8
 
 
-def wrap(inner: bytes) -> bytes:
-    """``inner`` in the lab frame's outer headers (lengths patched)."""
+def wrap(inner: bytes, src: str = "10.0.99.11", dst: str = "10.0.99.10") -> bytes:
+    """``inner`` in the lab frame's outer headers (lengths patched), between the unit tests' chassis'
+    encap IPs (an uplink counts only tunnel packets from or to its own chassis)."""
     out = bytearray(OUTER + inner)
     out[16:18] = (len(out) - 14).to_bytes(2, "big")
+    out[26:30], out[30:34] = ipaddress.IPv4Address(src).packed, ipaddress.IPv4Address(dst).packed
     out[38:40] = (len(out) - 34).to_bytes(2, "big")
     return bytes(out)
 

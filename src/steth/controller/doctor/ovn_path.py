@@ -169,7 +169,8 @@ def plan(f: Facts, nb: NbSnapshot, sb: SbSnapshot, t: Target, vif: str, views: d
             nics = (mine.physnet_nic(physnet) if mine else None, theirs.physnet_nic(physnet) if theirs else None)
         for node, name, nic in ((compute, "compute-uplink", nics[0]), (host, "gateway-uplink", nics[1])):
             if nic:
-                path.hops.append(PathHop(node, name, nic))
+                ends = frozenset({path.encap[node]}) if node in path.encap else frozenset()
+                path.hops.append(PathHop(node, name, nic, endpoints=ends))
             else:
                 path.notes.append(f"no uplink NIC of {node} for the {path.transport} network found")
     nic = theirs.physnet_nic(ext_physnet) if theirs else None

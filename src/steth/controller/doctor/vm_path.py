@@ -47,6 +47,9 @@ class PathHop:
     seen_reply: int = 0
     icmp_errors: list[str] = field(default_factory=list)
     error: str | None = None  # the capture could not run here
+    # the node's tunnel endpoint addresses (an uplink's): a tunnel packet neither from nor to one of them was
+    # on its way between two other nodes (the underlay switch floods a unicast it has not learnt to every port)
+    endpoints: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -54,7 +57,11 @@ class PathHop:
 
 
 def classify(
-    data: bytes, probe: ProbeId, linktype: int = LINKTYPE_ETHERNET, _depth: int = 0
+    data: bytes,
+    probe: ProbeId,
+    linktype: int = LINKTYPE_ETHERNET,
+    _depth: int = 0,
+    endpoints: frozenset[str] = frozenset(),
 ) -> tuple[Seen, str] | None:
     """(what the frame is, a short text) when it is the probe's request, reply or an ICMP error about it."""
     if linktype != LINKTYPE_ETHERNET:
@@ -66,6 +73,8 @@ def classify(
     if ip is None:
         return None
     if ip.proto == frames.IPPROTO_UDP and _depth == 0:
+        if endpoints and ip.src not in endpoints and ip.dst not in endpoints:
+            return None  # another pair's tunnel packet, flooded to this node's port
         udp = frames.udp(ip.payload)
         if udp is not None and udp.dport in frames.VXLAN_PORTS:  # 4789, or the Linux kernel's 8472
             vx = frames.vxlan(udp.payload)
@@ -115,7 +124,7 @@ def _quotes_probe(quoted: bytes, probe: ProbeId) -> bool:
 def tally(hop: PathHop, packets: list[tuple[int, bytes]], probe: ProbeId) -> None:
     """Count the probe's frames among a hop's captured (linktype, data)."""
     for linktype, data in packets:
-        got = classify(data, probe, linktype)
+        got = classify(data, probe, linktype, endpoints=hop.endpoints)
         if got is None:
             continue
         kind, text = got

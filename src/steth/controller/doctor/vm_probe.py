@@ -202,6 +202,10 @@ async def run_path(
 ) -> tuple[VmProbeResponse, list[list[tuple[int, bytes]]]] | Unprobed:
     """Arm a capture on every hop, inject, wait the window, stop, collect. A hop whose capture cannot
     start keeps its error; the injection's failure makes the probe Unprobed."""
+    for h in hops:  # an uplink's tunnel endpoint: its L2 agent's tunneling_ip (OVN's plan sets its encap IPs)
+        agent = g.f.l2_agent(h.node)
+        if h.name.endswith("uplink") and not h.endpoints and agent is not None and agent.tunnel_ip:
+            h.endpoints = frozenset({agent.tunnel_ip})
     runs: list[CaptureRun | None] = []
     for h in hops:
         try:
