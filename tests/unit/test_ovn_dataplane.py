@@ -4,9 +4,8 @@ IPs; a probe whose captures could not run proves nothing)."""
 
 from __future__ import annotations
 
-import ipaddress
-
 import dataclasses
+import ipaddress
 
 from steth.controller.doctor.backend import Backend
 from steth.controller.doctor.chains import chain_for
