@@ -4,7 +4,7 @@ chassis and the floating IP's NAT row (ovn_checks.py, on one read of NB and SB).
 
 from __future__ import annotations
 
-from .. import neutron_port, ovn_checks  # noqa: F401  (they register the checks)
+from .. import neutron_port, ovn_checks, ovn_metadata  # noqa: F401  (they register the checks)
 from ..backend import Backend
 from ..registry import REGISTRY
 
@@ -23,5 +23,6 @@ CHAIN = REGISTRY.chain(
         "security-groups",
         "ovn-gateway",
         "ovn-floating-ip-nat",
+        "ovn-metadata",
     ],
 )

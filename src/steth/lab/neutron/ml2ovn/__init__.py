@@ -26,7 +26,7 @@ from ..ml2ovs import plug
 from ..ml2ovs.config import EXT_BRIDGE
 from ..record import NeutronRecord
 from ..services import Services, neutron_dir, port_free, ports_for, wait
-from . import chassis, config
+from . import chassis, config, metadata
 from .central import Central
 
 Progress = Callable[[str], None]
@@ -94,18 +94,22 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
     net_node = next(n for n in topo.nodes if n.role == "network")
     internet.build(svc, topo, overlay, lambda port: ovs_node.add_port(svc, net_node.name, EXT_BRIDGE, port))
     chassis.registered(svc, topo, central)
+    step(f"neutron-ovn-metadata-agent on {len(metadata.hosts(topo))} compute nodes, the Nova metadata stand-in")
+    metadata.start(svc, topo, central)
     step("waiting for neutron-server")
     svc.wait_api()
     what = "neutron_pg_drop Port_Group in NB (neutron-server's OVN start-up)"
     wait(what, lambda: chassis.pg_drop_ready(svc, central), 30, alive=svc.exited("neutron-server"), log=svc.logs)
     conn = connection(state)
-    svc.wait_agents(conn, len(topo.nodes))  # one OVN Controller (Gateway) agent per chassis
+    # one OVN Controller (Gateway) agent per chassis, one OVN Metadata agent per compute chassis
+    svc.wait_agents(conn, len(topo.nodes) + len(metadata.hosts(topo)))
     step("networks, subnets, router, security group, ports, floating IP")
     resources.tenant_networks(svc, conn, overlay)
     resources.external(svc, conn, overlay)
     resources.router(svc, conn, overlay)
     resources.security_group(svc, conn, overlay)
     vms.create_ports(svc, conn, overlay)
+    metadata.write_instances(svc)  # the stand-in learns the VMs' instance ids
     resources.floating_ips(svc, conn, overlay)
     for vm in rec.vms:
         vms.create_namespace(svc, vm)
@@ -119,8 +123,11 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(rec.vms) or 1) as pool:
         for f in [pool.submit(vms.lease, svc, vm, script) for vm in rec.vms]:
             f.result()
-    step("router: SNAT from every VM, DNAT to the floating IP")
-    north_south(rec, svc.logs)
+    step("router: SNAT from every VM, DNAT to the floating IP; metadata from 169.254.169.254")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        proofs = [pool.submit(north_south, rec, svc.logs), pool.submit(metadata.prove, svc, topo)]
+        for f in proofs:
+            f.result()
     rec.up_seconds = round(time.monotonic() - t0, 1)
     svc.save()
     return rec
