@@ -47,8 +47,8 @@ class AgentSettings:
     state_dir: str = _setting(
         "/var/lib/steth-agent", "Where the agent records its leases (host changes it must undo). Mode 0700."
     )
-    netns_dirs: str = _setting(
-        "",
+    netns_dirs: str | None = _setting(
+        None,
         "Further directories of named network namespaces, searched before /run/netns (colon-separated): "
         "e.g. a lab node's own, whose metadata agent has its own /run/netns.",
     )
