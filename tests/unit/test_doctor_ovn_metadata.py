@@ -170,3 +170,24 @@ def test_unreadable_evidence_is_an_error_not_ok():
     bad = NetnsListeners(netns=NS, verdict=Verdict.ERROR, detail="cannot read: EPERM")
     row = metadata_row(rows(meta=MetaNs(NS, namespace(), bad)))
     assert row.verdict.value == "error" and "EPERM" in row.evidence
+
+
+def ovn_agent(host: str, kind: str, alive: bool = True) -> NeutronAgent:
+    return NeutronAgent(f"id-{host}-{kind}", kind, "", host, alive, True, {}, "2026-01-01 00:00:00")
+
+
+def test_check_all_step_names_dead_and_missing_metadata_agents():
+    from steth.controller.checks.ovn_metadata_agents import findings
+
+    base = [ovn_agent("network", "OVN Controller Gateway agent"), ovn_agent("compute-1", "OVN Controller agent")]
+    base.append(ovn_agent("compute-2", "OVN Controller agent"))
+    ok = [*base, ovn_agent("compute-1", AGENT_TYPE), ovn_agent("compute-2", AGENT_TYPE)]
+    assert findings(ok) == (Verdict.OK, [f"{AGENT_TYPE} alive on compute-1, compute-2"])
+    verdict, lines = findings(
+        [*base, ovn_agent("compute-1", AGENT_TYPE, alive=False), ovn_agent("compute-2", AGENT_TYPE)]
+    )
+    assert verdict == Verdict.FAIL and lines[0].startswith(f"compute-1: {AGENT_TYPE} dead")
+    verdict, lines = findings([*base, ovn_agent("compute-1", AGENT_TYPE)])
+    assert verdict == Verdict.WARN and lines == [f"compute-2: OVN chassis hosting VMs without an {AGENT_TYPE}"]
+    assert findings(base)[0] == Verdict.SKIPPED  # no metadata agent anywhere: not deployed
+    assert findings([ovn_agent("compute-1", "Open vSwitch agent")])[0] == Verdict.SKIPPED
