@@ -5,8 +5,9 @@ agents; OVN central (NB and SB as 3-member Raft clusters, ovn-northd: central.py
 ``mechanism_drivers = ovn`` and ``service_plugins = ovn-router``; on every node its own OVS and an
 ovn-controller (chassis.py; the network node is the gateway chassis). Then the overlay (config.py): a
 VLAN and a Geneve network with OVN's native DHCP, the external network with the internet namespace, a
-router with SNAT, a security group, VMs plugged on br-int with their iface-id, a floating IP on vm1;
-``up`` ends by proving DHCP leases, SNAT and DNAT.
+router with SNAT, a security group, VMs plugged on br-int with their iface-id, a floating IP on vm1; the
+metadata path (metadata.py: neutron-ovn-metadata-agent per compute node, a stand-in for Nova's metadata API);
+``up`` ends by proving DHCP leases, SNAT and DNAT, and metadata from 169.254.169.254.
 """
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
     """Build the ML2/OVN part of a lab whose underlay is up; raises LabError (the caller tears down)."""
     t0 = time.monotonic()
 
+    phases: list[list] = []  # [seconds since the start, what began]: benchmarks/ovn_lab.py prints them
+
     def step(msg: str) -> None:
+        phases.append([round(time.monotonic() - t0, 1), msg])
         progress(f"[{time.monotonic() - t0:5.1f} s] {msg}")
 
     overlay = config.overlay(topo)
@@ -129,5 +133,6 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
         for f in proofs:
             f.result()
     rec.up_seconds = round(time.monotonic() - t0, 1)
+    rec.ovn["phases"] = [*phases, [rec.up_seconds, "done"]]
     svc.save()
     return rec
