@@ -79,7 +79,8 @@ def test_healthy_status(ovn_lab):
 def test_healthy_sync_check(ovn_lab):
     rc, rows, err = sync(ovn_lab)
     assert rc == 0 and rows == [], rows
-    assert "0 drift(s) in 8 ports" in err  # 4 VMs, 2 router interfaces, the gateway port, the FIP port
+    # 4 VMs, 2 router interfaces, the gateway port, the FIP port, 2 metadata ports (network:distributed)
+    assert "0 drift(s) in 10 ports" in err
     assert "OVS of compute-1, compute-2, network read through their agents" in err
 
 
