@@ -84,22 +84,31 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
     )
     step("OVN central: NB and SB as 3-member Raft clusters")
     central.start()
-    step("MariaDB")
-    svc.start_mariadb()
-    step("neutron-db-manage upgrade heads")
-    svc.start_server()  # neutron-server starts while OVN and the chassis come up
-    central.wait()
-    central.northd()
-    step(f"Open vSwitch and ovn-controller on {len(topo.nodes)} nodes")
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        for f in [pool.submit(chassis.start, svc, topo, central, n) for n in topo.nodes]:
-            f.result()
-    step(f"the internet namespace ({overlay.internet.host}, DNS {overlay.internet.dns})")
     net_node = next(n for n in topo.nodes if n.role == "network")
-    internet.build(svc, topo, overlay, lambda port: ovs_node.add_port(svc, net_node.name, EXT_BRIDGE, port))
-    chassis.registered(svc, topo, central)
-    step(f"neutron-ovn-metadata-agent on {len(metadata.hosts(topo))} compute nodes, the Nova metadata stand-in")
-    metadata.start(svc, topo, central)
+
+    def neutron_side() -> None:
+        step("MariaDB, then neutron-db-manage upgrade heads, then neutron-server")
+        svc.start_mariadb()
+        svc.start_server()
+
+    def chassis_side() -> None:
+        """OVN's side needs neither MariaDB nor Neutron: it comes up while the schema is made."""
+        central.wait()
+        central.northd()
+        step(f"Open vSwitch and ovn-controller on {len(topo.nodes)} nodes")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            for f in [pool.submit(chassis.start, svc, topo, central, n) for n in topo.nodes]:
+                f.result()
+        step(f"the internet namespace ({overlay.internet.host}, DNS {overlay.internet.dns})")
+        internet.build(svc, topo, overlay, lambda port: ovs_node.add_port(svc, net_node.name, EXT_BRIDGE, port))
+        chassis.registered(svc, topo, central)
+        step(f"neutron-ovn-metadata-agent on {len(metadata.hosts(topo))} compute nodes, the Nova metadata stand-in")
+        metadata.start(svc, topo, central)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        sides = [pool.submit(neutron_side), pool.submit(chassis_side)]
+        for f in sides:
+            f.result()
     step("waiting for neutron-server")
     svc.wait_api()
     what = "neutron_pg_drop Port_Group in NB (neutron-server's OVN start-up)"
