@@ -19,6 +19,7 @@ import http.client
 import json
 import os
 import secrets
+import subprocess
 import sys
 import time
 
@@ -71,7 +72,10 @@ def agent_config(svc: Services, central: Central, node: Node, secret: str) -> st
             "nova_metadata_port": NOVA_PORT,
             "nova_metadata_protocol": "http",
             "metadata_proxy_shared_secret": secret,
-            "metadata_workers": 0,  # served in the agent process: no extra worker (~100 MB) per node
+            # >= 1: with 0 the in-process server never gets its SB connection (it is made on the worker's
+            # AFTER_INIT, published only by forked workers, as neutron-server's api_workers, recipe O1) and
+            # every request hangs until haproxy answers the VM "504 Gateway Time-out"
+            "metadata_workers": 1,
             "debug": "false",
         },
         # non-empty: else oslo.privsep falls back to `sudo privsep-helper`
@@ -178,7 +182,10 @@ def prove(svc: Services, topo: Topology, timeout: float = PROOF_TIMEOUT) -> None
             except OSError as exc:
                 last = str(exc)
             time.sleep(0.5)
-        return f"{vm.name}: {last}"
+        route = subprocess.run(
+            ["ip", "-n", vm.namespace, "route", "get", METADATA_IP], capture_output=True, text=True, check=False
+        )
+        return f"{vm.name}: {last} (route: {(route.stdout or route.stderr).strip()})"
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(rec.vms) or 1) as pool:
         failed = [r for r in pool.map(one, rec.vms) if r]
