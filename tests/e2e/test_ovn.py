@@ -79,8 +79,9 @@ def test_healthy_status(ovn_lab):
 def test_healthy_sync_check(ovn_lab):
     rc, rows, err = sync(ovn_lab)
     assert rc == 0 and rows == [], rows
-    # 4 VMs, 2 router interfaces, the gateway port, the FIP port, 2 metadata ports (network:distributed)
-    assert "0 drift(s) in 10 ports" in err
+    # 4 VMs, 2 router interfaces, the gateway port, the FIP port, a metadata port (network:distributed) on
+    # each of the 3 networks (Neutron makes one per network, the external one too)
+    assert "0 drift(s) in 11 ports" in err
     assert "OVS of compute-1, compute-2, network read through their agents" in err
 
 
