@@ -90,6 +90,7 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
         step("MariaDB, then neutron-db-manage upgrade heads, then neutron-server")
         svc.start_mariadb()
         svc.start_server()
+        step("neutron-server started (the schema made)")
 
     def chassis_side() -> None:
         """OVN's side needs neither MariaDB nor Neutron: it comes up while the schema is made."""
