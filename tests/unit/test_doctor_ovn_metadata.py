@@ -18,7 +18,6 @@ from steth.wire.listeners import Listener, ListenerProcess, NetnsListeners
 from steth.wire.models import (
     Address,
     Interface,
-    Namespace,
     OvsBridgeInfo,
     OvsInterfaceInfo,
     OvsPortInfo,
@@ -78,16 +77,19 @@ def ovs(plugged: bool = True, bridge: str = "br-int") -> OvsShowResponse:
     return OvsShowResponse(ovs_available=True, verdict=Verdict.OK, bridges=bridges)
 
 
-def namespace(address: str = "169.254.169.254") -> Namespace:
+def interfaces(address: str = "169.254.169.254") -> list[Interface]:
     addrs = [Address(family=4, address=address, prefixlen=32), Address(family=4, address="192.168.1.2", prefixlen=24)]
     tap = Interface(name="tapmeta1", index=2, kind="veth", state="up", admin_up=True, mtu=1442, addresses=addrs)
     lo = Interface(name="lo", index=1, kind="loopback", state="unknown", admin_up=True, mtu=65536)
-    return Namespace(name=NS, interfaces=[lo, tap])
+    return [lo, tap]
 
 
-def listening(pidfile_pid: int | None = HAPROXY_PID, port: int = 80, command: str = "haproxy") -> NetnsListeners:
+def listening(
+    pidfile_pid: int | None = HAPROXY_PID, port: int = 80, command: str = "haproxy", address: str = "169.254.169.254"
+) -> NetnsListeners:
     p = ListenerProcess(pid=HAPROXY_PID, command=command, pidfile="/x/net.pid.haproxy", pidfile_pid=pidfile_pid)
-    return NetnsListeners(netns=NS, listeners=[Listener(address="169.254.169.254", port=port, processes=[p])])
+    listeners = [Listener(address="169.254.169.254", port=port, processes=[p])]
+    return NetnsListeners(netns=NS, interfaces=interfaces(address), listeners=listeners)
 
 
 def facts(alive: bool = True, agent_host: str = "compute-1"):
@@ -101,7 +103,7 @@ def rows(db=None, f=None, shown=None, meta=None):
     ev = Evidence()
     ev[OVN_DB] = db if db is not None else db_with()
     ev[OVS] = {"compute-1": shown if shown is not None else ovs()}
-    ev[META_NS] = meta if meta is not None else MetaNs(NS, namespace(), listening())
+    ev[META_NS] = meta if meta is not None else MetaNs(NS, listening())
     return CHAIN.judge(f if f is not None else facts(), ev)
 
 
@@ -127,7 +129,9 @@ def test_each_broken_link_is_the_root_cause():
         "no metadata port for the network": {"db": db_with(meta=False)},
         "metadata agent missing": {"f": facts(agent_host="compute-2")},
         "metadata agent down": {"f": facts(alive=False)},
-        "no metadata proxy on the path": {"meta": MetaNs(NS, None, None)},
+        "no metadata proxy on the path": {
+            "meta": MetaNs(NS, NetnsListeners(netns=NS, exists=False, verdict=Verdict.FAIL))
+        },
         "metadata port not plugged": {"shown": ovs(plugged=False)},
     }
     for cause, kw in cases.items():
@@ -145,15 +149,15 @@ def test_the_agent_lagging_behind_the_sb_is_down_only_after_the_grace():
 
 
 def test_namespace_without_the_address_or_the_proxy_is_named():
-    no_ip = diagnose(rows(meta=MetaNs(NS, namespace(address="10.9.9.9"), listening()))).root_cause
+    no_ip = diagnose(rows(meta=MetaNs(NS, listening(address="10.9.9.9")))).root_cause
     assert no_ip is not None and no_ip.cause == "no metadata proxy on the path" and "has no 169.254" in no_ip.evidence
     for broken in (
         listening(pidfile_pid=None),
         listening(port=8080),
         listening(command="nc"),
-        NetnsListeners(netns=NS),
+        NetnsListeners(netns=NS, interfaces=interfaces()),
     ):
-        root = diagnose(rows(meta=MetaNs(NS, namespace(), broken))).root_cause
+        root = diagnose(rows(meta=MetaNs(NS, broken))).root_cause
         assert root is not None and root.cause == "no metadata proxy on the path", broken
         assert "haproxy listening on 169.254.169.254:80" in root.evidence
 
@@ -168,7 +172,7 @@ def test_unreadable_evidence_is_an_error_not_ok():
         row = metadata_row(rows(**kw))
         assert row.verdict.value == "error" and "could not probe" in row.evidence, kw
     bad = NetnsListeners(netns=NS, verdict=Verdict.ERROR, detail="cannot read: EPERM")
-    row = metadata_row(rows(meta=MetaNs(NS, namespace(), bad)))
+    row = metadata_row(rows(meta=MetaNs(NS, bad)))
     assert row.verdict.value == "error" and "EPERM" in row.evidence
 
 

@@ -1,10 +1,11 @@
-"""Listening TCP sockets inside a network namespace and the processes holding them
+"""A service namespace's interfaces, its listening TCP sockets and the processes holding them
 (GET /v1/netns/{name}/listeners): e.g. the metadata proxy (haproxy) in OVN's ``ovnmeta-`` namespace."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
+from .models import Interface
 from .verdict import Verdict
 
 
@@ -28,6 +29,7 @@ class Listener(BaseModel):
 class NetnsListeners(BaseModel):
     netns: str
     exists: bool = True
+    interfaces: list[Interface] = []  # the namespace's own (one namespace read, not /v1/netns's every one)
     listeners: list[Listener] = []
     verdict: Verdict = Verdict.OK
     detail: str = ""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ...openstack.ovn_model import LogicalSwitchPort
 from ...wire.listeners import NetnsListeners
-from ...wire.models import Namespace, OvsShowResponse
+from ...wire.models import OvsShowResponse
 from .. import api
 from .evidence import KINDS, Evidence, Gatherer, Kind, Unprobed, nothing
 from .facts import Facts
@@ -35,11 +35,14 @@ ACK_GRACE_MS = 12000
 
 @dataclass(frozen=True)
 class MetaNs:
-    """The host's ovnmeta- namespace (None: it does not exist) and who listens in it."""
+    """The host's ovnmeta- namespace: its interfaces and who listens in it (``exists`` False: not there)."""
 
     name: str
-    namespace: Namespace | None
-    listeners: NetnsListeners | Unprobed | None
+    listeners: NetnsListeners
+
+    @property
+    def exists(self) -> bool:
+        return self.listeners.exists
 
 
 def ns_name(network_id: str) -> str:
@@ -52,14 +55,8 @@ async def _read_ns(g: Gatherer) -> MetaNs | Unprobed | None:
     if not host or f.network is None:
         return None
     name = ns_name(f.network.id)
-    spaces = await g.on(host, lambda n: api.namespaces(g.client, n))
-    if isinstance(spaces, Unprobed):
-        return spaces
-    found = next((s for s in spaces if s.name == name), None)
-    if found is None:
-        return MetaNs(name, None, None)
-    listeners = await g.on(host, lambda n: api.netns_listeners(g.client, n, name))
-    return MetaNs(name, found, listeners)
+    got = await g.on(host, lambda n: api.netns_listeners(g.client, n, name))
+    return got if isinstance(got, Unprobed) else MetaNs(name, got)
 
 
 META_NS: Kind[MetaNs | Unprobed | None] = KINDS.add(Kind("ovn-metadata-ns", _read_ns, nothing))
@@ -154,14 +151,16 @@ def judge(
     if (bad := c.unusable(meta, "the port is not bound to a host")) is not None:
         return bad
     assert isinstance(meta, MetaNs)
-    if meta.namespace is None:
+    if not meta.exists:
         return c.fail(
             f"{host} has no namespace {meta.name}: the metadata agent has not provisioned this network there",
             cause="no metadata proxy on the path",
             catalogue=9,
             next_step=f"the metadata agent's log on {host} (provisioning of datapath {net})",
         )
-    taps = {i.name: i for i in meta.namespace.interfaces if i.name != "lo"}
+    if meta.listeners.verdict.value == "error":
+        return c.error(f"cannot read {meta.name} on {host}: {meta.listeners.detail}")
+    taps = {i.name: i for i in meta.listeners.interfaces if i.name != "lo"}
     holding = [n for n, i in taps.items() if any(a.address == METADATA_IP for a in i.addresses)]
     if not holding:
         return c.fail(
@@ -182,11 +181,6 @@ def judge(
             catalogue=9,
             next_step=f"`ovs-vsctl find Interface external_ids:iface-id={mport.name}` on {host}; restart the agent",
         )
-    if (bad := c.unusable(meta.listeners, f"{meta.name} was not read")) is not None:
-        return bad
-    assert isinstance(meta.listeners, NetnsListeners)
-    if meta.listeners.verdict.value == "error":
-        return c.error(f"cannot read the listeners of {meta.name} on {host}: {meta.listeners.detail}")
     web = [x for x in meta.listeners.on_port(80) if x.address in (METADATA_IP, "0.0.0.0", "::")]
     proxies = [p for x in web for p in x.processes if p.command == "haproxy" and p.pidfile_pid == p.pid]
     if not proxies:
