@@ -47,6 +47,9 @@ def main() -> int:
             f"lab up --neutron --backend ovn, {args.computes} computes: {lab.up_seconds:.1f} s "
             f"(ML2/OVN part {lab.state['extra']['neutron'].get('up_seconds')} s; target < 60 s for the whole `up`)"
         )
+        phases = lab.state["extra"]["neutron"].get("ovn", {}).get("phases", [])
+        for (t, what), (t_next, _) in zip(phases, phases[1:]):
+            print(f"  ML2/OVN phase at {t:5.1f} s, {t_next - t:5.1f} s: {what}")
         lab.print_memory()
         for argv in (["ovn", "status"], ["ovn", "status", "--no-neutron"], ["ovn", "sync-check"]):
             t, done = timed([*argv, "-f", "json"], lab.env)

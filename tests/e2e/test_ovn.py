@@ -79,7 +79,9 @@ def test_healthy_status(ovn_lab):
 def test_healthy_sync_check(ovn_lab):
     rc, rows, err = sync(ovn_lab)
     assert rc == 0 and rows == [], rows
-    assert "0 drift(s) in 8 ports" in err  # 4 VMs, 2 router interfaces, the gateway port, the FIP port
+    # 4 VMs, 2 router interfaces, the gateway port, the FIP port, a metadata port (network:distributed) on
+    # each of the 3 networks (Neutron makes one per network, the external one too)
+    assert "0 drift(s) in 11 ports" in err
     assert "OVS of compute-1, compute-2, network read through their agents" in err
 
 
@@ -403,3 +405,68 @@ def test_replies_dropped_by_hand_on_the_switch_are_named(ovn_lab):
     finally:
         subprocess.run(["ip", "netns", "exec", sw, "ebtables", "-D", *rule, "-j", "DROP"], check=True)
     assert root_cause(ovn_lab, "vm4")[0] == 0
+
+
+METADATA_URL = "http://169.254.169.254/latest/meta-data/instance-id"
+FETCH = (
+    "import sys, urllib.request\n"
+    "try:\n"
+    "    r = urllib.request.urlopen(sys.argv[1], timeout=float(sys.argv[2]))\n"
+    "    print(r.status, r.read().decode())\n"
+    "except Exception as e:\n"
+    "    print('error', e)\n"
+)
+
+
+def metadata(lab, name: str, timeout: float = 5) -> str:
+    """GET the instance id from inside the VM (VM -> localport -> ovnmeta- haproxy -> agent -> stand-in)."""
+    ns = vm(lab, name)["namespace"]
+    argv = ["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", FETCH, METADATA_URL, str(timeout)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 10).stdout.strip()
+
+
+def test_vms_get_metadata_and_doctor_checks_the_path(ovn_lab):
+    for name in ("vm1", "vm4"):  # one per compute node, one per network
+        assert metadata(ovn_lab, name) == f"200 {vm(ovn_lab, name)['device_id']}"
+        rc, rows, err = doctor(ovn_lab, vm(ovn_lab, name)["port_id"])
+        row = next(r for r in rows if r["check"] == "OVN metadata path")
+        assert rc == 0 and row["verdict"] == "ok", (name, row, err)
+        assert "haproxy" in row["evidence"] and "OVN Metadata agent alive" in row["evidence"]
+
+
+def test_metadata_agent_down_is_named(ovn_lab):
+    node = vm(ovn_lab, "vm4")["node"]
+    assert vm(ovn_lab, "vm2")["node"] != node
+    fid = add_fault(ovn_lab, "ovn-metadata-down", "--node", node)
+    try:
+        assert metadata(ovn_lab, "vm4", timeout=3).startswith("error")  # haproxy accepts, nothing answers
+        got = eventually(
+            lambda: root_cause(ovn_lab, "vm4"),
+            named("OVN metadata path", "metadata agent down"),
+            timeout=40,
+            what="doctor naming the stopped metadata agent",
+        )
+        assert f"OVN Metadata agent on {node}" in got[1]["evidence"], got
+        assert root_cause(ovn_lab, "vm2")[0] == 0  # on the other compute
+    finally:
+        remove_fault(ovn_lab, fid)
+    eventually(lambda: root_cause(ovn_lab, "vm4")[0], lambda rc: rc == 0, timeout=40, what="vm4 healthy again")
+
+
+def test_metadata_address_removed_is_named(ovn_lab):
+    v = vm(ovn_lab, "vm2")
+    net = ovn_lab["state"]["extra"]["neutron"]["networks"][v["network"]]
+    nsenter = ["nsenter", f"--net={ovn_lab['dir']}/{v['node']}/netns/ovnmeta-{net}"]
+    shown = json.loads(
+        subprocess.run([*nsenter, "ip", "-j", "addr"], capture_output=True, text=True, check=True).stdout
+    )
+    dev = next(i["ifname"] for i in shown for a in i.get("addr_info", []) if a.get("local") == "169.254.169.254")
+    subprocess.run([*nsenter, "ip", "addr", "del", "169.254.169.254/32", "dev", dev], check=True)
+    try:
+        rc, first = root_cause(ovn_lab, "vm2")
+        assert named("OVN metadata path", "no metadata proxy on the path")((rc, first)), first
+        assert "has no 169.254.169.254" in first["evidence"]
+        assert root_cause(ovn_lab, "vm4")[0] == 0  # the same network on the other compute: its own namespace
+    finally:
+        subprocess.run([*nsenter, "ip", "addr", "replace", "169.254.169.254/32", "dev", dev], check=True)
+    assert root_cause(ovn_lab, "vm2")[0] == 0

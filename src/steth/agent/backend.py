@@ -25,6 +25,7 @@ MODULES = {
     "links": "probes.links",
     "vlan": "probes.vlan",
     "netns_probes": "probes.netns_probes",
+    "listeners": "probes.listeners",
     "vmprobe": "probes.vmprobe",
     "iperf": "probes.iperf",
     "captures": "agent.captures",

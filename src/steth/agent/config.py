@@ -47,6 +47,11 @@ class AgentSettings:
     state_dir: str = _setting(
         "/var/lib/steth-agent", "Where the agent records its leases (host changes it must undo). Mode 0700."
     )
+    netns_dirs: str | None = _setting(
+        None,
+        "Further directories of named network namespaces, searched before /run/netns (colon-separated): "
+        "e.g. a lab node's own, whose metadata agent has its own /run/netns.",
+    )
     iperf_ports: tuple[int, int] = _setting(
         (5201, 5299), "Ports the agent may give iperf3 servers, FIRST-LAST.", text="5201-5299"
     )

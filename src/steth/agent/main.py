@@ -36,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = config.load(sys.argv[1:] if argv is None else argv)
         config.check_state_dir(settings.state_dir)
+        if settings.netns_dirs:
+            from ..host import netns
+
+            netns.configure(settings.netns_dirs.split(":"))
         tokens = Tokens(settings.token_file)
         config.require_tls_or_insecure(settings)
         metrics_tokens = Tokens(settings.metrics_token_file) if settings.metrics_token_file else None

@@ -14,6 +14,7 @@ from ..wire.iperf import (
     IperfServerStop,
 )
 from ..wire.linuxbridge import LinuxBridgeShow
+from ..wire.listeners import NetnsListeners
 from ..wire.models import (
     AgentInfo,
     DhcpTraceRequest,
@@ -202,6 +203,10 @@ async def tcp_connect(c: AgentClient, node: NodeConfig, req: TcpConnectRequest) 
 
 async def router_state(c: AgentClient, node: NodeConfig, netns: str) -> RouterState:
     return await c.request(node, "GET", f"/v1/netns/{quote(netns, safe='')}/router-state", result=RouterState)
+
+
+async def netns_listeners(c: AgentClient, node: NodeConfig, netns: str) -> NetnsListeners:
+    return await c.request(node, "GET", f"/v1/netns/{quote(netns, safe='')}/listeners", result=NetnsListeners)
 
 
 async def inject_vm(c: AgentClient, node: NodeConfig, req: VmProbeRequest) -> VmProbeResponse:

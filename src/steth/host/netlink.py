@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -15,6 +16,14 @@ _SCOPES = {0: "global", 200: "site", 253: "link", 254: "host", 255: "nowhere"}
 _STAT_FIELDS = tuple(LinkStats.model_fields)
 
 
+def _ns_path(name: str) -> str:
+    """A name under /run/netns as pyroute2 takes it; a full path when another searched directory holds it."""
+    from . import netns as host_netns
+
+    found = host_netns.path(name)
+    return name if found == os.path.join(host_netns.NETNS_DIR, name) else found
+
+
 @contextmanager
 def iproute(netns: str | None = None) -> Iterator[Any]:
     """An IPRoute socket, in ``netns`` if given; pyroute2 errors become HostError."""
@@ -23,7 +32,7 @@ def iproute(netns: str | None = None) -> Iterator[Any]:
     try:
         # flags=0: pyroute2's default (O_CREAT) would create a namespace that does not exist, e.g.
         # one deleted while /v1/netns lists them; reading must never create anything.
-        ipr = IPRoute(netns=netns, flags=0) if netns else IPRoute()
+        ipr = IPRoute(netns=_ns_path(netns), flags=0) if netns else IPRoute()
     except Exception as exc:  # pyroute2 raises OSError, NetlinkError, FileNotFoundError
         where = f"namespace {netns!r}" if netns else "this host"
         raise HostError(f"cannot open netlink in {where}: {exc}") from exc
@@ -114,12 +123,13 @@ def get_interface(name: str, netns: str | None = None) -> Interface | None:
 
 
 def list_namespaces(names: Collection[str] | None = None) -> list[Namespace]:
-    """Named network namespaces (as in /run/netns) with their interfaces; only ``names`` when given (reading
-    each namespace's interfaces is the slow part on a node with hundreds of them)."""
-    from pyroute2 import netns as pr_netns
+    """Named network namespaces (in /run/netns and the agent's other namespace directories) with their
+    interfaces; only ``names`` when given (reading each namespace's interfaces is the slow part on a node
+    with hundreds of them)."""
+    from . import netns as host_netns
 
     result = []
-    for name in sorted(pr_netns.listnetns()):
+    for name in host_netns.names():
         if names is not None and name not in names:
             continue
         try:

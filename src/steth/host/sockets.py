@@ -18,17 +18,23 @@ TCP_LISTEN = 10  # the kernel's TCP_LISTEN state (SS_LISTEN in pyroute2)
 
 def listening() -> set[tuple[str, int]]:
     """(address, port) of every listening TCP socket (IPv4 and IPv6) in this namespace."""
+    return {(a, p) for a, p, _ in listening_inodes()}
+
+
+def listening_inodes() -> list[tuple[str, int, int]]:
+    """(address, port, socket inode) of every listening TCP socket in this namespace (the inode names
+    the socket in its owners' /proc/PID/fd)."""
     from pyroute2 import DiagSocket  # loaded when first needed: most agent requests never ask
     from pyroute2.netlink.exceptions import NetlinkError
 
-    found: set[tuple[str, int]] = set()
+    found: list[tuple[str, int, int]] = []
     try:
         with DiagSocket() as diag:
             diag.bind()
             for family in (socket.AF_INET, socket.AF_INET6):
                 for msg in diag.get_sock_stats(family=family, states=1 << TCP_LISTEN, protocol=socket.IPPROTO_TCP):
                     address = str(ipaddress.ip_address(msg.get("idiag_src")))
-                    found.add((address, int(msg.get("idiag_sport"))))
+                    found.append((address, int(msg.get("idiag_sport")), int(msg.get("idiag_inode") or 0)))
     except (NetlinkError, OSError) as exc:
         raise HostError(
             f"cannot list listening TCP sockets over netlink (sock_diag): {exc}",

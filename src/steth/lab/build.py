@@ -196,6 +196,9 @@ class LabBuilder:
             f"unix:{os.path.join(self.state.directory, node.name, 'db.sock')}",
             "--state-dir",
             os.path.join(self.state.directory, node.name, "agent"),
+            # a link to the /run/netns of the node's own daemons (OVN's metadata agent), when they run
+            "--netns-dirs",
+            os.path.join(self.state.directory, node.name, "netns"),
             *lab_tls.agent_args(self.state, topo, node),
         ]
         rec = proc.spawn(argv, netns=topo.node_ns(node), log_path=os.path.join(logs, f"agent-{node.name}.log"))

@@ -232,6 +232,7 @@ def read_sb(config: OvnConfig) -> SbSnapshot:
             chassis=_name(_one(p.chassis)),
             nb_cfg=p.nb_cfg,
             nb_cfg_timestamp=getattr(p, "nb_cfg_timestamp", 0),
+            external_ids=dict(getattr(p, "external_ids", {})),
         )
     bindings = {}
     for b in t.get("Port_Binding", []):

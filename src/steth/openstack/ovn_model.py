@@ -192,6 +192,7 @@ class ChassisPrivate:
     chassis: str = ""  # Chassis name it belongs to ("" once the Chassis row is gone)
     nb_cfg: int = 0
     nb_cfg_timestamp: int = 0
+    external_ids: dict[str, str] = field(default_factory=dict)  # neutron:ovn-metadata-sb-cfg (metadata agent)
 
 
 @dataclass(frozen=True)

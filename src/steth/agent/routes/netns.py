@@ -1,5 +1,5 @@
-"""/v1/netns/{name}/iptables, /v1/netns/{name}/router-state and /v1/tcp-connect: read-only probes inside
-qrouter-/qdhcp- namespaces; /v1/inject/vm: the VM's own packet (doctor's probe of the VM's path)."""
+"""/v1/netns/{name}/iptables, /router-state, /listeners and /v1/tcp-connect: read-only probes inside
+qrouter-/qdhcp-/ovnmeta- namespaces; /v1/inject/vm: the VM's own packet (doctor's probe of the VM's path)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from ...wire.listeners import NetnsListeners
 from ...wire.models import IptablesResponse, TcpConnectRequest, TcpConnectResult
 from ...wire.validators import NetnsName
 from ...wire.vmprobe import RouterState, VmProbeRequest, VmProbeResponse
@@ -28,6 +29,11 @@ def router(ctx: AgentContext) -> APIRouter:
     @r.get("/netns/{name}/router-state", response_model=RouterState)
     def router_state(name: NetnsName) -> RouterState:
         return ctx.backend.netns_probes.router_state(name)
+
+    @r.get("/netns/{name}/listeners", response_model=NetnsListeners)
+    def listeners(name: NetnsName) -> NetnsListeners:
+        """Listening TCP sockets in the namespace and the processes holding them (e.g. ovnmeta-'s haproxy)."""
+        return ctx.backend.listeners.listeners(name)
 
     @r.post("/inject/vm", response_model=VmProbeResponse)
     def inject_vm(req: VmProbeRequest) -> VmProbeResponse:

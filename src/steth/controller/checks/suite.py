@@ -20,7 +20,7 @@ from .. import api
 from ..client import AgentClient
 from ..config import ControllerConfig, NodeConfig
 from ..discovery import nodes_from_agents
-from . import bandwidth, dvr_agents, lb_nodes, mesh, mtu, neutron_agents, ovs_bridges, vlan
+from . import bandwidth, dvr_agents, lb_nodes, mesh, mtu, neutron_agents, ovn_metadata_agents, ovs_bridges, vlan
 from .bandwidth_rounds import round_robin
 from .cloud_facts import NO_CLOUD, Cloud, vlan_plan
 from .nodes import NodeView, discover
@@ -310,6 +310,9 @@ async def run(
     if cloud.usable and dvr_agents.is_dvr(cloud.agents or []):  # distributed routers: agent modes by node role
         verdict, lines = dvr_agents.findings(cloud.agents or [])
         steps.append(Step("dvr-agents", f"{cloud.name}: L3 agent modes", verdict, lines))
+    if cloud.usable and ovn_metadata_agents.is_ovn(cloud.agents or []):  # ML2/OVN: metadata agent per chassis
+        verdict, lines = ovn_metadata_agents.findings(cloud.agents or [])
+        steps.append(Step("ovn-metadata", f"{cloud.name}: OVN Metadata agents", verdict, lines))
 
     t = time.perf_counter()
     progress("ovs bridges")

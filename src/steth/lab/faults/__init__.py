@@ -6,7 +6,20 @@ names its area; no kind module imports another).
 
 from __future__ import annotations
 
-from . import agents, dataplane, dvr, l3, linuxbridge, neutron_undo, ovn, ovn_chassis, ports, router_dp, underlay  # noqa: F401 - registers the kinds
+from . import (  # noqa: F401 - registers the kinds
+    agents,
+    dataplane,
+    dvr,
+    l3,
+    linuxbridge,
+    neutron_undo,
+    ovn,
+    ovn_chassis,
+    ovn_metadata,  # noqa: F401 - registers ovn-metadata-down
+    ports,
+    router_dp,
+    underlay,
+)
 from .registry import KINDS, PARAMS, FaultContext, FaultKind, add, kind, kinds_in, remove, remove_all
 from .underlay import tbf_argv
 

@@ -38,6 +38,13 @@ def parse_lease(line: str) -> dict[str, str] | None:
     return out
 
 
+def static_routes(text: str) -> list[tuple[str, str]]:
+    """Host and network routes of DHCP option 121 (``dst,via,dst,via``), the default route left out."""
+    items = [x for x in text.split(",") if x]
+    pairs = list(zip(items[0::2], items[1::2], strict=False))
+    return [(dst, via) for dst, via in pairs if not dst.startswith("0.0.0.0/")]
+
+
 def create_ports(svc: Services, conn: Any, overlay: Overlay) -> None:
     """A Neutron port per planned VM, bound to its node, in the lab's security group (recorded one by one)."""
     for plan in overlay.vms:
@@ -75,7 +82,7 @@ def udhcpc_script(svc: Services) -> str:
     svc.write(
         path,
         '#!/bin/sh\n[ "$1" = bound ] && echo "LEASE ip=$ip mask=$mask serverid=$serverid router=$router '
-        'dns=$dns"\nexit 0\n',
+        "dns=$dns staticroutes=$(echo $staticroutes | tr ' ' ,)\"\nexit 0\n",
     )
     os.chmod(path, 0o755)
     return path
@@ -85,7 +92,8 @@ def lease(svc: Services, vm: VMRecord, script: str, timeout: float = 40) -> None
     """DHCP in the VM namespace with busybox udhcpc (retries until ``timeout``); address and route from it."""
     deadline = time.monotonic() + timeout
     last = ""
-    udhcpc = ["busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "5", "-T", "2", "-s", script]
+    udhcpc = ["busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "5", "-T", "2", "-O", "staticroutes"]
+    udhcpc += ["-s", script]
     while time.monotonic() < deadline:
         done = subprocess.run(
             ["ip", "netns", "exec", vm.namespace, *udhcpc],
@@ -103,6 +111,8 @@ def lease(svc: Services, vm: VMRecord, script: str, timeout: float = 40) -> None
                     ipr.addr("replace", index=idx, address=kv["ip"], prefixlen=prefix)
                     if kv.get("router"):  # the subnet's gateway: the Neutron router's interface
                         ipr.route("replace", dst="0.0.0.0/0", gateway=kv["router"], oif=idx)
+                    for dst, via in static_routes(kv.get("staticroutes", "")):  # OVN: 169.254.169.254/32
+                        ipr.route("replace", dst=dst, gateway=via, oif=idx)
                 vm.lease_ip = kv["ip"]
                 vm.dhcp_server = kv.get("serverid", "")
                 vm.router = kv.get("router", "")

@@ -5,8 +5,9 @@ agents; OVN central (NB and SB as 3-member Raft clusters, ovn-northd: central.py
 ``mechanism_drivers = ovn`` and ``service_plugins = ovn-router``; on every node its own OVS and an
 ovn-controller (chassis.py; the network node is the gateway chassis). Then the overlay (config.py): a
 VLAN and a Geneve network with OVN's native DHCP, the external network with the internet namespace, a
-router with SNAT, a security group, VMs plugged on br-int with their iface-id, a floating IP on vm1;
-``up`` ends by proving DHCP leases, SNAT and DNAT.
+router with SNAT, a security group, VMs plugged on br-int with their iface-id, a floating IP on vm1; the
+metadata path (metadata.py: neutron-ovn-metadata-agent per compute node, a stand-in for Nova's metadata API);
+``up`` ends by proving DHCP leases, SNAT and DNAT, and metadata from 169.254.169.254.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ..ml2ovs import plug
 from ..ml2ovs.config import EXT_BRIDGE
 from ..record import NeutronRecord
 from ..services import Services, neutron_dir, port_free, ports_for, wait
-from . import chassis, config
+from . import chassis, config, metadata
 from .central import Central
 
 Progress = Callable[[str], None]
@@ -58,7 +59,10 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
     """Build the ML2/OVN part of a lab whose underlay is up; raises LabError (the caller tears down)."""
     t0 = time.monotonic()
 
+    phases: list[list] = []  # [seconds since the start, what began]: benchmarks/ovn_lab.py prints them
+
     def step(msg: str) -> None:
+        phases.append([round(time.monotonic() - t0, 1), msg])
         progress(f"[{time.monotonic() - t0:5.1f} s] {msg}")
 
     overlay = config.overlay(topo)
@@ -80,32 +84,46 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
     )
     step("OVN central: NB and SB as 3-member Raft clusters")
     central.start()
-    step("MariaDB")
-    svc.start_mariadb()
-    step("neutron-db-manage upgrade heads")
-    svc.start_server()  # neutron-server starts while OVN and the chassis come up
-    central.wait()
-    central.northd()
-    step(f"Open vSwitch and ovn-controller on {len(topo.nodes)} nodes")
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
-        for f in [pool.submit(chassis.start, svc, topo, central, n) for n in topo.nodes]:
-            f.result()
-    step(f"the internet namespace ({overlay.internet.host}, DNS {overlay.internet.dns})")
     net_node = next(n for n in topo.nodes if n.role == "network")
-    internet.build(svc, topo, overlay, lambda port: ovs_node.add_port(svc, net_node.name, EXT_BRIDGE, port))
-    chassis.registered(svc, topo, central)
+
+    def neutron_side() -> None:
+        step("MariaDB, then neutron-db-manage upgrade heads, then neutron-server")
+        svc.start_mariadb()
+        svc.start_server()
+        step("neutron-server started (the schema made)")
+
+    def chassis_side() -> None:
+        """OVN's side needs neither MariaDB nor Neutron: it comes up while the schema is made."""
+        central.wait()
+        central.northd()
+        step(f"Open vSwitch and ovn-controller on {len(topo.nodes)} nodes")
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            for f in [pool.submit(chassis.start, svc, topo, central, n) for n in topo.nodes]:
+                f.result()
+        step(f"the internet namespace ({overlay.internet.host}, DNS {overlay.internet.dns})")
+        internet.build(svc, topo, overlay, lambda port: ovs_node.add_port(svc, net_node.name, EXT_BRIDGE, port))
+        chassis.registered(svc, topo, central)
+        step(f"neutron-ovn-metadata-agent on {len(metadata.hosts(topo))} compute nodes, the Nova metadata stand-in")
+        metadata.start(svc, topo, central)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        sides = [pool.submit(neutron_side), pool.submit(chassis_side)]
+        for f in sides:
+            f.result()
     step("waiting for neutron-server")
     svc.wait_api()
     what = "neutron_pg_drop Port_Group in NB (neutron-server's OVN start-up)"
     wait(what, lambda: chassis.pg_drop_ready(svc, central), 30, alive=svc.exited("neutron-server"), log=svc.logs)
     conn = connection(state)
-    svc.wait_agents(conn, len(topo.nodes))  # one OVN Controller (Gateway) agent per chassis
+    # one OVN Controller (Gateway) agent per chassis, one OVN Metadata agent per compute chassis
+    svc.wait_agents(conn, len(topo.nodes) + len(metadata.hosts(topo)))
     step("networks, subnets, router, security group, ports, floating IP")
     resources.tenant_networks(svc, conn, overlay)
     resources.external(svc, conn, overlay)
     resources.router(svc, conn, overlay)
     resources.security_group(svc, conn, overlay)
     vms.create_ports(svc, conn, overlay)
+    metadata.write_instances(svc)  # the stand-in learns the VMs' instance ids
     resources.floating_ips(svc, conn, overlay)
     for vm in rec.vms:
         vms.create_namespace(svc, vm)
@@ -119,8 +137,12 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(rec.vms) or 1) as pool:
         for f in [pool.submit(vms.lease, svc, vm, script) for vm in rec.vms]:
             f.result()
-    step("router: SNAT from every VM, DNAT to the floating IP")
-    north_south(rec, svc.logs)
+    step("router: SNAT from every VM, DNAT to the floating IP; metadata from 169.254.169.254")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        proofs = [pool.submit(north_south, rec, svc.logs), pool.submit(metadata.prove, svc, topo)]
+        for f in proofs:
+            f.result()
     rec.up_seconds = round(time.monotonic() - t0, 1)
+    rec.ovn["phases"] = [*phases, [rec.up_seconds, "done"]]
     svc.save()
     return rec

@@ -30,6 +30,8 @@ BINARIES = (
     "busybox",
     "dnsmasq",
     "ping",
+    "neutron-ovn-metadata-agent",
+    "haproxy",
 )
 # [DEFAULT] of neutron.conf for ML2/OVN
 SERVER_DEFAULTS = {
@@ -71,7 +73,9 @@ def ml2_section(central: Central, dns: str) -> dict[str, dict[str, Any]]:
             "ovn_nb_connection": tcp_remotes(central.ports.nb[:1]),
             "ovn_sb_connection": tcp_remotes(central.ports.sb),
             "ovn_l3_scheduler": "leastloaded",
-            "ovn_metadata_enabled": "false",
+            # a metadata port (localport, device_owner network:distributed) per network and the DHCP route
+            # 169.254.169.254/32 via its address; neutron-ovn-metadata-agent serves it (metadata.py)
+            "ovn_metadata_enabled": "true",
             "enable_distributed_floating_ip": "false",
             "neutron_sync_mode": "log",
             "dns_servers": dns,  # O9: else the host's resolver is handed out by OVN's DHCP
