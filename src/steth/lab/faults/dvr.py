@@ -46,7 +46,7 @@ def _restart(step: undo.Step) -> None:
     if state is None or rec is None:
         raise LabError(f"lab {step['lab']} is gone: nothing to restart")
     topo = build_topology(state.lab, state.computes, state.cidrs)
-    agents.restart_l3(Services(state, rec), topo, topo.node(step["node"]), mode_ini(step["mode"]))
+    agents.restart_l3(Services(state, rec), topo, topo.node(step["node"]), mode_ini(step["mode"]), synced=True)
 
 
 undo.register(UNDO_RESTART, _restart)

@@ -67,12 +67,31 @@ def _argv_has(pid: int, word: str) -> bool:
         return False
 
 
-def restart_l3(svc: Services, topo: Topology, node: Node, ini_name: str) -> None:
-    """Stop the node's L3 agent (if it runs) and start it again with ``ini_name`` (its agent_mode)."""
+ROUTER_SYNC_TIMEOUT = 90.0  # a restarted L3 agent's full sync of the lab's one router (~5-20 s, loaded more)
+
+
+def restart_l3(svc: Services, topo: Topology, node: Node, ini_name: str, synced: bool = False) -> None:
+    """Stop the node's L3 agent (if it runs) and start it again with ``ini_name`` (its agent_mode).
+
+    ``synced`` (a repair): return once the new agent has processed the lab's router. Until then it is still
+    rebuilding what it owns (a compute node's fip- namespace, its fg- and rfp- ports), and the next fault or
+    check would meet a half-built namespace."""
+    log = os.path.join(svc.logs, f"l3-agent-{node.name}.log")
+    offset = os.path.getsize(log) if os.path.exists(log) else 0
     running = l3_process(svc.rec, node.name)
     if running is not None:
         proc.terminate(running, timeout=10.0)
     start_l3(svc, topo, node, ini_name)
+    if synced and svc.rec.router is not None:
+        needle = f"Finished a router update for {svc.rec.router.id}"
+
+        def processed() -> bool:
+            with open(log, errors="replace") as fh:
+                fh.seek(offset)
+                return needle in fh.read()
+
+        what = f"the restarted L3 agent of {node.name} processing router {svc.rec.router.id}"
+        wait(what, processed, ROUTER_SYNC_TIMEOUT, alive=svc.exited(f"l3-agent-{node.name}"), log=log)
 
 
 def start(svc: Services, topo: Topology, dvr: bool = False) -> None:
