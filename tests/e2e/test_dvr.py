@@ -91,14 +91,14 @@ def test_lab_routes_on_every_compute_node(dvr_lab):
     assert "compute-2/qr:R." in east and "compute-2/qr-out:R." in east and "network/" not in east, east
 
 
-# kind, params, affected VM, root check, words of the cause, a VM the fault does not touch. A case on vm1's
-# floating IP follows one that ended with vm1 healthy: a restarted L3 agent still rebuilding the fip- namespace
-# (after dvr-l3-wrong-mode, whose repair proves vm2) would make a deleted one "incomplete", not "missing"
+# kind, params, affected VM, root check, words of the cause, a VM the fault does not touch. dvr-fip-ns-removed
+# follows dvr-l3-wrong-mode on purpose: that repair restarts compute-1's L3 agent, and it must return only once
+# the agent has rebuilt the fip- namespace (CI once met it half-built: "incomplete", not "missing")
 CASES = [
     ("dvr-l3-agent-down", ["--node", "compute-1"], "vm1", "L3 agents on the path alive", "L3 agent down", "vm3"),
     ("dvr-fg-dead-tag", ["--node", "compute-1"], "vm1", "fip- gateway port on br-int", "dead-tagged", "vm3"),
-    ("dvr-fip-ns-removed", ["--node", "compute-1"], "vm1", "floating IP namespace", "namespace missing", "vm3"),
     ("dvr-l3-wrong-mode", ["--node", "compute-1"], "vm2", "L3 agent modes", "wrong agent_mode", "vm4"),
+    ("dvr-fip-ns-removed", ["--node", "compute-1"], "vm1", "floating IP namespace", "namespace missing", "vm3"),
     ("dvr-sg-port-removed", ["--network", "vlan"], "vm3", "SNAT namespace", "SNAT port of the subnet", "vm4"),
 ]
 
