@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from steth.controller.decode import summarize
 from steth.host import dhcp_frames
-from steth.wire import frames
+from steth.wire import bootp, frames
 from steth.wire.pcap import PcapFormatError, PcapFramer
 
 DECODERS = [
@@ -23,7 +23,7 @@ DECODERS = [
     frames.tcp,
     frames.vxlan,
     frames.geneve,
-    frames.dhcp,
+    bootp.dhcp,
 ]
 FUZZ = settings(max_examples=300, deadline=None)
 

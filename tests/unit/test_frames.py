@@ -10,7 +10,7 @@ import pytest
 
 from steth.host.dhcp_frames import discover
 from steth.host.inet import checksum
-from steth.wire import frames
+from steth.wire import bootp, frames
 
 MAC_A = bytes.fromhex("020000000001")
 MAC_B = bytes.fromhex("fa163e00000b")
@@ -155,7 +155,7 @@ def test_dhcp_options_and_vxlan_around_a_discover():
     ip = frames.ipv4(eth.payload)
     assert checksum(eth.payload[:20]) == 0  # a valid header sums to zero
     u = frames.udp(ip.payload)
-    d = frames.dhcp(u.payload)
+    d = bootp.dhcp(u.payload)
     assert (d.op, d.xid, d.chaddr, d.yiaddr, d.message_type, d.server_id) == (1, 0x1234ABCD, MAC_B, "0.0.0.0", 1, None)
     assert d.options[61] == b"\x01" + MAC_B  # client identifier
     vx = frames.vxlan(b"\x08\0\0\0" + (5001).to_bytes(3, "big") + b"\0" + disc)
@@ -164,11 +164,11 @@ def test_dhcp_options_and_vxlan_around_a_discover():
 
 
 def test_dhcp_refuses_what_is_not_dhcp_and_reads_options_defensively():
-    bootp = bytearray(240)
-    assert frames.dhcp(bytes(bootp)) is None  # no magic cookie
-    bootp[236:240] = frames.DHCP_MAGIC
-    msg = frames.dhcp(bytes(bootp) + bytes([0, 0, 53, 1, 2, 54, 4, 10, 0, 0, 2, 53, 1, 5, 255, 53, 1, 6]))
+    msg_bytes = bytearray(240)
+    assert bootp.dhcp(bytes(msg_bytes)) is None  # no magic cookie
+    msg_bytes[236:240] = bootp.DHCP_MAGIC
+    msg = bootp.dhcp(bytes(msg_bytes) + bytes([0, 0, 53, 1, 2, 54, 4, 10, 0, 0, 2, 53, 1, 5, 255, 53, 1, 6]))
     assert msg.message_type == 2 and msg.server_id == "10.0.0.2"  # pads skipped, first wins, END ends
-    cut = frames.dhcp(bytes(bootp) + bytes([54, 4, 10, 0]))  # option cut short
+    cut = bootp.dhcp(bytes(msg_bytes) + bytes([54, 4, 10, 0]))  # option cut short
     assert cut.server_id is None and cut.message_type is None
-    assert frames.dhcp(bytes(bootp) + bytes([53])).options == {}
+    assert bootp.dhcp(bytes(msg_bytes) + bytes([53])).options == {}

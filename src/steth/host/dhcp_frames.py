@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import CapabilityMissing, HostError
-from ..wire import frames
+from ..wire import bootp, frames
 from . import netns as netns_mod
 from .inet import checksum as _checksum
 
@@ -81,9 +81,9 @@ def parse(frame: bytes, outgoing: bool = False, now: float = 0.0, _vni: int | No
         vx = frames.vxlan(udp.payload)
         if vx is not None:
             return parse(vx.inner, outgoing, now, _vni=vx.vni)
-    if {udp.sport, udp.dport} - {frames.DHCP_SERVER_PORT, frames.DHCP_CLIENT_PORT}:
+    if {udp.sport, udp.dport} - {bootp.DHCP_SERVER_PORT, bootp.DHCP_CLIENT_PORT}:
         return None
-    msg = frames.dhcp(udp.payload)
+    msg = bootp.dhcp(udp.payload)
     mtype = msg.message_type if msg is not None else None
     if msg is None or mtype is None:
         return None
@@ -119,7 +119,7 @@ def tunnel_endpoints(frame: bytes) -> tuple[str, str] | None:
 def discover(mac: str, xid: int) -> bytes:
     """A broadcast DHCPDISCOVER from ``mac`` as a complete Ethernet frame (checksums filled in)."""
     hw = frames.mac_bytes(mac)
-    bootp = struct.pack(
+    fixed = struct.pack(
         "!BBBBIHH4s4s4s4s16s64s128s",
         1,
         1,
@@ -136,8 +136,8 @@ def discover(mac: str, xid: int) -> bytes:
         b"\0" * 64,
         b"\0" * 128,
     )
-    options = frames.DHCP_MAGIC + bytes([53, 1, 1, 61, 7, 1]) + hw + bytes([55, 3, 1, 3, 6, 57, 2, 0x05, 0xDC, 255])
-    payload = bootp + options + b"\0" * max(0, 300 - len(bootp) - len(options))
+    options = bootp.DHCP_MAGIC + bytes([53, 1, 1, 61, 7, 1]) + hw + bytes([55, 3, 1, 3, 6, 57, 2, 0x05, 0xDC, 255])
+    payload = fixed + options + b"\0" * max(0, 300 - len(fixed) - len(options))
     src, dst = b"\0" * 4, b"\xff" * 4
     udp_len = 8 + len(payload)
     pseudo = src + dst + struct.pack("!BBH", 0, 17, udp_len)
