@@ -10,6 +10,9 @@ import os
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 from ...errors import LabError
@@ -17,7 +20,9 @@ from ...host import netlink
 from .. import namespaces
 from .overlay import Overlay
 from .record import VMRecord
-from .services import Services, env
+from .services import Services, env, wait
+
+PORT_ACTIVE_TIMEOUT = 90.0
 
 
 def parse_lease(line: str) -> dict[str, str] | None:
@@ -125,3 +130,26 @@ def lease(svc: Services, vm: VMRecord, script: str, timeout: float = 40) -> None
 
 def port_active(conn: Any, port_id: str) -> bool:
     return conn.network.get_port(port_id).status == "ACTIVE"
+
+
+def plug_and_lease(
+    svc: Services,
+    conn: Any,
+    plug_vm: Callable[[VMRecord], None],
+    step: Callable[[str], None],
+    dhcp: str = "DHCP leases",
+) -> None:
+    """Every VM of the lab: its namespace, plugged the backend's way (``plug_vm``), its port ACTIVE in
+    Neutron, then a lease from the network's DHCP (all VMs at once)."""
+    for vm in svc.rec.vms:
+        create_namespace(svc, vm)
+        plug_vm(vm)
+        svc.save()
+    step("waiting for the VMs' ports to become ACTIVE")
+    for vm in svc.rec.vms:
+        wait(f"port of {vm.name} ACTIVE", partial(port_active, conn, vm.port_id), PORT_ACTIVE_TIMEOUT, log=svc.logs)
+    step(dhcp)
+    script = udhcpc_script(svc)
+    with ThreadPoolExecutor(max_workers=len(svc.rec.vms) or 1) as pool:
+        for f in [pool.submit(lease, svc, vm, script) for vm in svc.rec.vms]:
+            f.result()

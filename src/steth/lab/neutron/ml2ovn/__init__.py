@@ -31,7 +31,6 @@ from . import chassis, config, metadata
 from .central import Central
 
 Progress = Callable[[str], None]
-PORT_ACTIVE_TIMEOUT = 90.0
 NORTH_SOUTH_TIMEOUT = 60.0
 
 
@@ -125,18 +124,7 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet) -> NeutronR
     vms.create_ports(svc, conn, overlay)
     metadata.write_instances(svc)  # the stand-in learns the VMs' instance ids
     resources.floating_ips(svc, conn, overlay)
-    for vm in rec.vms:
-        vms.create_namespace(svc, vm)
-        plug.plug(svc, topo, vm)
-    step("waiting for the VMs' ports to become ACTIVE")
-    for vm in rec.vms:
-        what = f"port of {vm.name} ACTIVE"
-        wait(what, lambda vm=vm: vms.port_active(conn, vm.port_id), PORT_ACTIVE_TIMEOUT, log=svc.logs)
-    step("DHCP leases from OVN")
-    script = vms.udhcpc_script(svc)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(rec.vms) or 1) as pool:
-        for f in [pool.submit(vms.lease, svc, vm, script) for vm in rec.vms]:
-            f.result()
+    vms.plug_and_lease(svc, conn, lambda vm: plug.plug(svc, topo, vm), step, "DHCP leases from OVN")
     step("router: SNAT from every VM, DNAT to the floating IP; metadata from 169.254.169.254")
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         proofs = [pool.submit(north_south, rec, svc.logs), pool.submit(metadata.prove, svc, topo)]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import concurrent.futures
 import time
 from collections.abc import Callable
-from functools import partial
 
 from ...state import LabState
 from ...topology import Topology
@@ -19,11 +18,10 @@ from .. import internet, l3check, resources, vms
 from ..api import connection
 from ..overlay import build as build_overlay
 from ..record import NeutronRecord
-from ..services import Services, neutron_dir, ports_for, wait
+from ..services import Services, neutron_dir, ports_for
 from . import agents, config, dvr, node, plug, views
 
 Progress = Callable[[str], None]
-PORT_ACTIVE_TIMEOUT = 90.0
 
 
 def _quiet(_: str) -> None:
@@ -81,18 +79,7 @@ def up(state: LabState, topo: Topology, progress: Progress = _quiet, distributed
     resources.security_group(svc, conn, overlay)
     vms.create_ports(svc, conn, overlay)
     resources.floating_ips(svc, conn, overlay)
-    for vm in rec.vms:
-        vms.create_namespace(svc, vm)
-        plug.plug(svc, topo, vm)
-    step("waiting for the VMs' ports to become ACTIVE")
-    for vm in rec.vms:
-        what = f"port of {vm.name} ACTIVE"
-        wait(what, partial(vms.port_active, conn, vm.port_id), PORT_ACTIVE_TIMEOUT, log=svc.logs)
-    step("DHCP leases")
-    script = vms.udhcpc_script(svc)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=len(rec.vms) or 1) as pool:
-        for f in [pool.submit(vms.lease, svc, vm, script) for vm in rec.vms]:
-            f.result()
+    vms.plug_and_lease(svc, conn, lambda vm: plug.plug(svc, topo, vm), step)
     step("router: SNAT from every VM, DNAT to the floating IP")
     l3check.l3_wait(rec, svc.exited("l3-agent-network"), svc.logs)
     rec.up_seconds = round(time.monotonic() - t0, 1)
