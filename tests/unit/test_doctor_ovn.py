@@ -143,3 +143,26 @@ def test_a_missing_tunnel_port_is_named():
     ev[OVS] = {"compute-1": OvsShowResponse(ovs_available=True, verdict=Verdict.OK, bridges=br_int())}
     root = diagnose(CHAIN.judge(healthy(router=None, router_port=None, to=None), ev)).root_cause
     assert root is not None and root.cause == "tunnel endpoint missing" and "10.0.99.10 (network)" in root.evidence
+
+
+def test_a_tunnel_whose_bfd_is_down_is_named_and_one_up_passes():
+    # ovn-controller enables BFD toward gateway chassis: a tunnel that drops Geneve shows state down there
+    def shown(state: str) -> OvsShowResponse:
+        bridges = br_int("10.0.99.10")
+        iface = bridges[0].ports[0].interfaces[0]
+        iface.bfd = {"enable": "true"}
+        iface.bfd_status = {"state": state, "diagnostic": "Control Detection Time Expired" if state != "up" else ""}
+        return OvsShowResponse(ovs_available=True, verdict=Verdict.OK, bridges=bridges)
+
+    for state, verdict in (("down", "fail"), ("up", "ok")):
+        ev = Evidence()
+        ev[OVN_DB] = lab_db()
+        ev[OVS] = {"compute-1": shown(state)}
+        judged = CHAIN.judge(healthy(router=None, router_port=None, to=None), ev)
+        row = next(r for r in judged if r.check == "OVN tunnels of the host")
+        assert row.verdict.value == verdict, row
+        if verdict == "fail":
+            assert row.cause.startswith("tunnel BFD down") and row.catalogue == 5
+            assert "network (10.0.99.10): BFD down, Control Detection Time Expired" in row.evidence
+        else:
+            assert "BFD up on 1" in row.evidence

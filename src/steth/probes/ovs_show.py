@@ -35,6 +35,8 @@ def _iface(row: dict) -> OvsInterfaceInfo:
         external_ids=dict(row.get("external_ids") or {}),
         options=options,
         peer=options.get("peer") if row.get("type") == "patch" else None,
+        bfd=dict(row.get("bfd") or {}),
+        bfd_status=dict(row.get("bfd_status") or {}),
     )
 
 

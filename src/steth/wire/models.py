@@ -156,6 +156,8 @@ class OvsInterfaceInfo(BaseModel):
     external_ids: dict[str, str] = {}
     options: dict[str, str] = {}  # peer= for patch ports, remote_ip=/local_ip=/key= for tunnels
     peer: str | None = None  # patch peer (options:peer)
+    bfd: dict[str, str] = {}  # BFD configuration (enable=true: ovn-controller turns it on toward gateway chassis)
+    bfd_status: dict[str, str] = {}  # state (up, down, init, admin_down), diagnostic, remote_state, ...
 
 
 class OvsPortInfo(BaseModel):
@@ -220,6 +222,16 @@ class OvsShowResponse(BaseModel):
             for pt in b.ports
             for i in pt.interfaces
             if i.type in TUNNEL_TYPES and i.options.get("remote_ip") and i.ofport
+        }
+
+    def tunnel_interfaces(self) -> dict[str, OvsInterfaceInfo]:
+        """remote_ip -> the tunnel interface toward it."""
+        return {
+            i.options["remote_ip"]: i
+            for b in self.bridges
+            for pt in b.ports
+            for i in pt.interfaces
+            if i.type in TUNNEL_TYPES and i.options.get("remote_ip")
         }
 
 

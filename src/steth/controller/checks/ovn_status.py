@@ -205,6 +205,8 @@ def chassis_ovs(sb: SbSnapshot, shows: dict[str, tuple[OvsShowResponse | None, s
         missing = sorted(f"{ip} ({owner})" for ip, owner in want.items() if ip not in remotes)
         if missing:
             problems.append(f"no tunnel port on its OVS to {', '.join(missing)}")
+        if down := bfd_down(show, want):
+            problems.append(f"tunnels with BFD not up: {'; '.join(down)}")
         text = f"mappings {', '.join(seen) or 'none'}; tunnels to {len(want) - len(missing)} of {len(want)} chassis"
         out.append(
             Finding(
@@ -215,3 +217,14 @@ def chassis_ovs(sb: SbSnapshot, shows: dict[str, tuple[OvsShowResponse | None, s
             )
         )
     return out
+
+
+def bfd_down(show: OvsShowResponse, want: dict[str, str]) -> list[str]:
+    """The tunnels toward ``want`` (remote encap IP -> chassis) whose BFD is on and not up, each as
+    "chassis (ip): BFD state, diagnostic". ovn-controller turns BFD on toward gateway chassis."""
+    return [
+        f"{want[ip]} ({ip}): BFD {i.bfd_status.get('state', 'no state')}"
+        + (f", {i.bfd_status['diagnostic']}" if i.bfd_status.get("diagnostic") else "")
+        for ip, i in sorted(show.tunnel_interfaces().items())
+        if ip in want and i.bfd.get("enable") == "true" and i.bfd_status.get("state") != "up"
+    ]

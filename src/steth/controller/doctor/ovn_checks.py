@@ -16,6 +16,7 @@ from typing import ClassVar
 from ...errors import StethError
 from ...openstack.ovn_model import NbSnapshot, SbSnapshot
 from ...wire.models import OvsShowResponse
+from ..checks.ovn_status import bfd_down
 from .evidence import KINDS, Evidence, Gatherer, Kind, Unprobed, nothing
 from .facts import Facts
 from .model import CheckResult
@@ -335,4 +336,13 @@ class Tunnels(OvnCheck):
                 catalogue=5,
                 next_step=f"ovn-controller on {host}: connected to the SB? the other chassis' ovn-encap-ip right?",
             )
-        return self.ok(f"tunnel ports to all {len(want)} other chassis: {', '.join(sorted(want.values()))}")
+        if down := bfd_down(shown, want):
+            return self.fail(
+                f"{host}'s tunnels with BFD not up: {'; '.join(down)}",
+                cause="tunnel BFD down (the other chassis does not hear this one, or not at all)",
+                catalogue=5,
+                next_step=f"Geneve (UDP 6081) between {host} and those chassis: firewall, underlay route, MTU",
+            )
+        bfd = sum(1 for ip, i in shown.tunnel_interfaces().items() if ip in want and i.bfd.get("enable") == "true")
+        note = f"; BFD up on {bfd}" if bfd else ""
+        return self.ok(f"tunnel ports to all {len(want)} other chassis: {', '.join(sorted(want.values()))}{note}")
