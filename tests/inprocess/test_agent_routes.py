@@ -326,3 +326,21 @@ def test_a_wrong_method_lists_every_method_of_the_path(tmp_path):
                     assert r.status == 405 and r.headers["Allow"] == "GET, POST"
 
     run(go())
+
+
+def test_an_unexpected_error_is_a_json_500_the_controller_shows(tmp_path):
+    # found in CI: a route's unexpected exception came back as Starlette's plain "Internal Server Error",
+    # which the controller could only call "a non-JSON answer"; now its type and message reach the row
+    async def go():
+        async with running_agent(tmp_path) as agent, agent.client() as c:
+
+            def broken(netns=None):
+                raise RuntimeError("netlink dump interrupted")
+
+            agent.ctx.backend.netlink.list_interfaces = broken
+            with pytest.raises(AgentRequestError) as err:
+                await api.interfaces(c, NODE)
+            assert err.value.status == 500
+            assert "RuntimeError: netlink dump interrupted" in err.value.message
+
+    run(go())

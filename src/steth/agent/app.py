@@ -55,6 +55,15 @@ async def _host_error(_: Request, exc: HostError) -> JSONResponse:
     return JSONResponse(status_code=500, content={"detail": str(exc)})
 
 
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """A bug or an error no route expected: 500 with what it was, in the documented JSON shape (the
+    controller shows it), not Starlette's plain-text "Internal Server Error"; the traceback goes to the log."""
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        status_code=500, content={"detail": f"{request.method} {request.url.path}: {type(exc).__name__}: {exc}"}
+    )
+
+
 def create_app(ctx: AgentContext) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -84,6 +93,7 @@ def create_app(ctx: AgentContext) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(HostError, _host_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _internal_error)
 
     @app.get("/v1/health", response_model=Health, tags=["meta"])
     def health() -> Health:

@@ -292,6 +292,8 @@ class AgentClient:
             status, retry_after, raw = await self.exchange(node, method, path, data, extra_timeout)
         if status == 429 and (wait := short_wait(retry_after)) is not None:
             raise AgentBusy(wait, _json(node, raw, self._config.tls) if raw else None)
+        if status >= 400 and raw and not raw.lstrip().startswith((b"{", b"[")):  # a proxy's or server's page
+            raise_for_status(node, method, path, status, {"detail": raw.decode(errors="replace").strip()[:300]})
         if status >= 400 or result is None or not raw:
             payload = _json(node, raw, self._config.tls) if raw else None
             raise_for_status(node, method, path, status, payload)
