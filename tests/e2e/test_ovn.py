@@ -88,7 +88,10 @@ def test_healthy_sync_check(ovn_lab):
 def test_northd_stopped_is_named(ovn_lab):
     fid = add_fault(ovn_lab, "ovn-northd-stopped")
     try:
-        rc, rows = status(ovn_lab)
+        # northd's liveness shows once NB_Global.nb_cfg moves and SB does not follow. `ovn status` asks
+        # Neutron's agents, and Neutron bumps nb_cfg at most every agent_down_time/2 s (ping_all_chassis):
+        # right after the previous test's status nothing moves yet (CI saw rc 0 once). Asked again, it does.
+        rc, rows = eventually(lambda: status(ovn_lab), lambda r: r[0] == 1, timeout=30, what="northd named")
         assert rc == 1
         northd = next(r for r in rows if r["check"] == "northd")
         assert northd["verdict"] == "fail" and "no ovn-northd is translating" in northd["evidence"], northd
