@@ -8,13 +8,9 @@ Each kind is collected once per run, concurrently; the checks (ovn_dpchecks.py) 
 from __future__ import annotations
 
 import asyncio
-import random
-import secrets
-import time
 from dataclasses import dataclass
 
 from ...wire.models import Interface, OvsShowResponse
-from ...wire.vmprobe import VmProbeRequest
 from .. import api
 from ..checks import dhcp, dhcp_ovn
 from ..checks.dhcp_port import PortFacts
@@ -22,8 +18,7 @@ from .evidence import KINDS, Gatherer, Kind, PerHost, Unprobed, guarded, nothing
 from .ovn_checks import OVN_DB, OvnDb
 from .ovn_path import NodeView, OvnPath, gateway_chassis, plan, target_for
 from .ovs_evidence import OVS, vif
-from .vm_path import ProbeId, judge, tally
-from .vm_probe import VmProbe, run_path
+from .vm_probe import VmProbe, probe_path
 
 DHCP_WINDOW = 4.0  # ovn-controller answers at once (pinctrl); the trace ends SETTLE after the OFFER
 DHCP_SETTLE = 0.5
@@ -82,29 +77,7 @@ async def _vm_probe(g: Gatherer) -> OvnProbe | Unprobed | None:
     views = {h: v for h, v in (await g.get(OVN_NODES)).items() if isinstance(v, NodeView)}
     bridge, _port, iface = found
     path = plan(f, db.nb, db.sb, t, iface.name, views)
-    token = secrets.token_hex(8)
-    req = VmProbeRequest(
-        mac=f.vm_port.mac_address,
-        src_ip=fixed,
-        gateway_mac=t.next_hop_mac,
-        dst_ip=t.address,
-        protocol="tcp" if t.port else "icmp",
-        port=t.port,
-        ident=random.randint(33000, 60999),
-        token=token,
-        bridge=bridge.name,
-        ovs_port=iface.name,
-    )
-    t0 = time.monotonic()
-    got = await run_path(g, path.hops, t, req)
-    if isinstance(got, Unprobed):
-        return OvnProbe(path, got)
-    probe = ProbeId(req.protocol, token, t.port)
-    for h, packets in zip(path.hops, got[1]):
-        tally(h, packets, probe)
-    where = f"{t.address}:{t.port}" if t.port else t.address
-    verdict = judge(path.hops, got[0].injected, where)
-    return OvnProbe(path, VmProbe(t, path.hops, got[0].injected, got[0].detail, verdict, time.monotonic() - t0))
+    return OvnProbe(path, await probe_path(g, t, fixed, path.hops, {"bridge": bridge.name, "ovs_port": iface.name}))
 
 
 async def _dhcp(g: Gatherer) -> dhcp.Analysis | Unprobed | None:
