@@ -18,7 +18,7 @@ from .ovn_checks import OVN_DB, OvnDb
 from .ovn_dataplane import OVN_DHCP, OVN_NODES, OVN_VM_PROBE, OvnProbe
 from .ovn_path import NodeView, OvnPath, gateway_chassis
 from .registry import Check, check
-from .vm_checks import hops_text
+from .vm_checks import probe_text, unanswered
 
 GENEVE_OVERHEAD = encap.overhead("geneve")  # 58 with OVN's 8-byte option, as measured
 
@@ -176,13 +176,9 @@ class OvnVmOwnPacket(Check):
         if isinstance(got.probe, Unprobed):
             return self.unprobed(got.probe)
         p, v = got.probe, got.probe.verdict
-        dest = f"{p.target.address}:{p.target.port} (TCP SYN)" if p.target.port else f"{p.target.address} (ICMP echo)"
-        text = f"{p.target.why} {dest}: {v.reason} [{hops_text(p.hops)}] ({p.seconds:.1f} s)"
+        text = probe_text(p)
         if got.path.notes:
             text += f"; not watched: {'; '.join(got.path.notes)}"
-        errors = sorted({e for h in p.hops for e in h.icmp_errors})
-        if errors:
-            text += f"; ICMP errors about it: {', '.join(errors)}"
         if v.ok:
             return self.ok(text) if v.proven and not got.path.notes else self.skipped(text, unproven=True)
         return self._broken(f, got, text)
@@ -192,15 +188,7 @@ class OvnVmOwnPacket(Check):
         lost = v.lost_request or v.lost_reply
         last = v.last_request if v.lost_request else v.last_reply
         if lost is None or (v.lost_request is None and v.last_reply is None):  # went all the way, no answer
-            if not v.proven:
-                return self.skipped(text, unproven=True)
-            return self.fail(
-                text + ": it left the last hop steth watches and nothing answered",
-                cause="destination does not answer the VM",
-                catalogue=8,
-                next_step=f"beyond {v.last_request.label if v.last_request else 'the router'}: the upstream route "
-                f"toward {got.probe.target.address}, its firewall, the return route to the router's SNAT address",  # type: ignore[union-attr]
-            )
+            return unanswered(self, v, text, got.probe.target.address)  # type: ignore[union-attr]
         names = (last.name if last else "injection", lost.name)
         if names in (("compute-uplink", "gateway-uplink"), ("gateway-uplink", "compute-uplink")):
             return self._between_chassis(f, path, text, last.node, lost.node)  # type: ignore[union-attr]

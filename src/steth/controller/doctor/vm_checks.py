@@ -89,10 +89,7 @@ class VmOwnPacket(Check):
         if isinstance(p, Unprobed):
             return self.unprobed(p)
         v = p.verdict
-        text = f"{p.target.why} {_dest(p)}: {v.reason} [{hops_text(p.hops)}] ({p.seconds:.1f} s)"
-        errors = sorted({e for h in p.hops for e in h.icmp_errors})
-        if errors:
-            text += f"; ICMP errors about it: {', '.join(errors)}"
+        text = probe_text(p)
         if v.ok and v.proven:
             return self.ok(text)
         if v.ok:
@@ -109,16 +106,7 @@ class VmOwnPacket(Check):
         dest = p.target.address
         ns = qrouter(f.router.id) if f.router else "qrouter-"
         if lost is None or (v.lost_request is None and v.last_reply is None):  # the request went all the way
-            if not v.proven:
-                return self.skipped(text, unproven=True)
-            return self.fail(
-                text + ": it left the last hop steth watches and nothing answered",
-                cause="destination does not answer the VM",
-                catalogue=8,
-                next_step=f"the path beyond {v.last_request.label if v.last_request else 'the router'}: the upstream "
-                f"route toward "
-                f"{dest}, its firewall, and the return route to the router's gateway address",
-            )
+            return unanswered(self, v, text, dest)
         found, facts = router_faults(f, fw, dest)
         if last is not None and last.name == "qr" and lost.name in ("qg", "external") and v.lost_request:
             why = "; ".join(found) if found else "nothing in its ip_forward, routes or FORWARD chain explains it"
@@ -185,6 +173,26 @@ def router_step(found: list[str], ns: str, host: str | None) -> str:
 
 def _dest(p: VmProbe) -> str:
     return f"{p.target.address}:{p.target.port} (TCP SYN)" if p.target.port else f"{p.target.address} (ICMP echo)"
+
+
+def probe_text(p: VmProbe) -> str:
+    """The proof row's evidence: target, verdict, the hops' marks, the time, and ICMP errors about it."""
+    text = f"{p.target.why} {_dest(p)}: {p.verdict.reason} [{hops_text(p.hops)}] ({p.seconds:.1f} s)"
+    errors = sorted({e for h in p.hops for e in h.icmp_errors})
+    return f"{text}; ICMP errors about it: {', '.join(errors)}" if errors else text
+
+
+def unanswered(check: Check, v: PathVerdict, text: str, dest: str) -> CheckResult:
+    """The request left the last hop steth watches and no reply came: upstream's, once every capture ran."""
+    if not v.proven:
+        return check.skipped(text, unproven=True)
+    return check.fail(
+        text + ": it left the last hop steth watches and nothing answered",
+        cause="destination does not answer the VM",
+        catalogue=8,
+        next_step=f"the path beyond {v.last_request.label if v.last_request else 'the router'}: the upstream route "
+        f"toward {dest}, its firewall, and the return route to the router's gateway address",
+    )
 
 
 def hops_text(hops: list[PathHop]) -> str:
