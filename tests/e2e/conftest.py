@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import subprocess
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -137,6 +139,20 @@ def neutron_lab(tmp_path_factory):
         assert not lab_processes(directory), "processes of the Neutron lab survived `lab down`"
 
 
+def ovs_crashes(directory: str) -> list[str]:
+    """What the lab's OVS monitors logged of a crashed ovs-vswitchd they restarted, and its last words
+    (e.g. Debian 12's 3.1.0 conntrack assertion): shown as warnings, since a test that failed in that
+    moment failed because the node's switch was restarting."""
+    found = []
+    for log in sorted(glob.glob(f"{directory}/*/ovs-vswitchd.log")):
+        node = os.path.basename(os.path.dirname(log))
+        with open(log, errors="replace") as fh:
+            for line in fh:
+                if "|EMER|" in line or "crashes: pid" in line:
+                    found.append(f"{node}: {line.strip()}")
+    return found
+
+
 @dataclass(frozen=True)
 class LabKind:
     """A Neutron lab of one backend, built for one test module (once per run, down before the next)."""
@@ -185,6 +201,8 @@ def module_lab(tmp_path_factory: pytest.TempPathFactory, kind: LabKind) -> Itera
             "name": kind.name,
         }
     finally:
+        for crash in ovs_crashes(directory):
+            warnings.warn(f"{kind.what} lab: {crash}", stacklevel=1)
         down = steth("lab", "down", "--name", kind.name, env=env, timeout=180)
         assert down.rc == 0, down.err
         left = {ns for ns in namespaces() if ns.startswith(f"steth-{kind.name}-")}

@@ -1,7 +1,10 @@
 """Processes by argv only (never a shell), tracked by PID *and* start time.
 
 A recorded process is identified by (pid, start time in clock ticks), so a
-PID reused by the kernel for something else is never signalled.
+PID reused by the kernel for something else is never signalled. A record with
+``group`` set is signalled as its whole process group (it leads the group, spawned
+in a new session): for a supervisor such as ``ovs-vswitchd --monitor``, whose
+restarted daemon is its child in the same group and gets a new PID.
 """
 
 from __future__ import annotations
@@ -18,13 +21,19 @@ class ProcRecord:
     pid: int
     start_ticks: int
     argv: tuple[str, ...]
+    group: bool = False
 
     def to_json(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict) -> ProcRecord:
-        return cls(pid=int(data["pid"]), start_ticks=int(data["start_ticks"]), argv=tuple(data["argv"]))
+        return cls(
+            pid=int(data["pid"]),
+            start_ticks=int(data["start_ticks"]),
+            argv=tuple(data["argv"]),
+            group=bool(data.get("group", False)),
+        )
 
 
 def _stat(pid: int) -> tuple[str, int] | None:
@@ -63,9 +72,17 @@ def _reap(pid: int) -> None:
 
 
 def spawn(
-    argv: list[str], *, netns: str | None = None, log_path: str | None = None, env: dict[str, str] | None = None
+    argv: list[str],
+    *,
+    netns: str | None = None,
+    log_path: str | None = None,
+    env: dict[str, str] | None = None,
+    group: bool = False,
 ) -> ProcRecord:
-    """Start ``argv`` (inside ``netns`` via `ip netns exec`, which execs in place so the PID is the program's)."""
+    """Start ``argv`` (inside ``netns`` via `ip netns exec`, which execs in place so the PID is the program's).
+
+    ``group``: :func:`terminate` signals the process's whole group (see the module's docstring).
+    """
     full = ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL
     try:
@@ -83,26 +100,54 @@ def spawn(
             out.close()  # type: ignore[union-attr]
     st = _stat(child.pid)
     child.returncode = 0  # we reap by PID ourselves; stop Popen.__del__ from warning
-    return ProcRecord(pid=child.pid, start_ticks=st[1] if st else 0, argv=tuple(full))
+    return ProcRecord(pid=child.pid, start_ticks=st[1] if st else 0, argv=tuple(full), group=group)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal(rec: ProcRecord, sig: int) -> None:
+    """``sig`` to the process, or to its group (only while the recorded leader runs: its PID is then the
+    group's id, and no other process can hold that id)."""
+    if rec.group:
+        try:
+            os.killpg(rec.pid, sig)
+        except ProcessLookupError:
+            pass
+    else:
+        os.kill(rec.pid, sig)
 
 
 def terminate(rec: ProcRecord, timeout: float = 3.0) -> bool:
-    """SIGTERM, then SIGKILL after ``timeout``; True if this call stopped it (False if already gone)."""
+    """SIGTERM, then SIGKILL after ``timeout``; True if this call stopped it (False if already gone).
+
+    A ``group`` record is stopped with its group: the wait lasts until no process of the group is left.
+    """
     if not is_running(rec):
         _reap(rec.pid)
         return False
-    os.kill(rec.pid, signal.SIGTERM)
+
+    def alive() -> bool:
+        _reap(rec.pid)
+        return is_running(rec) or (rec.group and _group_alive(rec.pid))
+
+    _signal(rec, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        _reap(rec.pid)
-        if not is_running(rec):
+        if not alive():
             return True
         time.sleep(0.05)
-    if is_running(rec):
-        os.kill(rec.pid, signal.SIGKILL)
+    if alive():
+        _signal(rec, signal.SIGKILL)
         for _ in range(40):
-            _reap(rec.pid)
-            if not is_running(rec):
+            if not alive():
                 break
             time.sleep(0.05)
     return True

@@ -113,16 +113,24 @@ class Services:
 
     # --- processes ---
     def spawn(
-        self, name: str, argv: list[str], *, netns: str | None = None, env: dict[str, str] | None = None
+        self,
+        name: str,
+        argv: list[str],
+        *,
+        netns: str | None = None,
+        env: dict[str, str] | None = None,
+        group: bool = False,
     ) -> proc.ProcRecord:
         """Start a long-running process and record it before doing anything else.
 
         In a namespace through ``nsenter --net`` (not ``ip netns exec``): agents create ``qdhcp-*`` and
-        ``qrouter-*`` namespaces, which must be visible outside their mount namespace.
+        ``qrouter-*`` namespaces, which must be visible outside their mount namespace. ``group``: stopped
+        with its process group (a supervisor and the daemon it restarts).
         """
         if netns:
             argv = ["nsenter", f"--net=/run/netns/{netns}", *argv]
-        rec = proc.spawn(argv, log_path=os.path.join(self.logs, f"{name}.out"), env=env or _env_of(self.dir))
+        log = os.path.join(self.logs, f"{name}.out")
+        rec = proc.spawn(argv, log_path=log, env=env or _env_of(self.dir), group=group)
         self.rec.record_proc(name, rec)
         self.save()
         return rec

@@ -68,6 +68,10 @@ def start(svc: Services, topo: Topology, node: Node, dvr: bool = False) -> None:
     )
     wait(f"ovsdb-server on {node.name}", lambda: unix_ready(sock), 20, alive=svc.exited(server))
     svc.run([*vsctl(rundir), "--no-wait", "init"], env=renv, what="ovs-vsctl init")
+    # --monitor, as ovs-ctl starts it on a real node: a crashed ovs-vswitchd is restarted (the log says
+    # "N crashes: pid P died, killed (Aborted), restarting"). Debian 12's 3.1.0 aborts in its userspace
+    # conntrack (conntrack.c:1063, conn_type == CT_CONN_TYPE_DEFAULT; fixed upstream by 6753b1086 in
+    # 3.1.3) when OVN's NAT rules change under live connections, which the lab's faults do.
     svc.spawn(
         f"ovs-vswitchd-{node.name}",
         [
@@ -75,9 +79,11 @@ def start(svc: Services, topo: Topology, node: Node, dvr: bool = False) -> None:
             f"unix:{sock}",
             f"--pidfile={rundir}/ovs-vswitchd.pid",
             f"--log-file={rundir}/ovs-vswitchd.log",
+            "--monitor",
         ],
         netns=ns,
         env=renv,
+        group=True,
     )
     # provider bridge on the tenant trunk; the VXLAN endpoint lives on it (userspace tunnelling)
     uplink = topo.networks[1].node_ifname
