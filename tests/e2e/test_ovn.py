@@ -72,7 +72,9 @@ def test_healthy_status(ovn_lab):
     assert {r["subject"] for r in by_check["chassis"]} == {"network", "compute-1", "compute-2"}
     assert "gateway" in next(r["evidence"] for r in by_check["chassis"] if r["subject"] == "network")
     assert len(by_check["gateway"]) == 1 and "bound to network" in by_check["gateway"][0]["evidence"]
-    assert by_check["northd"][0]["verdict"] == "ok"
+    assert (
+        by_check["northd"][0]["verdict"] == "ok" and "holds the lock 'ovn_northd'" in by_check["northd"][0]["evidence"]
+    )
     assert by_check["neutron"][0]["verdict"] == "ok"
 
 
@@ -86,19 +88,29 @@ def test_healthy_sync_check(ovn_lab):
 
 
 def test_northd_stopped_is_named(ovn_lab):
-    fid = add_fault(ovn_lab, "ovn-northd-stopped")
+    fid = add_fault(ovn_lab, "ovn-northd-stopped")  # frozen (SIGSTOP): it keeps its SB connection a while
     try:
-        # northd's liveness shows once NB_Global.nb_cfg moves and SB does not follow. `ovn status` asks
-        # Neutron's agents, and Neutron bumps nb_cfg at most every agent_down_time/2 s (ping_all_chassis):
-        # right after the previous test's status nothing moves yet (CI saw rc 0 once). Asked again, it does.
+        # Two proofs, whichever comes first: the SB server drops the frozen northd's connection after its
+        # inactivity probe (5-10 s) and then grants steth the lock 'ovn_northd'; or Neutron bumps nb_cfg
+        # (at most every agent_down_time/2 s) and SB does not follow.
         rc, rows = eventually(lambda: status(ovn_lab), lambda r: r[0] == 1, timeout=30, what="northd named")
-        assert rc == 1
         northd = next(r for r in rows if r["check"] == "northd")
-        assert northd["verdict"] == "fail" and "no ovn-northd is translating" in northd["evidence"], northd
+        assert northd["verdict"] == "fail", northd
+        assert "no ovn-northd is active" in northd["evidence"] or "no ovn-northd is translating" in northd["evidence"]
         assert all(r["verdict"] == "ok" for r in rows if r["check"].startswith("cluster-"))
+        # once the frozen northd's connection is gone, the lock alone names it, with nothing changed in NB
+        rc, rows = eventually(
+            lambda: status(ovn_lab, "--no-neutron"),
+            lambda r: any("granted steth the lock" in x["evidence"] for x in r[1] if x["check"] == "northd"),
+            timeout=30,
+            what="the SB leader granting steth northd's lock",
+        )
+        assert rc == 1
     finally:
         remove_fault(ovn_lab, fid)
     eventually(lambda: status(ovn_lab)[0], lambda rc: rc == 0, timeout=30, what="ovn status healthy again")
+    rows = status(ovn_lab, "--no-neutron")[1]  # nothing bumped: the lock is the proof
+    assert any(r["check"] == "northd" and "holds the lock 'ovn_northd'" in r["evidence"] for r in rows), rows
 
 
 def test_sb_quorum_lost_is_named(ovn_lab):

@@ -12,12 +12,14 @@ from steth.controller.doctor.evidence import Evidence, Unprobed
 from steth.controller.doctor.ovn_checks import OVN_DB, OvnDb
 from steth.controller.doctor.ovs_evidence import OVS
 from steth.openstack.ovn_model import ChassisPrivate, DhcpOptions, LogicalSwitchPort, NbGlobal, PortBinding
+from steth.openstack.ovn_northd import NorthdLock
 from steth.wire.models import OvsBridgeInfo, OvsInterfaceInfo, OvsPortInfo, OvsShowResponse, Verdict
 
 from .test_doctor_control import NET_ID, PORT_ID, healthy
 from .test_ovn_analysis import chassis, nb, sb
 
 CHAIN = chain_for(Backend.OVN)
+HELD = NorthdLock("tcp:10.0.0.1:6642", held=True)  # the SB leader refused steth the lock: a northd is active
 
 
 def lab_db(**changes) -> OvnDb:
@@ -26,7 +28,7 @@ def lab_db(**changes) -> OvnDb:
     )
     opts = DhcpOptions("d1", "192.168.1.0/24", {"router": "192.168.1.1"}, {"subnet_id": "s1"})
     binding = PortBinding(PORT_ID, "", "compute-1", True, "compute-1", f"neutron-{NET_ID}")
-    db = OvnDb(nb(ports={PORT_ID: lsp}, dhcp_options={"d1": opts}), sb(bindings={PORT_ID: binding}))
+    db = OvnDb(nb(ports={PORT_ID: lsp}, dhcp_options={"d1": opts}), sb(bindings={PORT_ID: binding}), HELD)
     return dataclasses.replace(db, **changes)
 
 
@@ -92,6 +94,17 @@ def test_each_ovn_break_is_the_root_cause():
     for cause, db in cases.items():
         root = diagnose(rows(db)).root_cause
         assert root is not None and root.cause == cause, (cause, root)
+
+
+def test_northd_is_judged_by_its_lock_before_drift():
+    """No drift yet (nothing changed in NB since northd stopped): the lock granted to steth names it; a lock
+    that could not be asked leaves northd not proven, so the diagnosis is not "healthy"."""
+    free = diagnose(rows(lab_db(lock=NorthdLock("tcp:10.0.0.1:6642", held=False))))
+    assert free.root_cause is not None and free.root_cause.cause == "ovn-northd not running (NB/SB drift)"
+    assert "granted steth the lock 'ovn_northd'" in free.root_cause.evidence
+    unknown = diagnose(rows(lab_db(lock=NorthdLock("", None, "no single SB leader to ask (0 found)"))))
+    assert unknown.root_cause is None and not unknown.healthy
+    assert any("ovn-northd: not proven" in x and "no single SB leader" in x for x in unknown.not_proven)
 
 
 def test_unreadable_ovn_is_an_error_not_a_cause():

@@ -24,6 +24,7 @@ from steth.openstack.ovn_model import (
     PortGroup,
     SbSnapshot,
 )
+from steth.openstack.ovn_northd import NorthdLock
 from steth.wire.models import Verdict
 
 NET = "6d78c6c6-5073-4a06-818a-35ef787339f7"
@@ -91,9 +92,18 @@ def nb(nb_cfg=5, sb_cfg=5, **kw) -> NbSnapshot:
 
 
 def test_northd_follows_or_not():
-    assert ovn_status.northd((nb(), sb()), (nb(), sb()), 4).verdict == Verdict.OK
-    stuck = ovn_status.northd((nb(6, 5), sb(5)), (nb(6, 5), sb(5)), 4)
+    held = NorthdLock("tcp:10.0.0.1:6642", held=True)
+    assert ovn_status.northd((nb(), sb()), (nb(), sb()), 4, held).verdict == Verdict.OK
+    stuck = ovn_status.northd((nb(6, 5), sb(5)), (nb(6, 5), sb(5)), 4, held)
     assert stuck.verdict == Verdict.FAIL and "NB_Global.nb_cfg 6, SB_Global.nb_cfg 5" in stuck.evidence
+    # the lock granted to steth: no northd, even before any drift shows
+    free = ovn_status.northd((nb(), sb()), (nb(), sb()), 4, NorthdLock("tcp:10.0.0.1:6642", held=False))
+    assert free.verdict == Verdict.FAIL and "granted steth the lock 'ovn_northd'" in free.evidence
+    # the lock not known: only a propagation seen during the check proves northd; nothing moved is "not proven"
+    unknown = NorthdLock("", None, "no single SB leader to ask (2 found)")
+    assert ovn_status.northd((nb(6, 5), sb(5)), (nb(6, 6), sb(6)), 4, unknown).verdict == Verdict.OK
+    idle = ovn_status.northd((nb(), sb()), (nb(), sb()), 4, unknown)
+    assert idle.verdict == Verdict.WARN and idle.evidence.startswith("not proven") and "2 found" in idle.evidence
 
 
 def test_chassis_dead_duplicate_and_shared_encap():

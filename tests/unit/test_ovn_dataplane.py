@@ -128,6 +128,7 @@ def ovn_db(nat: tuple[Nat, ...] = (), gw_chassis: str = "network") -> OvnDb:
     return OvnDb(
         nb(ports=base.nb.ports, dhcp_options=base.nb.dhcp_options, routers={lr.name: lr}, router_ports=lrps),
         sb(bindings=bindings),
+        base.lock,
     )
 
 

@@ -263,7 +263,7 @@ def cluster_member(remote: str, database: str, timeout: float = 3.0) -> ClusterM
     rpc = ovs.jsonrpc.Connection(stream)
     try:
         op = {"op": "select", "table": "Database", "where": [["name", "==", database]]}
-        err, reply = _transact(rpc, ovs.jsonrpc.Message.create_request("transact", ["_Server", op]), timeout)
+        err, reply = transact(rpc, ovs.jsonrpc.Message.create_request("transact", ["_Server", op]), timeout)
     finally:
         rpc.close()
     if err or reply is None or reply.error:
@@ -294,7 +294,7 @@ def cluster_member(remote: str, database: str, timeout: float = 3.0) -> ClusterM
     )
 
 
-def _transact(rpc: Any, request: Any, timeout: float) -> tuple[str, Any]:
+def transact(rpc: Any, request: Any, timeout: float) -> tuple[str, Any]:
     """Send ``request`` and wait at most ``timeout`` s for its reply (a hung member must not hang steth)."""
     import errno
     import os
@@ -323,12 +323,17 @@ def _transact(rpc: Any, request: Any, timeout: float) -> tuple[str, Any]:
         poller.block()
 
 
+def use_ssl(config: OvnConfig, db: str) -> None:
+    """Give python-ovs the SSL files of ``db`` (when its remotes use ssl:) before opening a stream to it."""
+    with _ssl_lock:
+        _ssl(config, db)
+
+
 def cluster(config: OvnConfig, db: str) -> list[ClusterMember]:
     """Every member named in ``[ovn] {db}_connection``, asked concurrently."""
     import concurrent.futures
 
     remotes = config.remotes(db)
-    with _ssl_lock:
-        _ssl(config, db)
+    use_ssl(config, db)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(remotes))) as pool:
         return list(pool.map(lambda r: cluster_member(r, DATABASES[db], min(config.timeout, 3.0)), remotes))

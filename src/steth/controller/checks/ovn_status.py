@@ -1,7 +1,8 @@
 """`steth ovn status`: the health of an OVN control plane from what its databases say.
 
 Pure analysis of a cluster view and NB/SB snapshots (openstack/ovn_model.py) into findings:
-NB and SB cluster health per member, ovn-northd active (NB_Global.nb_cfg propagated to SB_Global),
+NB and SB cluster health per member, ovn-northd active (it holds the SB lock ``ovn_northd``, and
+NB_Global.nb_cfg reaches SB_Global),
 every chassis registered once and alive (Chassis_Private.nb_cfg keeping up), its encapsulation IPs,
 and every router gateway port bound to a live gateway chassis.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...openstack.ovn_model import ClusterMember, NbSnapshot, SbSnapshot
+from ...openstack.ovn_northd import LOCK, NorthdLock
 from ...wire.models import OvsShowResponse, Verdict
 
 MAX_INDEX_LAG = 50  # log entries a member may trail the leader before it is called behind
@@ -64,20 +66,47 @@ def cluster(db: str, members: list[ClusterMember]) -> list[Finding]:
     return out
 
 
-def northd(before: tuple[NbSnapshot, SbSnapshot], after: tuple[NbSnapshot, SbSnapshot], settle: float) -> Finding:
-    """ovn-northd is active when the NB's nb_cfg reaches SB_Global (and NB_Global.sb_cfg) within ``settle`` s."""
+def northd(
+    before: tuple[NbSnapshot, SbSnapshot],
+    after: tuple[NbSnapshot, SbSnapshot],
+    settle: float,
+    lock: NorthdLock | None = None,
+) -> Finding:
+    """ovn-northd is proven active by the SB leader refusing steth its lock ``ovn_northd`` (another client,
+    the active northd, holds it), or by NB_Global.nb_cfg reaching SB_Global during the check. When neither
+    was seen -- the lock could not be asked and nothing moved -- it is "not proven", never "active"."""
     nb, sb = after
     want = nb.nb_global.nb_cfg
-    ok = sb.nb_cfg >= want and nb.nb_global.sb_cfg >= want
+    caught_up = sb.nb_cfg >= want and nb.nb_global.sb_cfg >= want
     text = f"NB_Global.nb_cfg {want}, SB_Global.nb_cfg {sb.nb_cfg}, NB_Global.sb_cfg {nb.nb_global.sb_cfg}"
-    if ok:
-        return Finding("northd", "ovn-northd", Verdict.OK, f"active: {text}")
+    if lock is not None and lock.held is False:
+        return Finding(
+            "northd",
+            "ovn-northd",
+            Verdict.FAIL,
+            f"no ovn-northd is active: the SB leader {lock.remote} granted steth the lock '{LOCK}' that the "
+            f"active northd holds (given back at once); {text}",
+        )
+    if not caught_up:
+        return Finding(
+            "northd",
+            "ovn-northd",
+            Verdict.FAIL,
+            f"no ovn-northd is translating NB to SB: {text} after {settle:g} s "
+            f"(before: SB_Global.nb_cfg {before[1].nb_cfg})",
+        )
+    if lock is not None and lock.held:
+        return Finding("northd", "ovn-northd", Verdict.OK, f"active: holds the lock '{LOCK}' on {lock.remote}; {text}")
+    moved = before[1].nb_cfg < sb.nb_cfg or before[1].nb_cfg < before[0].nb_global.nb_cfg
+    if moved:
+        return Finding("northd", "ovn-northd", Verdict.OK, f"active: nb_cfg reached SB during the check; {text}")
+    why = f"the lock '{LOCK}' could not be asked ({lock.error})" if lock is not None else "the lock was not asked"
     return Finding(
         "northd",
         "ovn-northd",
-        Verdict.FAIL,
-        f"no ovn-northd is translating NB to SB: {text} after {settle:g} s "
-        f"(before: SB_Global.nb_cfg {before[1].nb_cfg})",
+        Verdict.WARN,
+        f"not proven: {why}, and nothing changed in NB during the check ({text}); "
+        "Neutron bumps nb_cfg at most every agent_down_time/2 s",
     )
 
 

@@ -60,10 +60,12 @@ class OvnStatus(StethLister):
     """Health of the OVN control plane: NB/SB clusters, ovn-northd, chassis, gateway chassis.
 
     Per NB and SB member: reachable, connected to its cluster, leader or follower, log index and its lag
-    behind the leader; per cluster: one leader and a quorum. ovn-northd: NB_Global.nb_cfg propagated to
-    SB_Global. Per chassis: registered once (no second chassis for its hostname, a Chassis_Private),
-    alive (Chassis_Private.nb_cfg keeping up with SB_Global.nb_cfg), encapsulation IPs (unique), bridge
-    mappings, gateway role. Per router gateway port: its chassisredirect binding on a live gateway chassis.
+    behind the leader; per cluster: one leader and a quorum. ovn-northd: the SB leader refuses steth the
+    lock 'ovn_northd' (the active northd holds it; steth gives it back at once if granted), and
+    NB_Global.nb_cfg propagated to SB_Global. Per chassis: registered once (no second chassis for its
+    hostname, a Chassis_Private), alive (Chassis_Private.nb_cfg keeping up with SB_Global.nb_cfg),
+    encapsulation IPs (unique), bridge mappings, gateway role. Per router gateway port: its
+    chassisredirect binding on a live gateway chassis.
     With an OpenStack cloud configured, Neutron's agent list is read first: Neutron then bumps nb_cfg
     (its own liveness check), which shows whether northd and every ovn-controller still follow.
     Exit status: 0 healthy, 1 a problem, 2 config error, 3 no member of a database reachable.
@@ -87,7 +89,7 @@ class OvnStatus(StethLister):
         return parser
 
     def take_action(self, args: argparse.Namespace):
-        from ...openstack import ovn
+        from ...openstack import ovn, ovn_northd
 
         if not 0 <= args.settle <= 120:
             raise ConfigError(f"--settle {args.settle} is out of range 0-120")
@@ -109,7 +111,8 @@ class OvnStatus(StethLister):
                 findings += errors
                 if nb2 is not None and sb2 is not None:
                     nb, sb = nb2, sb2
-            findings.append(ovn_status.northd(before, (nb, sb), args.settle))
+            lock = ovn_northd.probe(config, members["sb"])
+            findings.append(ovn_status.northd(before, (nb, sb), args.settle, lock))
             findings += ovn_status.chassis(nb, sb)
             findings += ovn_status.gateways(nb, sb)
             if not args.no_agents:

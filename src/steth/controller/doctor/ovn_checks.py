@@ -1,7 +1,8 @@
 """Doctor checks of an ML2/OVN port, judged on one read of the Northbound and Southbound databases.
 
-The evidence kind ``ovn-db`` reads both through steth.conf's [ovn] section (openstack/ovn.py, read-only).
-Control plane, upstream first: ovn-northd translating NB to SB, the port's Logical_Switch_Port, the
+The evidence kind ``ovn-db`` reads both through steth.conf's [ovn] section (openstack/ovn.py, read-only),
+and asks the SB leader for northd's lock (openstack/ovn_northd.py). Control plane, upstream first:
+ovn-northd active (it holds the lock) and translating NB to SB, the port's Logical_Switch_Port, the
 chassis of its binding host alive, its Port_Binding on that chassis and up, the subnet's DHCP_Options,
 the router's gateway port on a live gateway chassis, the floating IP's NAT row.
 """
@@ -15,7 +16,9 @@ from typing import ClassVar
 
 from ...errors import StethError
 from ...openstack.ovn_model import NbSnapshot, SbSnapshot
-from ...wire.models import OvsShowResponse
+from ...openstack.ovn_northd import NorthdLock
+from ...wire.models import OvsShowResponse, Verdict
+from ..checks import ovn_status
 from ..checks.ovn_status import bfd_down
 from .evidence import KINDS, Evidence, Gatherer, Kind, Unprobed, nothing
 from .facts import Facts
@@ -28,19 +31,26 @@ from .registry import Check, check
 class OvnDb:
     nb: NbSnapshot
     sb: SbSnapshot
+    lock: NorthdLock | None = None  # the SB leader's answer to a request for northd's lock
 
 
 async def _read(g: Gatherer) -> OvnDb | Unprobed | None:
-    from ...openstack import ovn
+    from ...openstack import ovn, ovn_northd
 
     config = g.config.ovn
     if config is None:
         return Unprobed("steth.conf has no [ovn] section (nb_connection, sb_connection)")
+
+    def lock() -> NorthdLock:
+        return ovn_northd.probe(config, ovn.cluster(config, "sb"))
+
     try:
-        nb, sb = await asyncio.gather(asyncio.to_thread(ovn.read_nb, config), asyncio.to_thread(ovn.read_sb, config))
+        nb, sb, held = await asyncio.gather(
+            asyncio.to_thread(ovn.read_nb, config), asyncio.to_thread(ovn.read_sb, config), asyncio.to_thread(lock)
+        )
     except StethError as exc:
         return Unprobed.of(exc)
-    return OvnDb(nb, sb)
+    return OvnDb(nb, sb, held)
 
 
 OVN_DB: Kind[OvnDb | Unprobed | None] = KINDS.add(Kind("ovn-db", _read, nothing))
@@ -71,16 +81,18 @@ class Northd(OvnCheck):
     plane = "control"
 
     def judge_ovn(self, f: Facts, ev: Evidence, db: OvnDb) -> CheckResult:
-        g = db.nb.nb_global
-        text = f"NB_Global.nb_cfg {g.nb_cfg}, SB_Global.nb_cfg {db.sb.nb_cfg}, NB_Global.sb_cfg {g.sb_cfg}"
-        if db.sb.nb_cfg < g.nb_cfg and g.sb_cfg < g.nb_cfg:
+        """`ovn status`'s judgement on one read: the lock, else drift; neither seen is not a proof."""
+        found = ovn_status.northd((db.nb, db.sb), (db.nb, db.sb), 0, db.lock)
+        if found.verdict == Verdict.FAIL:
             return self.fail(
-                f"{text}: NB changes are not reaching the SB",
+                found.evidence,
                 cause="ovn-northd not running (NB/SB drift)",
                 catalogue=14,
                 next_step="check ovn-northd on the controllers (`ovn-appctl -t ovn-northd status`); `steth ovn status`",
             )
-        return self.ok(text)
+        if found.verdict == Verdict.OK:
+            return self.ok(found.evidence)
+        return self.skipped(found.evidence, unproven=True)
 
 
 @check
