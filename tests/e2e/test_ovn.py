@@ -88,28 +88,37 @@ def test_healthy_sync_check(ovn_lab):
 
 
 def test_northd_stopped_is_named(ovn_lab):
-    fid = add_fault(ovn_lab, "ovn-northd-stopped")  # frozen (SIGSTOP): it keeps its SB connection a while
+    fid = add_fault(ovn_lab, "ovn-northd-stopped")  # frozen (SIGSTOP): over its unix socket it keeps its lock
     try:
-        # Two proofs, whichever comes first: the SB server drops the frozen northd's connection after its
-        # inactivity probe (5-10 s) and then grants steth the lock 'ovn_northd'; or Neutron bumps nb_cfg
-        # (at most every agent_down_time/2 s) and SB does not follow.
+        # a hung northd still holds its lock: it shows once NB_Global.nb_cfg moves and SB does not follow.
+        # `ovn status` asks Neutron's agents, and Neutron bumps nb_cfg at most every agent_down_time/2 s
+        # (ping_all_chassis): right after the previous test's status nothing moves yet. Asked again, it does.
         rc, rows = eventually(lambda: status(ovn_lab), lambda r: r[0] == 1, timeout=30, what="northd named")
-        northd = next(r for r in rows if r["check"] == "northd")
-        assert northd["verdict"] == "fail", northd
-        assert "no ovn-northd is active" in northd["evidence"] or "no ovn-northd is translating" in northd["evidence"]
-        assert all(r["verdict"] == "ok" for r in rows if r["check"].startswith("cluster-"))
-        # once the frozen northd's connection is gone, the lock alone names it, with nothing changed in NB
-        rc, rows = eventually(
-            lambda: status(ovn_lab, "--no-neutron"),
-            lambda r: any("granted steth the lock" in x["evidence"] for x in r[1] if x["check"] == "northd"),
-            timeout=30,
-            what="the SB leader granting steth northd's lock",
-        )
         assert rc == 1
+        northd = next(r for r in rows if r["check"] == "northd")
+        assert northd["verdict"] == "fail" and "no ovn-northd is translating" in northd["evidence"], northd
+        assert all(r["verdict"] == "ok" for r in rows if r["check"].startswith("cluster-"))
     finally:
         remove_fault(ovn_lab, fid)
     eventually(lambda: status(ovn_lab)[0], lambda rc: rc == 0, timeout=30, what="ovn status healthy again")
-    rows = status(ovn_lab, "--no-neutron")[1]  # nothing bumped: the lock is the proof
+
+
+def test_paused_northd_is_named_by_its_lock_at_once(ovn_lab):
+    """Not a lab fault: the test pauses ovn-northd itself (`ovn-appctl pause`, as an operator might, or as
+    every standby is): it drops its SB lock. Nothing changes in NB, and Neutron is not asked, so no nb_cfg
+    drift can show: the SB leader granting steth the lock is the proof, in one run."""
+    ctl = ovn_lab["state"]["extra"]["neutron"]["ovn"]["northd_ctl"]
+    subprocess.run(["ovn-appctl", "-t", ctl, "pause"], check=True, capture_output=True)
+    try:
+        rc, rows = status(ovn_lab, "--no-neutron")
+        northd = next(r for r in rows if r["check"] == "northd")
+        assert rc == 1 and northd["verdict"] == "fail", northd
+        assert "no ovn-northd is active" in northd["evidence"] and "granted steth the lock" in northd["evidence"]
+        rc, first = root_cause(ovn_lab, "vm2")
+        assert named("ovn-northd", "ovn-northd not running")((rc, first)), first
+    finally:
+        subprocess.run(["ovn-appctl", "-t", ctl, "resume"], check=True, capture_output=True)
+    rc, rows = eventually(lambda: status(ovn_lab, "--no-neutron"), lambda r: r[0] == 0, timeout=20, what="resumed")
     assert any(r["check"] == "northd" and "holds the lock 'ovn_northd'" in r["evidence"] for r in rows), rows
 
 

@@ -84,8 +84,8 @@ def northd(
             "northd",
             "ovn-northd",
             Verdict.FAIL,
-            f"no ovn-northd is active: the SB leader {lock.remote} granted steth the lock '{LOCK}' that the "
-            f"active northd holds (given back at once); {text}",
+            f"no ovn-northd is active: the SB leader {lock.remote} granted steth the lock '{LOCK}', which an "
+            f"active northd would hold (steth gave it back at once); {text}",
         )
     if not caught_up:
         return Finding(
@@ -96,7 +96,12 @@ def northd(
             f"(before: SB_Global.nb_cfg {before[1].nb_cfg})",
         )
     if lock is not None and lock.held:
-        return Finding("northd", "ovn-northd", Verdict.OK, f"active: holds the lock '{LOCK}' on {lock.remote}; {text}")
+        return Finding(
+            "northd",
+            "ovn-northd",
+            Verdict.OK,
+            f"active: an ovn-northd holds the lock '{LOCK}' on the SB leader {lock.remote}; {text}",
+        )
     moved = before[1].nb_cfg < sb.nb_cfg or before[1].nb_cfg < before[0].nb_global.nb_cfg
     if moved:
         return Finding("northd", "ovn-northd", Verdict.OK, f"active: nb_cfg reached SB during the check; {text}")
