@@ -89,3 +89,40 @@ def test_install_makes_jsonrpc_use_it():
         assert msg.result == {"a": 1}
     finally:
         ovs.json.Parser = before
+
+
+def test_a_parser_made_before_the_swap_fails_so_every_entry_point_installs_first(monkeypatch):
+    """Why :func:`steth.openstack.ovn.prepared` installs before any stream: an ``ovs.json.Parser`` made
+    before the swap names its class through the module global and breaks mid-message (seen when doctor
+    read the cluster and the databases concurrently). Every entry point finds FastParser installed when
+    it opens its first stream."""
+    import ovs.stream
+
+    from steth.openstack import ovn, ovn_northd
+    from steth.openstack.ovn_model import ClusterMember, OvnConfig
+
+    original = ovs.json.Parser
+    monkeypatch.setattr(ovs.json, "Parser", original)  # restored after the test
+    if ovs.json.PARSER == ovs.json.PARSER_C:
+        pytest.skip("python-ovs has its C parser here: nothing is swapped")
+    old = original()
+    old.feed('{"a": "x\\')
+    install()
+    with pytest.raises(AttributeError):
+        old.feed('"y"}')  # the escape is lexed by the old class's code, which finds FastParser
+
+    seen: list[bool] = []
+
+    def refuse(remote, *args, **kwargs):
+        seen.append(ovs.json.Parser is FastParser)
+        return 111, None  # ECONNREFUSED
+
+    monkeypatch.setattr(ovs.stream.Stream, "open", staticmethod(refuse))
+    config = OvnConfig(nb_connection="tcp:127.0.0.1:1", sb_connection="tcp:127.0.0.1:2")
+    for entry in (
+        lambda: ovn.cluster(config, "sb"),
+        lambda: ovn_northd.probe(config, [ClusterMember("tcp:127.0.0.1:2", reachable=True, leader=True)]),
+    ):
+        monkeypatch.setattr(ovs.json, "Parser", original)
+        entry()
+    assert seen == [True, True]

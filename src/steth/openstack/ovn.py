@@ -9,7 +9,8 @@ with what it has -- the cluster check says whether that can be trusted.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import OvnError, OvnUnreachable
@@ -90,14 +91,10 @@ def _tables(config: OvnConfig, db: str, tables: Iterable[str]) -> dict[str, Any]
     """Connect to ``db`` (any member), wait for the initial dump of ``tables``, return them, disconnect."""
     from ovsdbapp.backend.ovs_idl import connection, idlutils
 
-    from .ovs_json import install
-
-    install()  # python-ovs' pure-Python JSON parser took most of the CPU of a 1000-port dump
     remotes = config.remotes(db)
     if not remotes:
         raise OvnError(f"[ovn] {db}_connection is empty", "e.g. nb_connection = tcp:192.0.2.10:6641")
-    with _ssl_lock:
-        _ssl(config, db)
+    with prepared(config, db):
         try:
             helper = idlutils.get_schema_helper(",".join(remotes), DATABASES[db])
         except Exception as exc:  # ovsdbapp raises bare Exception when no remote answers
@@ -323,10 +320,22 @@ def transact(rpc: Any, request: Any, timeout: float) -> tuple[str, Any]:
         poller.block()
 
 
-def use_ssl(config: OvnConfig, db: str) -> None:
-    """Give python-ovs the SSL files of ``db`` (when its remotes use ssl:) before opening a stream to it."""
+@contextmanager
+def prepared(config: OvnConfig, db: str) -> Iterator[None]:
+    """python-ovs ready to open streams to ``db``, for the block: every entry point opens its streams in one.
+
+    The fast JSON parser is installed first (python-ovs' pure-Python one took most of the CPU of a
+    1000-port dump), before any stream exists: ``ovs.json.Parser``'s methods name their class through
+    the module global, so a parser made before the swap fails in mid-message once it is swapped (seen
+    when doctor read the cluster and the databases concurrently). ``db``'s SSL files are then set and
+    kept for the block: python-ovs holds them in class attributes, shared by NB and SB streams.
+    """
+    from .ovs_json import install
+
+    install()
     with _ssl_lock:
         _ssl(config, db)
+        yield
 
 
 def cluster(config: OvnConfig, db: str) -> list[ClusterMember]:
@@ -334,6 +343,5 @@ def cluster(config: OvnConfig, db: str) -> list[ClusterMember]:
     import concurrent.futures
 
     remotes = config.remotes(db)
-    use_ssl(config, db)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(remotes))) as pool:
+    with prepared(config, db), concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(remotes))) as pool:
         return list(pool.map(lambda r: cluster_member(r, DATABASES[db], min(config.timeout, 3.0)), remotes))

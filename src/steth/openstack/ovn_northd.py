@@ -37,8 +37,8 @@ def probe(config: OvnConfig, members: list[ClusterMember]) -> NorthdLock:
     if len(leaders) != 1:
         return NorthdLock("", None, f"no single SB leader to ask ({len(leaders)} found)")
     remote = leaders[0].remote
-    ovn.use_ssl(config, "sb")
-    return _ask(remote, min(config.timeout, 3.0))
+    with ovn.prepared(config, "sb"):
+        return _ask(remote, min(config.timeout, 3.0))
 
 
 def _ask(remote: str, timeout: float) -> NorthdLock:
