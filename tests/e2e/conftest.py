@@ -127,6 +127,8 @@ def neutron_lab(tmp_path_factory):
             "name": NEUTRON_LAB,
         }
     finally:
+        for crash in ovs_crashes(directory):
+            warnings.warn(f"ML2/OVS lab: {crash}", stacklevel=1)
         down = steth("lab", "down", "--name", NEUTRON_LAB, env=env, timeout=180)
         assert down.rc == 0, down.err
         left = {ns for ns in namespaces() if ns.startswith(f"steth-{NEUTRON_LAB}-")}
