@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from steth.openstack import ovn
 from steth.openstack.ovn_model import ClusterMember, OvnConfig
 from steth.openstack.ovn_northd import LOCK, probe
 
+from ..conftest import eventually
 from .conftest import run, stop_process
 
 SCHEMA = Path("/usr/share/ovn/ovn-sb.ovsschema")
@@ -24,10 +26,13 @@ if not (shutil.which("ovsdb-server") and shutil.which("ovsdb-client") and SCHEMA
     )
 
 
-@pytest.fixture
-def southbound(tmp_path):
+@pytest.fixture(params=["standalone", "clustered"])
+def southbound(tmp_path, request):
     db, sock = tmp_path / "sb.db", tmp_path / "sb.sock"
-    run(["ovsdb-tool", "create", str(db), str(SCHEMA)])
+    if request.param == "standalone":
+        run(["ovsdb-tool", "create", str(db), str(SCHEMA)])
+    else:  # a cluster of one: its only member is the leader
+        run(["ovsdb-tool", "create-cluster", str(db), str(SCHEMA), f"unix:{tmp_path / 'raft.sock'}"])
     server = subprocess.Popen(
         ["ovsdb-server", str(db), f"--remote=punix:{sock}", f"--unixctl={tmp_path / 'sb.ctl'}", "--no-chdir",
          f"--log-file={tmp_path / 'sb.log'}"],
@@ -56,7 +61,7 @@ def holder(remote: str) -> subprocess.Popen:
 
 def test_the_lock_tells_whether_a_northd_holds_it(southbound):
     config = OvnConfig(nb_connection="unix:/nonexistent", sb_connection=southbound)
-    members = [ClusterMember(southbound, reachable=True, model="standalone")]
+    members = eventually(lambda: ovn.cluster(config, "sb"), lambda m: m[0].leader or m[0].model == "standalone")
     free = probe(config, members)
     assert free.held is False and free.remote == southbound and not free.error
     client = holder(southbound)

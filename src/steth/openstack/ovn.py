@@ -259,10 +259,17 @@ def cluster_member(remote: str, database: str, timeout: float = 3.0) -> ClusterM
         return ClusterMember(remote, reachable=False, error=os.strerror(err) if err else "no stream")
     rpc = ovs.jsonrpc.Connection(stream)
     try:
-        op = {"op": "select", "table": "Database", "where": [["name", "==", database]]}
-        err, reply = transact(rpc, ovs.jsonrpc.Message.create_request("transact", ["_Server", op]), timeout)
+        return member_on(rpc, remote, database, timeout)
     finally:
         rpc.close()
+
+
+def member_on(rpc: Any, remote: str, database: str, timeout: float) -> ClusterMember:
+    """The member at the other end of an open JSON-RPC connection, as its ``_Server`` database reports it."""
+    import ovs.jsonrpc
+
+    op = {"op": "select", "table": "Database", "where": [["name", "==", database]]}
+    err, reply = transact(rpc, ovs.jsonrpc.Message.create_request("transact", ["_Server", op]), timeout)
     if err or reply is None or reply.error:
         why = err or str(getattr(reply, "error", "no reply"))
         return ClusterMember(remote, reachable=False, error=why)

@@ -7,7 +7,8 @@ none is running, or every one is paused. Granted, steth holds the lock for one r
 starts in that moment waits that long (it queues, and gets the lock at the ``unlock``).
 
 Locks are per server, and ovn-northd connects to the leader of a clustered SB (its IDL is leader-only):
-so the probe asks the leader, which the ``_Server`` database named (:func:`steth.openstack.ovn.cluster`).
+so the probe asks the leader, which the ``_Server`` database named (:func:`steth.openstack.ovn.cluster`),
+and a grant counts only if that member still says it is the leader (leadership may move in between).
 This is the one request of steth's OVN code that is not a read; it changes no table.
 """
 
@@ -47,7 +48,7 @@ def _ask(remote: str, timeout: float) -> NorthdLock:
     import ovs.jsonrpc
     import ovs.stream
 
-    from .ovn import transact
+    from .ovn import DATABASES, member_on, transact
 
     err, stream = ovs.stream.Stream.open_block(ovs.stream.Stream.open(remote), int(timeout * 1000))
     if err or stream is None:
@@ -60,6 +61,10 @@ def _ask(remote: str, timeout: float) -> NorthdLock:
         locked = bool((reply.result or {}).get("locked"))
         # released either way: granted, we give it back; refused, we leave the queue behind the holder
         transact(rpc, ovs.jsonrpc.Message.create_request("unlock", [LOCK]), timeout)
+        if locked:  # granted means "no northd" only where northd takes its lock: still the leader?
+            now = member_on(rpc, remote, DATABASES["sb"], timeout)
+            if not (now.leader or now.model == "standalone"):
+                return NorthdLock(remote, None, f"{remote} granted the lock but is no longer the SB leader")
         return NorthdLock(remote, held=not locked)
     finally:
         rpc.close()
