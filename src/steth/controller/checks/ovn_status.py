@@ -92,8 +92,8 @@ def northd(
             "northd",
             "ovn-northd",
             Verdict.FAIL,
-            f"no ovn-northd is translating NB to SB: {text} after {settle:g} s "
-            f"(before: SB_Global.nb_cfg {before[1].nb_cfg})",
+            f"no ovn-northd is translating NB to SB: {text}"
+            + (f" after {settle:g} s (before: SB_Global.nb_cfg {before[1].nb_cfg})" if settle else ""),
         )
     if lock is not None and lock.held:
         return Finding(

@@ -18,7 +18,7 @@ from .evidence import Evidence, Kind
 from .facts import Facts
 from .model import CheckResult
 from .registry import check
-from .vm_checks import VmOwnPacket, router_faults
+from .vm_checks import VmOwnPacket, router_faults, unanswered
 from .vm_path import PathHop, PathVerdict
 from .vm_probe import VM_PROBE, VmProbe
 
@@ -96,14 +96,13 @@ class DvrOwnPacket(VmOwnPacket):
         lost = v.lost_request or v.lost_reply
         last = v.last_request if v.lost_request else v.last_reply
         if lost is None or (v.lost_request is None and v.last_reply is None):  # the request went all the way
-            if not v.proven:
-                return self.skipped(text, unproven=True)
             egress = f"the external network from {f.compute}" if _fip(p) else f"the SNAT node {snat_host(f)}"
-            return self.fail(
-                text + ": it left the last hop steth watches and nothing answered",
-                cause="destination does not answer the VM",
-                catalogue=8,
-                next_step=f"the path beyond {_label(v.last_request)} ({egress}): the upstream route toward "
+            return unanswered(
+                self,
+                v,
+                text,
+                p.target.address,
+                f"the path beyond {_label(v.last_request)} ({egress}): the upstream route toward "
                 f"{p.target.address}, its firewall, and the return route to the VM's public address",
             )
         cause, look = LOST.get(lost.name, (f"VM's packet lost on {lost.node} ({lost.name})", "what carries it"))

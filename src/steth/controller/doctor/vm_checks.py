@@ -182,15 +182,17 @@ def probe_text(p: VmProbe) -> str:
     return f"{text}; ICMP errors about it: {', '.join(errors)}" if errors else text
 
 
-def unanswered(check: Check, v: PathVerdict, text: str, dest: str) -> CheckResult:
-    """The request left the last hop steth watches and no reply came: upstream's, once every capture ran."""
+def unanswered(check: Check, v: PathVerdict, text: str, dest: str, next_step: str | None = None) -> CheckResult:
+    """The request left the last hop steth watches and no reply came: upstream's, once every capture ran.
+    ``next_step``: a backend's own (DVR names where the packet left), else the router's upstream."""
     if not v.proven:
         return check.skipped(text, unproven=True)
     return check.fail(
         text + ": it left the last hop steth watches and nothing answered",
         cause="destination does not answer the VM",
         catalogue=8,
-        next_step=f"the path beyond {v.last_request.label if v.last_request else 'the router'}: the upstream route "
+        next_step=next_step
+        or f"the path beyond {v.last_request.label if v.last_request else 'the router'}: the upstream route "
         f"toward {dest}, its firewall, and the return route to the router's gateway address",
     )
 
